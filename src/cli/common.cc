@@ -1,0 +1,41 @@
+#include "cli/common.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "core/log.h"
+
+namespace stb {
+
+const std::vector<std::string> kBackupOrder = {"database", "redis", "player_saves", "configuration", "application"};
+const std::vector<std::string> kRestoreOrder = {"configuration", "database", "redis", "player_saves", "application"};
+
+StatusOr<KeySource> LoadKey(const Settings& s) {
+  if (!s.key_file.empty()) return LoadKeyFile(s.key_file);
+  if (!s.passphrase.empty()) return FromPassphrase(s.passphrase);
+  return InvalidArgument(
+      "no encryption key: set BACKUP_ENCRYPTION_KEY to a key file (`spacetime-backup key generate FILE`, or "
+      "`openssl rand -hex 32 > FILE && chmod 600 FILE`) or BACKUP_PASSPHRASE");
+}
+
+StatusOr<std::unique_ptr<Repository>> OpenRepository(const Settings& s, const std::string& location) {
+  if (location != "local") {
+    return InvalidArgument("location '" + location + "': only the local repository (BACKUP_ROOT) is available in this build; "
+                           "S3, Azure and GCS locations are not implemented yet");
+  }
+  ASSIGN_OR_RETURN(KeySource key, LoadKey(s));
+  ASSIGN_OR_RETURN(std::unique_ptr<Storage> st, OpenLocalStorage(s.backup_root, false));
+  return Repository::Open(std::shared_ptr<Storage>(std::move(st)), key);
+}
+
+int Fail(const Status& st) {
+  LogError(st.message());
+  std::fprintf(stderr, "error: %s\n", st.message().c_str());
+  return 1;
+}
+
+void PrintJson(const nlohmann::json& j) {
+  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+}
+
+}  // namespace stb

@@ -1,0 +1,25 @@
+// What every command shares: opening the repository with the configured key, printing the JSON
+// report, and the component list in the guide's order.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config/settings.h"
+#include "repository/repository.h"
+
+namespace stb {
+
+// Backup order (the guide's "What's included") and restore order (its "Restore Process").
+extern const std::vector<std::string> kBackupOrder;
+extern const std::vector<std::string> kRestoreOrder;
+
+StatusOr<KeySource> LoadKey(const Settings& s);
+StatusOr<std::unique_ptr<Repository>> OpenRepository(const Settings& s, const std::string& location);
+// Prints "error: <message>" on stderr and logs it; returns the exit status (1).
+int Fail(const Status& st);
+void PrintJson(const nlohmann::json& j);
+
+}  // namespace stb

@@ -1,0 +1,60 @@
+// `snapshots` (alias `list`): the backups in the repository, as a table or JSON.
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "repository/snapshots.h"
+
+namespace stb {
+
+using json = nlohmann::json;
+
+int RunSnapshots(const Settings& s, bool as_json) {
+  auto repo = OpenRepository(s, "local");
+  if (!repo.ok()) return Fail(repo.status());
+  std::vector<std::string> problems;
+  auto snaps = ListSnapshots(**repo, &problems);
+  if (!snaps.ok()) return Fail(snaps.status());
+  for (const auto& p : problems) std::fprintf(stderr, "warning: damaged snapshot %s\n", p.c_str());
+  json out = json::array();
+  for (const auto& sn : *snaps) {
+    static const json kEmpty = json::object();
+    auto rit = sn.doc.find("report");
+    const json& rep = rit != sn.doc.end() && rit->is_object() ? *rit : kEmpty;
+    auto cit = rep.find("components");
+    const json& rcomps = cit != rep.end() && cit->is_object() ? *cit : kEmpty;
+    json comps = json::array();
+    uint64_t size = 0;
+    for (const auto& [name, c] : rcomps.items()) {
+      if (c.value("status", "") == "skipped") continue;
+      comps.push_back(name);
+      size += c.value("size_bytes", uint64_t{0});
+    }
+    out.push_back({{"backup_id", sn.backup_id},
+                   {"type", sn.doc.value("type", "")},
+                   {"parent", sn.doc.value("parent", json(nullptr))},
+                   {"start_time", sn.doc.value("start_time", "")},
+                   {"hostname", sn.doc.value("hostname", "")},
+                   {"components", comps},
+                   {"size_bytes", size},
+                   {"overall_success", rep.value("overall_success", false)},
+                   {"object", sn.object}});
+  }
+  if (as_json) {
+    PrintJson(out);
+    return 0;
+  }
+  std::printf("%-16s %-12s %-26s %-16s %12s  %s\n", "BACKUP ID", "TYPE", "START", "HOST", "SIZE MiB", "COMPONENTS");
+  for (const auto& o : out) {
+    std::string comps;
+    for (const auto& c : o["components"]) comps += (comps.empty() ? "" : ",") + c.get<std::string>();
+    std::printf("%-16s %-12s %-26s %-16s %12.1f  %s%s\n", o["backup_id"].get<std::string>().c_str(),
+                o["type"].get<std::string>().c_str(), o["start_time"].get<std::string>().c_str(),
+                o["hostname"].get<std::string>().c_str(), o["size_bytes"].get<double>() / 1048576.0, comps.c_str(),
+                o["overall_success"].get<bool>() ? "" : "  (failed)");
+  }
+  std::printf("%zu backup(s)\n", out.size());
+  return 0;
+}
+
+}  // namespace stb

@@ -1,0 +1,36 @@
+// Backs up one file component (player_saves, configuration, application): walks its roots,
+// reuses unchanged files of the parent tree without reading them, chunks and stores the rest
+// with a pool of workers, and stores the resulting tree. Returns the component's snapshot entry.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "components/files/tree.h"
+#include "core/progress.h"
+#include "repository/blob_saver.h"
+
+namespace stb {
+
+struct FileBackupOptions {
+  std::vector<TreeRoot> roots;
+  std::vector<std::string> excludes;
+  const Tree* parent = nullptr;  // incremental: files with the same size, mtime and inode are reused
+  int workers = 2;
+};
+
+struct FileBackupResult {
+  nlohmann::json entry;   // stored in the snapshot: kind, roots, tree blob ids, stats
+  nlohmann::json report;  // the guide's component report
+  bool success = false;
+};
+
+FileBackupResult BackupFiles(Repository& repo, BlobSaver& saver, const std::string& component,
+                             const FileBackupOptions& opt, Progress& progress);
+
+// Stores a tree as tree blobs (content-defined chunks of its serialization) / loads it back.
+StatusOr<std::vector<Id>> SaveTree(Repository& repo, BlobSaver& saver, const Tree& tree);
+StatusOr<Tree> LoadTree(Repository& repo, const nlohmann::json& component_entry);
+
+}  // namespace stb

@@ -1,0 +1,331 @@
+#include "components/files/file_restore.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "core/file_util.h"
+
+namespace stb {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr uint64_t kMaxReadSpan = 16u << 20;  // one ranged read covers blobs up to this span
+constexpr uint64_t kMaxGap = 1u << 20;        // read through gaps smaller than this
+
+struct Use {
+  size_t node;
+  uint64_t file_offset;
+};
+struct PlannedBlob {
+  Id id;
+  BlobLocation loc;
+  std::vector<Use> uses;
+};
+
+// Opens the directory `rel` ("a/b", or "" for the root) beneath root_fd, refusing symlinks at
+// every step, so a planted or restored symlink can never redirect a write outside the target.
+StatusOr<Fd> OpenDirBeneath(int root_fd, const std::string& rel) {
+  Fd cur(::dup(root_fd));
+  if (!cur.valid()) return ErrnoStatus("dup", errno);
+  size_t start = 0;
+  while (start < rel.size()) {
+    size_t end = rel.find('/', start);
+    if (end == std::string::npos) end = rel.size();
+    std::string part = rel.substr(start, end - start);
+    Fd next(::openat(cur.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next.valid()) return ErrnoStatus("opening directory " + rel + " in the target", errno);
+    cur = std::move(next);
+    start = end + 1;
+  }
+  return cur;
+}
+
+std::string TempName(size_t node) { return ".stb-restore-" + std::to_string(node) + ".tmp"; }
+
+struct Restorer {
+  Repository& repo;
+  const Tree& tree;
+  Progress& progress;
+  std::unordered_map<std::string, Fd> root_fds;  // root name -> destination directory
+  std::vector<std::atomic<int64_t>> remaining;   // blobs still to write, per node
+  std::vector<std::atomic<bool>> failed;
+  std::mutex err_mu;
+  std::vector<std::string> errors;
+  std::atomic<uint64_t> verified{0};
+
+  Restorer(Repository& r, const Tree& t, Progress& p) : repo(r), tree(t), progress(p), remaining(t.nodes.size()), failed(t.nodes.size()) {}
+
+  void Fail(size_t node, const std::string& msg) {
+    std::lock_guard<std::mutex> g(err_mu);
+    if (node != SIZE_MAX && failed[node].exchange(true)) return;
+    errors.push_back(msg);
+  }
+
+  // Splits "<root>/a/b/c" into the root's fd, the parent "a/b" and the name "c".
+  StatusOr<Fd> OpenParent(const std::string& path, std::string& name) {
+    size_t first = path.find('/');
+    size_t last = path.rfind('/');
+    auto it = root_fds.find(path.substr(0, first));
+    if (it == root_fds.end()) return Internal("no destination for " + path);
+    name = path.substr(last + 1);
+    std::string parent = first == last ? "" : path.substr(first + 1, last - first - 1);
+    return OpenDirBeneath(it->second.get(), parent);
+  }
+
+  Status WriteAt(size_t node, const uint8_t* data, size_t n, uint64_t offset) {
+    std::string name;
+    ASSIGN_OR_RETURN(Fd dir, OpenParent(tree.nodes[node].path, name));
+    Fd fd(::openat(dir.get(), TempName(node).c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd.valid()) return ErrnoStatus("creating " + tree.nodes[node].path, errno);
+    size_t done = 0;
+    while (done < n) {
+      ssize_t w = ::pwrite(fd.get(), data + done, n - done, static_cast<off_t>(offset + done));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("writing " + tree.nodes[node].path, errno);
+      }
+      done += static_cast<size_t>(w);
+    }
+    return Status::Ok();
+  }
+
+  // Sets metadata on the complete temporary file, checks its size and renames it into place.
+  Status Finalize(size_t node) {
+    const FileNode& n = tree.nodes[node];
+    std::string name;
+    ASSIGN_OR_RETURN(Fd dir, OpenParent(n.path, name));
+    std::string tmp = TempName(node);
+    Fd fd(::openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd.valid()) return ErrnoStatus("creating " + n.path, errno);
+    struct stat st;
+    if (fstat(fd.get(), &st) != 0) return ErrnoStatus("stat " + n.path, errno);
+    if (static_cast<uint64_t>(st.st_size) != n.size) {
+      ::unlinkat(dir.get(), tmp.c_str(), 0);
+      return Corrupt(n.path + ": restored " + std::to_string(st.st_size) + " bytes, the backup has " + std::to_string(n.size));
+    }
+    if (geteuid() == 0) (void)::fchown(fd.get(), n.uid, n.gid);
+    if (::fchmod(fd.get(), n.mode) != 0) return ErrnoStatus("chmod " + n.path, errno);
+    struct timespec ts[2] = {{n.mtime_ns / 1000000000, n.mtime_ns % 1000000000}, {n.mtime_ns / 1000000000, n.mtime_ns % 1000000000}};
+    if (::futimens(fd.get(), ts) != 0) return ErrnoStatus("setting the time of " + n.path, errno);
+    if (::renameat(dir.get(), tmp.c_str(), dir.get(), name.c_str()) != 0) {
+      Status s = ErrnoStatus("renaming into " + n.path, errno);
+      ::unlinkat(dir.get(), tmp.c_str(), 0);
+      return s;
+    }
+    verified++;
+    progress.files_done++;
+    return Status::Ok();
+  }
+
+  void BlobDone(size_t node) {
+    if (--remaining[node] == 0 && !failed[node]) {
+      Status st = Finalize(node);
+      if (!st.ok()) Fail(node, st.message());
+    }
+  }
+
+  // Reads the planned blobs of one pack in a few ranged reads, decodes and writes them.
+  void RestorePack(const Id& pack, std::vector<PlannedBlob>& blobs) {
+    std::sort(blobs.begin(), blobs.end(), [](const PlannedBlob& a, const PlannedBlob& b) { return a.loc.offset < b.loc.offset; });
+    Bytes plain, scratch;
+    size_t i = 0;
+    while (i < blobs.size()) {
+      size_t j = i + 1;
+      uint64_t start = blobs[i].loc.offset, end = start + blobs[i].loc.length;
+      while (j < blobs.size() && blobs[j].loc.offset <= end + kMaxGap &&
+             blobs[j].loc.offset + blobs[j].loc.length - start <= kMaxReadSpan) {
+        end = std::max<uint64_t>(end, blobs[j].loc.offset + blobs[j].loc.length);
+        ++j;
+      }
+      auto data = repo.storage().Get(PackName(pack), start, end - start);
+      Status st = data.status();
+      if (st.ok() && data->size() != end - start) st = Corrupt(PackName(pack) + " is shorter than the index says");
+      for (size_t k = i; k < j; ++k) {
+        PlannedBlob& b = blobs[k];
+        Status bs = st.ok() ? repo.DecodeBlob(b.id, b.loc, data->data() + (b.loc.offset - start), plain, scratch) : st;
+        for (const Use& u : b.uses) {
+          if (bs.ok() && !failed[u.node]) {
+            Status ws = WriteAt(u.node, plain.data(), plain.size(), u.file_offset);
+            if (!ws.ok()) Fail(u.node, ws.message());
+          } else if (!bs.ok()) {
+            Fail(u.node, tree.nodes[u.node].path + ": " + bs.message());
+          }
+          progress.bytes_done += b.loc.raw_length;
+          BlobDone(u.node);
+        }
+      }
+      i = j;
+    }
+  }
+};
+
+}  // namespace
+
+FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRestoreOptions& opt, Progress& progress) {
+  FileRestoreResult res;
+  Restorer r(repo, tree, progress);
+  auto fail_all = [&](const std::string& msg) {
+    res.report = {{"success", false}, {"error", msg}};
+    return res;
+  };
+
+  // 1. Validate everything before writing anything.
+  std::unordered_map<std::string, std::string> dest;
+  for (const auto& root : tree.roots) {
+    if (!IsSafeRelativePath(root.name) || root.name.find('/') != std::string::npos) {
+      return fail_all("refusing to restore: the backup has an unsafe root name '" + root.name + "'");
+    }
+    auto it = opt.destinations.find(root.name);
+    dest[root.name] = it != opt.destinations.end() ? it->second : root.path;
+  }
+  uint64_t total_bytes = 0, files = 0;
+  for (const auto& n : tree.nodes) {
+    size_t slash = n.path.find('/');
+    if (!IsSafeRelativePath(n.path) || !dest.count(n.path.substr(0, slash))) {
+      return fail_all("refusing to restore: the backup holds an unsafe path '" + n.path + "'; nothing was written");
+    }
+    if (n.type == FileNode::Type::kFile) {
+      ++files;
+      total_bytes += n.size;
+      for (const auto& id : n.content) {
+        if (!repo.index().count(id)) return fail_all(n.path + ": blob " + id.Hex() + " is missing from the index");
+      }
+    }
+  }
+  progress.files_total += files;
+  progress.bytes_total += total_bytes;
+
+  // 2. Destination roots and directories (parents come before children in the tree).
+  for (const auto& [name, path] : dest) {
+    Status st = MakeDirs(path, 0700);
+    if (!st.ok()) return fail_all(st.message());
+    Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd.valid()) return fail_all(ErrnoStatus("opening restore target " + path, errno).message());
+    r.root_fds.emplace(name, std::move(fd));
+  }
+  for (size_t i = 0; i < tree.nodes.size(); ++i) {
+    const FileNode& n = tree.nodes[i];
+    if (n.type != FileNode::Type::kDir || n.path.find('/') == std::string::npos) continue;
+    std::string name;
+    auto dir = r.OpenParent(n.path, name);
+    Status st = dir.status();
+    if (st.ok() && ::mkdirat(dir->get(), name.c_str(), 0700) != 0 && errno != EEXIST) st = ErrnoStatus("creating " + n.path, errno);
+    if (!st.ok()) r.Fail(i, st.message());
+  }
+
+  // 3. Plan: which blob goes where, grouped by pack.
+  std::unordered_map<Id, std::unordered_map<Id, PlannedBlob, IdHash>, IdHash> plan;
+  std::vector<size_t> empty_files;
+  for (size_t i = 0; i < tree.nodes.size(); ++i) {
+    const FileNode& n = tree.nodes[i];
+    if (n.type != FileNode::Type::kFile) continue;
+    if (n.content.empty()) {
+      empty_files.push_back(i);
+      continue;
+    }
+    r.remaining[i] = static_cast<int64_t>(n.content.size());
+    uint64_t off = 0;
+    for (const auto& id : n.content) {
+      const BlobLocation& loc = repo.index().at(id);
+      PlannedBlob& pb = plan[loc.pack][id];
+      pb.id = id;
+      pb.loc = loc;
+      pb.uses.push_back({i, off});
+      off += loc.raw_length;
+    }
+  }
+  std::vector<std::pair<Id, std::vector<PlannedBlob>>> packs;
+  for (auto& [pack, blobs] : plan) {
+    std::vector<PlannedBlob> v;
+    for (auto& [id, pb] : blobs) v.push_back(std::move(pb));
+    packs.emplace_back(pack, std::move(v));
+  }
+  plan.clear();
+
+  // 4. Packs in parallel.
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t k; (k = next++) < packs.size();) r.RestorePack(packs[k].first, packs[k].second);
+  };
+  std::vector<std::thread> pool;
+  for (int i = 0; i < std::max(1, opt.workers); ++i) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  for (size_t i : empty_files) {
+    Status st = r.Finalize(i);
+    if (!st.ok()) r.Fail(i, st.message());
+  }
+
+  // 5. Symlinks, then directory metadata deepest first (writing into a directory changes its mtime).
+  for (size_t i = 0; i < tree.nodes.size(); ++i) {
+    const FileNode& n = tree.nodes[i];
+    if (n.type != FileNode::Type::kSymlink) continue;
+    std::string name;
+    auto dir = r.OpenParent(n.path, name);
+    Status st = dir.status();
+    if (st.ok()) {
+      struct stat sb;
+      if (::fstatat(dir->get(), name.c_str(), &sb, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(sb.st_mode)) {
+        ::unlinkat(dir->get(), name.c_str(), 0);
+      }
+      if (::symlinkat(n.target.c_str(), dir->get(), name.c_str()) != 0) st = ErrnoStatus("creating symlink " + n.path, errno);
+    }
+    if (st.ok()) {
+      if (geteuid() == 0) (void)::fchownat(dir->get(), name.c_str(), n.uid, n.gid, AT_SYMLINK_NOFOLLOW);
+      struct timespec ts[2] = {{n.mtime_ns / 1000000000, n.mtime_ns % 1000000000}, {n.mtime_ns / 1000000000, n.mtime_ns % 1000000000}};
+      ::utimensat(dir->get(), name.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+    }
+    if (!st.ok()) r.Fail(i, st.message());
+  }
+  for (size_t i = tree.nodes.size(); i-- > 0;) {
+    const FileNode& n = tree.nodes[i];
+    if (n.type != FileNode::Type::kDir || r.failed[i]) continue;
+    size_t slash = n.path.find('/');
+    Status st;
+    Fd fd;
+    if (slash == std::string::npos) {
+      fd = Fd(::dup(r.root_fds.at(n.path).get()));
+    } else {
+      auto d = OpenDirBeneath(r.root_fds.at(n.path.substr(0, slash)).get(), n.path.substr(slash + 1));
+      if (!d.ok()) {
+        r.Fail(i, d.status().message());
+        continue;
+      }
+      fd = std::move(*d);
+    }
+    if (geteuid() == 0) (void)::fchown(fd.get(), n.uid, n.gid);
+    if (::fchmod(fd.get(), n.mode) != 0) st = ErrnoStatus("chmod " + n.path, errno);
+    struct timespec ts[2] = {{n.mtime_ns / 1000000000, n.mtime_ns % 1000000000}, {n.mtime_ns / 1000000000, n.mtime_ns % 1000000000}};
+    if (st.ok() && ::futimens(fd.get(), ts) != 0) st = ErrnoStatus("setting the time of " + n.path, errno);
+    if (!st.ok()) r.Fail(i, st.message());
+  }
+  for (size_t i = 0; i < tree.nodes.size(); ++i) {  // leave no partial file behind
+    if (!r.failed[i] || tree.nodes[i].type != FileNode::Type::kFile) continue;
+    std::string name;
+    auto dir = r.OpenParent(tree.nodes[i].path, name);
+    if (dir.ok()) ::unlinkat(dir->get(), TempName(i).c_str(), 0);
+  }
+  for (auto& [name, fd] : r.root_fds) ::syncfs(fd.get());
+
+  res.success = r.errors.empty() && r.verified == files;
+  res.report = {{"success", res.success}, {"files", files}, {"size_bytes", total_bytes}, {"verified_files", r.verified.load()}};
+  if (!r.errors.empty()) {
+    const size_t kShown = 20;
+    std::vector<std::string> shown(r.errors.begin(), r.errors.begin() + static_cast<ptrdiff_t>(std::min(kShown, r.errors.size())));
+    res.report["errors"] = shown;
+    res.report["error_count"] = r.errors.size();
+    res.report["error"] = r.errors.front();
+  }
+  return res;
+}
+
+}  // namespace stb

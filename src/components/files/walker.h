@@ -1,0 +1,22 @@
+// Walks the roots of a file component into a Tree (content not yet read), applying exclude
+// patterns; unreadable entries are reported as problems rather than failing the walk.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "components/files/tree.h"
+
+namespace stb {
+
+// True when a name (or, for patterns with '/', the relative path) matches a glob pattern.
+bool IsExcluded(const std::vector<std::string>& patterns, const std::string& name, const std::string& rel_path);
+
+// Root names are the paths' basenames, made unique ("config", "config-2").
+std::vector<TreeRoot> NameRoots(const std::vector<std::string>& paths);
+
+// Missing roots are errors; problems gets "path: reason" for entries that were skipped.
+StatusOr<Tree> WalkRoots(const std::vector<TreeRoot>& roots, const std::vector<std::string>& excludes,
+                         std::vector<std::string>& problems);
+
+}  // namespace stb

@@ -1,0 +1,124 @@
+#include "config/settings.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <thread>
+#include <toml++/toml.h>
+
+namespace stb {
+
+std::vector<std::string> SplitList(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find(sep, start);
+    if (end == std::string::npos) end = s.size();
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+int Settings::EffectiveWorkers() const {
+  if (workers > 0) return workers;
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? static_cast<int>(n) : 2;
+}
+
+namespace {
+
+const char* Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : nullptr;
+}
+
+StatusOr<int> ParseInt(const std::string& what, const std::string& v, int lo, int hi) {
+  try {
+    size_t used = 0;
+    int n = std::stoi(v, &used);
+    if (used == v.size() && n >= lo && n <= hi) return n;
+  } catch (const std::exception&) {
+  }
+  return InvalidArgument(what + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) + ", not '" + v + "'");
+}
+
+std::vector<std::string> StringArray(const toml::node_view<toml::node>& node) {
+  std::vector<std::string> out;
+  if (auto* arr = node.as_array()) {
+    for (auto& e : *arr) {
+      if (auto s = e.value<std::string>()) out.push_back(*s);
+    }
+  } else if (auto s = node.value<std::string>()) {
+    out.push_back(*s);
+  }
+  return out;
+}
+
+Status ApplyFile(Settings& s, const std::string& path) {
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return InvalidArgument("config file " + path + ": " + std::string(e.description()) + " at line " +
+                           std::to_string(e.source().begin.line));
+  }
+  auto str = [&](const char* sec, const char* key, std::string& dst) {
+    if (auto v = t[sec][key].value<std::string>()) dst = *v;
+  };
+  str("repository", "root", s.backup_root);
+  str("repository", "encryption_key", s.key_file);
+  str("repository", "state_dir", s.state_dir);
+  str("repository", "log_dir", s.log_dir);
+  if (auto v = t["repository"]["compression"].value<int64_t>()) s.compression = static_cast<int>(*v);
+  if (auto v = t["repository"]["workers"].value<int64_t>()) s.workers = static_cast<int>(*v);
+  str("player_saves", "dir", s.player_saves_dir);
+  if (t["configuration"]["dirs"]) s.config_dirs = StringArray(t["configuration"]["dirs"]);
+  str("application", "dir", s.app_dir);
+  if (t["application"]["exclude"]) s.app_exclude = StringArray(t["application"]["exclude"]);
+  str("database", "host", s.db_host);
+  str("redis", "host", s.redis_host);
+  if (s.compression < 0 || s.compression > 19) return InvalidArgument("config file " + path + ": repository.compression must be 0..19");
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<Settings> LoadSettings(const std::string& config_flag) {
+  Settings s;
+  std::string path = config_flag;
+  bool explicit_file = !path.empty();
+  if (!explicit_file && Env("BACKUP_CONFIG")) {
+    path = Env("BACKUP_CONFIG");
+    explicit_file = true;
+  }
+  if (!explicit_file) path = "/etc/spacetime/backup.toml";
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    RETURN_IF_ERROR(ApplyFile(s, path));
+    s.config_file = path;
+  } else if (explicit_file) {
+    return NotFound("config file " + path + " (--config / BACKUP_CONFIG) does not exist");
+  }
+  if (auto v = Env("BACKUP_ROOT")) s.backup_root = v;
+  if (auto v = Env("BACKUP_STATE_DIR")) s.state_dir = v;
+  if (auto v = Env("BACKUP_LOG_DIR")) s.log_dir = v;
+  if (auto v = Env("BACKUP_ENCRYPTION_KEY")) s.key_file = v;
+  if (auto v = Env("BACKUP_PASSPHRASE")) s.passphrase = v;
+  if (auto v = Env("BACKUP_COMPRESSION")) {
+    ASSIGN_OR_RETURN(s.compression, ParseInt("BACKUP_COMPRESSION", v, 0, 19));
+  }
+  if (auto v = Env("BACKUP_WORKERS")) {
+    ASSIGN_OR_RETURN(s.workers, ParseInt("BACKUP_WORKERS", v, 1, 256));
+  }
+  if (auto v = Env("PLAYER_SAVES_DIR")) s.player_saves_dir = v;
+  if (auto v = Env("CONFIG_DIRS")) s.config_dirs = SplitList(v, ':');
+  if (auto v = Env("APP_DIR")) s.app_dir = v;
+  if (const char* v = std::getenv("APP_EXCLUDE")) s.app_exclude = SplitList(v, ':');  // set but empty: exclude nothing
+  if (auto v = Env("DB_HOST")) s.db_host = v;
+  if (auto v = Env("REDIS_HOST")) s.redis_host = v;
+  return s;
+}
+
+}  // namespace stb

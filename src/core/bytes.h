@@ -1,0 +1,51 @@
+// Byte buffers, fixed-size ids and hex encoding shared by every module.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stb {
+
+using Bytes = std::vector<uint8_t>;
+
+std::string ToHex(const uint8_t* data, size_t n);
+inline std::string ToHex(const Bytes& b) { return ToHex(b.data(), b.size()); }
+// Returns nullopt on odd length or a non-hex character.
+std::optional<Bytes> FromHex(std::string_view hex);
+
+inline std::string_view AsString(const Bytes& b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+inline Bytes ToBytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+// A 32-byte identifier: blob ids (HMAC-SHA256) and object ids (SHA-256).
+struct Id {
+  std::array<uint8_t, 32> b{};
+  std::string Hex() const { return ToHex(b.data(), b.size()); }
+  static std::optional<Id> FromHex(std::string_view hex);
+  bool operator==(const Id&) const = default;
+  auto operator<=>(const Id&) const = default;
+};
+
+struct IdHash {
+  size_t operator()(const Id& id) const noexcept {
+    size_t h;  // ids are uniformly random: the first bytes are a perfect hash
+    std::memcpy(&h, id.b.data(), sizeof h);
+    return h;
+  }
+};
+
+inline void PutU32(Bytes& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+inline uint32_t GetU32(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+
+}  // namespace stb

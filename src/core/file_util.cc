@@ -1,0 +1,128 @@
+#include "core/file_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <random>
+
+#include <openssl/rand.h>
+
+namespace stb {
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+Fd::~Fd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string RandomHex(size_t bytes) {
+  Bytes b(bytes);
+  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) {
+    std::random_device rd;  // only if OpenSSL's generator failed; names need not be secret
+    for (auto& x : b) x = static_cast<uint8_t>(rd());
+  }
+  return ToHex(b);
+}
+
+std::string Hostname() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+std::string Basename(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  auto pos = p.rfind('/');
+  return pos == std::string::npos ? p : p.substr(pos + 1);
+}
+
+std::string Dirname(const std::string& path) {
+  auto pos = path.rfind('/');
+  if (pos == std::string::npos) return ".";
+  if (pos == 0) return "/";
+  return path.substr(0, pos);
+}
+
+StatusOr<size_t> PreadFull(int fd, uint8_t* buf, size_t n, uint64_t offset, const std::string& what) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(fd, buf + done, n - done, static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("reading " + what, errno);
+    }
+    if (r == 0) break;
+    done += static_cast<size_t>(r);
+  }
+  return done;
+}
+
+Status WriteFull(int fd, const uint8_t* buf, size_t n, const std::string& what) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::write(fd, buf + done, n - done);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("writing " + what, errno);
+    }
+    done += static_cast<size_t>(r);
+  }
+  return Status::Ok();
+}
+
+StatusOr<Bytes> ReadWholeFile(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus("opening " + path, errno);
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return ErrnoStatus("stat " + path, errno);
+  Bytes out(static_cast<size_t>(st.st_size));
+  ASSIGN_OR_RETURN(size_t n, PreadFull(fd.get(), out.data(), out.size(), 0, path));
+  out.resize(n);
+  return out;
+}
+
+Status FsyncDir(const std::string& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus("opening directory " + dir, errno);
+  if (::fsync(fd.get()) != 0) return ErrnoStatus("fsync " + dir, errno);
+  return Status::Ok();
+}
+
+Status WriteFileAtomic(const std::string& path, const uint8_t* data, size_t n, int mode) {
+  std::string dir = Dirname(path);
+  std::string tmp = dir + "/.tmp-" + RandomHex(8);
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!fd.valid()) return ErrnoStatus("creating " + tmp, errno);
+  Status st = WriteFull(fd.get(), data, n, tmp);
+  if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoStatus("fsync " + tmp, errno);
+  if (st.ok() && ::close(fd.release()) != 0) st = ErrnoStatus("closing " + tmp, errno);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = ErrnoStatus("renaming to " + path, errno);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  return FsyncDir(dir);
+}
+
+Status MakeDirs(const std::string& path, int mode) {
+  if (path.empty()) return Status::Ok();
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    return S_ISDIR(st.st_mode) ? Status::Ok() : AlreadyExists(path + " exists and is not a directory");
+  }
+  if (std::string parent = Dirname(path); parent != path && parent != "." && parent != "/") {
+    RETURN_IF_ERROR(MakeDirs(parent, mode));
+  }
+  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return ErrnoStatus("creating directory " + path, errno);
+  return Status::Ok();
+}
+
+}  // namespace stb

@@ -1,0 +1,45 @@
+// Small POSIX file helpers with Status results: whole-file read, durable atomic write
+// (temp file, fsync, rename, fsync of the directory), directory creation.
+#pragma once
+
+#include <string>
+
+#include "core/bytes.h"
+#include "core/status.h"
+
+namespace stb {
+
+StatusOr<Bytes> ReadWholeFile(const std::string& path);
+// Writes to "<dir>/.tmp-<random>" then renames over path; the data is on disk when this returns.
+Status WriteFileAtomic(const std::string& path, const uint8_t* data, size_t n, int mode = 0600);
+inline Status WriteFileAtomic(const std::string& path, const Bytes& b, int mode = 0600) {
+  return WriteFileAtomic(path, b.data(), b.size(), mode);
+}
+Status MakeDirs(const std::string& path, int mode = 0700);
+Status FsyncDir(const std::string& dir);
+std::string RandomHex(size_t bytes);
+std::string Hostname();
+std::string Basename(const std::string& path);
+std::string Dirname(const std::string& path);
+
+// RAII owner of a file descriptor.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.release()) {}
+  Fd& operator=(Fd&& o) noexcept;
+  ~Fd();
+  int get() const { return fd_; }
+  int release() { int f = fd_; fd_ = -1; return f; }
+  bool valid() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// Reads exactly n bytes at offset (fewer only at end of file); returns the count read.
+StatusOr<size_t> PreadFull(int fd, uint8_t* buf, size_t n, uint64_t offset, const std::string& what);
+Status WriteFull(int fd, const uint8_t* buf, size_t n, const std::string& what);
+
+}  // namespace stb

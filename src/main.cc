@@ -1,0 +1,145 @@
+// spacetime-backup: parses the command line, loads settings (flags > environment > config file >
+// defaults), runs one command and maps its result to the exit status.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+
+#ifndef STB_VERSION
+#define STB_VERSION "0.0.0"
+#endif
+
+namespace {
+
+const char* kEnvHelp = R"(
+Environment (see doc/configuration.md; flags override, a TOML config file is overridden):
+  BACKUP_ROOT            local repository (default /var/backups/spacetime)
+  BACKUP_ENCRYPTION_KEY  key file: 64 hex digits, mode 0600 (`spacetime-backup key generate FILE`)
+  BACKUP_PASSPHRASE      instead of a key file: a passphrase (Argon2id)
+  PLAYER_SAVES_DIR       player saves component
+  CONFIG_DIRS            configuration component: several roots, ':'-separated
+  APP_DIR, APP_EXCLUDE   application component and its exclude globs (default *.pyc:__pycache__:.git)
+  BACKUP_COMPRESSION     zstd level 0 (off) .. 19 (default 1)
+  BACKUP_WORKERS         parallel workers (default: number of cores)
+  BACKUP_LOG_DIR         log directory (default /var/log/spacetime)
+  BACKUP_CONFIG          config file (default /etc/spacetime/backup.toml)
+Exit status: 0 when overall_success is true, 1 on failure, 2 on a usage error.)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"spacetime-backup: encrypted, deduplicated backup and verified restore for the SpaceTime backend"};
+  app.footer(kEnvHelp);
+  app.set_version_flag("--version", std::string("spacetime-backup ") + STB_VERSION);
+  app.require_subcommand(1);
+  std::string config;
+  app.add_option("--config", config, "TOML config file (default /etc/spacetime/backup.toml, or BACKUP_CONFIG)");
+  int compression = -1, workers = 0;
+  bool no_progress = false;
+  std::function<int(stb::Settings&)> run;
+
+  auto* init = app.add_subcommand("init", "Create the repository in the configured location (BACKUP_ROOT)");
+  init->callback([&] { run = [](stb::Settings& s) { return stb::RunInit(s); }; });
+
+  auto* backup = app.add_subcommand("backup", "Back up every configured component and print the JSON report");
+  backup->require_subcommand(1);
+  stb::BackupArgs bargs;
+  auto add_backup_flags = [&](CLI::App* c) {
+    c->add_option("--compression", compression, "zstd level, 0 = off (default 1, or BACKUP_COMPRESSION)")->check(CLI::Range(0, 19));
+    c->add_option("--workers", workers, "parallel workers (default: cores)")->check(CLI::Range(1, 256));
+    c->add_flag("--no-progress", no_progress, "no progress line on stderr");
+  };
+  auto* full = backup->add_subcommand("full", "Read every file of every component");
+  add_backup_flags(full);
+  full->callback([&] {
+    bargs.type = "full";
+    run = [&](stb::Settings& s) { return stb::RunBackup(s, bargs); };
+  });
+  auto* incr = backup->add_subcommand("incremental",
+                                      "Like full, but files unchanged since PARENT (same size, mtime, inode) are not read again");
+  incr->add_option("PARENT", bargs.parent, "backup id, or a path ending in one (/var/backups/db/20240103_142530); default: latest");
+  add_backup_flags(incr);
+  incr->callback([&] {
+    bargs.type = "incremental";
+    run = [&](stb::Settings& s) { return stb::RunBackup(s, bargs); };
+  });
+
+  stb::RestoreArgs rargs;
+  std::string comps;
+  auto* restore = app.add_subcommand("restore",
+                                     "Restore a backup (configuration, database, redis, player_saves, application), verify it, "
+                                     "print the report with rto_seconds");
+  restore->add_option("BACKUP_ID", rargs.backup_id, "backup id (YYYYMMDD_HHMMSS) or 'latest'")->required();
+  restore->add_option("LOCATION", rargs.location, "where to read the backup from: local (default)")
+      ->check(CLI::IsMember({"local", "s3", "azure", "gcs"}));
+  restore->add_option("--components", comps, "comma-separated subset, e.g. player_saves,configuration");
+  restore->add_option("--target", rargs.target,
+                      "restore under DIR/<component>/<root name> instead of the original paths");
+  restore->add_option("--workers", workers, "parallel workers (default: cores)")->check(CLI::Range(1, 256));
+  restore->add_flag("--no-progress", no_progress, "no progress line on stderr");
+  restore->callback([&] {
+    rargs.components = stb::SplitList(comps, ',');
+    run = [&](stb::Settings& s) { return stb::RunRestore(s, rargs); };
+  });
+
+  bool as_json = false;
+  auto* snaps = app.add_subcommand("snapshots", "List the backups in the repository");
+  snaps->alias("list");
+  snaps->add_flag("--json", as_json, "print JSON instead of a table");
+  snaps->callback([&] { run = [&](stb::Settings& s) { return stb::RunSnapshots(s, as_json); }; });
+
+  stb::CheckArgs cargs;
+  std::string read_data;
+  auto* check = app.add_subcommand("check", "Verify the repository; with --read-data, every byte (or PERCENT of the packs)");
+  check->add_option("--read-data", read_data, "read and verify data: all, or a percentage such as 10")
+      ->expected(0, 1)
+      ->default_str("100");
+  check->callback([&] {
+    cargs.read_data = check->count("--read-data") > 0;
+    if (cargs.read_data && !read_data.empty()) {
+      std::string p = read_data;
+      if (!p.empty() && p.back() == '%') p.pop_back();
+      try {
+        cargs.percent = std::stod(p);
+      } catch (const std::exception&) {
+        cargs.percent = -1;
+      }
+      if (cargs.percent <= 0 || cargs.percent > 100) throw CLI::ValidationError("--read-data", "PERCENT must be in (0, 100]");
+    }
+    run = [&](stb::Settings& s) { return stb::RunCheck(s, cargs); };
+  });
+
+  auto* key = app.add_subcommand("key", "Manage the keys that unlock the repository (no data is rewritten)");
+  key->require_subcommand(1);
+  std::string key_arg, new_key_file;
+  auto* kgen = key->add_subcommand("generate", "Write a new random key file (mode 0600)");
+  kgen->add_option("FILE", key_arg, "path of the new key file")->required();
+  kgen->callback([&] { run = [&](stb::Settings&) { return stb::RunKeyGenerate(key_arg); }; });
+  auto* klist = key->add_subcommand("list", "List the keys");
+  klist->callback([&] { run = [](stb::Settings& s) { return stb::RunKeyList(s); }; });
+  auto* kadd = key->add_subcommand("add", "Add a key file (created if missing) that also unlocks the repository");
+  kadd->add_option("--new-key-file", new_key_file, "key file to add")->required();
+  kadd->callback([&] { run = [&](stb::Settings& s) { return stb::RunKeyAdd(s, new_key_file); }; });
+  auto* krm = key->add_subcommand("remove", "Remove a key by id (not the one in use, never the last)");
+  krm->add_option("ID", key_arg, "key id from `key list`")->required();
+  krm->callback([&] { run = [&](stb::Settings& s) { return stb::RunKeyRemove(s, key_arg); }; });
+  auto* krot = key->add_subcommand("rotate", "Add a new key file and remove the key in use");
+  krot->add_option("--new-key-file", new_key_file, "the new key file (created if missing)")->required();
+  krot->callback([&] { run = [&](stb::Settings& s) { return stb::RunKeyRotate(s, new_key_file); }; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  auto settings = stb::LoadSettings(config);
+  if (!settings.ok()) return stb::Fail(settings.status());
+  if (compression >= 0) settings->compression = compression;
+  if (workers > 0) settings->workers = workers;
+  bargs.progress = rargs.progress = !no_progress;
+  return run(*settings);
+}

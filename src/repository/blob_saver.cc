@@ -1,0 +1,121 @@
+#include "repository/blob_saver.h"
+
+#include <nlohmann/json.hpp>
+
+#include "compress/zstd_codec.h"
+
+namespace stb {
+
+namespace {
+// Finished packs waiting for the writer: one is enough to overlap hashing with writing, and
+// bounds memory to (current + queued + being written) packs.
+constexpr size_t kMaxQueuedPacks = 1;
+}  // namespace
+
+BlobSaver::BlobSaver(Repository& repo, int compression_level) : repo_(repo), level_(compression_level) {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+BlobSaver::~BlobSaver() {
+  {
+    std::lock_guard<std::mutex> g(q_mu_);
+    closing_ = true;
+  }
+  q_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+Status BlobSaver::FirstError() {
+  std::lock_guard<std::mutex> g(q_mu_);
+  return error_;
+}
+
+StatusOr<Id> BlobSaver::Save(BlobType type, const uint8_t* data, size_t n) {
+  Id id = repo_.hmac().Compute(data, n);
+  bool fresh;
+  {
+    std::lock_guard<std::mutex> g(claim_mu_);
+    fresh = !repo_.index().count(id) && claimed_.insert(id).second;
+  }
+  if (!fresh) {
+    stats_.reused_blobs++;
+    stats_.reused_bytes += n;
+    return id;
+  }
+  thread_local Bytes compressed, sealed;
+  const uint8_t* body = data;
+  size_t body_len = n;
+  if (level_ > 0 && CompressIfSmaller(data, n, level_, compressed)) {
+    body = compressed.data();
+    body_len = compressed.size();
+  }
+  sealed.clear();
+  repo_.aead().Seal(body, body_len, id.b.data(), id.b.size(), sealed);
+  stats_.new_blobs++;
+  stats_.new_bytes += n;
+  stats_.stored_bytes += sealed.size();
+
+  std::unique_lock<std::mutex> lk(pack_mu_);
+  if (pack_.empty()) pack_.Reserve(repo_.config().pack_size + sealed.size());
+  pack_.Add(id, type, sealed.data(), sealed.size(), static_cast<uint32_t>(n));
+  if (pack_.size() >= repo_.config().pack_size) FlushLocked(lk);
+  RETURN_IF_ERROR(FirstError());
+  return id;
+}
+
+void BlobSaver::FlushLocked(std::unique_lock<std::mutex>& pack_lock) {
+  Finished f;
+  f.bytes = pack_.Finish(repo_.aead(), f.id, f.entries);
+  pack_ = PackBuilder();
+  pack_lock.unlock();  // others fill the next pack while this one waits for the writer
+  std::unique_lock<std::mutex> q(q_mu_);
+  q_cv_.wait(q, [&] { return queue_.size() < kMaxQueuedPacks || !error_.ok(); });
+  queue_.push_back(std::move(f));
+  q_cv_.notify_all();
+}
+
+void BlobSaver::WriterLoop() {
+  for (;;) {
+    Finished f;
+    {
+      std::unique_lock<std::mutex> q(q_mu_);
+      q_cv_.wait(q, [&] { return !queue_.empty() || closing_; });
+      if (queue_.empty()) return;
+      f = std::move(queue_.front());
+      queue_.pop_front();
+      q_cv_.notify_all();
+    }
+    std::string name = PackName(f.id);
+    Status st = repo_.storage().Put(name, f.bytes, PutMode::kReplace);
+    std::lock_guard<std::mutex> g(q_mu_);
+    if (!st.ok()) {
+      if (error_.ok()) error_ = st.Context("writing pack");
+      q_cv_.notify_all();
+      continue;
+    }
+    written_.push_back(name);
+    for (const auto& e : f.entries) {
+      new_index_.push_back({e.id, BlobLocation{f.id, e.offset, e.length, e.raw_length, e.type}});
+    }
+  }
+}
+
+Status BlobSaver::Finish() {
+  {
+    std::unique_lock<std::mutex> lk(pack_mu_);
+    if (!pack_.empty()) FlushLocked(lk);
+  }
+  {
+    std::lock_guard<std::mutex> g(q_mu_);
+    closing_ = true;
+  }
+  q_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  RETURN_IF_ERROR(FirstError());
+  if (new_index_.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(std::string name, repo_.SaveObject("index", kKindIndex, Repository::IndexToJson(new_index_)));
+  written_.push_back(name);
+  return Status::Ok();
+}
+
+}  // namespace stb

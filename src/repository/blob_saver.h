@@ -1,0 +1,66 @@
+// Stores blobs for a backup: dedups against the index and this session, compresses, encrypts,
+// fills packs and writes them from a background thread; at the end writes one index object.
+// Thread-safe: the archiver's workers call Save concurrently.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+#include "repository/pack.h"
+#include "repository/repository.h"
+
+namespace stb {
+
+struct SaveStats {
+  std::atomic<uint64_t> new_blobs{0}, new_bytes{0}, stored_bytes{0}, reused_blobs{0}, reused_bytes{0};
+};
+
+class BlobSaver {
+ public:
+  // compression_level 0 stores blobs uncompressed.
+  BlobSaver(Repository& repo, int compression_level);
+  ~BlobSaver();
+  BlobSaver(const BlobSaver&) = delete;
+  BlobSaver& operator=(const BlobSaver&) = delete;
+
+  StatusOr<Id> Save(BlobType type, const uint8_t* data, size_t n);
+  // Writes the last pack and the index object. After Finish, every saved blob is durable.
+  Status Finish();
+  const SaveStats& stats() const { return stats_; }
+  const std::vector<std::string>& written() const { return written_; }  // object names
+
+ private:
+  struct Finished {
+    Id id;
+    Bytes bytes;
+    std::vector<PackEntry> entries;
+  };
+  void FlushLocked(std::unique_lock<std::mutex>& pack_lock);
+  void WriterLoop();
+  Status FirstError();
+
+  Repository& repo_;
+  int level_;
+  SaveStats stats_;
+
+  std::mutex claim_mu_;  // blobs claimed by this session (being stored or stored)
+  std::unordered_set<Id, IdHash> claimed_;
+
+  std::mutex pack_mu_;
+  PackBuilder pack_;
+
+  std::mutex q_mu_;
+  std::condition_variable q_cv_;
+  std::deque<Finished> queue_;
+  bool closing_ = false;
+  Status error_;
+  std::vector<std::pair<Id, BlobLocation>> new_index_;
+  std::vector<std::string> written_;
+  std::thread writer_;
+};
+
+}  // namespace stb

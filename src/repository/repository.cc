@@ -1,0 +1,331 @@
+#include "repository/repository.h"
+
+#include <sodium.h>
+#include <sys/time.h>
+
+#include <cctype>
+#include <chrono>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "compress/zstd_codec.h"
+#include "core/file_util.h"
+
+namespace stb {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr uint64_t kArgonOps = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+constexpr size_t kArgonMem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+
+// Key-encryption key from a key source and a key object's salt.
+StatusOr<Bytes> DeriveKek(const KeySource& src, const std::string& kdf, const Bytes& salt, uint64_t ops, size_t mem) {
+  if (kdf == "keyfile" && src.kind == KeySource::Kind::kKeyFile) return Hkdf(src.secret, salt, "spacetime-backup key file v1", 32);
+  if (kdf == "argon2id" && src.kind == KeySource::Kind::kPassphrase) {
+    return Argon2id(AsString(src.secret), salt, ops, mem);
+  }
+  return NotFound("key kind does not match");
+}
+
+json MakeKeyObject(const KeySource& src, const Bytes& master) {
+  json k;
+  Bytes salt = RandomBytes(src.kind == KeySource::Kind::kKeyFile ? 32 : crypto_pwhash_SALTBYTES);
+  k["version"] = 1;
+  k["kdf"] = src.kind == KeySource::Kind::kKeyFile ? "keyfile" : "argon2id";
+  k["salt"] = ToHex(salt);
+  if (src.kind == KeySource::Kind::kPassphrase) {
+    k["ops"] = kArgonOps;
+    k["mem"] = kArgonMem;
+  }
+  Bytes kek = DeriveKek(src, k["kdf"], salt, kArgonOps, kArgonMem).value();
+  k["wrapped"] = ToHex(Aead(kek).Seal(master, kAadKey));
+  k["created"] = IsoTimestamp(NowSeconds());
+  k["host"] = Hostname();
+  return k;
+}
+
+}  // namespace
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string FormatBackupId(int64_t t) {
+  time_t tt = static_cast<time_t>(t);
+  struct tm tm;
+  localtime_r(&tt, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y%m%d_%H%M%S", &tm);
+  return buf;
+}
+
+bool IsBackupId(std::string_view s) {
+  if (s.size() != 15 || s[8] != '_') return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i != 8 && !std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+std::string IsoTimestamp(double t) {
+  time_t secs = static_cast<time_t>(t);
+  long micros = static_cast<long>((t - static_cast<double>(secs)) * 1e6);
+  struct tm tm;
+  localtime_r(&secs, &tm);
+  char buf[48];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + n, sizeof buf - n, ".%06ld", micros);
+  return buf;
+}
+
+Status Repository::Init(Storage& storage, const KeySource& key, const RepoConfig& cfg_in) {
+  auto existing = storage.Stat("config");
+  if (existing.ok()) return AlreadyExists(storage.Describe() + " already holds a repository");
+  RepoConfig cfg = cfg_in;
+  if (cfg.id.empty()) cfg.id = ToHex(RandomBytes(32));
+  Bytes master = RandomBytes(32);
+  json k = MakeKeyObject(key, master);
+  RETURN_IF_ERROR(storage.Put("keys/" + ToHex(RandomBytes(16)), ToBytes(k.dump(2)), PutMode::kCreateOnly));
+  json c = {{"version", cfg.version},
+            {"id", cfg.id},
+            {"chunker", {{"min_size", cfg.chunker.min_size}, {"avg_size", cfg.chunker.avg_size}, {"max_size", cfg.chunker.max_size}}},
+            {"pack_size", cfg.pack_size},
+            {"created", IsoTimestamp(NowSeconds())}};
+  // config last: a location without one is not a repository, so a half-done init can be redone.
+  return storage.Put("config", ToBytes(c.dump(2)), PutMode::kCreateOnly);
+}
+
+StatusOr<std::unique_ptr<Repository>> Repository::Open(std::shared_ptr<Storage> storage, const KeySource& key) {
+  auto raw = storage->Get("config");
+  if (!raw.ok()) {
+    if (raw.status().code() == Code::kNotFound) {
+      return NotFound("no repository at " + storage->Describe() + " (run `spacetime-backup init` first)");
+    }
+    return raw.status().Context("reading the repository config");
+  }
+  std::unique_ptr<Repository> repo(new Repository());
+  repo->storage_ = std::move(storage);
+  try {
+    json c = json::parse(AsString(*raw));
+    repo->config_.version = c.at("version");
+    repo->config_.id = c.at("id");
+    repo->config_.chunker.min_size = c.at("chunker").at("min_size");
+    repo->config_.chunker.avg_size = c.at("chunker").at("avg_size");
+    repo->config_.chunker.max_size = c.at("chunker").at("max_size");
+    repo->config_.pack_size = c.at("pack_size");
+  } catch (const std::exception& e) {
+    return Corrupt("config of " + repo->storage_->Describe() + " is damaged: " + e.what());
+  }
+  if (repo->config_.version != kFormatVersion) {
+    return InvalidArgument("repository format version " + std::to_string(repo->config_.version) +
+                           " is not supported by this build (it reads version " + std::to_string(kFormatVersion) + ")");
+  }
+  ASSIGN_OR_RETURN(auto keys, repo->storage_->List("keys/"));
+  if (keys.empty()) return Corrupt(repo->storage_->Describe() + " has no keys/ objects");
+  for (const auto& obj : keys) {
+    auto body = repo->storage_->Get(obj.name);
+    if (!body.ok()) continue;
+    try {
+      json k = json::parse(AsString(*body));
+      auto salt = FromHex(k.at("salt").get<std::string>());
+      auto wrapped = FromHex(k.at("wrapped").get<std::string>());
+      if (!salt || !wrapped) continue;
+      auto kek = DeriveKek(key, k.at("kdf"), *salt, k.value("ops", kArgonOps), k.value("mem", kArgonMem));
+      if (!kek.ok()) continue;
+      auto master = Aead(*kek).Open(*wrapped, kAadKey);
+      if (!master.ok() || master->size() != 32) continue;
+      repo->master_ = std::move(*master);
+      repo->key_id_ = obj.name.substr(5);
+      break;
+    } catch (const std::exception&) {
+      continue;  // a damaged key object must not stop another key from opening the repository
+    }
+  }
+  if (repo->master_.empty()) {
+    return PermissionDenied(key.Describe() + " does not unlock the repository at " + repo->storage_->Describe() +
+                            ": none of its " + std::to_string(keys.size()) + " key(s) matches");
+  }
+  Bytes salt = *FromHex(repo->config_.id);
+  repo->aead_ = std::make_unique<Aead>(Hkdf(repo->master_, salt, "spacetime-backup encryption v1", 32));
+  repo->hmac_ = std::make_unique<Hmac>(Hkdf(repo->master_, salt, "spacetime-backup blob id v1", 32));
+  try {
+    repo->chunker_ = std::make_unique<Chunker>(Hkdf(repo->master_, salt, "spacetime-backup chunker v1", 32), repo->config_.chunker);
+  } catch (const std::exception& e) {
+    return Corrupt(std::string("config: ") + e.what());
+  }
+  return repo;
+}
+
+StatusOr<std::vector<KeyInfo>> Repository::ListKeys() {
+  ASSIGN_OR_RETURN(auto objs, storage_->List("keys/"));
+  std::vector<KeyInfo> out;
+  for (const auto& o : objs) {
+    KeyInfo ki;
+    ki.id = o.name.substr(5);
+    ki.current = ki.id == key_id_;
+    auto body = storage_->Get(o.name);
+    if (body.ok()) {
+      try {
+        json k = json::parse(AsString(*body));
+        ki.kdf = k.value("kdf", "");
+        ki.created = k.value("created", "");
+        ki.host = k.value("host", "");
+      } catch (const std::exception&) {
+        ki.kdf = "(damaged)";
+      }
+    }
+    out.push_back(ki);
+  }
+  return out;
+}
+
+StatusOr<std::string> Repository::AddKey(const KeySource& key) {
+  std::string id = ToHex(RandomBytes(16));
+  RETURN_IF_ERROR(storage_->Put("keys/" + id, ToBytes(MakeKeyObject(key, master_).dump(2)), PutMode::kCreateOnly));
+  return id;
+}
+
+Status Repository::RemoveKey(const std::string& key_id) {
+  ASSIGN_OR_RETURN(auto keys, ListKeys());
+  bool found = false;
+  for (const auto& k : keys) found |= k.id == key_id;
+  if (!found) return NotFound("no key " + key_id + " in " + storage_->Describe());
+  if (keys.size() == 1) return InvalidArgument("refusing to remove the last key: the repository could never be opened again");
+  return storage_->Remove("keys/" + key_id);
+}
+
+Bytes Repository::SealJson(std::string_view kind, const json& doc) const {
+  // replace: a non-UTF-8 string must not abort a backup (trees store such names as hex).
+  std::string text = doc.dump(-1, ' ', false, json::error_handler_t::replace);
+  Bytes plain;
+  plain.push_back(0);
+  Bytes packed;
+  if (CompressIfSmaller(reinterpret_cast<const uint8_t*>(text.data()), text.size(), 3, packed)) {
+    plain[0] = 1;
+    PutU32(plain, static_cast<uint32_t>(text.size()));
+    plain.insert(plain.end(), packed.begin(), packed.end());
+  } else {
+    plain.insert(plain.end(), text.begin(), text.end());
+  }
+  Bytes out;
+  aead_->Seal(plain.data(), plain.size(), reinterpret_cast<const uint8_t*>(kind.data()), kind.size(), out);
+  return out;
+}
+
+StatusOr<json> Repository::OpenJson(const Bytes& sealed, std::string_view kind) const {
+  Bytes plain;
+  RETURN_IF_ERROR(aead_->Open(sealed.data(), sealed.size(), reinterpret_cast<const uint8_t*>(kind.data()), kind.size(), plain));
+  if (plain.empty()) return Corrupt("empty object");
+  Bytes text;
+  if (plain[0] == 1) {
+    if (plain.size() < 5) return Corrupt("truncated object");
+    RETURN_IF_ERROR(Decompress(plain.data() + 5, plain.size() - 5, GetU32(plain.data() + 1), text));
+  } else if (plain[0] == 0) {
+    text.assign(plain.begin() + 1, plain.end());
+  } else {
+    return Corrupt("unknown object encoding");
+  }
+  try {
+    return json::parse(AsString(text));
+  } catch (const std::exception& e) {
+    return Corrupt(std::string("bad JSON: ") + e.what());
+  }
+}
+
+StatusOr<std::string> Repository::SaveObject(const std::string& folder, std::string_view kind, const json& doc) {
+  Bytes sealed = SealJson(kind, doc);
+  std::string name = folder + "/" + Sha256(sealed).Hex();
+  RETURN_IF_ERROR(storage_->Put(name, sealed, PutMode::kReplace));
+  return name;
+}
+
+StatusOr<json> Repository::LoadObject(const std::string& name, std::string_view kind) {
+  ASSIGN_OR_RETURN(Bytes sealed, storage_->Get(name));
+  auto doc = OpenJson(sealed, kind);
+  if (!doc.ok()) return doc.status().Context(name + " in " + storage_->Describe());
+  return doc;
+}
+
+json Repository::IndexToJson(const std::vector<std::pair<Id, BlobLocation>>& blobs) {
+  std::unordered_map<Id, json, IdHash> packs;
+  for (const auto& [id, loc] : blobs) {
+    packs[loc.pack].push_back(json::array({id.Hex(), static_cast<int>(loc.type), loc.offset, loc.length, loc.raw_length}));
+  }
+  json out = {{"version", 1}, {"packs", json::array()}};
+  for (auto& [pack, list] : packs) out["packs"].push_back({{"id", pack.Hex()}, {"blobs", std::move(list)}});
+  return out;
+}
+
+Status Repository::LoadIndex(std::vector<std::string>* problems) {
+  index_.clear();
+  index_objects_.clear();
+  ASSIGN_OR_RETURN(auto objs, storage_->List("index/"));
+  for (const auto& o : objs) {
+    auto doc = LoadObject(o.name, kKindIndex);
+    Status st = doc.status();
+    if (st.ok()) {
+      try {
+        for (const auto& p : (*doc).at("packs")) {
+          auto pack = Id::FromHex(p.at("id").get<std::string>());
+          if (!pack) throw std::runtime_error("bad pack id");
+          for (const auto& b : p.at("blobs")) {
+            auto id = Id::FromHex(b.at(0).get<std::string>());
+            if (!id) throw std::runtime_error("bad blob id");
+            BlobLocation loc{*pack, b.at(2), b.at(3), b.at(4), static_cast<BlobType>(b.at(1).get<int>())};
+            if (loc.length < kSealOverhead) throw std::runtime_error("blob length too small");
+            index_.emplace(*id, loc);
+          }
+        }
+        index_objects_.push_back(o.name);
+      } catch (const std::exception& e) {
+        st = Corrupt(o.name + ": " + e.what());
+      }
+    }
+    if (!st.ok()) {
+      if (!problems) return st;
+      problems->push_back(st.message());
+    }
+  }
+  return Status::Ok();
+}
+
+Status Repository::DecodeBlob(const Id& id, const BlobLocation& loc, const uint8_t* sealed, Bytes& out, Bytes& scratch) const {
+  Bytes& body = loc.compressed() ? scratch : out;
+  Status st = aead_->Open(sealed, loc.length, id.b.data(), id.b.size(), body);
+  if (st.ok() && loc.compressed()) st = Decompress(scratch.data(), scratch.size(), loc.raw_length, out);
+  if (st.ok() && out.size() != loc.raw_length) st = Corrupt("length differs from the index");
+  if (st.ok() && hmac_->Compute(out.data(), out.size()) != id) st = Corrupt("content does not match its id");
+  if (!st.ok()) return st.Context("blob " + id.Hex().substr(0, 16) + " in " + PackName(loc.pack));
+  return Status::Ok();
+}
+
+StatusOr<Bytes> Repository::ReadBlob(const Id& id) {
+  auto it = index_.find(id);
+  if (it == index_.end()) return NotFound("blob " + id.Hex() + " is not in the index");
+  const BlobLocation& loc = it->second;
+  ASSIGN_OR_RETURN(Bytes sealed, storage_->Get(PackName(loc.pack), loc.offset, loc.length));
+  if (sealed.size() != loc.length) return Corrupt(PackName(loc.pack) + " is shorter than the index says");
+  Bytes out, scratch;
+  RETURN_IF_ERROR(DecodeBlob(id, loc, sealed.data(), out, scratch));
+  return out;
+}
+
+std::string Repository::BackupIdObject(const std::string& backup_id) const {
+  std::string msg = "backup-id:" + backup_id;
+  return "ids/" + hmac_->Compute(reinterpret_cast<const uint8_t*>(msg.data()), msg.size()).Hex();
+}
+
+StatusOr<std::string> Repository::ReserveBackupId(int64_t start) {
+  for (int64_t t = start; t < start + 3600; ++t) {
+    std::string id = FormatBackupId(t);
+    Bytes body = SealJson(kKindBackupId, json{{"backup_id", id}});
+    Status st = storage_->Put(BackupIdObject(id), body, PutMode::kCreateOnly);
+    if (st.ok()) return id;
+    if (st.code() != Code::kAlreadyExists) return st.Context("reserving backup id " + id);
+  }
+  return Internal("no free backup id within an hour of the start time");
+}
+
+}  // namespace stb

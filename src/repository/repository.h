@@ -1,0 +1,93 @@
+// The repository: opens a location with a key, and reads and writes its objects (config, keys,
+// sealed JSON objects, index, blobs). The only code that knows the format; see doc/design.md.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "chunker/fastcdc.h"
+#include "core/bytes.h"
+#include "core/status.h"
+#include "crypto/crypto.h"
+#include "crypto/key_source.h"
+#include "repository/format.h"
+#include "storage/storage.h"
+
+namespace stb {
+
+struct RepoConfig {
+  int version = kFormatVersion;
+  std::string id;  // 64 hex digits
+  ChunkerParams chunker;
+  uint32_t pack_size = kDefaultPackSize;
+};
+
+struct KeyInfo {
+  std::string id, kdf, created, host;
+  bool current = false;  // the key that opened this repository
+};
+
+class Repository {
+ public:
+  // Creates config and a first key. Fails with kAlreadyExists if the location has a config.
+  static Status Init(Storage& storage, const KeySource& key, const RepoConfig& cfg = {});
+  static StatusOr<std::unique_ptr<Repository>> Open(std::shared_ptr<Storage> storage, const KeySource& key);
+
+  Storage& storage() { return *storage_; }
+  const RepoConfig& config() const { return config_; }
+  const Aead& aead() const { return *aead_; }
+  const Chunker& chunker() const { return *chunker_; }
+  const Hmac& hmac() const { return *hmac_; }  // blob ids; Compute is safe from several threads
+
+  // Keys (several may unlock one repository; see `key add|list|remove|rotate`).
+  StatusOr<std::vector<KeyInfo>> ListKeys();
+  StatusOr<std::string> AddKey(const KeySource& key);
+  Status RemoveKey(const std::string& key_id);
+  const std::string& current_key_id() const { return key_id_; }
+
+  // Sealed JSON objects stored as folder/<sha256 of the sealed bytes>; returns the name.
+  StatusOr<std::string> SaveObject(const std::string& folder, std::string_view kind, const nlohmann::json& doc);
+  StatusOr<nlohmann::json> LoadObject(const std::string& name, std::string_view kind);
+  Bytes SealJson(std::string_view kind, const nlohmann::json& doc) const;
+  StatusOr<nlohmann::json> OpenJson(const Bytes& sealed, std::string_view kind) const;
+
+  // Loads every index/ object. Damaged ones are named in problems (and skipped) when given,
+  // otherwise they fail the call.
+  Status LoadIndex(std::vector<std::string>* problems = nullptr);
+  const BlobIndex& index() const { return index_; }
+  const std::vector<std::string>& index_objects() const { return index_objects_; }
+  static nlohmann::json IndexToJson(const std::vector<std::pair<Id, BlobLocation>>& blobs);
+
+  // Decrypts, decompresses and verifies (HMAC of the plaintext == id) one sealed blob.
+  Status DecodeBlob(const Id& id, const BlobLocation& loc, const uint8_t* sealed, Bytes& out, Bytes& scratch) const;
+  // Reads one blob through the index.
+  StatusOr<Bytes> ReadBlob(const Id& id);
+
+  // Claims a unique backup id "YYYYMMDD_HHMMSS" (local time) at or after start: two backups in
+  // the same second get consecutive seconds. Needs a location with atomic create.
+  StatusOr<std::string> ReserveBackupId(int64_t start_unix);
+  std::string BackupIdObject(const std::string& backup_id) const;
+
+ private:
+  Repository() = default;
+  std::shared_ptr<Storage> storage_;
+  RepoConfig config_;
+  std::string key_id_;
+  Bytes master_;
+  std::unique_ptr<Aead> aead_;
+  std::unique_ptr<Hmac> hmac_;
+  std::unique_ptr<Chunker> chunker_;
+  BlobIndex index_;
+  std::vector<std::string> index_objects_;
+};
+
+std::string FormatBackupId(int64_t unix_seconds);
+// True for "YYYYMMDD_HHMMSS".
+bool IsBackupId(std::string_view s);
+// Local time with microseconds, as the guide's reports print it: 2024-01-03T14:25:30.123456
+std::string IsoTimestamp(double unix_seconds);
+double NowSeconds();
+
+}  // namespace stb

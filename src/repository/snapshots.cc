@@ -1,0 +1,36 @@
+#include "repository/snapshots.h"
+
+#include <algorithm>
+
+namespace stb {
+
+StatusOr<std::vector<SnapshotRef>> ListSnapshots(Repository& repo, std::vector<std::string>* problems) {
+  ASSIGN_OR_RETURN(auto objs, repo.storage().List("snapshots/"));
+  std::vector<SnapshotRef> out;
+  for (const auto& o : objs) {
+    auto doc = repo.LoadObject(o.name, kKindSnapshot);
+    if (!doc.ok() || !doc->contains("backup_id")) {
+      if (problems) problems->push_back(doc.ok() ? o.name + ": no backup_id" : doc.status().message());
+      continue;
+    }
+    out.push_back({o.name, (*doc)["backup_id"].get<std::string>(), std::move(*doc)});
+  }
+  std::sort(out.begin(), out.end(), [](const SnapshotRef& a, const SnapshotRef& b) { return a.backup_id < b.backup_id; });
+  return out;
+}
+
+StatusOr<SnapshotRef> FindSnapshot(Repository& repo, const std::string& backup_id) {
+  std::vector<std::string> problems;
+  ASSIGN_OR_RETURN(auto all, ListSnapshots(repo, &problems));
+  if (backup_id == "latest" && !all.empty()) return all.back();
+  for (auto& s : all) {
+    if (s.backup_id == backup_id) return s;
+  }
+  std::string msg = backup_id == "latest" ? "no backups in " + repo.storage().Describe()
+                                          : "no backup " + backup_id + " in " + repo.storage().Describe() +
+                                                " (see `spacetime-backup snapshots`)";
+  for (const auto& p : problems) msg += "; damaged snapshot " + p;
+  return NotFound(msg);
+}
+
+}  // namespace stb

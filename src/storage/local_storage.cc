@@ -1,0 +1,157 @@
+// Local-directory location: each object is a file; writes go to a temporary file in the same
+// directory, are fsynced and then renamed (or linked, for create-only) into place.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <mutex>
+#include <set>
+
+#include "core/file_util.h"
+#include "storage/storage.h"
+
+namespace stb {
+namespace {
+
+class LocalStorage final : public Storage {
+ public:
+  explicit LocalStorage(std::string root) : root_(std::move(root)) {}
+  std::string Describe() const override { return "local " + root_; }
+  StorageCaps Caps() const override { return {.atomic_create = true, .parallelism = 4}; }
+
+  Status Put(const std::string& name, const uint8_t* data, size_t n, PutMode mode) override {
+    RETURN_IF_ERROR(CheckName(name));
+    std::string path = root_ + "/" + name;
+    std::string dir = Dirname(path);
+    RETURN_IF_ERROR(EnsureDir(dir));
+    std::string tmp = dir + "/.tmp-" + RandomHex(8);
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd.valid()) return ErrnoStatus("creating " + tmp, errno);
+    Status st = WriteFull(fd.get(), data, n, tmp);
+    if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoStatus("fsync " + tmp, errno);
+    if (st.ok() && ::close(fd.release()) != 0) st = ErrnoStatus("closing " + tmp, errno);
+    if (st.ok()) {
+      if (mode == PutMode::kCreateOnly) {
+        // link() fails with EEXIST atomically, unlike rename(), which replaces.
+        if (::link(tmp.c_str(), path.c_str()) != 0) {
+          st = errno == EEXIST ? AlreadyExists(name + " already exists in " + Describe())
+                               : ErrnoStatus("linking " + path, errno);
+        }
+        ::unlink(tmp.c_str());
+      } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        st = ErrnoStatus("renaming " + tmp + " to " + path, errno);
+      }
+    }
+    if (!st.ok()) {
+      ::unlink(tmp.c_str());
+      return st;
+    }
+    return FsyncDir(dir);
+  }
+
+  StatusOr<Bytes> Get(const std::string& name, uint64_t offset, uint64_t length) override {
+    RETURN_IF_ERROR(CheckName(name));
+    std::string path = root_ + "/" + name;
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return ErrnoStatus(name + " in " + Describe(), errno);
+    struct stat st;
+    if (fstat(fd.get(), &st) != 0) return ErrnoStatus("stat " + path, errno);
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    if (offset > size) return InvalidArgument("read past the end of " + name);
+    uint64_t n = std::min<uint64_t>(length, size - offset);
+    Bytes out(static_cast<size_t>(n));
+    ASSIGN_OR_RETURN(size_t got, PreadFull(fd.get(), out.data(), out.size(), offset, path));
+    out.resize(got);
+    return out;
+  }
+
+  StatusOr<uint64_t> Stat(const std::string& name) override {
+    RETURN_IF_ERROR(CheckName(name));
+    struct stat st;
+    if (::stat((root_ + "/" + name).c_str(), &st) != 0) return ErrnoStatus(name + " in " + Describe(), errno);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  StatusOr<std::vector<ObjectInfo>> List(const std::string& prefix) override {
+    std::vector<ObjectInfo> out;
+    std::string dir = prefix;
+    while (!dir.empty() && dir.back() == '/') dir.pop_back();
+    RETURN_IF_ERROR(Walk(dir, prefix, out));
+    return out;
+  }
+
+  Status Remove(const std::string& name) override {
+    RETURN_IF_ERROR(CheckName(name));
+    if (::unlink((root_ + "/" + name).c_str()) != 0 && errno != ENOENT) {
+      return ErrnoStatus("removing " + name + " from " + Describe(), errno);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  static Status CheckName(const std::string& name) {
+    if (name.empty() || name[0] == '/' || name.find("..") != std::string::npos) {
+      return InvalidArgument("bad object name '" + name + "'");
+    }
+    return Status::Ok();
+  }
+
+  Status EnsureDir(const std::string& dir) {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (made_.count(dir)) return Status::Ok();
+    }
+    RETURN_IF_ERROR(MakeDirs(dir, 0700));
+    std::lock_guard<std::mutex> g(mu_);
+    made_.insert(dir);
+    return Status::Ok();
+  }
+
+  // Lists rel (a folder under root, "" for root) recursively, keeping names starting with prefix.
+  Status Walk(const std::string& rel, const std::string& prefix, std::vector<ObjectInfo>& out) {
+    std::string path = rel.empty() ? root_ : root_ + "/" + rel;
+    DIR* d = ::opendir(path.c_str());
+    if (!d) {
+      if (errno == ENOENT || errno == ENOTDIR) return Status::Ok();
+      return ErrnoStatus("listing " + path, errno);
+    }
+    Status st;
+    while (struct dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == ".." || n.rfind(".tmp-", 0) == 0) continue;
+      std::string child = rel.empty() ? n : rel + "/" + n;
+      struct stat sb;
+      if (::fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (S_ISDIR(sb.st_mode)) {
+        st = Walk(child, prefix, out);
+        if (!st.ok()) break;
+      } else if (S_ISREG(sb.st_mode) && child.rfind(prefix, 0) == 0) {
+        out.push_back({child, static_cast<uint64_t>(sb.st_size)});
+      }
+    }
+    ::closedir(d);
+    return st;
+  }
+
+  std::string root_;
+  std::mutex mu_;
+  std::set<std::string> made_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Storage>> OpenLocalStorage(const std::string& root, bool create) {
+  if (root.empty()) return InvalidArgument("BACKUP_ROOT is empty");
+  struct stat st;
+  if (::stat(root.c_str(), &st) != 0) {
+    if (!create) return ErrnoStatus("local repository " + root + " (BACKUP_ROOT)", errno);
+    RETURN_IF_ERROR(MakeDirs(root, 0700).Context("creating the local repository (BACKUP_ROOT)"));
+  } else if (!S_ISDIR(st.st_mode)) {
+    return InvalidArgument("BACKUP_ROOT " + root + " is not a directory");
+  }
+  return std::unique_ptr<Storage>(new LocalStorage(root));
+}
+
+}  // namespace stb
