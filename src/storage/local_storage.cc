@@ -22,7 +22,7 @@ class LocalStorage final : public Storage {
   StorageCaps Caps() const override { return {.atomic_create = true, .parallelism = 4}; }
 
   Status Put(const std::string& name, const uint8_t* data, size_t n, PutMode mode) override {
-    RETURN_IF_ERROR(CheckName(name));
+    RETURN_IF_ERROR(CheckObjectName(name));
     std::string path = root_ + "/" + name;
     std::string dir = Dirname(path);
     RETURN_IF_ERROR(EnsureDir(dir));
@@ -52,7 +52,7 @@ class LocalStorage final : public Storage {
   }
 
   StatusOr<Bytes> Get(const std::string& name, uint64_t offset, uint64_t length) override {
-    RETURN_IF_ERROR(CheckName(name));
+    RETURN_IF_ERROR(CheckObjectName(name));
     std::string path = root_ + "/" + name;
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return ErrnoStatus(name + " in " + Describe(), errno);
@@ -68,7 +68,7 @@ class LocalStorage final : public Storage {
   }
 
   StatusOr<uint64_t> Stat(const std::string& name) override {
-    RETURN_IF_ERROR(CheckName(name));
+    RETURN_IF_ERROR(CheckObjectName(name));
     struct stat st;
     if (::stat((root_ + "/" + name).c_str(), &st) != 0) return ErrnoStatus(name + " in " + Describe(), errno);
     return static_cast<uint64_t>(st.st_size);
@@ -83,7 +83,7 @@ class LocalStorage final : public Storage {
   }
 
   Status Remove(const std::string& name) override {
-    RETURN_IF_ERROR(CheckName(name));
+    RETURN_IF_ERROR(CheckObjectName(name));
     if (::unlink((root_ + "/" + name).c_str()) != 0 && errno != ENOENT) {
       return ErrnoStatus("removing " + name + " from " + Describe(), errno);
     }
@@ -91,13 +91,6 @@ class LocalStorage final : public Storage {
   }
 
  private:
-  static Status CheckName(const std::string& name) {
-    if (name.empty() || name[0] == '/' || name.find("..") != std::string::npos) {
-      return InvalidArgument("bad object name '" + name + "'");
-    }
-    return Status::Ok();
-  }
-
   Status EnsureDir(const std::string& dir) {
     {
       std::lock_guard<std::mutex> g(mu_);

@@ -13,6 +13,7 @@ class MemStorage final : public Storage {
   StorageCaps Caps() const override { return {.atomic_create = true, .parallelism = 4}; }
 
   Status Put(const std::string& name, const uint8_t* data, size_t n, PutMode mode) override {
+    RETURN_IF_ERROR(CheckObjectName(name));
     std::lock_guard<std::mutex> g(mu_);
     if (mode == PutMode::kCreateOnly && objects_.count(name)) return AlreadyExists(name + " already exists in mem");
     objects_[name] = Bytes(data, data + n);

@@ -46,6 +46,14 @@ class Storage {
   virtual Status Remove(const std::string& name) = 0;
 };
 
+// Object names are relative: no leading '/', no "..", not empty. Every driver checks them.
+inline Status CheckObjectName(const std::string& name) {
+  if (name.empty() || name[0] == '/' || name.find("..") != std::string::npos) {
+    return InvalidArgument("bad object name '" + name + "'");
+  }
+  return Status::Ok();
+}
+
 // Opens a directory as a location; creates it when create is set.
 StatusOr<std::unique_ptr<Storage>> OpenLocalStorage(const std::string& root, bool create);
 std::unique_ptr<Storage> NewMemStorage();

@@ -1,0 +1,174 @@
+#include "repository/repository.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/file_util.h"
+#include "repository/blob_saver.h"
+#include "repository/lock.h"
+#include "repository/pack.h"
+
+namespace stb {
+namespace {
+
+KeySource TestKey(uint8_t fill) {
+  KeySource k;
+  k.kind = KeySource::Kind::kKeyFile;
+  k.path = "test-key";
+  k.secret = Bytes(32, fill);
+  return k;
+}
+
+class RepoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage_ = NewMemStorage();
+    ASSERT_TRUE(Repository::Init(*storage_, TestKey(1)).ok());
+    auto r = Repository::Open(storage_, TestKey(1));
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    repo_ = std::move(*r);
+  }
+  std::shared_ptr<Storage> storage_;
+  std::unique_ptr<Repository> repo_;
+};
+
+TEST_F(RepoTest, InitTwiceIsRefused) {
+  EXPECT_EQ(Repository::Init(*storage_, TestKey(1)).code(), Code::kAlreadyExists);
+}
+
+TEST_F(RepoTest, WrongKeyIsAClearError) {
+  auto r = Repository::Open(storage_, TestKey(2));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kPermission);
+  EXPECT_NE(r.status().message().find("does not unlock"), std::string::npos) << r.status().message();
+}
+
+TEST_F(RepoTest, SavedBlobsReadBackAfterReopen) {
+  Bytes a(100000, 'a'), b = RandomBytes(5000);
+  Id ia, ib;
+  {
+    BlobSaver saver(*repo_, 3);
+    ia = *saver.Save(BlobType::kData, a.data(), a.size());
+    ib = *saver.Save(BlobType::kData, b.data(), b.size());
+    auto again = saver.Save(BlobType::kData, a.data(), a.size());
+    EXPECT_EQ(*again, ia);
+    ASSERT_TRUE(saver.Finish().ok());
+    EXPECT_EQ(saver.stats().new_blobs, 2u);
+    EXPECT_EQ(saver.stats().reused_blobs, 1u);
+    EXPECT_LT(saver.stats().stored_bytes, 10000u + 5000u);  // 'a' * 100000 compresses
+  }
+  auto r2 = Repository::Open(storage_, TestKey(1));
+  ASSERT_TRUE(r2.ok());
+  ASSERT_TRUE((*r2)->LoadIndex().ok());
+  EXPECT_EQ(*(*r2)->ReadBlob(ia), a);
+  EXPECT_EQ(*(*r2)->ReadBlob(ib), b);
+  EXPECT_EQ((*r2)->ReadBlob(Id{}).status().code(), Code::kNotFound);
+}
+
+TEST_F(RepoTest, NothingInObjectNamesOrBytesRevealsContent) {
+  std::string secret = "PLAYER-SECRET-INVENTORY-1234567890";
+  Bytes data(secret.begin(), secret.end());
+  BlobSaver saver(*repo_, 0);
+  ASSERT_TRUE(saver.Save(BlobType::kData, data.data(), data.size()).ok());
+  ASSERT_TRUE(saver.Finish().ok());
+  ASSERT_TRUE(repo_->SaveObject("snapshots", kKindSnapshot, nlohmann::json{{"note", secret}}).ok());
+  for (const auto& prefix : {"data/", "index/", "snapshots/", "keys/", "config"}) {
+    auto listed = storage_->List(prefix);
+    ASSERT_TRUE(listed.ok());
+    for (const auto& o : *listed) {
+      Bytes body = *storage_->Get(o.name);
+      EXPECT_EQ(AsString(body).find("PLAYER-SECRET"), std::string::npos) << o.name;
+    }
+  }
+}
+
+TEST_F(RepoTest, PackHeaderListsItsBlobs) {
+  PackBuilder pb;
+  Bytes s1, s2;
+  repo_->aead().Seal(reinterpret_cast<const uint8_t*>("one"), 3, nullptr, 0, s1);
+  repo_->aead().Seal(reinterpret_cast<const uint8_t*>("two!"), 4, nullptr, 0, s2);
+  Id a, b;
+  a.b[0] = 1;
+  b.b[0] = 2;
+  pb.Add(a, BlobType::kData, s1.data(), s1.size(), 3);
+  pb.Add(b, BlobType::kTree, s2.data(), s2.size(), 4);
+  Id pack_id;
+  std::vector<PackEntry> entries;
+  Bytes pack = pb.Finish(repo_->aead(), pack_id, entries);
+  EXPECT_EQ(pack_id, Sha256(pack));
+  auto parsed = ParsePackHeader(repo_->aead(), pack);
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_EQ(parsed->size(), 2u);
+  EXPECT_EQ((*parsed)[1].id, b);
+  EXPECT_EQ((*parsed)[1].type, BlobType::kTree);
+  EXPECT_EQ((*parsed)[1].offset, s1.size());
+  pack[pack.size() - 10] ^= 1;
+  EXPECT_FALSE(ParsePackHeader(repo_->aead(), pack).ok());
+}
+
+TEST_F(RepoTest, FlippedBlobByteIsNamedOnRead) {
+  Bytes data = RandomBytes(4096);
+  Id id;
+  {
+    BlobSaver saver(*repo_, 1);
+    id = *saver.Save(BlobType::kData, data.data(), data.size());
+    ASSERT_TRUE(saver.Finish().ok());
+  }
+  ASSERT_TRUE(repo_->LoadIndex().ok());
+  std::string pack = PackName(repo_->index().at(id).pack);
+  Bytes body = *storage_->Get(pack);
+  body[20] ^= 0x40;
+  ASSERT_TRUE(storage_->Put(pack, body).ok());
+  auto r = repo_->ReadBlob(id);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find(pack), std::string::npos) << r.status().message();
+}
+
+TEST_F(RepoTest, BackupIdsAreUniqueWithinOneSecond) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.insert(*repo_->ReserveBackupId(1704291930));
+  EXPECT_EQ(ids.size(), 5u);
+  for (const auto& id : ids) EXPECT_TRUE(IsBackupId(id)) << id;
+}
+
+TEST_F(RepoTest, KeysAddListRemove) {
+  auto added = repo_->AddKey(TestKey(7));
+  ASSERT_TRUE(added.ok());
+  auto other = Repository::Open(storage_, TestKey(7));
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ((*other)->config().id, repo_->config().id);
+  EXPECT_EQ((*other)->current_key_id(), *added);
+  EXPECT_EQ(repo_->ListKeys()->size(), 2u);
+  ASSERT_TRUE((*other)->RemoveKey(repo_->current_key_id()).ok());
+  EXPECT_FALSE(Repository::Open(storage_, TestKey(1)).ok());  // the old key no longer opens it
+  EXPECT_EQ((*other)->RemoveKey(*added).code(), Code::kInvalidArgument);  // never the last key
+}
+
+TEST_F(RepoTest, PassphraseKeys) {
+  ASSERT_TRUE(repo_->AddKey(FromPassphrase("correct horse")).ok());
+  EXPECT_TRUE(Repository::Open(storage_, FromPassphrase("correct horse")).ok());
+  EXPECT_FALSE(Repository::Open(storage_, FromPassphrase("wrong horse")).ok());
+}
+
+TEST_F(RepoTest, ExclusiveLockWaitsForSharedAndStaleLocksAreCleared) {
+  auto shared = RepoLock::Acquire(*repo_, false);
+  ASSERT_TRUE(shared.ok());
+  auto shared2 = RepoLock::Acquire(*repo_, false, std::chrono::seconds(0));
+  EXPECT_TRUE(shared2.ok());
+  auto excl = RepoLock::Acquire(*repo_, true, std::chrono::seconds(0));
+  ASSERT_FALSE(excl.ok());
+  EXPECT_NE(excl.status().message().find("in use"), std::string::npos);
+  shared->reset();
+  shared2->reset();
+  // A lock of a process that no longer exists on this host is stale.
+  nlohmann::json dead = {{"host", Hostname()}, {"pid", 999999999}, {"exclusive", true}, {"time", static_cast<int64_t>(NowSeconds())}};
+  ASSERT_TRUE(storage_->Put("locks/dead", repo_->SealJson(kKindLock, dead)).ok());
+  auto excl2 = RepoLock::Acquire(*repo_, true, std::chrono::seconds(0));
+  EXPECT_TRUE(excl2.ok()) << excl2.status().message();
+  EXPECT_EQ(storage_->Stat("locks/dead").status().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace stb
