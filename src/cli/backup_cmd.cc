@@ -140,8 +140,13 @@ int RunBackup(const Settings& s, const BackupArgs& a) {
                           {"dedup_ratio", ss.stored_bytes ? static_cast<double>(total) / static_cast<double>(ss.stored_bytes) : 0.0}};
   if (!index_problems.empty()) report["warnings"] = index_problems;
   if (!any) report["error"] = "nothing to back up: set PLAYER_SAVES_DIR, CONFIG_DIRS or APP_DIR (see --help)";
-  if (!fin.ok()) {
+  if (!fin.ok() || !any) {
     report["overall_success"] = false;
+    if (!any) {  // nothing was backed up: a snapshot would only clutter the list
+      LogError(report["error"]);
+      PrintJson(report);
+      return 1;
+    }
     report["error"] = "storing the backup failed, no snapshot was written: " + fin.message();
     report["locations"] = {{"local", {{"status", "failed"}, {"error", fin.message()}}}};
     LogError(report["error"]);

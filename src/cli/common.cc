@@ -24,8 +24,12 @@ StatusOr<std::unique_ptr<Repository>> OpenRepository(const Settings& s, const st
                            "S3, Azure and GCS locations are not implemented yet");
   }
   ASSIGN_OR_RETURN(KeySource key, LoadKey(s));
-  ASSIGN_OR_RETURN(std::unique_ptr<Storage> st, OpenLocalStorage(s.backup_root, false));
-  return Repository::Open(std::shared_ptr<Storage>(std::move(st)), key);
+  auto st = OpenLocalStorage(s.backup_root, false);
+  if (!st.ok() && st.status().code() == Code::kNotFound) {
+    return NotFound("no repository at " + s.backup_root + " (BACKUP_ROOT): run `spacetime-backup init` first");
+  }
+  if (!st.ok()) return st.status();
+  return Repository::Open(std::shared_ptr<Storage>(std::move(*st)), key);
 }
 
 int Fail(const Status& st) {

@@ -37,7 +37,7 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
   auto snap = FindSnapshot(repo, a.backup_id);
   if (!snap.ok()) return Fail(snap.status());
 
-  json components = json::object();
+  json components = json::object(), order = json::array();
   bool ok = index_problems.empty();
   Progress progress;
   progress.phase = "restore " + snap->backup_id;
@@ -82,6 +82,7 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
         LogInfo(comp + ": restored and verified " + std::to_string(r.value("verified_files", 0)) + " files");
       }
       components[comp] = r;
+      order.push_back(comp);
     }
   }
   double t_end = NowSeconds();
@@ -91,6 +92,7 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
                  {"restore_location", a.location},
                  {"rto_seconds", t_end - t_start},
                  {"components", components},
+                 {"restore_order", order},
                  {"overall_success", ok && !components.empty()}};
   if (!a.target.empty()) report["target"] = a.target;
   if (!index_problems.empty()) report["errors"] = index_problems;
