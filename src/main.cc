@@ -1,5 +1,7 @@
 // spacetime-backup: parses the command line, loads settings (flags > environment > config file >
 // defaults), runs one command and maps its result to the exit status.
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -29,6 +31,9 @@ Exit status: 0 when overall_success is true, 1 on failure, 2 on a usage error.)"
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Buffers of 1 MiB and more (chunks, read spans) go straight to mmap and back to the system
+  // when freed; glibc's adaptive threshold would otherwise keep them in the heap for good.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   CLI::App app{"spacetime-backup: encrypted, deduplicated backup and verified restore for the SpaceTime backend"};
   app.footer(kEnvHelp);
   app.set_version_flag("--version", std::string("spacetime-backup ") + STB_VERSION);
@@ -77,6 +82,7 @@ int main(int argc, char** argv) {
   restore->add_option("--target", rargs.target,
                       "restore under DIR/<component>/<root name> instead of the original paths");
   restore->add_option("--workers", workers, "parallel workers (default: cores)")->check(CLI::Range(1, 256));
+  restore->add_flag("--sync", rargs.sync, "flush the restored files to disk (syncfs) before reporting success");
   restore->add_flag("--no-progress", no_progress, "no progress line on stderr");
   restore->callback([&] {
     rargs.components = stb::SplitList(comps, ',');

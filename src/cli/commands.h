@@ -23,6 +23,7 @@ struct RestoreArgs {
   std::string location = "local";
   std::vector<std::string> components;  // empty: all in the backup
   std::string target;                   // "": original locations
+  bool sync = false;                    // flush to disk before reporting success
   bool progress = true;
 };
 int RunRestore(const Settings& s, const RestoreArgs& a);

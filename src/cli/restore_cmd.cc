@@ -62,6 +62,7 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
       } else {
         FileRestoreOptions opt;
         opt.workers = s.EffectiveWorkers();
+        opt.sync = a.sync;
         if (!a.target.empty()) {
           for (const auto& root : tree->roots) opt.destinations[root.name] = a.target + "/" + comp + "/" + root.name;
         }

@@ -7,9 +7,9 @@
 namespace stb {
 
 namespace {
-// Finished packs waiting for the writer: one is enough to overlap hashing with writing, and
-// bounds memory to (current + queued + being written) packs.
-constexpr size_t kMaxQueuedPacks = 1;
+// Finished packs waiting for their commit (fsync and rename); packs are streamed, so this bounds
+// open files and unsynced data rather than memory.
+constexpr size_t kMaxQueuedPacks = 2;
 }  // namespace
 
 BlobSaver::BlobSaver(Repository& repo, int compression_level) : repo_(repo), level_(compression_level) {
@@ -56,22 +56,28 @@ StatusOr<Id> BlobSaver::Save(BlobType type, const uint8_t* data, size_t n) {
   stats_.stored_bytes += sealed.size();
 
   std::unique_lock<std::mutex> lk(pack_mu_);
-  if (pack_.empty()) pack_.Reserve(repo_.config().pack_size + sealed.size());
-  pack_.Add(id, type, sealed.data(), sealed.size(), static_cast<uint32_t>(n));
-  if (pack_.size() >= repo_.config().pack_size) FlushLocked(lk);
+  if (!pack_) {
+    ASSIGN_OR_RETURN(auto out, repo_.storage().CreatePending());
+    pack_ = std::make_unique<PackBuilder>(std::move(out));
+  }
+  RETURN_IF_ERROR(pack_->Add(id, type, sealed.data(), sealed.size(), static_cast<uint32_t>(n)));
+  if (pack_->size() >= repo_.config().pack_size) RETURN_IF_ERROR(FlushLocked(lk));
   RETURN_IF_ERROR(FirstError());
   return id;
 }
 
-void BlobSaver::FlushLocked(std::unique_lock<std::mutex>& pack_lock) {
+Status BlobSaver::FlushLocked(std::unique_lock<std::mutex>& pack_lock) {
   Finished f;
-  f.bytes = pack_.Finish(repo_.aead(), f.id, f.entries);
-  pack_ = PackBuilder();
-  pack_lock.unlock();  // others fill the next pack while this one waits for the writer
+  f.pack = std::move(pack_);
+  auto id = f.pack->Finish(repo_.aead());
+  pack_lock.unlock();  // others fill the next pack while this one waits for its commit
+  if (!id.ok()) return id.status().Context("writing pack");
+  f.id = *id;
   std::unique_lock<std::mutex> q(q_mu_);
   q_cv_.wait(q, [&] { return queue_.size() < kMaxQueuedPacks || !error_.ok(); });
   queue_.push_back(std::move(f));
   q_cv_.notify_all();
+  return Status::Ok();
 }
 
 void BlobSaver::WriterLoop() {
@@ -85,25 +91,26 @@ void BlobSaver::WriterLoop() {
       queue_.pop_front();
       q_cv_.notify_all();
     }
-    std::string name = PackName(f.id);
-    Status st = repo_.storage().Put(name, f.bytes, PutMode::kReplace);
+    Status st = f.pack->Commit(f.id);
     std::lock_guard<std::mutex> g(q_mu_);
     if (!st.ok()) {
       if (error_.ok()) error_ = st.Context("writing pack");
       q_cv_.notify_all();
       continue;
     }
-    written_.push_back(name);
-    for (const auto& e : f.entries) {
+    written_.push_back(PackName(f.id));
+    for (const auto& e : f.pack->entries()) {
       new_index_.push_back({e.id, BlobLocation{f.id, e.offset, e.length, e.raw_length, e.type}});
     }
   }
 }
 
 Status BlobSaver::Finish() {
+  Status flushed;
   {
     std::unique_lock<std::mutex> lk(pack_mu_);
-    if (!pack_.empty()) FlushLocked(lk);
+    if (pack_ && !pack_->empty()) flushed = FlushLocked(lk);
+    pack_.reset();
   }
   {
     std::lock_guard<std::mutex> g(q_mu_);
@@ -111,6 +118,7 @@ Status BlobSaver::Finish() {
   }
   q_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  RETURN_IF_ERROR(flushed);
   RETURN_IF_ERROR(FirstError());
   if (new_index_.empty()) return Status::Ok();
   ASSIGN_OR_RETURN(std::string name, repo_.SaveObject("index", kKindIndex, Repository::IndexToJson(new_index_)));

@@ -1,6 +1,6 @@
 // Stores blobs for a backup: dedups against the index and this session, compresses, encrypts,
-// fills packs and writes them from a background thread; at the end writes one index object.
-// Thread-safe: the archiver's workers call Save concurrently.
+// streams packs to the location and commits them from a background thread; at the end writes
+// one index object. Thread-safe: the archiver's workers call Save concurrently.
 #pragma once
 
 #include <atomic>
@@ -28,7 +28,7 @@ class BlobSaver {
   BlobSaver& operator=(const BlobSaver&) = delete;
 
   StatusOr<Id> Save(BlobType type, const uint8_t* data, size_t n);
-  // Writes the last pack and the index object. After Finish, every saved blob is durable.
+  // Commits the last pack and writes the index object. After Finish, every saved blob is durable.
   Status Finish();
   const SaveStats& stats() const { return stats_; }
   const std::vector<std::string>& written() const { return written_; }  // object names
@@ -36,10 +36,9 @@ class BlobSaver {
  private:
   struct Finished {
     Id id;
-    Bytes bytes;
-    std::vector<PackEntry> entries;
+    std::unique_ptr<PackBuilder> pack;
   };
-  void FlushLocked(std::unique_lock<std::mutex>& pack_lock);
+  Status FlushLocked(std::unique_lock<std::mutex>& pack_lock);
   void WriterLoop();
   Status FirstError();
 
@@ -51,7 +50,7 @@ class BlobSaver {
   std::unordered_set<Id, IdHash> claimed_;
 
   std::mutex pack_mu_;
-  PackBuilder pack_;
+  std::unique_ptr<PackBuilder> pack_;
 
   std::mutex q_mu_;
   std::condition_variable q_cv_;

@@ -4,12 +4,16 @@
 
 namespace stb {
 
-void PackBuilder::Add(const Id& id, BlobType type, const uint8_t* sealed, size_t n, uint32_t raw_length) {
-  entries_.push_back({id, type, static_cast<uint32_t>(data_.size()), static_cast<uint32_t>(n), raw_length});
-  data_.insert(data_.end(), sealed, sealed + n);
+Status PackBuilder::Add(const Id& id, BlobType type, const uint8_t* sealed, size_t n, uint32_t raw_length) {
+  if (size_ + n > UINT32_MAX) return Internal("pack larger than 4 GiB");
+  RETURN_IF_ERROR(out_->Append(sealed, n));
+  hash_.Update(sealed, n);
+  entries_.push_back({id, type, static_cast<uint32_t>(size_), static_cast<uint32_t>(n), raw_length});
+  size_ += n;
+  return Status::Ok();
 }
 
-Bytes PackBuilder::Finish(const Aead& aead, Id& pack_id, std::vector<PackEntry>& entries) {
+StatusOr<Id> PackBuilder::Finish(const Aead& aead) {
   Bytes header;
   header.reserve(1 + entries_.size() * kPackHeaderEntrySize);
   header.push_back(1);  // header version
@@ -20,14 +24,14 @@ Bytes PackBuilder::Finish(const Aead& aead, Id& pack_id, std::vector<PackEntry>&
     PutU32(header, e.length);
     PutU32(header, e.raw_length);
   }
-  size_t before = data_.size();
+  Bytes tail;
   aead.Seal(header.data(), header.size(), reinterpret_cast<const uint8_t*>(kAadPackHeader.data()),
-            kAadPackHeader.size(), data_);
-  PutU32(data_, static_cast<uint32_t>(data_.size() - before));
-  pack_id = Sha256(data_);
-  entries = std::move(entries_);
-  entries_.clear();
-  return std::move(data_);
+            kAadPackHeader.size(), tail);
+  PutU32(tail, static_cast<uint32_t>(tail.size()));
+  RETURN_IF_ERROR(out_->Append(tail.data(), tail.size()));
+  hash_.Update(tail.data(), tail.size());
+  size_ += tail.size();
+  return hash_.Final();
 }
 
 StatusOr<std::vector<PackEntry>> ParsePackHeader(const Aead& aead, const Bytes& pack) {

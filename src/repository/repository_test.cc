@@ -85,19 +85,20 @@ TEST_F(RepoTest, NothingInObjectNamesOrBytesRevealsContent) {
 }
 
 TEST_F(RepoTest, PackHeaderListsItsBlobs) {
-  PackBuilder pb;
+  PackBuilder pb(std::move(storage_->CreatePending().value()));
   Bytes s1, s2;
   repo_->aead().Seal(reinterpret_cast<const uint8_t*>("one"), 3, nullptr, 0, s1);
   repo_->aead().Seal(reinterpret_cast<const uint8_t*>("two!"), 4, nullptr, 0, s2);
   Id a, b;
   a.b[0] = 1;
   b.b[0] = 2;
-  pb.Add(a, BlobType::kData, s1.data(), s1.size(), 3);
-  pb.Add(b, BlobType::kTree, s2.data(), s2.size(), 4);
-  Id pack_id;
-  std::vector<PackEntry> entries;
-  Bytes pack = pb.Finish(repo_->aead(), pack_id, entries);
-  EXPECT_EQ(pack_id, Sha256(pack));
+  ASSERT_TRUE(pb.Add(a, BlobType::kData, s1.data(), s1.size(), 3).ok());
+  ASSERT_TRUE(pb.Add(b, BlobType::kTree, s2.data(), s2.size(), 4).ok());
+  auto pack_id = pb.Finish(repo_->aead());
+  ASSERT_TRUE(pack_id.ok());
+  ASSERT_TRUE(pb.Commit(*pack_id).ok());
+  Bytes pack = *storage_->Get(PackName(*pack_id));
+  EXPECT_EQ(*pack_id, Sha256(pack));
   auto parsed = ParsePackHeader(repo_->aead(), pack);
   ASSERT_TRUE(parsed.ok());
   ASSERT_EQ(parsed->size(), 2u);

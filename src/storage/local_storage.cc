@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <mutex>
 #include <set>
 
@@ -14,6 +15,39 @@
 
 namespace stb {
 namespace {
+
+// A file in the repository directory under a temporary name, renamed into place on commit.
+class LocalPending final : public PendingObject {
+ public:
+  LocalPending(std::string root, std::string tmp, Fd fd, std::function<Status(const std::string&)> ensure_dir)
+      : root_(std::move(root)), tmp_(std::move(tmp)), fd_(std::move(fd)), ensure_dir_(std::move(ensure_dir)) {}
+  ~LocalPending() override {
+    if (!committed_) ::unlink(tmp_.c_str());
+  }
+  Status Append(const uint8_t* data, size_t n) override {
+    RETURN_IF_ERROR(WriteFull(fd_.get(), data, n, tmp_));
+    size_ += n;
+    return Status::Ok();
+  }
+  uint64_t size() const override { return size_; }
+  Status Commit(const std::string& name) override {
+    RETURN_IF_ERROR(CheckObjectName(name));
+    std::string path = root_ + "/" + name;
+    if (::fsync(fd_.get()) != 0) return ErrnoStatus("fsync " + tmp_, errno);
+    if (::close(fd_.release()) != 0) return ErrnoStatus("closing " + tmp_, errno);
+    RETURN_IF_ERROR(ensure_dir_(Dirname(path)));
+    if (::rename(tmp_.c_str(), path.c_str()) != 0) return ErrnoStatus("renaming " + tmp_ + " to " + path, errno);
+    committed_ = true;
+    return FsyncDir(Dirname(path));
+  }
+
+ private:
+  std::string root_, tmp_;
+  Fd fd_;
+  std::function<Status(const std::string&)> ensure_dir_;
+  uint64_t size_ = 0;
+  bool committed_ = false;
+};
 
 class LocalStorage final : public Storage {
  public:
@@ -80,6 +114,14 @@ class LocalStorage final : public Storage {
     while (!dir.empty() && dir.back() == '/') dir.pop_back();
     RETURN_IF_ERROR(Walk(dir, prefix, out));
     return out;
+  }
+
+  StatusOr<std::unique_ptr<PendingObject>> CreatePending() override {
+    std::string tmp = root_ + "/.tmp-" + RandomHex(8);
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd.valid()) return ErrnoStatus("creating " + tmp, errno);
+    return std::unique_ptr<PendingObject>(
+        new LocalPending(root_, tmp, std::move(fd), [this](const std::string& d) { return EnsureDir(d); }));
   }
 
   Status Remove(const std::string& name) override {

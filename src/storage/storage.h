@@ -24,6 +24,17 @@ struct StorageCaps {
 
 enum class PutMode { kReplace, kCreateOnly };
 
+// An object written piece by piece whose name is known only at the end (a pack is named by the
+// hash of its bytes). Destroying it uncommitted discards it.
+class PendingObject {
+ public:
+  virtual ~PendingObject() = default;
+  virtual Status Append(const uint8_t* data, size_t n) = 0;
+  virtual uint64_t size() const = 0;
+  // Makes the object durable under name (replacing any object of that name).
+  virtual Status Commit(const std::string& name) = 0;
+};
+
 // Errors: kNotFound for a missing object; kUnavailable for retryable failures; anything else is
 // permanent. Implementations are thread-safe.
 class Storage {
@@ -44,6 +55,8 @@ class Storage {
   virtual StatusOr<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
   // Removing a missing object is not an error.
   virtual Status Remove(const std::string& name) = 0;
+  // The default buffers in memory and Puts on commit; a local directory spools to a file.
+  virtual StatusOr<std::unique_ptr<PendingObject>> CreatePending();
 };
 
 // Object names are relative: no leading '/', no "..", not empty. Every driver checks them.

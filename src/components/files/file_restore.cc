@@ -19,7 +19,7 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr uint64_t kMaxReadSpan = 16u << 20;  // one ranged read covers blobs up to this span
+constexpr uint64_t kMaxReadSpan = 4u << 20;  // one ranged read covers blobs up to this span
 constexpr uint64_t kMaxGap = 1u << 20;        // read through gaps smaller than this
 
 struct Use {
@@ -71,21 +71,32 @@ struct Restorer {
     errors.push_back(msg);
   }
 
-  // Splits "<root>/a/b/c" into the root's fd, the parent "a/b" and the name "c".
-  StatusOr<Fd> OpenParent(const std::string& path, std::string& name) {
+  // The last parent directory opened by a worker: files of one pack mostly share directories.
+  struct DirCache {
+    std::string key;
+    Fd fd;
+  };
+
+  // For "<root>/a/b/c": the fd of "<root>/a/b" (opened beneath the root, no symlinks) and name "c".
+  StatusOr<int> ParentFd(const std::string& path, std::string& name, DirCache& cache) {
     size_t first = path.find('/');
     size_t last = path.rfind('/');
+    name = path.substr(last + 1);
+    std::string key = path.substr(0, last);
+    if (cache.fd.valid() && cache.key == key) return cache.fd.get();
     auto it = root_fds.find(path.substr(0, first));
     if (it == root_fds.end()) return Internal("no destination for " + path);
-    name = path.substr(last + 1);
-    std::string parent = first == last ? "" : path.substr(first + 1, last - first - 1);
-    return OpenDirBeneath(it->second.get(), parent);
+    ASSIGN_OR_RETURN(Fd dir, OpenDirBeneath(it->second.get(), first == last ? "" : path.substr(first + 1, last - first - 1)));
+    cache.key = key;
+    cache.fd = std::move(dir);
+    return cache.fd.get();
   }
 
-  Status WriteAt(size_t node, const uint8_t* data, size_t n, uint64_t offset) {
+  // Writes one blob into the file's temporary; the write that completes the file finalizes it.
+  Status WriteAt(size_t node, const uint8_t* data, size_t n, uint64_t offset, DirCache& cache) {
     std::string name;
-    ASSIGN_OR_RETURN(Fd dir, OpenParent(tree.nodes[node].path, name));
-    Fd fd(::openat(dir.get(), TempName(node).c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    ASSIGN_OR_RETURN(int dir, ParentFd(tree.nodes[node].path, name, cache));
+    Fd fd(::openat(dir, TempName(node).c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd.valid()) return ErrnoStatus("creating " + tree.nodes[node].path, errno);
     size_t done = 0;
     while (done < n) {
@@ -96,46 +107,39 @@ struct Restorer {
       }
       done += static_cast<size_t>(w);
     }
+    if (--remaining[node] == 0) return Finalize(node, dir, fd.get(), name);
     return Status::Ok();
   }
 
   // Sets metadata on the complete temporary file, checks its size and renames it into place.
-  Status Finalize(size_t node) {
+  Status Finalize(size_t node, int dir, int fd, const std::string& name) {
     const FileNode& n = tree.nodes[node];
-    std::string name;
-    ASSIGN_OR_RETURN(Fd dir, OpenParent(n.path, name));
     std::string tmp = TempName(node);
-    Fd fd(::openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!fd.valid()) return ErrnoStatus("creating " + n.path, errno);
     struct stat st;
-    if (fstat(fd.get(), &st) != 0) return ErrnoStatus("stat " + n.path, errno);
+    if (fstat(fd, &st) != 0) return ErrnoStatus("stat " + n.path, errno);
     if (static_cast<uint64_t>(st.st_size) != n.size) {
-      ::unlinkat(dir.get(), tmp.c_str(), 0);
       return Corrupt(n.path + ": restored " + std::to_string(st.st_size) + " bytes, the backup has " + std::to_string(n.size));
     }
-    if (geteuid() == 0) (void)::fchown(fd.get(), n.uid, n.gid);
-    if (::fchmod(fd.get(), n.mode) != 0) return ErrnoStatus("chmod " + n.path, errno);
+    if (geteuid() == 0) (void)::fchown(fd, n.uid, n.gid);
+    if (::fchmod(fd, n.mode) != 0) return ErrnoStatus("chmod " + n.path, errno);
     struct timespec ts[2] = {{n.mtime_ns / 1000000000, n.mtime_ns % 1000000000}, {n.mtime_ns / 1000000000, n.mtime_ns % 1000000000}};
-    if (::futimens(fd.get(), ts) != 0) return ErrnoStatus("setting the time of " + n.path, errno);
-    if (::renameat(dir.get(), tmp.c_str(), dir.get(), name.c_str()) != 0) {
-      Status s = ErrnoStatus("renaming into " + n.path, errno);
-      ::unlinkat(dir.get(), tmp.c_str(), 0);
-      return s;
-    }
+    if (::futimens(fd, ts) != 0) return ErrnoStatus("setting the time of " + n.path, errno);
+    if (::renameat(dir, tmp.c_str(), dir, name.c_str()) != 0) return ErrnoStatus("renaming into " + n.path, errno);
     verified++;
     progress.files_done++;
     return Status::Ok();
   }
 
-  void BlobDone(size_t node) {
-    if (--remaining[node] == 0 && !failed[node]) {
-      Status st = Finalize(node);
-      if (!st.ok()) Fail(node, st.message());
-    }
+  Status CreateEmpty(size_t node, DirCache& cache) {
+    std::string name;
+    ASSIGN_OR_RETURN(int dir, ParentFd(tree.nodes[node].path, name, cache));
+    Fd fd(::openat(dir, TempName(node).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd.valid()) return ErrnoStatus("creating " + tree.nodes[node].path, errno);
+    return Finalize(node, dir, fd.get(), name);
   }
 
   // Reads the planned blobs of one pack in a few ranged reads, decodes and writes them.
-  void RestorePack(const Id& pack, std::vector<PlannedBlob>& blobs) {
+  void RestorePack(const Id& pack, std::vector<PlannedBlob>& blobs, DirCache& cache) {
     std::sort(blobs.begin(), blobs.end(), [](const PlannedBlob& a, const PlannedBlob& b) { return a.loc.offset < b.loc.offset; });
     Bytes plain, scratch;
     size_t i = 0;
@@ -154,14 +158,14 @@ struct Restorer {
         PlannedBlob& b = blobs[k];
         Status bs = st.ok() ? repo.DecodeBlob(b.id, b.loc, data->data() + (b.loc.offset - start), plain, scratch) : st;
         for (const Use& u : b.uses) {
-          if (bs.ok() && !failed[u.node]) {
-            Status ws = WriteAt(u.node, plain.data(), plain.size(), u.file_offset);
-            if (!ws.ok()) Fail(u.node, ws.message());
-          } else if (!bs.ok()) {
-            Fail(u.node, tree.nodes[u.node].path + ": " + bs.message());
-          }
           progress.bytes_done += b.loc.raw_length;
-          BlobDone(u.node);
+          if (failed[u.node]) continue;
+          if (!bs.ok()) {
+            Fail(u.node, tree.nodes[u.node].path + ": " + bs.message());
+            continue;
+          }
+          Status ws = WriteAt(u.node, plain.data(), plain.size(), u.file_offset, cache);
+          if (!ws.ok()) Fail(u.node, ws.message());
         }
       }
       i = j;
@@ -206,6 +210,7 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
   progress.bytes_total += total_bytes;
 
   // 2. Destination roots and directories (parents come before children in the tree).
+  Restorer::DirCache cache;
   for (const auto& [name, path] : dest) {
     Status st = MakeDirs(path, 0700);
     if (!st.ok()) return fail_all(st.message());
@@ -217,9 +222,9 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
     const FileNode& n = tree.nodes[i];
     if (n.type != FileNode::Type::kDir || n.path.find('/') == std::string::npos) continue;
     std::string name;
-    auto dir = r.OpenParent(n.path, name);
+    auto dir = r.ParentFd(n.path, name, cache);
     Status st = dir.status();
-    if (st.ok() && ::mkdirat(dir->get(), name.c_str(), 0700) != 0 && errno != EEXIST) st = ErrnoStatus("creating " + n.path, errno);
+    if (st.ok() && ::mkdirat(*dir, name.c_str(), 0700) != 0 && errno != EEXIST) st = ErrnoStatus("creating " + n.path, errno);
     if (!st.ok()) r.Fail(i, st.message());
   }
 
@@ -255,13 +260,14 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
   // 4. Packs in parallel.
   std::atomic<size_t> next{0};
   auto worker = [&] {
-    for (size_t k; (k = next++) < packs.size();) r.RestorePack(packs[k].first, packs[k].second);
+    Restorer::DirCache cache;
+    for (size_t k; (k = next++) < packs.size();) r.RestorePack(packs[k].first, packs[k].second, cache);
   };
   std::vector<std::thread> pool;
   for (int i = 0; i < std::max(1, opt.workers); ++i) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
   for (size_t i : empty_files) {
-    Status st = r.Finalize(i);
+    Status st = r.CreateEmpty(i, cache);
     if (!st.ok()) r.Fail(i, st.message());
   }
 
@@ -270,19 +276,19 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
     const FileNode& n = tree.nodes[i];
     if (n.type != FileNode::Type::kSymlink) continue;
     std::string name;
-    auto dir = r.OpenParent(n.path, name);
+    auto dir = r.ParentFd(n.path, name, cache);
     Status st = dir.status();
     if (st.ok()) {
       struct stat sb;
-      if (::fstatat(dir->get(), name.c_str(), &sb, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(sb.st_mode)) {
-        ::unlinkat(dir->get(), name.c_str(), 0);
+      if (::fstatat(*dir, name.c_str(), &sb, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(sb.st_mode)) {
+        ::unlinkat(*dir, name.c_str(), 0);
       }
-      if (::symlinkat(n.target.c_str(), dir->get(), name.c_str()) != 0) st = ErrnoStatus("creating symlink " + n.path, errno);
+      if (::symlinkat(n.target.c_str(), *dir, name.c_str()) != 0) st = ErrnoStatus("creating symlink " + n.path, errno);
     }
     if (st.ok()) {
-      if (geteuid() == 0) (void)::fchownat(dir->get(), name.c_str(), n.uid, n.gid, AT_SYMLINK_NOFOLLOW);
+      if (geteuid() == 0) (void)::fchownat(*dir, name.c_str(), n.uid, n.gid, AT_SYMLINK_NOFOLLOW);
       struct timespec ts[2] = {{n.mtime_ns / 1000000000, n.mtime_ns % 1000000000}, {n.mtime_ns / 1000000000, n.mtime_ns % 1000000000}};
-      ::utimensat(dir->get(), name.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+      ::utimensat(*dir, name.c_str(), ts, AT_SYMLINK_NOFOLLOW);
     }
     if (!st.ok()) r.Fail(i, st.message());
   }
@@ -311,10 +317,12 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
   for (size_t i = 0; i < tree.nodes.size(); ++i) {  // leave no partial file behind
     if (!r.failed[i] || tree.nodes[i].type != FileNode::Type::kFile) continue;
     std::string name;
-    auto dir = r.OpenParent(tree.nodes[i].path, name);
-    if (dir.ok()) ::unlinkat(dir->get(), TempName(i).c_str(), 0);
+    auto dir = r.ParentFd(tree.nodes[i].path, name, cache);
+    if (dir.ok()) ::unlinkat(*dir, TempName(i).c_str(), 0);
   }
-  for (auto& [name, fd] : r.root_fds) ::syncfs(fd.get());
+  if (opt.sync) {
+    for (auto& [name, fd] : r.root_fds) ::syncfs(fd.get());
+  }
 
   res.success = r.errors.empty() && r.verified == files;
   res.report = {{"success", res.success}, {"files", files}, {"size_bytes", total_bytes}, {"verified_files", r.verified.load()}};

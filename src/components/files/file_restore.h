@@ -18,6 +18,7 @@ struct FileRestoreOptions {
   // Destination per root name; roots not listed are restored to their original path.
   std::map<std::string, std::string> destinations;
   int workers = 2;
+  bool sync = false;  // syncfs the targets before reporting success
 };
 
 struct FileRestoreResult {

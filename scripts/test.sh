@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds the release and the ASan+UBSan
+# configurations, and runs every test (unit and end-to-end) with ctest in both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh release
+scripts/build.sh asan
+jobs=$(nproc)
+echo "== release tests" >&2
+(cd build && ctest -j "$jobs" --output-on-failure --timeout 900)
+echo "== ASan+UBSan tests" >&2
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build-asan && ctest -j "$jobs" --output-on-failure --timeout 1800)
