@@ -112,6 +112,10 @@ CheckResult CheckRepository(Repository& repo, const CheckOptions& opt, Progress&
         continue;
       }
       for (const auto& [comp, entry] : comps->items()) {
+        if (!entry.is_object()) {
+          res.errors.push_back("backup " + s.backup_id + " (" + s.object + "), " + comp + ": malformed component entry");
+          continue;
+        }
         if (entry.value("kind", "") != "files") continue;
         auto tree = LoadTree(repo, entry);
         ++trees;

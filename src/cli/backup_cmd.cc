@@ -115,7 +115,7 @@ int RunBackup(const Settings& s, const BackupArgs& a) {
       }
       ok &= r.success;
       components[comp] = r.report;
-      entries[comp] = r.entry;
+      if (r.entry.is_object()) entries[comp] = r.entry;  // a source that could not be walked has no tree
     }
   }
   if (!any) {
@@ -160,6 +160,7 @@ int RunBackup(const Settings& s, const BackupArgs& a) {
                    {"parent", report["parent"]},
                    {"hostname", Hostname()},
                    {"start_time", report["start_time"]},
+                   {"time_unix", t_start},
                    {"end_time", report["end_time"]},
                    {"components", entries},
                    {"report", report}};

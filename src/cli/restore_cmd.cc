@@ -47,7 +47,7 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
     for (const auto& comp : kRestoreOrder) {
       bool wanted = a.components.empty() || std::find(a.components.begin(), a.components.end(), comp) != a.components.end();
       if (!wanted) continue;
-      if (!entries.contains(comp)) {
+      if (!entries.is_object() || !entries.contains(comp) || !entries[comp].is_object()) {
         if (!a.components.empty()) {
           components[comp] = {{"success", false}, {"error", "backup " + snap->backup_id + " does not contain " + comp}};
           ok = false;

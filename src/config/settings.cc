@@ -80,6 +80,7 @@ Status ApplyFile(Settings& s, const std::string& path) {
   str("database", "host", s.db_host);
   str("redis", "host", s.redis_host);
   if (s.compression < 0 || s.compression > 19) return InvalidArgument("config file " + path + ": repository.compression must be 0..19");
+  if (s.workers < 0 || s.workers > 256) return InvalidArgument("config file " + path + ": repository.workers must be 1..256");
   return Status::Ok();
 }
 

@@ -65,7 +65,7 @@ class Aead {
   Bytes key_;
 };
 
-// Argon2id (libsodium, moderate limits) of a passphrase into a 32-byte key.
+// Argon2id (libsodium) of a passphrase into a 32-byte key, with the limits stored in the key object.
 StatusOr<Bytes> Argon2id(std::string_view passphrase, const Bytes& salt, uint64_t ops, size_t mem);
 
 }  // namespace stb

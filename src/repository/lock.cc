@@ -39,7 +39,8 @@ StatusOr<std::unique_ptr<RepoLock>> RepoLock::Acquire(Repository& repo, bool exc
       auto doc = repo.LoadObject(o.name, kKindLock);
       if (!doc.ok()) {
         if (doc.status().code() == Code::kNotFound) continue;  // released meanwhile
-        holder = o.name + " (unreadable)";
+        // Its age is unknown, so it never goes stale: it blocks exclusive use until removed by hand.
+        if (exclusive) holder = o.name + " (unreadable: damaged, or written with another key; remove it if no backup is running)";
         continue;
       }
       const json& d = *doc;

@@ -15,7 +15,9 @@ StatusOr<std::vector<SnapshotRef>> ListSnapshots(Repository& repo, std::vector<s
     }
     out.push_back({o.name, (*doc)["backup_id"].get<std::string>(), std::move(*doc)});
   }
-  std::sort(out.begin(), out.end(), [](const SnapshotRef& a, const SnapshotRef& b) { return a.backup_id < b.backup_id; });
+  // Ids are local time and repeat after a DST fall-back: order by the recorded Unix time first.
+  auto key = [](const SnapshotRef& s) { return std::make_pair(s.doc.value("time_unix", 0.0), s.backup_id); };
+  std::sort(out.begin(), out.end(), [&](const SnapshotRef& a, const SnapshotRef& b) { return key(a) < key(b); });
   return out;
 }
 

@@ -26,6 +26,8 @@ make_data 10
 if CONFIG_DIRS=$W/does-not-exist "$BIN" backup full --no-progress >"$W/miss.json" 2>/dev/null; then fail "missing source succeeded"; fi
 [ "$(json "$W/miss.json" "r['components']['player_saves']['success']")" = True ] || fail "other components should still be backed up"
 json "$W/miss.json" "r['components']['configuration']['error']" | grep -q CONFIG_DIRS || fail "error does not name CONFIG_DIRS"
+"$BIN" check >/dev/null 2>"$W/err" || fail "check after a backup with a missing source: $(cat "$W/err")"
+"$BIN" restore latest --target "$W/r-miss" --no-progress >/dev/null || fail "restore of a backup with a missing source"
 if "$BIN" restore 19990101_000000 --target "$W/r" >/dev/null 2>"$W/err"; then fail "restore of a missing backup"; fi
 grep -q "no backup 19990101_000000" "$W/err" || fail "missing backup message"
 if "$BIN" restore latest --components nope >/dev/null 2>"$W/err"; then fail "unknown component accepted"; fi

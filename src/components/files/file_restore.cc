@@ -50,8 +50,6 @@ StatusOr<Fd> OpenDirBeneath(int root_fd, const std::string& rel) {
   return cur;
 }
 
-std::string TempName(size_t node) { return ".stb-restore-" + std::to_string(node) + ".tmp"; }
-
 struct Restorer {
   Repository& repo;
   const Tree& tree;
@@ -62,6 +60,9 @@ struct Restorer {
   std::mutex err_mu;
   std::vector<std::string> errors;
   std::atomic<uint64_t> verified{0};
+  // Temporary names are unique per run, so a file left by a killed restore never mixes with this one.
+  const std::string run_id = RandomHex(4);
+  std::string TempName(size_t node) const { return ".stb-restore-" + run_id + "-" + std::to_string(node) + ".tmp"; }
 
   Restorer(Repository& r, const Tree& t, Progress& p) : repo(r), tree(t), progress(p), remaining(t.nodes.size()), failed(t.nodes.size()) {}
 
@@ -318,7 +319,7 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
     if (!r.failed[i] || tree.nodes[i].type != FileNode::Type::kFile) continue;
     std::string name;
     auto dir = r.ParentFd(tree.nodes[i].path, name, cache);
-    if (dir.ok()) ::unlinkat(*dir, TempName(i).c_str(), 0);
+    if (dir.ok()) ::unlinkat(*dir, r.TempName(i).c_str(), 0);
   }
   if (opt.sync) {
     for (auto& [name, fd] : r.root_fds) ::syncfs(fd.get());

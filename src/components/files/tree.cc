@@ -8,23 +8,24 @@ using json = nlohmann::json;
 
 namespace {
 
-bool ValidUtf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    int extra = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
-    if (extra < 0) return false;
-    for (int k = 1; k <= extra; ++k) {
-      if (i + k >= s.size() || (static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+// Exactly what the JSON encoder accepts (it rejects overlong forms, surrogates, bytes F5-FF).
+bool EncodableAsJson(const std::string& s) {
+  for (unsigned char c : s) {
+    if (c >= 0x80) {
+      try {
+        (void)json(s).dump();
+        return true;
+      } catch (const json::type_error&) {
+        return false;
+      }
     }
-    i += static_cast<size_t>(extra) + 1;
   }
-  return true;
+  return true;  // plain ASCII needs no check
 }
 
 // JSON strings must be UTF-8; Linux names are bytes. Others are stored as hex under key+"x".
 void PutName(json& j, const char* key, const std::string& s) {
-  if (ValidUtf8(s)) {
+  if (EncodableAsJson(s)) {
     j[key] = s;
   } else {
     j[std::string(key) + "x"] = ToHex(reinterpret_cast<const uint8_t*>(s.data()), s.size());
