@@ -61,7 +61,8 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
         r = {{"success", false}, {"error", tree.status().message()}};
       } else {
         FileRestoreOptions opt;
-        opt.workers = s.EffectiveWorkers();
+        // Restoring many small files waits on file-system metadata more than on the CPU.
+        opt.workers = s.workers > 0 ? s.workers : 2 * s.EffectiveWorkers();
         opt.sync = a.sync;
         if (!a.target.empty()) {
           for (const auto& root : tree->roots) opt.destinations[root.name] = a.target + "/" + comp + "/" + root.name;

@@ -32,6 +32,8 @@ struct PlannedBlob {
   std::vector<Use> uses;
 };
 
+struct timespec MtimeSpec(int64_t ns) { return {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)}; }
+
 // Opens the directory `rel` ("a/b", or "" for the root) beneath root_fd, refusing symlinks at
 // every step, so a planted or restored symlink can never redirect a write outside the target.
 StatusOr<Fd> OpenDirBeneath(int root_fd, const std::string& rel) {
@@ -60,6 +62,7 @@ struct Restorer {
   std::mutex err_mu;
   std::vector<std::string> errors;
   std::atomic<uint64_t> verified{0};
+  const bool as_root = geteuid() == 0;
   // Temporary names are unique per run, so a file left by a killed restore never mixes with this one.
   const std::string run_id = RandomHex(4);
   std::string TempName(size_t node) const { return ".stb-restore-" + run_id + "-" + std::to_string(node) + ".tmp"; }
@@ -97,7 +100,7 @@ struct Restorer {
   Status WriteAt(size_t node, const uint8_t* data, size_t n, uint64_t offset, DirCache& cache) {
     std::string name;
     ASSIGN_OR_RETURN(int dir, ParentFd(tree.nodes[node].path, name, cache));
-    Fd fd(::openat(dir, TempName(node).c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    Fd fd(::openat(dir, TempName(node).c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, CreateMode(node)));
     if (!fd.valid()) return ErrnoStatus("creating " + tree.nodes[node].path, errno);
     size_t done = 0;
     while (done < n) {
@@ -112,6 +115,10 @@ struct Restorer {
     return Status::Ok();
   }
 
+  // Files are created with their final permission bits (the process umask is 0 during a restore),
+  // plus owner write while they are written, so most need no chmod afterwards.
+  mode_t CreateMode(size_t node) const { return static_cast<mode_t>((tree.nodes[node].mode & 0777) | 0200); }
+
   // Sets metadata on the complete temporary file, checks its size and renames it into place.
   Status Finalize(size_t node, int dir, int fd, const std::string& name) {
     const FileNode& n = tree.nodes[node];
@@ -121,9 +128,9 @@ struct Restorer {
     if (static_cast<uint64_t>(st.st_size) != n.size) {
       return Corrupt(n.path + ": restored " + std::to_string(st.st_size) + " bytes, the backup has " + std::to_string(n.size));
     }
-    if (geteuid() == 0) (void)::fchown(fd, n.uid, n.gid);
-    if (::fchmod(fd, n.mode) != 0) return ErrnoStatus("chmod " + n.path, errno);
-    struct timespec ts[2] = {{n.mtime_ns / 1000000000, n.mtime_ns % 1000000000}, {n.mtime_ns / 1000000000, n.mtime_ns % 1000000000}};
+    if (as_root && (st.st_uid != n.uid || st.st_gid != n.gid)) (void)::fchown(fd, n.uid, n.gid);
+    if ((st.st_mode & 07777) != n.mode && ::fchmod(fd, n.mode) != 0) return ErrnoStatus("chmod " + n.path, errno);
+    struct timespec ts[2] = {MtimeSpec(n.mtime_ns), MtimeSpec(n.mtime_ns)};
     if (::futimens(fd, ts) != 0) return ErrnoStatus("setting the time of " + n.path, errno);
     if (::renameat(dir, tmp.c_str(), dir, name.c_str()) != 0) return ErrnoStatus("renaming into " + n.path, errno);
     verified++;
@@ -134,7 +141,7 @@ struct Restorer {
   Status CreateEmpty(size_t node, DirCache& cache) {
     std::string name;
     ASSIGN_OR_RETURN(int dir, ParentFd(tree.nodes[node].path, name, cache));
-    Fd fd(::openat(dir, TempName(node).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    Fd fd(::openat(dir, TempName(node).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, CreateMode(node)));
     if (!fd.valid()) return ErrnoStatus("creating " + tree.nodes[node].path, errno);
     return Finalize(node, dir, fd.get(), name);
   }
@@ -179,6 +186,10 @@ struct Restorer {
 FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRestoreOptions& opt, Progress& progress) {
   FileRestoreResult res;
   Restorer r(repo, tree, progress);
+  struct UmaskGuard {
+    mode_t old = ::umask(0);
+    ~UmaskGuard() { ::umask(old); }
+  } umask_guard;
   auto fail_all = [&](const std::string& msg) {
     res.report = {{"success", false}, {"error", msg}};
     return res;
@@ -219,14 +230,33 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
     if (!fd.valid()) return fail_all(ErrnoStatus("opening restore target " + path, errno).message());
     r.root_fds.emplace(name, std::move(fd));
   }
+  // Directories one depth at a time (parents first), each depth by several workers: mkdir is
+  // slow on journaling file systems, and independent directories need not wait for each other.
+  std::vector<std::vector<size_t>> by_depth;
   for (size_t i = 0; i < tree.nodes.size(); ++i) {
     const FileNode& n = tree.nodes[i];
-    if (n.type != FileNode::Type::kDir || n.path.find('/') == std::string::npos) continue;
-    std::string name;
-    auto dir = r.ParentFd(n.path, name, cache);
-    Status st = dir.status();
-    if (st.ok() && ::mkdirat(*dir, name.c_str(), 0700) != 0 && errno != EEXIST) st = ErrnoStatus("creating " + n.path, errno);
-    if (!st.ok()) r.Fail(i, st.message());
+    if (n.type != FileNode::Type::kDir) continue;
+    size_t depth = static_cast<size_t>(std::count(n.path.begin(), n.path.end(), '/'));
+    if (depth == 0) continue;  // a root: created above
+    if (by_depth.size() < depth) by_depth.resize(depth);
+    by_depth[depth - 1].push_back(i);
+  }
+  for (const auto& level : by_depth) {
+    std::atomic<size_t> next_dir{0};
+    auto mkdirs = [&] {
+      Restorer::DirCache dcache;
+      for (size_t k; (k = next_dir++) < level.size();) {
+        const FileNode& n = tree.nodes[level[k]];
+        std::string name;
+        auto dir = r.ParentFd(n.path, name, dcache);
+        Status st = dir.status();
+        if (st.ok() && ::mkdirat(*dir, name.c_str(), 0700) != 0 && errno != EEXIST) st = ErrnoStatus("creating " + n.path, errno);
+        if (!st.ok()) r.Fail(level[k], st.message());
+      }
+    };
+    std::vector<std::thread> dpool;
+    for (int w = 0; w < std::max(1, std::min<int>(opt.workers, static_cast<int>(level.size() / 64) + 1)); ++w) dpool.emplace_back(mkdirs);
+    for (auto& t : dpool) t.join();
   }
 
   // 3. Plan: which blob goes where, grouped by pack.
@@ -287,8 +317,8 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
       if (::symlinkat(n.target.c_str(), *dir, name.c_str()) != 0) st = ErrnoStatus("creating symlink " + n.path, errno);
     }
     if (st.ok()) {
-      if (geteuid() == 0) (void)::fchownat(*dir, name.c_str(), n.uid, n.gid, AT_SYMLINK_NOFOLLOW);
-      struct timespec ts[2] = {{n.mtime_ns / 1000000000, n.mtime_ns % 1000000000}, {n.mtime_ns / 1000000000, n.mtime_ns % 1000000000}};
+      if (r.as_root) (void)::fchownat(*dir, name.c_str(), n.uid, n.gid, AT_SYMLINK_NOFOLLOW);
+      struct timespec ts[2] = {MtimeSpec(n.mtime_ns), MtimeSpec(n.mtime_ns)};
       ::utimensat(*dir, name.c_str(), ts, AT_SYMLINK_NOFOLLOW);
     }
     if (!st.ok()) r.Fail(i, st.message());
@@ -309,9 +339,9 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
       }
       fd = std::move(*d);
     }
-    if (geteuid() == 0) (void)::fchown(fd.get(), n.uid, n.gid);
+    if (r.as_root) (void)::fchown(fd.get(), n.uid, n.gid);
     if (::fchmod(fd.get(), n.mode) != 0) st = ErrnoStatus("chmod " + n.path, errno);
-    struct timespec ts[2] = {{n.mtime_ns / 1000000000, n.mtime_ns % 1000000000}, {n.mtime_ns / 1000000000, n.mtime_ns % 1000000000}};
+    struct timespec ts[2] = {MtimeSpec(n.mtime_ns), MtimeSpec(n.mtime_ns)};
     if (st.ok() && ::futimens(fd.get(), ts) != 0) st = ErrnoStatus("setting the time of " + n.path, errno);
     if (!st.ok()) r.Fail(i, st.message());
   }
