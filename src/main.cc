@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
   backup->require_subcommand(1);
   stb::BackupArgs bargs;
   auto add_backup_flags = [&](CLI::App* c) {
-    c->add_option("--compression", compression, "zstd level, 0 = off (default 1, or BACKUP_COMPRESSION)")->check(CLI::Range(0, 19));
+    c->add_option("--compression", compression, "zstd level, 0 = off (default 1, or BACKUP_COMPRESSION)")
+        ->check(CLI::Range(0, 19));
     c->add_option("--workers", workers, "parallel workers (default: cores)")->check(CLI::Range(1, 256));
     c->add_flag("--no-progress", no_progress, "no progress line on stderr");
   };
@@ -61,9 +62,10 @@ int main(int argc, char** argv) {
     bargs.type = "full";
     run = [&](stb::Settings& s) { return stb::RunBackup(s, bargs); };
   });
-  auto* incr = backup->add_subcommand("incremental",
-                                      "Like full, but files unchanged since PARENT (same size, mtime, inode) are not read again");
-  incr->add_option("PARENT", bargs.parent, "backup id, or a path ending in one (/var/backups/db/20240103_142530); default: latest");
+  auto* incr = backup->add_subcommand(
+      "incremental", "Like full, but files unchanged since PARENT (same size, mtime, inode) are not read again");
+  incr->add_option("PARENT", bargs.parent,
+                   "backup id, or a path ending in one (/var/backups/db/20240103_142530); default: latest");
   add_backup_flags(incr);
   incr->callback([&] {
     bargs.type = "incremental";
@@ -72,9 +74,10 @@ int main(int argc, char** argv) {
 
   stb::RestoreArgs rargs;
   std::string comps;
-  auto* restore = app.add_subcommand("restore",
-                                     "Restore a backup (configuration, database, redis, player_saves, application), verify it, "
-                                     "print the report with rto_seconds");
+  auto* restore =
+      app.add_subcommand("restore",
+                         "Restore a backup (configuration, database, redis, player_saves, application), verify it, "
+                         "print the report with rto_seconds");
   restore->add_option("BACKUP_ID", rargs.backup_id, "backup id (YYYYMMDD_HHMMSS) or 'latest'")->required();
   restore->add_option("LOCATION", rargs.location, "where to read the backup from: local (default)")
       ->check(CLI::IsMember({"local", "s3", "azure", "gcs"}));
@@ -97,7 +100,8 @@ int main(int argc, char** argv) {
 
   stb::CheckArgs cargs;
   std::string read_data;
-  auto* check = app.add_subcommand("check", "Verify the repository; with --read-data, every byte (or PERCENT of the packs)");
+  auto* check =
+      app.add_subcommand("check", "Verify the repository; with --read-data, every byte (or PERCENT of the packs)");
   check->add_option("--read-data", read_data, "read and verify data: all, or a percentage such as 10")
       ->expected(0, 1)
       ->default_str("100");
@@ -111,7 +115,8 @@ int main(int argc, char** argv) {
       } catch (const std::exception&) {
         cargs.percent = -1;
       }
-      if (cargs.percent <= 0 || cargs.percent > 100) throw CLI::ValidationError("--read-data", "PERCENT must be in (0, 100]");
+      if (cargs.percent <= 0 || cargs.percent > 100)
+        throw CLI::ValidationError("--read-data", "PERCENT must be in (0, 100]");
     }
     run = [&](stb::Settings& s) { return stb::RunCheck(s, cargs); };
   });

@@ -1,8 +1,8 @@
 #include "checker/checker.h"
 
 #include <algorithm>
-#include <cmath>
 #include <atomic>
+#include <cmath>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -113,21 +113,24 @@ CheckResult CheckRepository(Repository& repo, const CheckOptions& opt, Progress&
       }
       for (const auto& [comp, entry] : comps->items()) {
         if (!entry.is_object()) {
-          res.errors.push_back("backup " + s.backup_id + " (" + s.object + "), " + comp + ": malformed component entry");
+          res.errors.push_back("backup " + s.backup_id + " (" + s.object + "), " + comp +
+                               ": malformed component entry");
           continue;
         }
         if (entry.value("kind", "") != "files") continue;
         auto tree = LoadTree(repo, entry);
         ++trees;
         if (!tree.ok()) {
-          res.errors.push_back("backup " + s.backup_id + " (" + s.object + "), " + comp + ": " + tree.status().message());
+          res.errors.push_back("backup " + s.backup_id + " (" + s.object + "), " + comp + ": " +
+                               tree.status().message());
           continue;
         }
         for (const auto& n : tree->nodes) {
           for (const auto& id : n.content) {
             if (!seen_blobs.insert(id).second) continue;
             if (!repo.index().count(id)) {
-              res.errors.push_back("backup " + s.backup_id + ", " + comp + ": " + n.path + " needs blob " + id.Hex().substr(0, 16) + ", which no index lists");
+              res.errors.push_back("backup " + s.backup_id + ", " + comp + ": " + n.path + " needs blob " +
+                                   id.Hex().substr(0, 16) + ", which no index lists");
             }
           }
         }

@@ -15,7 +15,8 @@ namespace stb {
 static uint64_t TopBits(int n) { return n <= 0 ? 0 : ~uint64_t{0} << (64 - n); }
 
 Chunker::Chunker(const Bytes& seed, ChunkerParams params) : params_(params) {
-  if (!std::has_single_bit(params.avg_size) || params.min_size >= params.avg_size || params.avg_size >= params.max_size) {
+  if (!std::has_single_bit(params.avg_size) || params.min_size >= params.avg_size ||
+      params.avg_size >= params.max_size) {
     throw std::invalid_argument("chunker: need min < avg < max and avg a power of two");
   }
   Bytes table = Hkdf(seed, {}, "spacetime-backup gear table v1", sizeof(gear_));
@@ -61,7 +62,9 @@ Status ChunkStream::Fill() {
     end_ -= pos_;
     pos_ = 0;
   }
-  if (end_ == buf_.size()) buf_.resize(buf_.size() * 2 > chunker_.params().max_size + (1u << 20) ? chunker_.params().max_size + (1u << 20) : buf_.size() * 2);
+  if (end_ == buf_.size())
+    buf_.resize(buf_.size() * 2 > chunker_.params().max_size + (1u << 20) ? chunker_.params().max_size + (1u << 20)
+                                                                          : buf_.size() * 2);
   while (end_ < buf_.size() && !eof_) {
     ssize_t r = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
     if (r < 0) {

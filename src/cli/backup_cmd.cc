@@ -27,9 +27,13 @@ struct FileSource {
 };
 
 FileSource SourceOf(const Settings& s, const std::string& component) {
-  if (component == "player_saves") return {s.player_saves_dir.empty() ? std::vector<std::string>{} : std::vector<std::string>{s.player_saves_dir}, {}, "PLAYER_SAVES_DIR"};
+  if (component == "player_saves")
+    return {s.player_saves_dir.empty() ? std::vector<std::string>{} : std::vector<std::string>{s.player_saves_dir},
+            {},
+            "PLAYER_SAVES_DIR"};
   if (component == "configuration") return {s.config_dirs, {}, "CONFIG_DIRS"};
-  return {s.app_dir.empty() ? std::vector<std::string>{} : std::vector<std::string>{s.app_dir}, s.app_exclude, "APP_DIR"};
+  return {s.app_dir.empty() ? std::vector<std::string>{} : std::vector<std::string>{s.app_dir}, s.app_exclude,
+          "APP_DIR"};
 }
 
 json Skipped(const std::string& reason) { return {{"status", "skipped"}, {"reason", reason}}; }
@@ -55,7 +59,8 @@ int RunBackup(const Settings& s, const BackupArgs& a) {
   if (a.type == "incremental") {
     std::string pid = a.parent.empty() ? "latest" : Basename(a.parent);
     if (!a.parent.empty() && !IsBackupId(pid)) {
-      return Fail(InvalidArgument("PARENT '" + a.parent + "' is neither a backup id (YYYYMMDD_HHMMSS) nor a path ending in one"));
+      return Fail(InvalidArgument("PARENT '" + a.parent +
+                                  "' is neither a backup id (YYYYMMDD_HHMMSS) nor a path ending in one"));
     }
     auto found = FindSnapshot(repo, pid);
     if (found.ok()) {
@@ -80,11 +85,13 @@ int RunBackup(const Settings& s, const BackupArgs& a) {
     ProgressPrinter printer(progress, a.progress);
     for (const auto& comp : kBackupOrder) {
       if (comp == "database") {
-        components[comp] = Skipped(s.db_host.empty() ? "not configured (DB_HOST)" : "the database component is not available in this build yet");
+        components[comp] = Skipped(s.db_host.empty() ? "not configured (DB_HOST)"
+                                                     : "the database component is not available in this build yet");
         continue;
       }
       if (comp == "redis") {
-        components[comp] = Skipped(s.redis_host.empty() ? "not configured (REDIS_HOST)" : "the redis component is not available in this build yet");
+        components[comp] = Skipped(s.redis_host.empty() ? "not configured (REDIS_HOST)"
+                                                        : "the redis component is not available in this build yet");
         continue;
       }
       FileSource src = SourceOf(s, comp);
@@ -110,8 +117,11 @@ int RunBackup(const Settings& s, const BackupArgs& a) {
       FileBackupResult r = BackupFiles(repo, saver, comp, opt, progress);
       r.report["status"] = r.success ? "success" : "failed";
       if (!r.success) {
-        LogError(comp + ": " + r.report.value("error", r.report.contains("errors") ? r.report["errors"][0].get<std::string>() : "failed"));
-        if (src.variable && r.report.contains("error")) r.report["error"] = r.report["error"].get<std::string>() + " (check " + src.variable + ")";
+        LogError(
+            comp + ": " +
+            r.report.value("error", r.report.contains("errors") ? r.report["errors"][0].get<std::string>() : "failed"));
+        if (src.variable && r.report.contains("error"))
+          r.report["error"] = r.report["error"].get<std::string>() + " (check " + src.variable + ")";
       }
       ok &= r.success;
       components[comp] = r.report;
@@ -133,11 +143,12 @@ int RunBackup(const Settings& s, const BackupArgs& a) {
   report["components"] = components;
   const SaveStats& ss = saver.stats();
   uint64_t total = ss.new_bytes + ss.reused_bytes;
-  report["repository"] = {{"new_bytes", ss.new_bytes.load()},
-                          {"reused_bytes", ss.reused_bytes.load()},
-                          {"stored_bytes", ss.stored_bytes.load()},
-                          {"new_blobs", ss.new_blobs.load()},
-                          {"dedup_ratio", ss.stored_bytes ? static_cast<double>(total) / static_cast<double>(ss.stored_bytes) : 0.0}};
+  report["repository"] = {
+      {"new_bytes", ss.new_bytes.load()},
+      {"reused_bytes", ss.reused_bytes.load()},
+      {"stored_bytes", ss.stored_bytes.load()},
+      {"new_blobs", ss.new_blobs.load()},
+      {"dedup_ratio", ss.stored_bytes ? static_cast<double>(total) / static_cast<double>(ss.stored_bytes) : 0.0}};
   if (!index_problems.empty()) report["warnings"] = index_problems;
   if (!any) report["error"] = "nothing to back up: set PLAYER_SAVES_DIR, CONFIG_DIRS or APP_DIR (see --help)";
   if (!fin.ok() || !any) {
@@ -154,16 +165,11 @@ int RunBackup(const Settings& s, const BackupArgs& a) {
     return 1;
   }
   report["overall_success"] = ok;
-  json snapshot = {{"version", 1},
-                   {"backup_id", *backup_id},
-                   {"type", a.type},
-                   {"parent", report["parent"]},
-                   {"hostname", Hostname()},
-                   {"start_time", report["start_time"]},
-                   {"time_unix", t_start},
-                   {"end_time", report["end_time"]},
-                   {"components", entries},
-                   {"report", report}};
+  json snapshot = {{"version", 1},           {"backup_id", *backup_id},
+                   {"type", a.type},         {"parent", report["parent"]},
+                   {"hostname", Hostname()}, {"start_time", report["start_time"]},
+                   {"time_unix", t_start},   {"end_time", report["end_time"]},
+                   {"components", entries},  {"report", report}};
   auto name = repo.SaveObject("snapshots", kKindSnapshot, snapshot);
   if (!name.ok()) {
     report["overall_success"] = false;
@@ -173,7 +179,8 @@ int RunBackup(const Settings& s, const BackupArgs& a) {
     return 1;
   }
   report["locations"] = {{"local", {{"status", "ok"}, {"path", s.backup_root}}}};
-  LogInfo("backup " + *backup_id + (ok ? " succeeded" : " finished with failures") + ": " + report.dump(-1, ' ', false, json::error_handler_t::replace));
+  LogInfo("backup " + *backup_id + (ok ? " succeeded" : " finished with failures") + ": " +
+          report.dump(-1, ' ', false, json::error_handler_t::replace));
   PrintJson(report);
   return ok ? 0 : 1;
 }

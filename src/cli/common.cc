@@ -20,7 +20,8 @@ StatusOr<KeySource> LoadKey(const Settings& s) {
 
 StatusOr<std::unique_ptr<Repository>> OpenRepository(const Settings& s, const std::string& location) {
   if (location != "local") {
-    return InvalidArgument("location '" + location + "': only the local repository (BACKUP_ROOT) is available in this build; "
+    return InvalidArgument("location '" + location +
+                           "': only the local repository (BACKUP_ROOT) is available in this build; "
                            "S3, Azure and GCS locations are not implemented yet");
   }
   ASSIGN_OR_RETURN(KeySource key, LoadKey(s));

@@ -56,7 +56,8 @@ int RunKeyRemove(const Settings& s, const std::string& key_id) {
   auto repo = OpenRepository(s, "local");
   if (!repo.ok()) return Fail(repo.status());
   if (key_id == (*repo)->current_key_id()) {
-    return Fail(InvalidArgument("key " + key_id + " is the one in use; open the repository with another key to remove it"));
+    return Fail(
+        InvalidArgument("key " + key_id + " is the one in use; open the repository with another key to remove it"));
   }
   auto lock = RepoLock::Acquire(**repo, true);
   if (!lock.ok()) return Fail(lock.status());
@@ -81,7 +82,9 @@ int RunKeyRotate(const Settings& s, const std::string& new_key_file) {
   Status st = (*repo)->RemoveKey(old);
   if (!st.ok()) return Fail(st.Context("the new key " + *id + " was added, but removing the old one failed"));
   LogInfo("rotated key " + old + " -> " + *id);
-  PrintJson({{"added", *id}, {"removed", old}, {"key_file", new_key_file},
+  PrintJson({{"added", *id},
+             {"removed", old},
+             {"key_file", new_key_file},
              {"next_step", "set BACKUP_ENCRYPTION_KEY=" + new_key_file}});
   return 0;
 }

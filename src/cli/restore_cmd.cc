@@ -22,7 +22,8 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
   LogInfo("restore " + a.backup_id + " from " + a.location + " starting");
   for (const auto& c : a.components) {
     if (std::find(kRestoreOrder.begin(), kRestoreOrder.end(), c) == kRestoreOrder.end()) {
-      return Fail(InvalidArgument("--components: unknown component '" + c + "' (known: configuration, database, redis, player_saves, application)"));
+      return Fail(InvalidArgument("--components: unknown component '" + c +
+                                  "' (known: configuration, database, redis, player_saves, application)"));
     }
   }
   auto repo_or = OpenRepository(s, a.location);
@@ -45,7 +46,8 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
     ProgressPrinter printer(progress, a.progress);
     const json& entries = snap->doc["components"];
     for (const auto& comp : kRestoreOrder) {
-      bool wanted = a.components.empty() || std::find(a.components.begin(), a.components.end(), comp) != a.components.end();
+      bool wanted =
+          a.components.empty() || std::find(a.components.begin(), a.components.end(), comp) != a.components.end();
       if (!wanted) continue;
       if (!entries.is_object() || !entries.contains(comp) || !entries[comp].is_object()) {
         if (!a.components.empty()) {
@@ -88,14 +90,10 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
     }
   }
   double t_end = NowSeconds();
-  json report = {{"backup_id", snap->backup_id},
-                 {"start_time", IsoTimestamp(t_start)},
-                 {"end_time", IsoTimestamp(t_end)},
-                 {"restore_location", a.location},
-                 {"rto_seconds", t_end - t_start},
-                 {"components", components},
-                 {"restore_order", order},
-                 {"overall_success", ok && !components.empty()}};
+  json report = {{"backup_id", snap->backup_id},    {"start_time", IsoTimestamp(t_start)},
+                 {"end_time", IsoTimestamp(t_end)}, {"restore_location", a.location},
+                 {"rto_seconds", t_end - t_start},  {"components", components},
+                 {"restore_order", order},          {"overall_success", ok && !components.empty()}};
   if (!a.target.empty()) report["target"] = a.target;
   if (!index_problems.empty()) report["errors"] = index_problems;
   if (components.empty()) report["error"] = "nothing was restored";

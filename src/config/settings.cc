@@ -3,9 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <toml++/toml.h>
 #include <cstdlib>
 #include <thread>
-#include <toml++/toml.h>
 
 namespace stb {
 
@@ -41,7 +41,8 @@ StatusOr<int> ParseInt(const std::string& what, const std::string& v, int lo, in
     if (used == v.size() && n >= lo && n <= hi) return n;
   } catch (const std::exception&) {
   }
-  return InvalidArgument(what + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) + ", not '" + v + "'");
+  return InvalidArgument(what + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                         ", not '" + v + "'");
 }
 
 std::vector<std::string> StringArray(const toml::node_view<toml::node>& node) {
@@ -79,8 +80,10 @@ Status ApplyFile(Settings& s, const std::string& path) {
   if (t["application"]["exclude"]) s.app_exclude = StringArray(t["application"]["exclude"]);
   str("database", "host", s.db_host);
   str("redis", "host", s.redis_host);
-  if (s.compression < 0 || s.compression > 19) return InvalidArgument("config file " + path + ": repository.compression must be 0..19");
-  if (s.workers < 0 || s.workers > 256) return InvalidArgument("config file " + path + ": repository.workers must be 1..256");
+  if (s.compression < 0 || s.compression > 19)
+    return InvalidArgument("config file " + path + ": repository.compression must be 0..19");
+  if (s.workers < 0 || s.workers > 256)
+    return InvalidArgument("config file " + path + ": repository.workers must be 1..256");
   return Status::Ok();
 }
 

@@ -10,20 +10,20 @@
 namespace stb {
 
 struct Settings {
-  std::string config_file;                                  // BACKUP_CONFIG / --config
-  std::string backup_root = "/var/backups/spacetime";       // BACKUP_ROOT
-  std::string state_dir = "/var/lib/spacetime-backup";      // BACKUP_STATE_DIR
-  std::string log_dir = "/var/log/spacetime";               // BACKUP_LOG_DIR
-  std::string key_file;                                     // BACKUP_ENCRYPTION_KEY
-  std::string passphrase;                                   // BACKUP_PASSPHRASE (never printed)
-  int compression = 1;                                      // BACKUP_COMPRESSION: 0 = off, 1..19
-  int workers = 0;                                          // BACKUP_WORKERS: 0 = number of cores
-  std::string player_saves_dir;                             // PLAYER_SAVES_DIR
-  std::vector<std::string> config_dirs;                     // CONFIG_DIRS (':'-separated)
-  std::string app_dir;                                      // APP_DIR
+  std::string config_file;                                               // BACKUP_CONFIG / --config
+  std::string backup_root = "/var/backups/spacetime";                    // BACKUP_ROOT
+  std::string state_dir = "/var/lib/spacetime-backup";                   // BACKUP_STATE_DIR
+  std::string log_dir = "/var/log/spacetime";                            // BACKUP_LOG_DIR
+  std::string key_file;                                                  // BACKUP_ENCRYPTION_KEY
+  std::string passphrase;                                                // BACKUP_PASSPHRASE (never printed)
+  int compression = 1;                                                   // BACKUP_COMPRESSION: 0 = off, 1..19
+  int workers = 0;                                                       // BACKUP_WORKERS: 0 = number of cores
+  std::string player_saves_dir;                                          // PLAYER_SAVES_DIR
+  std::vector<std::string> config_dirs;                                  // CONFIG_DIRS (':'-separated)
+  std::string app_dir;                                                   // APP_DIR
   std::vector<std::string> app_exclude{"*.pyc", "__pycache__", ".git"};  // APP_EXCLUDE (':'-separated)
-  std::string db_host;                                      // DB_HOST (database component)
-  std::string redis_host;                                   // REDIS_HOST (redis component)
+  std::string db_host;                                                   // DB_HOST (database component)
+  std::string redis_host;                                                // REDIS_HOST (redis component)
 
   int EffectiveWorkers() const;
 };

@@ -40,9 +40,7 @@ inline std::string ToHex(const Bytes& b) { return ToHex(b.data(), b.size()); }
 // Returns nullopt on odd length or a non-hex character.
 std::optional<Bytes> FromHex(std::string_view hex);
 
-inline std::string_view AsString(const Bytes& b) {
-  return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
+inline std::string_view AsString(const Bytes& b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 inline Bytes ToBytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
 // A 32-byte identifier: blob ids (HMAC-SHA256) and object ids (SHA-256).

@@ -31,7 +31,11 @@ class Fd {
   Fd& operator=(Fd&& o) noexcept;
   ~Fd();
   int get() const { return fd_; }
-  int release() { int f = fd_; fd_ = -1; return f; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
   bool valid() const { return fd_ >= 0; }
 
  private:

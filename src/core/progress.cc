@@ -33,8 +33,9 @@ void ProgressPrinter::Loop() {
     char eta[32] = "?";
     if (rate > 0 && total >= done) std::snprintf(eta, sizeof eta, "%.0fs", (total - done) / rate);
     std::fprintf(stderr, "\r\033[K%s: %llu/%llu files, %.1f/%.1f MiB, %.1f MiB/s, ETA %s", p_.phase.c_str(),
-                 static_cast<unsigned long long>(p_.files_done.load()), static_cast<unsigned long long>(p_.files_total.load()),
-                 done / 1048576, total / 1048576, rate / 1048576, eta);
+                 static_cast<unsigned long long>(p_.files_done.load()),
+                 static_cast<unsigned long long>(p_.files_total.load()), done / 1048576, total / 1048576,
+                 rate / 1048576, eta);
     std::fflush(stderr);
   }
 }

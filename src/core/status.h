@@ -9,7 +9,17 @@
 
 namespace stb {
 
-enum class Code { kOk, kNotFound, kAlreadyExists, kInvalidArgument, kCorrupt, kPermission, kUnavailable, kIo, kInternal };
+enum class Code {
+  kOk,
+  kNotFound,
+  kAlreadyExists,
+  kInvalidArgument,
+  kCorrupt,
+  kPermission,
+  kUnavailable,
+  kIo,
+  kInternal
+};
 
 class [[nodiscard]] Status {
  public:
@@ -20,9 +30,7 @@ class [[nodiscard]] Status {
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
   // Prefixes context ("reading data/ab/abcd: ") while keeping the code.
-  Status Context(const std::string& what) const {
-    return ok() ? *this : Status(code_, what + ": " + message_);
-  }
+  Status Context(const std::string& what) const { return ok() ? *this : Status(code_, what + ": " + message_); }
   void IgnoreError() const {}
 
  private:
@@ -44,7 +52,7 @@ Status ErrnoStatus(const std::string& what, int err);
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  StatusOr(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   StatusOr(Status status) : v_(std::move(status)) {}  // NOLINT
   bool ok() const { return std::holds_alternative<T>(v_); }
   Status status() const { return ok() ? Status::Ok() : std::get<Status>(v_); }
@@ -65,10 +73,10 @@ class [[nodiscard]] StatusOr {
 #define STB_CONCAT_INNER(a, b) a##b
 #define STB_CONCAT(a, b) STB_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)             \
-  do {                                    \
-    ::stb::Status _st = (expr);           \
-    if (!_st.ok()) return _st;            \
+#define RETURN_IF_ERROR(expr)   \
+  do {                          \
+    ::stb::Status _st = (expr); \
+    if (!_st.ok()) return _st;  \
   } while (0)
 
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

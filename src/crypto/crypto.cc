@@ -21,9 +21,7 @@ struct Sha256Stream::Impl {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   ~Impl() { EVP_MD_CTX_free(ctx); }
 };
-Sha256Stream::Sha256Stream() : impl_(std::make_unique<Impl>()) {
-  EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr);
-}
+Sha256Stream::Sha256Stream() : impl_(std::make_unique<Impl>()) { EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr); }
 Sha256Stream::~Sha256Stream() = default;
 void Sha256Stream::Update(const uint8_t* data, size_t n) { EVP_DigestUpdate(impl_->ctx, data, n); }
 Id Sha256Stream::Final() {
@@ -46,7 +44,8 @@ Hmac::Hmac(const Bytes& key) : impl_(std::make_unique<Impl>()) {
   impl_->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   impl_->base = EVP_MAC_CTX_new(impl_->mac);
   char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
   if (!EVP_MAC_init(impl_->base, key.data(), key.size(), params)) throw std::runtime_error("HMAC init failed");
 }
 Hmac::~Hmac() = default;
@@ -77,7 +76,8 @@ Bytes Hkdf(const Bytes& ikm, const Bytes& salt, std::string_view info, size_t n)
   params[p++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
   params[p++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(ikm.data()), ikm.size());
   if (!salt.empty()) {
-    params[p++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<uint8_t*>(salt.data()), salt.size());
+    params[p++] =
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<uint8_t*>(salt.data()), salt.size());
   }
   params[p++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size());
   params[p] = OSSL_PARAM_construct_end();

@@ -37,7 +37,8 @@ TEST(Hashes, KnownAnswers) {
   // RFC 4231 test case 2.
   Hmac h(ToBytes("Jefe"));
   Bytes msg = ToBytes("what do ya want for nothing?");
-  EXPECT_EQ(h.Compute(msg.data(), msg.size()).Hex(), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(h.Compute(msg.data(), msg.size()).Hex(),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   Sha256Stream s;
   s.Update(reinterpret_cast<const uint8_t*>("ab"), 2);
   s.Update(reinterpret_cast<const uint8_t*>("c"), 1);

@@ -13,7 +13,8 @@
 namespace stb {
 
 std::string KeySource::Describe() const {
-  return kind == Kind::kKeyFile ? "the key file " + path + " (BACKUP_ENCRYPTION_KEY)" : "the passphrase in BACKUP_PASSPHRASE";
+  return kind == Kind::kKeyFile ? "the key file " + path + " (BACKUP_ENCRYPTION_KEY)"
+                                : "the passphrase in BACKUP_PASSPHRASE";
 }
 
 StatusOr<KeySource> LoadKeyFile(const std::string& path) {

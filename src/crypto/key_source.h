@@ -11,8 +11,8 @@ namespace stb {
 
 struct KeySource {
   enum class Kind { kKeyFile, kPassphrase } kind = Kind::kKeyFile;
-  std::string path;      // key file path, shown in messages (never its content)
-  Bytes secret;          // the 32 key-file bytes, or the passphrase bytes
+  std::string path;  // key file path, shown in messages (never its content)
+  Bytes secret;      // the 32 key-file bytes, or the passphrase bytes
   std::string Describe() const;
 };
 

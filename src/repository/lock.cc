@@ -40,7 +40,8 @@ StatusOr<std::unique_ptr<RepoLock>> RepoLock::Acquire(Repository& repo, bool exc
       if (!doc.ok()) {
         if (doc.status().code() == Code::kNotFound) continue;  // released meanwhile
         // Its age is unknown, so it never goes stale: it blocks exclusive use until removed by hand.
-        if (exclusive) holder = o.name + " (unreadable: damaged, or written with another key; remove it if no backup is running)";
+        if (exclusive)
+          holder = o.name + " (unreadable: damaged, or written with another key; remove it if no backup is running)";
         continue;
       }
       const json& d = *doc;
@@ -54,8 +55,8 @@ StatusOr<std::unique_ptr<RepoLock>> RepoLock::Acquire(Repository& repo, bool exc
         continue;
       }
       if (exclusive || other_excl) {
-        holder = std::string(other_excl ? "an exclusive" : "a") + " lock held by pid " + std::to_string(pid) + " on " + h +
-                 " since " + IsoTimestamp(static_cast<double>(t));
+        holder = std::string(other_excl ? "an exclusive" : "a") + " lock held by pid " + std::to_string(pid) + " on " +
+                 h + " since " + IsoTimestamp(static_cast<double>(t));
       }
     }
     if (holder.empty()) break;

@@ -22,7 +22,8 @@ constexpr size_t kArgonMem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 
 // Key-encryption key from a key source and a key object's salt.
 StatusOr<Bytes> DeriveKek(const KeySource& src, const std::string& kdf, const Bytes& salt, uint64_t ops, size_t mem) {
-  if (kdf == "keyfile" && src.kind == KeySource::Kind::kKeyFile) return Hkdf(src.secret, salt, "spacetime-backup key file v1", 32);
+  if (kdf == "keyfile" && src.kind == KeySource::Kind::kKeyFile)
+    return Hkdf(src.secret, salt, "spacetime-backup key file v1", 32);
   if (kdf == "argon2id" && src.kind == KeySource::Kind::kPassphrase) {
     return Argon2id(AsString(src.secret), salt, ops, mem);
   }
@@ -88,11 +89,13 @@ Status Repository::Init(Storage& storage, const KeySource& key, const RepoConfig
   Bytes master = RandomBytes(32);
   json k = MakeKeyObject(key, master);
   RETURN_IF_ERROR(storage.Put("keys/" + ToHex(RandomBytes(16)), ToBytes(k.dump(2)), PutMode::kCreateOnly));
-  json c = {{"version", cfg.version},
-            {"id", cfg.id},
-            {"chunker", {{"min_size", cfg.chunker.min_size}, {"avg_size", cfg.chunker.avg_size}, {"max_size", cfg.chunker.max_size}}},
-            {"pack_size", cfg.pack_size},
-            {"created", IsoTimestamp(NowSeconds())}};
+  json c = {
+      {"version", cfg.version},
+      {"id", cfg.id},
+      {"chunker",
+       {{"min_size", cfg.chunker.min_size}, {"avg_size", cfg.chunker.avg_size}, {"max_size", cfg.chunker.max_size}}},
+      {"pack_size", cfg.pack_size},
+      {"created", IsoTimestamp(NowSeconds())}};
   // config last: a location without one is not a repository, so a half-done init can be redone.
   return storage.Put("config", ToBytes(c.dump(2)), PutMode::kCreateOnly);
 }
@@ -151,7 +154,8 @@ StatusOr<std::unique_ptr<Repository>> Repository::Open(std::shared_ptr<Storage> 
   repo->aead_ = std::make_unique<Aead>(Hkdf(repo->master_, salt, "spacetime-backup encryption v1", 32));
   repo->hmac_ = std::make_unique<Hmac>(Hkdf(repo->master_, salt, "spacetime-backup blob id v1", 32));
   try {
-    repo->chunker_ = std::make_unique<Chunker>(Hkdf(repo->master_, salt, "spacetime-backup chunker v1", 32), repo->config_.chunker);
+    repo->chunker_ =
+        std::make_unique<Chunker>(Hkdf(repo->master_, salt, "spacetime-backup chunker v1", 32), repo->config_.chunker);
   } catch (const std::exception& e) {
     return Corrupt(std::string("config: ") + e.what());
   }
@@ -192,7 +196,8 @@ Status Repository::RemoveKey(const std::string& key_id) {
   bool found = false;
   for (const auto& k : keys) found |= k.id == key_id;
   if (!found) return NotFound("no key " + key_id + " in " + storage_->Describe());
-  if (keys.size() == 1) return InvalidArgument("refusing to remove the last key: the repository could never be opened again");
+  if (keys.size() == 1)
+    return InvalidArgument("refusing to remove the last key: the repository could never be opened again");
   return storage_->Remove("keys/" + key_id);
 }
 
@@ -216,7 +221,8 @@ Bytes Repository::SealJson(std::string_view kind, const json& doc) const {
 
 StatusOr<json> Repository::OpenJson(const Bytes& sealed, std::string_view kind) const {
   Bytes plain;
-  RETURN_IF_ERROR(aead_->Open(sealed.data(), sealed.size(), reinterpret_cast<const uint8_t*>(kind.data()), kind.size(), plain));
+  RETURN_IF_ERROR(
+      aead_->Open(sealed.data(), sealed.size(), reinterpret_cast<const uint8_t*>(kind.data()), kind.size(), plain));
   if (plain.empty()) return Corrupt("empty object");
   Bytes text;
   if (plain[0] == 1) {
@@ -251,7 +257,8 @@ StatusOr<json> Repository::LoadObject(const std::string& name, std::string_view 
 json Repository::IndexToJson(const std::vector<std::pair<Id, BlobLocation>>& blobs) {
   std::unordered_map<Id, json, IdHash> packs;
   for (const auto& [id, loc] : blobs) {
-    packs[loc.pack].push_back(json::array({id.Hex(), static_cast<int>(loc.type), loc.offset, loc.length, loc.raw_length}));
+    packs[loc.pack].push_back(
+        json::array({id.Hex(), static_cast<int>(loc.type), loc.offset, loc.length, loc.raw_length}));
   }
   json out = {{"version", 1}, {"packs", json::array()}};
   for (auto& [pack, list] : packs) out["packs"].push_back({{"id", pack.Hex()}, {"blobs", std::move(list)}});
@@ -291,7 +298,8 @@ Status Repository::LoadIndex(std::vector<std::string>* problems) {
   return Status::Ok();
 }
 
-Status Repository::DecodeBlob(const Id& id, const BlobLocation& loc, const uint8_t* sealed, Bytes& out, Bytes& scratch) const {
+Status Repository::DecodeBlob(const Id& id, const BlobLocation& loc, const uint8_t* sealed, Bytes& out,
+                              Bytes& scratch) const {
   Bytes& body = loc.compressed() ? scratch : out;
   Status st = aead_->Open(sealed, loc.length, id.b.data(), id.b.size(), body);
   if (st.ok() && loc.compressed()) st = Decompress(scratch.data(), scratch.size(), loc.raw_length, out);

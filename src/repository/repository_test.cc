@@ -143,7 +143,7 @@ TEST_F(RepoTest, KeysAddListRemove) {
   EXPECT_EQ((*other)->current_key_id(), *added);
   EXPECT_EQ(repo_->ListKeys()->size(), 2u);
   ASSERT_TRUE((*other)->RemoveKey(repo_->current_key_id()).ok());
-  EXPECT_FALSE(Repository::Open(storage_, TestKey(1)).ok());  // the old key no longer opens it
+  EXPECT_FALSE(Repository::Open(storage_, TestKey(1)).ok());              // the old key no longer opens it
   EXPECT_EQ((*other)->RemoveKey(*added).code(), Code::kInvalidArgument);  // never the last key
 }
 
@@ -164,7 +164,8 @@ TEST_F(RepoTest, ExclusiveLockWaitsForSharedAndStaleLocksAreCleared) {
   shared->reset();
   shared2->reset();
   // A lock of a process that no longer exists on this host is stale.
-  nlohmann::json dead = {{"host", Hostname()}, {"pid", 999999999}, {"exclusive", true}, {"time", static_cast<int64_t>(NowSeconds())}};
+  nlohmann::json dead = {
+      {"host", Hostname()}, {"pid", 999999999}, {"exclusive", true}, {"time", static_cast<int64_t>(NowSeconds())}};
   ASSERT_TRUE(storage_->Put("locks/dead", repo_->SealJson(kKindLock, dead)).ok());
   auto excl2 = RepoLock::Acquire(*repo_, true, std::chrono::seconds(0));
   EXPECT_TRUE(excl2.ok()) << excl2.status().message();

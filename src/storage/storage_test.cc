@@ -11,7 +11,10 @@ std::unique_ptr<Storage> MakeLocal() {
   char tmpl[] = "/tmp/stb-local-XXXXXX";
   std::string dir = mkdtemp(tmpl);
   static std::vector<std::string> dirs;  // removed at exit
-  if (dirs.empty()) std::atexit([] { for (auto& d : dirs) std::filesystem::remove_all(d); });
+  if (dirs.empty())
+    std::atexit([] {
+      for (auto& d : dirs) std::filesystem::remove_all(d);
+    });
   dirs.push_back(dir);
   return OpenLocalStorage(dir, false).value();
 }

@@ -20,7 +20,7 @@ using json = nlohmann::json;
 namespace {
 
 constexpr uint64_t kMaxReadSpan = 4u << 20;  // one ranged read covers blobs up to this span
-constexpr uint64_t kMaxGap = 1u << 20;        // read through gaps smaller than this
+constexpr uint64_t kMaxGap = 1u << 20;       // read through gaps smaller than this
 
 struct Use {
   size_t node;
@@ -32,7 +32,9 @@ struct PlannedBlob {
   std::vector<Use> uses;
 };
 
-struct timespec MtimeSpec(int64_t ns) { return {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)}; }
+struct timespec MtimeSpec(int64_t ns) {
+  return {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+}
 
 // Opens the directory `rel` ("a/b", or "" for the root) beneath root_fd, refusing symlinks at
 // every step, so a planted or restored symlink can never redirect a write outside the target.
@@ -67,7 +69,8 @@ struct Restorer {
   const std::string run_id = RandomHex(4);
   std::string TempName(size_t node) const { return ".stb-restore-" + run_id + "-" + std::to_string(node) + ".tmp"; }
 
-  Restorer(Repository& r, const Tree& t, Progress& p) : repo(r), tree(t), progress(p), remaining(t.nodes.size()), failed(t.nodes.size()) {}
+  Restorer(Repository& r, const Tree& t, Progress& p)
+      : repo(r), tree(t), progress(p), remaining(t.nodes.size()), failed(t.nodes.size()) {}
 
   void Fail(size_t node, const std::string& msg) {
     std::lock_guard<std::mutex> g(err_mu);
@@ -90,7 +93,8 @@ struct Restorer {
     if (cache.fd.valid() && cache.key == key) return cache.fd.get();
     auto it = root_fds.find(path.substr(0, first));
     if (it == root_fds.end()) return Internal("no destination for " + path);
-    ASSIGN_OR_RETURN(Fd dir, OpenDirBeneath(it->second.get(), first == last ? "" : path.substr(first + 1, last - first - 1)));
+    ASSIGN_OR_RETURN(Fd dir,
+                     OpenDirBeneath(it->second.get(), first == last ? "" : path.substr(first + 1, last - first - 1)));
     cache.key = key;
     cache.fd = std::move(dir);
     return cache.fd.get();
@@ -126,7 +130,8 @@ struct Restorer {
     struct stat st;
     if (fstat(fd, &st) != 0) return ErrnoStatus("stat " + n.path, errno);
     if (static_cast<uint64_t>(st.st_size) != n.size) {
-      return Corrupt(n.path + ": restored " + std::to_string(st.st_size) + " bytes, the backup has " + std::to_string(n.size));
+      return Corrupt(n.path + ": restored " + std::to_string(st.st_size) + " bytes, the backup has " +
+                     std::to_string(n.size));
     }
     if (as_root && (st.st_uid != n.uid || st.st_gid != n.gid)) (void)::fchown(fd, n.uid, n.gid);
     if ((st.st_mode & 07777) != n.mode && ::fchmod(fd, n.mode) != 0) return ErrnoStatus("chmod " + n.path, errno);
@@ -141,14 +146,16 @@ struct Restorer {
   Status CreateEmpty(size_t node, DirCache& cache) {
     std::string name;
     ASSIGN_OR_RETURN(int dir, ParentFd(tree.nodes[node].path, name, cache));
-    Fd fd(::openat(dir, TempName(node).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, CreateMode(node)));
+    Fd fd(
+        ::openat(dir, TempName(node).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, CreateMode(node)));
     if (!fd.valid()) return ErrnoStatus("creating " + tree.nodes[node].path, errno);
     return Finalize(node, dir, fd.get(), name);
   }
 
   // Reads the planned blobs of one pack in a few ranged reads, decodes and writes them.
   void RestorePack(const Id& pack, std::vector<PlannedBlob>& blobs, DirCache& cache) {
-    std::sort(blobs.begin(), blobs.end(), [](const PlannedBlob& a, const PlannedBlob& b) { return a.loc.offset < b.loc.offset; });
+    std::sort(blobs.begin(), blobs.end(),
+              [](const PlannedBlob& a, const PlannedBlob& b) { return a.loc.offset < b.loc.offset; });
     Bytes plain, scratch;
     size_t i = 0;
     while (i < blobs.size()) {
@@ -250,12 +257,14 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
         std::string name;
         auto dir = r.ParentFd(n.path, name, dcache);
         Status st = dir.status();
-        if (st.ok() && ::mkdirat(*dir, name.c_str(), 0700) != 0 && errno != EEXIST) st = ErrnoStatus("creating " + n.path, errno);
+        if (st.ok() && ::mkdirat(*dir, name.c_str(), 0700) != 0 && errno != EEXIST)
+          st = ErrnoStatus("creating " + n.path, errno);
         if (!st.ok()) r.Fail(level[k], st.message());
       }
     };
     std::vector<std::thread> dpool;
-    for (int w = 0; w < std::max(1, std::min<int>(opt.workers, static_cast<int>(level.size() / 64) + 1)); ++w) dpool.emplace_back(mkdirs);
+    for (int w = 0; w < std::max(1, std::min<int>(opt.workers, static_cast<int>(level.size() / 64) + 1)); ++w)
+      dpool.emplace_back(mkdirs);
     for (auto& t : dpool) t.join();
   }
 
@@ -356,10 +365,12 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
   }
 
   res.success = r.errors.empty() && r.verified == files;
-  res.report = {{"success", res.success}, {"files", files}, {"size_bytes", total_bytes}, {"verified_files", r.verified.load()}};
+  res.report = {
+      {"success", res.success}, {"files", files}, {"size_bytes", total_bytes}, {"verified_files", r.verified.load()}};
   if (!r.errors.empty()) {
     const size_t kShown = 20;
-    std::vector<std::string> shown(r.errors.begin(), r.errors.begin() + static_cast<ptrdiff_t>(std::min(kShown, r.errors.size())));
+    std::vector<std::string> shown(r.errors.begin(),
+                                   r.errors.begin() + static_cast<ptrdiff_t>(std::min(kShown, r.errors.size())));
     res.report["errors"] = shown;
     res.report["error_count"] = r.errors.size();
     res.report["error"] = r.errors.front();

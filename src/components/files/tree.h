@@ -25,8 +25,8 @@ struct FileNode {
   int64_t mtime_ns = 0;
   uint64_t size = 0;
   uint64_t inode = 0;
-  std::string target;        // symlink target
-  std::vector<Id> content;   // file content blobs, in order
+  std::string target;       // symlink target
+  std::vector<Id> content;  // file content blobs, in order
 };
 
 struct Tree {
