@@ -10,6 +10,9 @@ namespace {
 // Finished packs waiting for their commit (fsync and rename); packs are streamed, so this bounds
 // open files and unsynced data rather than memory.
 constexpr size_t kMaxQueuedPacks = 2;
+// An index object is written after this many packs, so the work of a backup that is killed is
+// found (and not stored again) by the next one; the snapshot still comes only at the end.
+constexpr size_t kPacksPerIndex = 16;
 }  // namespace
 
 BlobSaver::BlobSaver(Repository& repo, int compression_level) : repo_(repo), level_(compression_level) {
@@ -102,7 +105,20 @@ void BlobSaver::WriterLoop() {
     for (const auto& e : f.pack->entries()) {
       new_index_.push_back({e.id, BlobLocation{f.id, e.offset, e.length, e.raw_length, e.type}});
     }
+    if (++packs_since_index_ >= kPacksPerIndex) {
+      Status ist = SaveIndexLocked();
+      if (!ist.ok() && error_.ok()) error_ = ist;
+    }
   }
+}
+
+Status BlobSaver::SaveIndexLocked() {
+  packs_since_index_ = 0;
+  if (new_index_.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(std::string name, repo_.SaveObject("index", kKindIndex, Repository::IndexToJson(new_index_)));
+  written_.push_back(name);
+  new_index_.clear();
+  return Status::Ok();
 }
 
 Status BlobSaver::Finish() {
@@ -120,10 +136,8 @@ Status BlobSaver::Finish() {
   if (writer_.joinable()) writer_.join();
   RETURN_IF_ERROR(flushed);
   RETURN_IF_ERROR(FirstError());
-  if (new_index_.empty()) return Status::Ok();
-  ASSIGN_OR_RETURN(std::string name, repo_.SaveObject("index", kKindIndex, Repository::IndexToJson(new_index_)));
-  written_.push_back(name);
-  return Status::Ok();
+  std::lock_guard<std::mutex> g(q_mu_);
+  return SaveIndexLocked();
 }
 
 }  // namespace stb

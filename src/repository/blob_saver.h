@@ -1,6 +1,6 @@
 // Stores blobs for a backup: dedups against the index and this session, compresses, encrypts,
-// streams packs to the location and commits them from a background thread; at the end writes
-// one index object. Thread-safe: the archiver's workers call Save concurrently.
+// streams packs to the location and commits them from a background thread; writes an index
+// object every few packs and at the end. Thread-safe: the archiver's workers call Save concurrently.
 #pragma once
 
 #include <atomic>
@@ -41,6 +41,7 @@ class BlobSaver {
   Status FlushLocked(std::unique_lock<std::mutex>& pack_lock);
   void WriterLoop();
   Status FirstError();
+  Status SaveIndexLocked();  // q_mu_ held (or the writer stopped): index of the packs committed so far
 
   Repository& repo_;
   int level_;
@@ -57,7 +58,8 @@ class BlobSaver {
   std::deque<Finished> queue_;
   bool closing_ = false;
   Status error_;
-  std::vector<std::pair<Id, BlobLocation>> new_index_;
+  std::vector<std::pair<Id, BlobLocation>> new_index_;  // committed packs not yet in an index object
+  size_t packs_since_index_ = 0;
   std::vector<std::string> written_;
   std::thread writer_;
 };
