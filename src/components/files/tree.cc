@@ -1,43 +1,67 @@
 #include "components/files/tree.h"
 
-#include <nlohmann/json.hpp>
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
 
 namespace stb {
 
-using json = nlohmann::json;
-
 namespace {
 
-// Exactly what the JSON encoder accepts (it rejects overlong forms, surrogates, bytes F5-FF).
-bool EncodableAsJson(const std::string& s) {
-  for (unsigned char c : s) {
-    if (c >= 0x80) {
-      try {
-        (void)json(s).dump();
-        return true;
-      } catch (const json::type_error&) {
-        return false;
-      }
+// Binary tree encoding (doc/design.md, "Tree"): "STBT", version byte, then varints and
+// length-prefixed byte strings. Paths share the prefix of the previous node's path.
+constexpr char kMagic[4] = {'S', 'T', 'B', 'T'};
+constexpr uint8_t kVersion = 1;
+
+void PutVar(Bytes& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<uint8_t>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<uint8_t>(v));
+}
+void PutStr(Bytes& out, std::string_view s) {
+  PutVar(out, s.size());
+  out.insert(out.end(), s.begin(), s.end());
+}
+
+class Reader {
+ public:
+  explicit Reader(const Bytes& b) : p_(b.data()), end_(b.data() + b.size()) {}
+  uint64_t Var() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      uint8_t c = Byte();
+      v |= uint64_t(c & 0x7f) << shift;
+      if (!(c & 0x80)) return v;
     }
+    throw std::runtime_error("varint too long");
   }
-  return true;  // plain ASCII needs no check
-}
-
-// JSON strings must be UTF-8; Linux names are bytes. Others are stored as hex under key+"x".
-void PutName(json& j, const char* key, const std::string& s) {
-  if (EncodableAsJson(s)) {
-    j[key] = s;
-  } else {
-    j[std::string(key) + "x"] = ToHex(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  uint8_t Byte() {
+    Need(1);
+    return *p_++;
   }
-}
+  std::string Str() {
+    uint64_t n = Var();
+    Need(n);
+    std::string s(reinterpret_cast<const char*>(p_), static_cast<size_t>(n));
+    p_ += n;
+    return s;
+  }
+  void Raw(uint8_t* dst, size_t n) {
+    Need(n);
+    std::memcpy(dst, p_, n);
+    p_ += n;
+  }
+  bool done() const { return p_ == end_; }
 
-std::string GetName(const json& j, const char* key) {
-  if (auto it = j.find(key); it != j.end()) return it->get<std::string>();
-  auto hex = FromHex(j.at(std::string(key) + "x").get<std::string>());
-  if (!hex) throw std::runtime_error("bad hex name");
-  return std::string(hex->begin(), hex->end());
-}
+ private:
+  void Need(uint64_t n) {
+    if (n > static_cast<uint64_t>(end_ - p_)) throw std::runtime_error("truncated");
+  }
+  const uint8_t* p_;
+  const uint8_t* end_;
+};
 
 }  // namespace
 
@@ -54,65 +78,81 @@ bool IsSafeRelativePath(const std::string& path) {
 }
 
 Bytes SerializeTree(const Tree& tree) {
-  json j = {{"version", 1}, {"roots", json::array()}, {"nodes", json::array()}};
+  Bytes out(kMagic, kMagic + 4);
+  out.push_back(kVersion);
+  PutVar(out, tree.roots.size());
   for (const auto& r : tree.roots) {
-    json jr;
-    PutName(jr, "name", r.name);
-    PutName(jr, "path", r.path);
-    j["roots"].push_back(std::move(jr));
+    PutStr(out, r.name);
+    PutStr(out, r.path);
   }
-  json& nodes = j["nodes"];
+  PutVar(out, tree.nodes.size());
+  std::string_view prev;
   for (const auto& n : tree.nodes) {
-    json jn;
-    PutName(jn, "p", n.path);
-    jn["t"] = n.type == FileNode::Type::kDir ? "d" : n.type == FileNode::Type::kFile ? "f" : "l";
-    jn["m"] = n.mode;
-    jn["u"] = n.uid;
-    jn["g"] = n.gid;
-    jn["mt"] = n.mtime_ns;
+    out.push_back(static_cast<uint8_t>(n.type));
+    size_t common = 0;
+    while (common < prev.size() && common < n.path.size() && prev[common] == n.path[common]) ++common;
+    PutVar(out, common);
+    PutStr(out, std::string_view(n.path).substr(common));
+    prev = n.path;
+    PutVar(out, n.mode);
+    PutVar(out, n.uid);
+    PutVar(out, n.gid);
+    PutVar(out, static_cast<uint64_t>(n.mtime_ns));  // two's complement: pre-1970 times survive
     if (n.type == FileNode::Type::kFile) {
-      jn["s"] = n.size;
-      jn["i"] = n.inode;
-      json c = json::array();
-      for (const auto& id : n.content) c.push_back(id.Hex());
-      jn["c"] = std::move(c);
+      PutVar(out, n.size);
+      PutVar(out, n.inode);
+      PutVar(out, n.content.size());
+      for (const auto& id : n.content) out.insert(out.end(), id.b.begin(), id.b.end());
+    } else if (n.type == FileNode::Type::kSymlink) {
+      PutStr(out, n.target);
     }
-    if (n.type == FileNode::Type::kSymlink) PutName(jn, "l", n.target);
-    nodes.push_back(std::move(jn));
   }
-  std::string s = j.dump();
-  return Bytes(s.begin(), s.end());
+  return out;
 }
 
 StatusOr<Tree> ParseTree(const Bytes& data) {
   try {
-    json j = json::parse(AsString(data));
+    if (data.size() < 5 || std::memcmp(data.data(), kMagic, 4) != 0) throw std::runtime_error("not a tree");
+    Reader in(data);
+    for (int i = 0; i < 4; ++i) in.Byte();
+    if (in.Byte() != kVersion) throw std::runtime_error("unknown tree version");
     Tree t;
-    for (const auto& r : j.at("roots")) t.roots.push_back({GetName(r, "name"), GetName(r, "path")});
-    const json& nodes = j.at("nodes");
-    t.nodes.reserve(nodes.size());
-    for (const auto& jn : nodes) {
+    uint64_t roots = in.Var();
+    for (uint64_t i = 0; i < roots; ++i) {
+      TreeRoot r;
+      r.name = in.Str();
+      r.path = in.Str();
+      t.roots.push_back(std::move(r));
+    }
+    uint64_t count = in.Var();
+    t.nodes.reserve(static_cast<size_t>(std::min<uint64_t>(count, data.size())));
+    std::string prev;
+    for (uint64_t i = 0; i < count; ++i) {
       FileNode n;
-      n.path = GetName(jn, "p");
-      std::string type = jn.at("t");
-      n.type = type == "d" ? FileNode::Type::kDir : type == "f" ? FileNode::Type::kFile : FileNode::Type::kSymlink;
-      if (type != "d" && type != "f" && type != "l") throw std::runtime_error("unknown node type " + type);
-      n.mode = jn.at("m");
-      n.uid = jn.at("u");
-      n.gid = jn.at("g");
-      n.mtime_ns = jn.at("mt");
+      uint8_t type = in.Byte();
+      if (type > 2) throw std::runtime_error("unknown node type");
+      n.type = static_cast<FileNode::Type>(type);
+      uint64_t common = in.Var();
+      if (common > prev.size()) throw std::runtime_error("bad path prefix");
+      n.path = prev.substr(0, static_cast<size_t>(common)) + in.Str();
+      prev = n.path;
+      n.mode = static_cast<uint32_t>(in.Var());
+      n.uid = static_cast<uint32_t>(in.Var());
+      n.gid = static_cast<uint32_t>(in.Var());
+      n.mtime_ns = static_cast<int64_t>(in.Var());
       if (n.type == FileNode::Type::kFile) {
-        n.size = jn.at("s");
-        n.inode = jn.at("i");
-        for (const auto& c : jn.at("c")) {
-          auto id = Id::FromHex(c.get<std::string>());
-          if (!id) throw std::runtime_error("bad blob id in " + n.path);
-          n.content.push_back(*id);
-        }
+        n.size = in.Var();
+        n.inode = in.Var();
+        uint64_t blobs = in.Var();
+        if (blobs > data.size() / 32) throw std::runtime_error("bad blob count");
+        n.content.resize(static_cast<size_t>(blobs));
+        for (auto& id : n.content) in.Raw(id.b.data(), id.b.size());
+      } else if (n.type == FileNode::Type::kSymlink) {
+        n.target = in.Str();
       }
-      if (n.type == FileNode::Type::kSymlink) n.target = GetName(jn, "l");
       t.nodes.push_back(std::move(n));
     }
+    if (!in.done()) throw std::runtime_error("trailing bytes");
     return t;
   } catch (const std::exception& e) {
     return Corrupt(std::string("tree: ") + e.what());

@@ -2,7 +2,6 @@
 // order (parents first), with the blob ids of each file's content. Stored as tree blobs.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
