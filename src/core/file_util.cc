@@ -96,22 +96,6 @@ Status FsyncDir(const std::string& dir) {
   return Status::Ok();
 }
 
-Status WriteFileAtomic(const std::string& path, const uint8_t* data, size_t n, int mode) {
-  std::string dir = Dirname(path);
-  std::string tmp = dir + "/.tmp-" + RandomHex(8);
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (!fd.valid()) return ErrnoStatus("creating " + tmp, errno);
-  Status st = WriteFull(fd.get(), data, n, tmp);
-  if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoStatus("fsync " + tmp, errno);
-  if (st.ok() && ::close(fd.release()) != 0) st = ErrnoStatus("closing " + tmp, errno);
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = ErrnoStatus("renaming to " + path, errno);
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  return FsyncDir(dir);
-}
-
 Status MakeDirs(const std::string& path, int mode) {
   if (path.empty()) return Status::Ok();
   struct stat st;

@@ -1,5 +1,5 @@
-// Small POSIX file helpers with Status results: whole-file read, durable atomic write
-// (temp file, fsync, rename, fsync of the directory), directory creation.
+// Small POSIX file helpers with Status results: whole-file read, directory creation and fsync,
+// random names, an owning file descriptor.
 #pragma once
 
 #include <string>
@@ -10,11 +10,6 @@
 namespace stb {
 
 StatusOr<Bytes> ReadWholeFile(const std::string& path);
-// Writes to "<dir>/.tmp-<random>" then renames over path; the data is on disk when this returns.
-Status WriteFileAtomic(const std::string& path, const uint8_t* data, size_t n, int mode = 0600);
-inline Status WriteFileAtomic(const std::string& path, const Bytes& b, int mode = 0600) {
-  return WriteFileAtomic(path, b.data(), b.size(), mode);
-}
 Status MakeDirs(const std::string& path, int mode = 0700);
 Status FsyncDir(const std::string& dir);
 std::string RandomHex(size_t bytes);

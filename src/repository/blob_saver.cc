@@ -101,7 +101,6 @@ void BlobSaver::WriterLoop() {
       q_cv_.notify_all();
       continue;
     }
-    written_.push_back(PackName(f.id));
     for (const auto& e : f.pack->entries()) {
       new_index_.push_back({e.id, BlobLocation{f.id, e.offset, e.length, e.raw_length, e.type}});
     }
@@ -115,8 +114,7 @@ void BlobSaver::WriterLoop() {
 Status BlobSaver::SaveIndexLocked() {
   packs_since_index_ = 0;
   if (new_index_.empty()) return Status::Ok();
-  ASSIGN_OR_RETURN(std::string name, repo_.SaveObject("index", kKindIndex, Repository::IndexToJson(new_index_)));
-  written_.push_back(name);
+  RETURN_IF_ERROR(repo_.SaveObject("index", kKindIndex, Repository::IndexToJson(new_index_)).status());
   new_index_.clear();
   return Status::Ok();
 }

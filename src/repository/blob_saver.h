@@ -31,7 +31,6 @@ class BlobSaver {
   // Commits the last pack and writes the index object. After Finish, every saved blob is durable.
   Status Finish();
   const SaveStats& stats() const { return stats_; }
-  const std::vector<std::string>& written() const { return written_; }  // object names
 
  private:
   struct Finished {
@@ -60,7 +59,6 @@ class BlobSaver {
   Status error_;
   std::vector<std::pair<Id, BlobLocation>> new_index_;  // committed packs not yet in an index object
   size_t packs_since_index_ = 0;
-  std::vector<std::string> written_;
   std::thread writer_;
 };
 

@@ -267,7 +267,6 @@ json Repository::IndexToJson(const std::vector<std::pair<Id, BlobLocation>>& blo
 
 Status Repository::LoadIndex(std::vector<std::string>* problems) {
   index_.clear();
-  index_objects_.clear();
   ASSIGN_OR_RETURN(auto objs, storage_->List("index/"));
   for (const auto& o : objs) {
     auto doc = LoadObject(o.name, kKindIndex);
@@ -285,7 +284,6 @@ Status Repository::LoadIndex(std::vector<std::string>* problems) {
             index_.emplace(*id, loc);
           }
         }
-        index_objects_.push_back(o.name);
       } catch (const std::exception& e) {
         st = Corrupt(o.name + ": " + e.what());
       }

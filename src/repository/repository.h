@@ -57,7 +57,6 @@ class Repository {
   // otherwise they fail the call.
   Status LoadIndex(std::vector<std::string>* problems = nullptr);
   const BlobIndex& index() const { return index_; }
-  const std::vector<std::string>& index_objects() const { return index_objects_; }
   static nlohmann::json IndexToJson(const std::vector<std::pair<Id, BlobLocation>>& blobs);
 
   // Decrypts, decompresses and verifies (HMAC of the plaintext == id) one sealed blob.
@@ -80,7 +79,6 @@ class Repository {
   std::unique_ptr<Hmac> hmac_;
   std::unique_ptr<Chunker> chunker_;
   BlobIndex index_;
-  std::vector<std::string> index_objects_;
 };
 
 std::string FormatBackupId(int64_t unix_seconds);
