@@ -117,6 +117,16 @@ CheckResult CheckRepository(Repository& repo, const CheckOptions& opt, Progress&
                                ": malformed component entry");
           continue;
         }
+        if (entry.value("kind", "") == "redis") {
+          for (const auto& h : entry.value("blobs", json::array())) {
+            auto id = h.is_string() ? Id::FromHex(h.get<std::string>()) : std::nullopt;
+            if (!id || !repo.index().count(*id)) {
+              res.errors.push_back("backup " + s.backup_id + ", redis: snapshot blob " + h.dump() +
+                                   " is not in any index");
+            }
+          }
+          continue;
+        }
         if (entry.value("kind", "") != "files") continue;
         auto tree = LoadTree(repo, entry);
         ++trees;

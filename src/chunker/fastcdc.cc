@@ -46,11 +46,24 @@ size_t Chunker::FindBoundary(const uint8_t* data, size_t n, bool eof) const {
   return eof ? n : 0;
 }
 
-ChunkStream::ChunkStream(const Chunker& chunker, int fd, uint64_t size_hint, std::string what)
-    : chunker_(chunker), fd_(fd), what_(std::move(what)) {
+ChunkStream::ChunkStream(const Chunker& chunker, ReadFn read, uint64_t size_hint)
+    : chunker_(chunker), read_(std::move(read)) {
   size_t cap = chunker.params().max_size + (1u << 20);
-  if (size_hint + 1 < cap) cap = static_cast<size_t>(size_hint) + 1;  // +1: see end of file in one read
+  if (size_hint + 1 < cap) cap = static_cast<size_t>(size_hint) + 1;  // +1: see the end in one read
   buf_.resize(cap);
+}
+
+ChunkStream::ChunkStream(const Chunker& chunker, int fd, uint64_t size_hint, std::string what)
+    : ChunkStream(
+          chunker,
+          [fd, what = std::move(what)](uint8_t* buf, size_t n) -> StatusOr<size_t> {
+            for (;;) {
+              ssize_t r = ::read(fd, buf, n);
+              if (r >= 0) return static_cast<size_t>(r);
+              if (errno != EINTR) return ErrnoStatus("reading " + what, errno);
+            }
+          },
+          size_hint) {
 #ifdef POSIX_FADV_SEQUENTIAL
   posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
@@ -66,14 +79,10 @@ Status ChunkStream::Fill() {
     buf_.resize(buf_.size() * 2 > chunker_.params().max_size + (1u << 20) ? chunker_.params().max_size + (1u << 20)
                                                                           : buf_.size() * 2);
   while (end_ < buf_.size() && !eof_) {
-    ssize_t r = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("reading " + what_, errno);
-    }
+    ASSIGN_OR_RETURN(size_t r, read_(buf_.data() + end_, buf_.size() - end_));
     if (r == 0) eof_ = true;
-    end_ += static_cast<size_t>(r);
-    bytes_read_ += static_cast<uint64_t>(r);
+    end_ += r;
+    bytes_read_ += r;
   }
   return Status::Ok();
 }

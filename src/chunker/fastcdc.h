@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <span>
 
 #include "core/bytes.h"
@@ -35,11 +36,15 @@ class Chunker {
   uint64_t mask_large_ = 0;  // fewer bits: easier to cut after it
 };
 
-// Reads a file descriptor and yields its chunks. Buffer is max_size + 1 MiB (less for small
-// files), so memory per stream stays bounded whatever the file size.
+// Fills buf with up to n bytes; returns how many, 0 at the end of the input.
+using ReadFn = std::function<StatusOr<size_t>(uint8_t* buf, size_t n)>;
+
+// Reads a file descriptor (or any source) and yields its chunks. Buffer is max_size + 1 MiB
+// (less for small inputs), so memory per stream stays bounded whatever the input size.
 class ChunkStream {
  public:
   ChunkStream(const Chunker& chunker, int fd, uint64_t size_hint, std::string what);
+  ChunkStream(const Chunker& chunker, ReadFn read, uint64_t size_hint);
   // Sets chunk to the next chunk; empty span at end of file.
   Status Next(std::span<const uint8_t>& chunk);
   uint64_t bytes_read() const { return bytes_read_; }
@@ -47,8 +52,7 @@ class ChunkStream {
  private:
   Status Fill();
   const Chunker& chunker_;
-  int fd_;
-  std::string what_;
+  ReadFn read_;
   Bytes buf_;
   size_t pos_ = 0, end_ = 0;
   bool eof_ = false;

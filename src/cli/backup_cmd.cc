@@ -6,6 +6,7 @@
 #include "cli/common.h"
 #include "components/files/file_backup.h"
 #include "components/files/walker.h"
+#include "components/redis/redis_component.h"
 #include "core/file_util.h"
 #include "core/log.h"
 #include "core/progress.h"
@@ -90,8 +91,17 @@ int RunBackup(const Settings& s, const BackupArgs& a) {
         continue;
       }
       if (comp == "redis") {
-        components[comp] = Skipped(s.redis_host.empty() ? "not configured (REDIS_HOST)"
-                                                        : "the redis component is not available in this build yet");
+        if (s.redis_host.empty()) {
+          components[comp] = Skipped("not configured (REDIS_HOST)");
+          continue;
+        }
+        any = true;
+        RedisBackupResult r = BackupRedis(repo, saver, RedisOptionsOf(s), progress);
+        r.report["status"] = r.success ? "success" : "failed";
+        if (!r.success) LogError("redis: " + r.report.value("error", "failed"));
+        ok &= r.success;
+        components[comp] = r.report;
+        if (r.entry.is_object()) entries[comp] = r.entry;
         continue;
       }
       FileSource src = SourceOf(s, comp);

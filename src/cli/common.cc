@@ -39,6 +39,17 @@ int Fail(const Status& st) {
   return 1;
 }
 
+RedisOptions RedisOptionsOf(const Settings& s) {
+  RedisOptions o;
+  o.endpoint.host = s.redis_host.empty() ? "localhost" : s.redis_host;
+  o.endpoint.port = s.redis_port;
+  o.endpoint.username = s.redis_username;
+  o.endpoint.password = s.redis_password;
+  o.data_dir = s.redis_data_dir;
+  o.restart_command = s.redis_restart_command;
+  return o;
+}
+
 void PrintJson(const nlohmann::json& j) {
   std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "components/redis/redis_component.h"
 #include "config/settings.h"
 #include "repository/repository.h"
 
@@ -21,5 +22,6 @@ StatusOr<std::unique_ptr<Repository>> OpenRepository(const Settings& s, const st
 // Prints "error: <message>" on stderr and logs it; returns the exit status (1).
 int Fail(const Status& st);
 void PrintJson(const nlohmann::json& j);
+RedisOptions RedisOptionsOf(const Settings& s);
 
 }  // namespace stb

@@ -7,6 +7,7 @@
 #include "cli/common.h"
 #include "components/files/file_backup.h"
 #include "components/files/file_restore.h"
+#include "components/redis/redis_component.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "repository/lock.h"
@@ -15,6 +16,30 @@
 namespace stb {
 
 using json = nlohmann::json;
+
+namespace {
+
+json RestoreFileComponent(Repository& repo, const Settings& s, const RestoreArgs& a, const std::string& comp,
+                          const json& entry, Progress& progress) {
+  auto tree = LoadTree(repo, entry);
+  if (!tree.ok()) return {{"success", false}, {"error", tree.status().message()}};
+  FileRestoreOptions opt;
+  // Restoring many small files waits on file-system metadata more than on the CPU.
+  opt.workers = s.workers > 0 ? s.workers : 2 * s.EffectiveWorkers();
+  opt.sync = a.sync;
+  if (!a.target.empty()) {
+    for (const auto& root : tree->roots) opt.destinations[root.name] = a.target + "/" + comp + "/" + root.name;
+  }
+  json r = RestoreFiles(repo, *tree, opt, progress).report;
+  json dests = json::array();
+  for (const auto& root : tree->roots) {
+    dests.push_back(opt.destinations.count(root.name) ? opt.destinations[root.name] : root.path);
+  }
+  r["restored_to"] = dests;
+  return r;
+}
+
+}  // namespace
 
 int RunRestore(const Settings& s, const RestoreArgs& a) {
   double t_start = NowSeconds();
@@ -58,24 +83,11 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
       }
       double c0 = NowSeconds();
       json r;
-      auto tree = LoadTree(repo, entries[comp]);
-      if (!tree.ok()) {
-        r = {{"success", false}, {"error", tree.status().message()}};
+      if (entries[comp].value("kind", "") == "redis") {
+        r = RestoreRedis(repo, entries[comp], a.target.empty() ? s.redis_data_dir : a.target + "/redis",
+                         RedisOptionsOf(s));
       } else {
-        FileRestoreOptions opt;
-        // Restoring many small files waits on file-system metadata more than on the CPU.
-        opt.workers = s.workers > 0 ? s.workers : 2 * s.EffectiveWorkers();
-        opt.sync = a.sync;
-        if (!a.target.empty()) {
-          for (const auto& root : tree->roots) opt.destinations[root.name] = a.target + "/" + comp + "/" + root.name;
-        }
-        FileRestoreResult fr = RestoreFiles(repo, *tree, opt, progress);
-        r = fr.report;
-        json dests = json::array();
-        for (const auto& root : tree->roots) {
-          dests.push_back(opt.destinations.count(root.name) ? opt.destinations[root.name] : root.path);
-        }
-        r["restored_to"] = dests;
+        r = RestoreFileComponent(repo, s, a, comp, entries[comp], progress);
       }
       r["duration_seconds"] = NowSeconds() - c0;
       if (!r["success"].get<bool>()) {

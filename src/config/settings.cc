@@ -80,6 +80,11 @@ Status ApplyFile(Settings& s, const std::string& path) {
   if (t["application"]["exclude"]) s.app_exclude = StringArray(t["application"]["exclude"]);
   str("database", "host", s.db_host);
   str("redis", "host", s.redis_host);
+  str("redis", "username", s.redis_username);
+  str("redis", "password", s.redis_password);
+  str("redis", "data_dir", s.redis_data_dir);
+  str("redis", "restart_command", s.redis_restart_command);
+  if (auto v = t["redis"]["port"].value<int64_t>()) s.redis_port = static_cast<int>(*v);
   if (s.compression < 0 || s.compression > 19)
     return InvalidArgument("config file " + path + ": repository.compression must be 0..19");
   if (s.workers < 0 || s.workers > 256)
@@ -122,6 +127,13 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (const char* v = std::getenv("APP_EXCLUDE")) s.app_exclude = SplitList(v, ':');  // set but empty: exclude nothing
   if (auto v = Env("DB_HOST")) s.db_host = v;
   if (auto v = Env("REDIS_HOST")) s.redis_host = v;
+  if (auto v = Env("REDIS_PORT")) {
+    ASSIGN_OR_RETURN(s.redis_port, ParseInt("REDIS_PORT", v, 1, 65535));
+  }
+  if (auto v = Env("REDIS_USERNAME")) s.redis_username = v;
+  if (auto v = Env("REDIS_PASSWORD")) s.redis_password = v;
+  if (auto v = Env("REDIS_DATA_DIR")) s.redis_data_dir = v;
+  if (auto v = Env("REDIS_RESTART_COMMAND")) s.redis_restart_command = v;
   return s;
 }
 

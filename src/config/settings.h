@@ -24,6 +24,11 @@ struct Settings {
   std::vector<std::string> app_exclude{"*.pyc", "__pycache__", ".git"};  // APP_EXCLUDE (':'-separated)
   std::string db_host;                                                   // DB_HOST (database component)
   std::string redis_host;                                                // REDIS_HOST (redis component)
+  int redis_port = 6379;                                                 // REDIS_PORT
+  std::string redis_username;                                            // REDIS_USERNAME (ACL user)
+  std::string redis_password;                                            // REDIS_PASSWORD (never printed)
+  std::string redis_data_dir;         // REDIS_DATA_DIR: where restore writes dump.rdb
+  std::string redis_restart_command;  // REDIS_RESTART_COMMAND: run after a restore
 
   int EffectiveWorkers() const;
 };

@@ -1,0 +1,436 @@
+#include "components/redis/redis_component.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "components/redis/rdb.h"
+#include "core/file_util.h"
+#include "repository/repository.h"
+
+extern char** environ;
+
+namespace stb {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr size_t kEofMarkLen = 40;
+
+// The RDB payload of a full resynchronisation: "$<len>\r\n<bytes>" or, diskless,
+// "$EOF:<40-byte mark>\r\n<bytes><mark>". Yields exactly the snapshot's bytes.
+class RdbSource {
+ public:
+  explicit RdbSource(RedisConnection& c) : conn_(c) {}
+
+  Status Start() {
+    // Redis sends bare "\n" keep-alives while it prepares the snapshot.
+    std::string line;
+    do {
+      ASSIGN_OR_RETURN(line, conn_.ReadLine());
+      while (!line.empty() && line[0] == '\n') line.erase(0, 1);
+    } while (line.empty());
+    if (line.rfind("$EOF:", 0) == 0) {
+      mark_ = line.substr(5);
+      if (mark_.size() != kEofMarkLen) return Corrupt("bad diskless EOF mark from Redis");
+      return Status::Ok();
+    }
+    if (line[0] != '$') return InvalidArgument("unexpected reply to the sync request: " + line.substr(0, 40));
+    try {
+      remaining_ = std::stoull(line.substr(1));
+    } catch (const std::exception&) {
+      return Corrupt("bad snapshot length from Redis");
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<size_t> Read(uint8_t* out, size_t n) {
+    if (done_) return size_t{0};
+    if (mark_.empty()) {
+      if (remaining_ == 0) {
+        done_ = true;
+        return size_t{0};
+      }
+      ASSIGN_OR_RETURN(size_t k, ReadConn(out, std::min<uint64_t>(n, remaining_)));
+      remaining_ -= k;
+      return k;
+    }
+    // Diskless: the mark may begin in the last 39 bytes seen, so those wait for more data.
+    for (;;) {
+      auto it = std::search(pending_.begin(), pending_.end(), mark_.begin(), mark_.end());
+      size_t safe = it != pending_.end()             ? static_cast<size_t>(it - pending_.begin())
+                    : pending_.size() >= kEofMarkLen ? pending_.size() - (kEofMarkLen - 1)
+                                                     : 0;
+      if (safe > 0) {
+        size_t k = std::min(n, safe);
+        std::memcpy(out, pending_.data(), k);
+        pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(k));
+        return k;
+      }
+      if (it != pending_.end()) {  // the mark is next: the snapshot is complete
+        done_ = true;
+        return size_t{0};
+      }
+      uint8_t tmp[64 << 10];
+      ASSIGN_OR_RETURN(size_t got, ReadConn(tmp, sizeof tmp));
+      pending_.insert(pending_.end(), tmp, tmp + got);
+    }
+  }
+
+ private:
+  StatusOr<size_t> ReadConn(uint8_t* out, size_t n) { return conn_.ReadSome(out, n); }
+
+  RedisConnection& conn_;
+  std::string mark_;
+  uint64_t remaining_ = 0;
+  Bytes pending_;
+  bool done_ = false;
+};
+
+// Splits a snapshot into header, body and trailer. The header ("REDIS0011" and its 0xFA aux
+// fields: version, creation time, memory, replication offset) and the trailer (EOF opcode and
+// CRC64) change with every snapshot, so each gets a blob of its own and the body between them
+// deduplicates completely against the previous backup of an unchanged data set.
+class HeaderSplitter {
+ public:
+  explicit HeaderSplitter(RdbSource& src) : src_(src) {}
+  Status ReadHeader(Bytes& header) {
+    RETURN_IF_ERROR(Take(9, header));
+    for (;;) {
+      ASSIGN_OR_RETURN(uint8_t op, Byte(header));
+      if (op != 0xFA) {  // the first opcode of the body: give it back
+        header.pop_back();
+        pushback_ = op;
+        has_pushback_ = true;
+        return Status::Ok();
+      }
+      RETURN_IF_ERROR(SkipString(header));
+      RETURN_IF_ERROR(SkipString(header));
+    }
+  }
+  // The body: everything after the header except the last kTrailer bytes.
+  StatusOr<size_t> Read(uint8_t* out, size_t n) {
+    for (;;) {
+      if (held_.size() > kTrailer) {
+        size_t k = std::min(n, held_.size() - kTrailer);
+        std::memcpy(out, held_.data(), k);
+        held_.erase(held_.begin(), held_.begin() + static_cast<ptrdiff_t>(k));
+        return k;
+      }
+      if (eof_) return size_t{0};
+      if (has_pushback_) {
+        held_.push_back(pushback_);
+        has_pushback_ = false;
+        continue;
+      }
+      uint8_t tmp[64 << 10];
+      ASSIGN_OR_RETURN(size_t got, src_.Read(tmp, sizeof tmp));
+      if (got == 0) eof_ = true;
+      held_.insert(held_.end(), tmp, tmp + got);
+    }
+  }
+  // After the body is read: the EOF opcode and the CRC64.
+  const Bytes& trailer() const { return held_; }
+
+ private:
+  StatusOr<uint8_t> Byte(Bytes& header) {
+    uint8_t b;
+    ASSIGN_OR_RETURN(size_t k, src_.Read(&b, 1));
+    if (k == 0) return Corrupt("RDB snapshot ends inside its header");
+    header.push_back(b);
+    return b;
+  }
+  Status Take(size_t n, Bytes& header) {
+    for (size_t i = 0; i < n; ++i) RETURN_IF_ERROR(Byte(header).status());
+    return Status::Ok();
+  }
+  // RDB length encoding; special encodings (integers, LZF) as the format defines them.
+  Status SkipString(Bytes& header) {
+    ASSIGN_OR_RETURN(uint8_t b, Byte(header));
+    uint64_t len = 0;
+    switch (b >> 6) {
+      case 0:
+        len = b & 0x3f;
+        break;
+      case 1: {
+        ASSIGN_OR_RETURN(uint8_t b2, Byte(header));
+        len = uint64_t(b & 0x3f) << 8 | b2;
+        break;
+      }
+      case 2: {
+        int bytes = b == 0x80 ? 4 : b == 0x81 ? 8 : 0;
+        if (!bytes) return Corrupt("RDB header: bad length encoding");
+        for (int i = 0; i < bytes; ++i) {
+          ASSIGN_OR_RETURN(uint8_t x, Byte(header));
+          len = len << 8 | x;
+        }
+        break;
+      }
+      default: {
+        int enc = b & 0x3f;
+        if (enc <= 2) return Take(size_t{1} << enc, header);  // int8, int16, int32
+        if (enc != 3) return Corrupt("RDB header: bad string encoding");
+        uint64_t clen = 0, ulen = 0;  // LZF: compressed length, then uncompressed length
+        RETURN_IF_ERROR(SkipLength(header, clen));
+        RETURN_IF_ERROR(SkipLength(header, ulen));
+        len = clen;
+      }
+    }
+    if (len > (1u << 20)) return Corrupt("RDB header: aux field too long");
+    return Take(static_cast<size_t>(len), header);
+  }
+  Status SkipLength(Bytes& header, uint64_t& len) {
+    ASSIGN_OR_RETURN(uint8_t b, Byte(header));
+    if ((b >> 6) == 0) {
+      len = b & 0x3f;
+    } else if ((b >> 6) == 1) {
+      ASSIGN_OR_RETURN(uint8_t b2, Byte(header));
+      len = uint64_t(b & 0x3f) << 8 | b2;
+    } else if (b == 0x80 || b == 0x81) {
+      len = 0;
+      for (int i = 0; i < (b == 0x80 ? 4 : 8); ++i) {
+        ASSIGN_OR_RETURN(uint8_t x, Byte(header));
+        len = len << 8 | x;
+      }
+    } else {
+      return Corrupt("RDB header: bad length encoding");
+    }
+    return Status::Ok();
+  }
+
+  static constexpr size_t kTrailer = 9;
+  RdbSource& src_;
+  uint8_t pushback_ = 0;
+  bool has_pushback_ = false;
+  Bytes held_;
+  bool eof_ = false;
+};
+
+StatusOr<std::string> InfoField(RedisConnection& c, const std::string& section, const std::string& field) {
+  ASSIGN_OR_RETURN(RespValue v, c.Command({"INFO", section}));
+  for (const auto& [k, val] : ParseInfo(v.str)) {
+    if (k == field) return val;
+  }
+  return NotFound("INFO " + section + " has no " + field);
+}
+
+// Requests a full resynchronisation as a new replica would (SYNC for Redis < 2.8) and stores
+// the snapshot: its header as one blob, the rest in content-defined chunks.
+Status Transfer(Repository& repo, BlobSaver& saver, RedisConnection& c, RdbValidator& validator, std::vector<Id>& blobs,
+                Progress& progress) {
+  // Ask for a full resynchronisation, as a new replica would; fall back to SYNC (Redis < 2.8).
+  RETURN_IF_ERROR(c.Command({"REPLCONF", "capa", "eof", "capa", "psync2"}).status());
+  RETURN_IF_ERROR(c.Send({"PSYNC", "?", "-1"}));
+  ASSIGN_OR_RETURN(std::string line, c.ReadLine());
+  while (!line.empty() && line[0] == '\n') line.erase(0, 1);
+  if (line.rfind("+FULLRESYNC", 0) != 0) {
+    if (line.rfind("-", 0) == 0 && line.find("NOPERM") != std::string::npos) {
+      return PermissionDenied(
+          "the Redis user may not replicate (needs the PSYNC/SYNC permission): check REDIS_USERNAME");
+    }
+    RETURN_IF_ERROR(c.Send({"SYNC"}));
+  }
+  RdbSource source(c);
+  RETURN_IF_ERROR(source.Start());
+  HeaderSplitter splitter(source);
+  Bytes header;
+  RETURN_IF_ERROR(splitter.ReadHeader(header));
+  validator.Update(header.data(), header.size());
+  ASSIGN_OR_RETURN(Id hid, saver.Save(BlobType::kData, header.data(), header.size()));
+  blobs.push_back(hid);
+  ChunkStream stream(
+      repo.chunker(),
+      [&](uint8_t* buf, size_t n) -> StatusOr<size_t> {
+        ASSIGN_OR_RETURN(size_t k, splitter.Read(buf, n));
+        validator.Update(buf, k);
+        progress.bytes_done += k;
+        return k;
+      },
+      uint64_t{1} << 40);
+  for (;;) {
+    std::span<const uint8_t> chunk;
+    RETURN_IF_ERROR(stream.Next(chunk));
+    if (chunk.empty()) break;
+    ASSIGN_OR_RETURN(Id id, saver.Save(BlobType::kData, chunk.data(), chunk.size()));
+    blobs.push_back(id);
+  }
+  const Bytes& trailer = splitter.trailer();
+  validator.Update(trailer.data(), trailer.size());
+  ASSIGN_OR_RETURN(Id tid, saver.Save(BlobType::kData, trailer.data(), trailer.size()));
+  blobs.push_back(tid);
+  return validator.Finish().Context("snapshot from Redis at " + c.endpoint().Describe());
+}
+
+}  // namespace
+
+StatusOr<json> RedisKeyspace(RedisConnection& conn) {
+  ASSIGN_OR_RETURN(RespValue v, conn.Command({"INFO", "keyspace"}));
+  json out = json::object();
+  for (const auto& [db, val] : ParseInfo(v.str)) {
+    // "keys=123,expires=4,avg_ttl=0"
+    size_t eq = val.find("keys=");
+    if (db.rfind("db", 0) != 0 || eq == std::string::npos) continue;
+    out[db] = std::stoll(val.substr(eq + 5));
+  }
+  return out;
+}
+
+RedisBackupResult BackupRedis(Repository& repo, BlobSaver& saver, const RedisOptions& opt, Progress& progress) {
+  auto t0 = std::chrono::steady_clock::now();
+  RedisBackupResult res;
+  res.report = {{"type", "redis"}, {"files", json::array({"dump.rdb"})}};
+  auto fail = [&](const Status& st) {
+    res.report["success"] = false;
+    res.report["error"] = st.message();
+    return res;
+  };
+  auto conn = RedisConnection::Connect(opt.endpoint);
+  if (!conn.ok()) return fail(conn.status());
+  RedisConnection& c = **conn;
+  auto version = InfoField(c, "server", "redis_version");
+  if (!version.ok()) return fail(FirstContactFailed(version.status()));
+  auto keyspace = RedisKeyspace(c);
+  if (!keyspace.ok()) return fail(keyspace.status());
+
+  std::vector<Id> blobs;
+  RdbValidator validator;
+  Status st = Transfer(repo, saver, c, validator, blobs, progress);
+  if (!st.ok()) {
+    if (st.code() == Code::kUnavailable) {
+      st =
+          Unavailable("the snapshot transfer from Redis at " + opt.endpoint.Describe() + " broke off: " + st.message());
+    }
+    return fail(st);
+  }
+  conn->reset();  // drop the replica link: Redis forgets a replica that disconnects
+
+  int64_t keys = 0;
+  for (const auto& [db, n] : keyspace->items()) keys += n.get<int64_t>();
+  json ids = json::array();
+  for (const auto& id : blobs) ids.push_back(id.Hex());
+  res.entry = {{"kind", "redis"},
+               {"blobs", ids},
+               {"size_bytes", validator.size()},
+               {"keyspace", *keyspace},
+               {"redis_version", *version},
+               {"source", opt.endpoint.Describe()}};
+  res.report["size_bytes"] = validator.size();
+  res.report["keys"] = keys;
+  res.report["keyspace"] = *keyspace;
+  res.report["redis_version"] = *version;
+  res.report["duration_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.report["success"] = true;
+  res.success = true;
+  return res;
+}
+
+namespace {
+
+Status RunCommand(const std::string& command) {
+  pid_t pid;
+  const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+  int rc = posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ);
+  if (rc != 0) return ErrnoStatus("starting REDIS_RESTART_COMMAND", rc);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Internal("REDIS_RESTART_COMMAND failed (exit status " +
+                    std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
+  }
+  return Status::Ok();
+}
+
+// Waits until Redis answers and has finished loading its data set.
+StatusOr<std::unique_ptr<RedisConnection>> WaitLoaded(const RedisOptions& opt) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opt.load_timeout_seconds);
+  Status last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto c = RedisConnection::Connect(opt.endpoint);
+    if (c.ok()) {
+      auto loading = InfoField(**c, "persistence", "loading");
+      if (loading.ok() && *loading == "0") return c;
+      last = loading.ok() ? Unavailable("still loading") : loading.status();
+    } else {
+      last = c.status();
+      if (last.code() == Code::kPermission) return last;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return Unavailable("Redis did not finish loading within " + std::to_string(opt.load_timeout_seconds) +
+                     " s: " + last.message());
+}
+
+}  // namespace
+
+json RestoreRedis(Repository& repo, const json& entry, const std::string& target_dir, const RedisOptions& opt) {
+  json r = {{"files", json::array({"dump.rdb"})}};
+  auto fail = [&](const Status& st) {
+    r["success"] = false;
+    r["error"] = st.message();
+    return r;
+  };
+  if (target_dir.empty()) {
+    return fail(InvalidArgument("no directory to restore dump.rdb into: set REDIS_DATA_DIR or pass --target"));
+  }
+  Status st = MakeDirs(target_dir, 0750);
+  if (!st.ok()) return fail(st);
+  std::string path = target_dir + "/dump.rdb", tmp = target_dir + "/.dump.rdb.stb-" + RandomHex(4);
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640));
+  if (!fd.valid()) return fail(ErrnoStatus("creating " + tmp, errno));
+  RdbValidator validator;
+  try {
+    for (const auto& h : entry.at("blobs")) {
+      auto id = Id::FromHex(h.get<std::string>());
+      if (!id) throw std::runtime_error("bad blob id");
+      auto data = repo.ReadBlob(*id);  // verified against its id
+      if (data.ok()) st = WriteFull(fd.get(), data->data(), data->size(), tmp);
+      if (!data.ok() || !st.ok()) {
+        ::unlink(tmp.c_str());
+        return fail(data.ok() ? st : data.status());
+      }
+      validator.Update(data->data(), data->size());
+    }
+  } catch (const std::exception& e) {
+    ::unlink(tmp.c_str());
+    return fail(Corrupt(std::string("redis entry of the snapshot: ") + e.what()));
+  }
+  st = validator.Finish();
+  if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoStatus("fsync " + tmp, errno);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = ErrnoStatus("renaming into " + path, errno);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return fail(st);
+  }
+  r["restored_to"] = path;
+  r["size_bytes"] = validator.size();
+  if (opt.restart_command.empty()) {
+    r["success"] = true;
+    r["verified"] = "file: blob ids and the RDB checksum; restart Redis on " + target_dir + " to load it";
+    return r;
+  }
+  st = RunCommand(opt.restart_command);
+  if (!st.ok()) return fail(st);
+  auto c = WaitLoaded(opt);
+  if (!c.ok()) return fail(c.status());
+  auto keyspace = RedisKeyspace(**c);
+  if (!keyspace.ok()) return fail(keyspace.status());
+  r["keyspace"] = *keyspace;
+  if (*keyspace != entry.value("keyspace", json::object())) {
+    return fail(Corrupt("Redis loaded the snapshot, but its keys per database " + keyspace->dump() +
+                        " differ from the backup's " + entry.value("keyspace", json::object()).dump()));
+  }
+  r["verified"] = "keys per database match the backup";
+  r["success"] = true;
+  return r;
+}
+
+}  // namespace stb

@@ -1,0 +1,39 @@
+// The redis component: backs up the RDB snapshot that Redis sends a new replica (PSYNC/SYNC,
+// both the length-prefixed and the diskless EOF-marked form), validated and streamed into the
+// repository without a temporary file; restores it as dump.rdb, optionally restarting Redis and
+// verifying its key counts against the recorded ones.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "components/redis/resp.h"
+#include "core/progress.h"
+#include "repository/blob_saver.h"
+
+namespace stb {
+
+struct RedisOptions {
+  RedisEndpoint endpoint;
+  std::string data_dir;         // REDIS_DATA_DIR: default restore directory
+  std::string restart_command;  // REDIS_RESTART_COMMAND: run after dump.rdb is written
+  int load_timeout_seconds = 300;
+};
+
+struct RedisBackupResult {
+  nlohmann::json entry;   // snapshot entry: kind "redis", blobs, size, keyspace, version
+  nlohmann::json report;  // the guide's component report
+  bool success = false;
+};
+
+RedisBackupResult BackupRedis(Repository& repo, BlobSaver& saver, const RedisOptions& opt, Progress& progress);
+
+// Writes dump.rdb into target_dir (atomically), then, with a restart command, waits for Redis to
+// load it and compares its keys per database with the backup's.
+nlohmann::json RestoreRedis(Repository& repo, const nlohmann::json& entry, const std::string& target_dir,
+                            const RedisOptions& opt);
+
+// Keys per database from INFO keyspace ("db0" -> 123).
+StatusOr<nlohmann::json> RedisKeyspace(RedisConnection& conn);
+
+}  // namespace stb

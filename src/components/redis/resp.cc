@@ -1,0 +1,236 @@
+#include "components/redis/resp.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace stb {
+
+namespace {
+
+constexpr size_t kMaxLine = 64 << 10;      // a status line or number; anything longer is not Redis
+constexpr int64_t kMaxBulk = 512ll << 20;  // Redis' own limit for a bulk string
+constexpr int64_t kMaxArray = 1ll << 24;
+
+Status Refused(const RedisEndpoint& ep, const std::string& why) {
+  return Unavailable("cannot connect to Redis at " + ep.Describe() + " (check REDIS_HOST and REDIS_PORT): " + why);
+}
+
+}  // namespace
+
+Status FirstContactFailed(const Status& st) {
+  return st.code() == Code::kUnavailable
+             ? Unavailable(st.message() + " (check that REDIS_HOST and REDIS_PORT point at a Redis server)")
+             : st;
+}
+
+StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(const RedisEndpoint& ep) {
+  std::unique_ptr<RedisConnection> c(new RedisConnection(ep));
+  struct addrinfo hints {};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  struct addrinfo* res = nullptr;
+  int gai = getaddrinfo(ep.host.c_str(), std::to_string(ep.port).c_str(), &hints, &res);
+  if (gai != 0) return Refused(ep, std::string("cannot resolve the host name (") + gai_strerror(gai) + ")");
+  std::string last = "no address";
+  for (auto* ai = res; ai; ai = ai->ai_next) {
+    Fd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
+    if (!fd.valid()) continue;
+    int rc = ::connect(fd.get(), ai->ai_addr, ai->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      struct pollfd p = {fd.get(), POLLOUT, 0};
+      rc = ::poll(&p, 1, ep.timeout_ms);
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (rc == 0) {
+        errno = ETIMEDOUT;
+        rc = -1;
+      } else if (rc > 0) {
+        getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+        errno = err;
+        rc = err ? -1 : 0;
+      }
+    }
+    if (rc != 0) {
+      last = std::strerror(errno);
+      continue;
+    }
+    int flags = fcntl(fd.get(), F_GETFL);
+    fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
+    struct timeval tv = {ep.timeout_ms / 1000, (ep.timeout_ms % 1000) * 1000};
+    setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    c->fd_ = std::move(fd);
+    break;
+  }
+  freeaddrinfo(res);
+  if (!c->fd_.valid()) return Refused(ep, last);
+  if (!ep.password.empty()) {
+    std::vector<std::string> auth = {"AUTH"};
+    if (!ep.username.empty()) auth.push_back(ep.username);
+    auth.push_back(ep.password);
+    auto r = c->Command(auth);
+    if (!r.ok()) {
+      if (r.status().code() == Code::kUnavailable) return FirstContactFailed(r.status());
+      return PermissionDenied("Redis at " + ep.Describe() +
+                              " refused the credentials (check REDIS_PASSWORD and REDIS_USERNAME)");
+    }
+  }
+  return c;
+}
+
+Status RedisConnection::Closed() const { return Unavailable("Redis at " + ep_.Describe() + " closed the connection"); }
+
+Status RedisConnection::Fill() {
+  if (pos_ > 0 && pos_ == buf_.size()) {
+    buf_.clear();
+    pos_ = 0;
+  }
+  uint8_t tmp[64 << 10];
+  for (;;) {
+    ssize_t r = ::recv(fd_.get(), tmp, sizeof tmp, 0);
+    if (r > 0) {
+      buf_.insert(buf_.end(), tmp, tmp + r);
+      return Status::Ok();
+    }
+    if (r == 0) return Closed();
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return Unavailable("Redis at " + ep_.Describe() + " did not answer within " +
+                         std::to_string(ep_.timeout_ms / 1000) + " s");
+    }
+    return ErrnoStatus("reading from Redis at " + ep_.Describe(), errno);
+  }
+}
+
+Status RedisConnection::Send(const std::vector<std::string>& args) {
+  std::string out = "*" + std::to_string(args.size()) + "\r\n";
+  for (const auto& a : args) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t w = ::send(fd_.get(), out.data() + done, out.size() - done, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("writing to Redis at " + ep_.Describe(), errno);
+    }
+    done += static_cast<size_t>(w);
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::string> RedisConnection::ReadLine() {
+  for (;;) {
+    for (size_t i = pos_; i + 1 < buf_.size(); ++i) {
+      if (buf_[i] == '\r' && buf_[i + 1] == '\n') {
+        std::string line(buf_.begin() + static_cast<ptrdiff_t>(pos_), buf_.begin() + static_cast<ptrdiff_t>(i));
+        pos_ = i + 2;
+        return line;
+      }
+    }
+    if (buf_.size() - pos_ > kMaxLine) {
+      return InvalidArgument(ep_.Describe() + " does not speak the Redis protocol (check REDIS_PORT)");
+    }
+    RETURN_IF_ERROR(Fill());
+  }
+}
+
+StatusOr<size_t> RedisConnection::ReadSome(uint8_t* out, size_t n) {
+  if (pos_ == buf_.size()) {
+    Status st = Fill();
+    if (!st.ok()) return st;
+  }
+  size_t k = std::min(n, buf_.size() - pos_);
+  std::memcpy(out, buf_.data() + pos_, k);
+  pos_ += k;
+  return k;
+}
+
+StatusOr<RespValue> RedisConnection::Read() {
+  ASSIGN_OR_RETURN(std::string line, ReadLine());
+  RespValue v;
+  auto not_redis = [&] {
+    return InvalidArgument(ep_.Describe() + " does not speak the Redis protocol (check REDIS_PORT)");
+  };
+  if (line.empty()) return not_redis();
+  auto number = [&](int64_t& n) {
+    try {
+      size_t used = 0;
+      n = std::stoll(line.substr(1), &used);
+      return used == line.size() - 1;
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
+  switch (line[0]) {
+    case '+':
+      v.type = RespValue::Type::kSimple;
+      v.str = line.substr(1);
+      return v;
+    case '-':
+      v.type = RespValue::Type::kError;
+      v.str = line.substr(1);
+      return v;
+    case ':':
+      v.type = RespValue::Type::kInteger;
+      if (!number(v.integer)) return not_redis();
+      return v;
+    case '$': {
+      int64_t n;
+      if (!number(n) || n < -1 || n > kMaxBulk) return not_redis();
+      if (n == -1) return v;
+      v.type = RespValue::Type::kBulk;
+      v.str.resize(static_cast<size_t>(n) + 2);
+      size_t got = 0;
+      while (got < v.str.size()) {
+        ASSIGN_OR_RETURN(size_t k, ReadSome(reinterpret_cast<uint8_t*>(v.str.data()) + got, v.str.size() - got));
+        got += k;
+      }
+      v.str.resize(static_cast<size_t>(n));
+      return v;
+    }
+    case '*': {
+      int64_t n;
+      if (!number(n) || n < -1 || n > kMaxArray) return not_redis();
+      if (n == -1) return v;
+      v.type = RespValue::Type::kArray;
+      for (int64_t i = 0; i < n; ++i) {
+        ASSIGN_OR_RETURN(RespValue e, Read());
+        v.elems.push_back(std::move(e));
+      }
+      return v;
+    }
+    default:
+      return not_redis();
+  }
+}
+
+StatusOr<RespValue> RedisConnection::Command(const std::vector<std::string>& args) {
+  RETURN_IF_ERROR(Send(args));
+  ASSIGN_OR_RETURN(RespValue v, Read());
+  // The command name only: arguments may hold a password.
+  if (v.type == RespValue::Type::kError) return InvalidArgument("Redis " + args[0] + " failed: " + v.str);
+  return v;
+}
+
+std::vector<std::pair<std::string, std::string>> ParseInfo(const std::string& info) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t start = 0;
+  while (start < info.size()) {
+    size_t end = info.find('\n', start);
+    if (end == std::string::npos) end = info.size();
+    std::string line = info.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    size_t colon = line.find(':');
+    if (!line.empty() && line[0] != '#' && colon != std::string::npos)
+      out.emplace_back(line.substr(0, colon), line.substr(colon + 1));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace stb

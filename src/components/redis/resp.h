@@ -1,0 +1,62 @@
+// A minimal Redis client: one TCP connection speaking RESP2, with timeouts. Error messages name
+// the endpoint and the setting to check (REDIS_HOST, REDIS_PORT, REDIS_PASSWORD), never a secret.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/file_util.h"
+#include "core/status.h"
+
+namespace stb {
+
+struct RedisEndpoint {
+  std::string host = "localhost";
+  int port = 6379;
+  std::string username;  // REDIS_USERNAME (ACL); empty: the default user
+  std::string password;  // REDIS_PASSWORD; never printed
+  int timeout_ms = 30000;
+  std::string Describe() const { return host + ":" + std::to_string(port); }
+};
+
+struct RespValue {
+  enum class Type { kSimple, kError, kInteger, kBulk, kNil, kArray } type = Type::kNil;
+  std::string str;  // simple, error, bulk
+  int64_t integer = 0;
+  std::vector<RespValue> elems;
+};
+
+class RedisConnection {
+ public:
+  // Connects and authenticates (AUTH [username] password) when a password is set.
+  static StatusOr<std::unique_ptr<RedisConnection>> Connect(const RedisEndpoint& ep);
+
+  // Sends one command and reads its reply; a Redis error reply becomes a Status.
+  StatusOr<RespValue> Command(const std::vector<std::string>& args);
+  Status Send(const std::vector<std::string>& args);
+  StatusOr<RespValue> Read();
+  // A raw line without its CRLF (replication replies) / raw bytes, buffered data first.
+  StatusOr<std::string> ReadLine();
+  StatusOr<size_t> ReadSome(uint8_t* buf, size_t n);
+  const RedisEndpoint& endpoint() const { return ep_; }
+
+ private:
+  explicit RedisConnection(const RedisEndpoint& ep) : ep_(ep) {}
+  Status Fill();
+  Status Closed() const;
+
+  RedisEndpoint ep_;
+  Fd fd_;
+  Bytes buf_;
+  size_t pos_ = 0;
+};
+
+// Adds the REDIS_HOST/REDIS_PORT hint to a failure of the first exchange with a server.
+Status FirstContactFailed(const Status& st);
+
+// Parses INFO output into "field" -> "value" (sections flattened).
+std::vector<std::pair<std::string, std::string>> ParseInfo(const std::string& info);
+
+}  // namespace stb
