@@ -85,6 +85,9 @@ int main(int argc, char** argv) {
   restore->add_option("--target", rargs.target,
                       "restore under DIR/<component>/<root name> instead of the original paths");
   restore->add_option("--workers", workers, "parallel workers (default: cores)")->check(CLI::Range(1, 256));
+  restore->add_flag("--live", rargs.live,
+                    "redis: load the snapshot into the running server at REDIS_HOST:REDIS_PORT by replication "
+                    "instead of writing dump.rdb");
   restore->add_flag("--sync", rargs.sync, "flush the restored files to disk (syncfs) before reporting success");
   restore->add_flag("--no-progress", no_progress, "no progress line on stderr");
   restore->callback([&] {

@@ -24,6 +24,7 @@ struct RestoreArgs {
   std::vector<std::string> components;  // empty: all in the backup
   std::string target;                   // "": original locations
   bool sync = false;                    // flush to disk before reporting success
+  bool live = false;                    // redis: load into the running server by replication
   bool progress = true;
 };
 int RunRestore(const Settings& s, const RestoreArgs& a);

@@ -83,7 +83,9 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
       }
       double c0 = NowSeconds();
       json r;
-      if (entries[comp].value("kind", "") == "redis") {
+      if (entries[comp].value("kind", "") == "redis" && a.live) {
+        r = RestoreRedisLive(repo, entries[comp], RedisOptionsOf(s));
+      } else if (entries[comp].value("kind", "") == "redis") {
         r = RestoreRedis(repo, entries[comp], a.target.empty() ? s.redis_data_dir : a.target + "/redis",
                          RedisOptionsOf(s));
       } else {

@@ -73,9 +73,19 @@ pids+=("$(cat "$W/restored/redis.pid")")
 [ "$(rcli "$P2" DEBUG DIGEST)" = "$digest1" ] || fail "restored server's DEBUG DIGEST differs"
 pass "restored server has the same DEBUG DIGEST ($digest1)"
 unset REDIS_RESTART_COMMAND
+
+# 4. Restore live: a running, empty server receives the snapshot by replication from the tool.
+P3=$(free_port)
+start_redis "$P3" "$W/redis3"
+rcli "$P3" SET will-be-replaced 1 >/dev/null
+REDIS_PORT=$P3 "$BIN" restore "$b2" --components redis --live --no-progress >"$W/live.json" || fail "live restore: $(cat "$W/live.json")"
+[ "$(rcli "$P3" DEBUG DIGEST)" = "$digest1" ] || fail "live-restored server's DEBUG DIGEST differs"
+rcli "$P3" INFO replication | grep -q "role:master" || fail "the live-restored server is still a replica"
+json "$W/live.json" "r['components']['redis']['verified']" | grep -q "DEBUG DIGEST" || fail "live restore did not verify the digest"
+pass "live restore: same DEBUG DIGEST, server detached (role:master), $(json "$W/live.json" "r['components']['redis']['verified']")"
 export REDIS_PORT=$P1
 
-# 4. Failures: one line naming the setting, redis failed, the files still backed up, no secret.
+# 5. Failures: one line naming the setting, redis failed, the files still backed up, no secret.
 expect_fail() {  # expect_fail WHAT PATTERN [env...]
   local what=$1 pattern=$2; shift 2
   if env "$@" "$BIN" backup full --no-progress >"$W/f.json" 2>"$W/f.err"; then fail "$what: backup succeeded"; fi

@@ -1,11 +1,16 @@
 #include "components/redis/redis_component.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -214,6 +219,12 @@ class HeaderSplitter {
   bool eof_ = false;
 };
 
+// DEBUG DIGEST of the whole data set, or "" where the server does not allow DEBUG.
+std::string Digest(RedisConnection& c) {
+  auto d = c.Command({"DEBUG", "DIGEST"});
+  return d.ok() && d->type != RespValue::Type::kError ? d->str : "";
+}
+
 StatusOr<std::string> InfoField(RedisConnection& c, const std::string& section, const std::string& field) {
   ASSIGN_OR_RETURN(RespValue v, c.Command({"INFO", section}));
   for (const auto& [k, val] : ParseInfo(v.str)) {
@@ -299,6 +310,7 @@ RedisBackupResult BackupRedis(Repository& repo, BlobSaver& saver, const RedisOpt
   if (!version.ok()) return fail(FirstContactFailed(version.status()));
   auto keyspace = RedisKeyspace(c);
   if (!keyspace.ok()) return fail(keyspace.status());
+  std::string digest = Digest(c);
 
   std::vector<Id> blobs;
   RdbValidator validator;
@@ -312,6 +324,13 @@ RedisBackupResult BackupRedis(Repository& repo, BlobSaver& saver, const RedisOpt
   }
   conn->reset();  // drop the replica link: Redis forgets a replica that disconnects
 
+  // The counts (and digest) describe the snapshot only if the data did not change meanwhile.
+  bool exact = false;
+  if (auto after = RedisConnection::Connect(opt.endpoint); after.ok()) {
+    auto keyspace2 = RedisKeyspace(**after);
+    exact = keyspace2.ok() && *keyspace2 == *keyspace && Digest(**after) == digest;
+  }
+
   int64_t keys = 0;
   for (const auto& [db, n] : keyspace->items()) keys += n.get<int64_t>();
   json ids = json::array();
@@ -320,12 +339,15 @@ RedisBackupResult BackupRedis(Repository& repo, BlobSaver& saver, const RedisOpt
                {"blobs", ids},
                {"size_bytes", validator.size()},
                {"keyspace", *keyspace},
+               {"keyspace_exact", exact},
                {"redis_version", *version},
                {"source", opt.endpoint.Describe()}};
   res.report["size_bytes"] = validator.size();
   res.report["keys"] = keys;
   res.report["keyspace"] = *keyspace;
   res.report["redis_version"] = *version;
+  res.report["keyspace_exact"] = exact;
+  if (exact && !digest.empty()) res.entry["digest"] = digest;
   res.report["duration_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   res.report["success"] = true;
   res.success = true;
@@ -370,6 +392,42 @@ StatusOr<std::unique_ptr<RedisConnection>> WaitLoaded(const RedisOptions& opt) {
 }
 
 }  // namespace
+
+// Compares the restored server with what the backup recorded: keys per database, and DEBUG
+// DIGEST where both sides allow it. Counts taken while the source changed are not compared.
+json VerifyLoaded(RedisConnection& c, const json& entry, json r) {
+  auto keyspace = RedisKeyspace(c);
+  if (!keyspace.ok()) {
+    r["success"] = false;
+    r["error"] = keyspace.status().message();
+    return r;
+  }
+  r["keyspace"] = *keyspace;
+  std::string verified = "RDB checksum and blob ids";
+  if (entry.value("keyspace_exact", false)) {
+    if (*keyspace != entry.value("keyspace", json::object())) {
+      r["success"] = false;
+      r["error"] = "Redis loaded the snapshot, but its keys per database " + keyspace->dump() +
+                   " differ from the backup's " + entry.value("keyspace", json::object()).dump();
+      return r;
+    }
+    verified += ", keys per database";
+    if (std::string want = entry.value("digest", ""); !want.empty()) {
+      std::string got = Digest(c);
+      if (!got.empty() && got != want) {
+        r["success"] = false;
+        r["error"] = "Redis loaded the snapshot, but its DEBUG DIGEST " + got + " differs from the backup's " + want;
+        return r;
+      }
+      if (!got.empty()) verified += ", DEBUG DIGEST";
+    }
+  } else {
+    verified += " (key counts not compared: the source changed during the backup)";
+  }
+  r["verified"] = verified;
+  r["success"] = true;
+  return r;
+}
 
 json RestoreRedis(Repository& repo, const json& entry, const std::string& target_dir, const RedisOptions& opt) {
   json r = {{"files", json::array({"dump.rdb"})}};
@@ -421,16 +479,115 @@ json RestoreRedis(Repository& repo, const json& entry, const std::string& target
   if (!st.ok()) return fail(st);
   auto c = WaitLoaded(opt);
   if (!c.ok()) return fail(c.status());
-  auto keyspace = RedisKeyspace(**c);
-  if (!keyspace.ok()) return fail(keyspace.status());
-  r["keyspace"] = *keyspace;
-  if (*keyspace != entry.value("keyspace", json::object())) {
-    return fail(Corrupt("Redis loaded the snapshot, but its keys per database " + keyspace->dump() +
-                        " differ from the backup's " + entry.value("keyspace", json::object()).dump()));
+  return VerifyLoaded(**c, entry, r);
+}
+
+namespace {
+
+// Answers the replica's handshake and sends the snapshot as a full resynchronisation.
+Status ServeSnapshot(Repository& repo, const json& entry, RedisConnection& replica) {
+  for (;;) {
+    ASSIGN_OR_RETURN(RespValue cmd, replica.Read());
+    if (cmd.type != RespValue::Type::kArray || cmd.elems.empty()) return Corrupt("unexpected request from the replica");
+    std::string name = cmd.elems[0].str;
+    for (auto& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    std::string reply = name == "PING" ? "+PONG\r\n" : "+OK\r\n";
+    if (name == "PSYNC" || name == "SYNC") {
+      reply = name == "PSYNC" ? "+FULLRESYNC " + ToHex(RandomBytes(20)) + " 0\r\n" : "";
+      reply += "$" + std::to_string(entry.at("size_bytes").get<uint64_t>()) + "\r\n";
+      RETURN_IF_ERROR(replica.SendRaw(reinterpret_cast<const uint8_t*>(reply.data()), reply.size()));
+      for (const auto& h : entry.at("blobs")) {
+        auto id = Id::FromHex(h.get<std::string>());
+        if (!id) return Corrupt("bad blob id in the snapshot");
+        ASSIGN_OR_RETURN(Bytes data, repo.ReadBlob(*id));
+        RETURN_IF_ERROR(replica.SendRaw(data.data(), data.size()));
+      }
+      return Status::Ok();
+    }
+    RETURN_IF_ERROR(replica.SendRaw(reinterpret_cast<const uint8_t*>(reply.data()), reply.size()));
   }
-  r["verified"] = "keys per database match the backup";
-  r["success"] = true;
-  return r;
+}
+
+StatusOr<bool> LinkUpAndLoaded(RedisConnection& c) {
+  ASSIGN_OR_RETURN(std::string link, InfoField(c, "replication", "master_link_status"));
+  ASSIGN_OR_RETURN(std::string loading, InfoField(c, "persistence", "loading"));
+  return link == "up" && loading == "0";
+}
+
+}  // namespace
+
+json RestoreRedisLive(Repository& repo, const json& entry, const RedisOptions& opt) {
+  json r = {{"mode", "live"}, {"restored_to", opt.endpoint.Describe()}};
+  auto fail = [&](const Status& st) {
+    r["success"] = false;
+    r["error"] = st.message();
+    return r;
+  };
+  auto conn = RedisConnection::Connect(opt.endpoint);
+  if (!conn.ok()) return fail(conn.status());
+  RedisConnection& c = **conn;
+  // Listen on the address the target reaches us by.
+  struct sockaddr_storage local {};
+  socklen_t len = sizeof local;
+  if (getsockname(c.fd(), reinterpret_cast<sockaddr*>(&local), &len) != 0)
+    return fail(ErrnoStatus("getsockname", errno));
+  if (local.ss_family == AF_INET) {
+    reinterpret_cast<sockaddr_in*>(&local)->sin_port = 0;
+  } else {
+    reinterpret_cast<sockaddr_in6*>(&local)->sin6_port = 0;
+  }
+  Fd lfd(::socket(local.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!lfd.valid() || ::bind(lfd.get(), reinterpret_cast<sockaddr*>(&local), len) != 0 || ::listen(lfd.get(), 1) != 0) {
+    return fail(ErrnoStatus("listening for the replica", errno));
+  }
+  len = sizeof local;
+  getsockname(lfd.get(), reinterpret_cast<sockaddr*>(&local), &len);
+  char host[INET6_ADDRSTRLEN] = {0};
+  int port = 0;
+  if (local.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&local);
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+    port = ntohs(a->sin_port);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&local);
+    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+    port = ntohs(a->sin6_port);
+  }
+  auto st = c.Command({"REPLICAOF", host, std::to_string(port)}).status();
+  if (!st.ok()) return fail(st);
+  auto detach = [&] { (void)c.Command({"REPLICAOF", "NO", "ONE"}); };
+  struct pollfd p = {lfd.get(), POLLIN, 0};
+  if (::poll(&p, 1, opt.endpoint.timeout_ms) <= 0) {
+    detach();
+    return fail(Unavailable("Redis at " + opt.endpoint.Describe() + " did not connect back to " + host + ":" +
+                            std::to_string(port) + " for the live restore"));
+  }
+  Fd rfd(::accept4(lfd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!rfd.valid()) {
+    detach();
+    return fail(ErrnoStatus("accepting the replica", errno));
+  }
+  auto replica = RedisConnection::Adopt(std::move(rfd), opt.endpoint);
+  st = ServeSnapshot(repo, entry, *replica);
+  if (!st.ok()) {
+    detach();
+    return fail(st.Context("serving the snapshot to Redis at " + opt.endpoint.Describe()));
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opt.load_timeout_seconds);
+  for (;;) {
+    auto done = LinkUpAndLoaded(c);
+    if (done.ok() && *done) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      detach();
+      return fail(Unavailable("Redis at " + opt.endpoint.Describe() + " did not load the snapshot within " +
+                              std::to_string(opt.load_timeout_seconds) + " s"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  st = c.Command({"REPLICAOF", "NO", "ONE"}).status();
+  if (!st.ok()) return fail(st);
+  r["size_bytes"] = entry.value("size_bytes", uint64_t{0});
+  return VerifyLoaded(c, entry, r);
 }
 
 }  // namespace stb

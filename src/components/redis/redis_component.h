@@ -33,6 +33,10 @@ RedisBackupResult BackupRedis(Repository& repo, BlobSaver& saver, const RedisOpt
 nlohmann::json RestoreRedis(Repository& repo, const nlohmann::json& entry, const std::string& target_dir,
                             const RedisOptions& opt);
 
+// Live: serves the snapshot as a master to the running Redis at opt.endpoint (REPLICAOF), waits
+// until it has loaded it, detaches it (REPLICAOF NO ONE) and verifies it. Its data is replaced.
+nlohmann::json RestoreRedisLive(Repository& repo, const nlohmann::json& entry, const RedisOptions& opt);
+
 // Keys per database from INFO keyspace ("db0" -> 123).
 StatusOr<nlohmann::json> RedisKeyspace(RedisConnection& conn);
 

@@ -111,9 +111,13 @@ Status RedisConnection::Fill() {
 Status RedisConnection::Send(const std::vector<std::string>& args) {
   std::string out = "*" + std::to_string(args.size()) + "\r\n";
   for (const auto& a : args) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  return SendRaw(reinterpret_cast<const uint8_t*>(out.data()), out.size());
+}
+
+Status RedisConnection::SendRaw(const uint8_t* data, size_t n) {
   size_t done = 0;
-  while (done < out.size()) {
-    ssize_t w = ::send(fd_.get(), out.data() + done, out.size() - done, MSG_NOSIGNAL);
+  while (done < n) {
+    ssize_t w = ::send(fd_.get(), data + done, n - done, MSG_NOSIGNAL);
     if (w < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus("writing to Redis at " + ep_.Describe(), errno);
@@ -121,6 +125,15 @@ Status RedisConnection::Send(const std::vector<std::string>& args) {
     done += static_cast<size_t>(w);
   }
   return Status::Ok();
+}
+
+std::unique_ptr<RedisConnection> RedisConnection::Adopt(Fd fd, const RedisEndpoint& peer) {
+  std::unique_ptr<RedisConnection> c(new RedisConnection(peer));
+  struct timeval tv = {peer.timeout_ms / 1000, (peer.timeout_ms % 1000) * 1000};
+  setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  c->fd_ = std::move(fd);
+  return c;
 }
 
 StatusOr<std::string> RedisConnection::ReadLine() {

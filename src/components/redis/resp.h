@@ -41,6 +41,11 @@ class RedisConnection {
   StatusOr<std::string> ReadLine();
   StatusOr<size_t> ReadSome(uint8_t* buf, size_t n);
   const RedisEndpoint& endpoint() const { return ep_; }
+  int fd() const { return fd_.get(); }
+  // Sends bytes as they are (serving a replica).
+  Status SendRaw(const uint8_t* data, size_t n);
+  // Wraps an accepted socket (the replica connecting to us during a live restore).
+  static std::unique_ptr<RedisConnection> Adopt(Fd fd, const RedisEndpoint& peer);
 
  private:
   explicit RedisConnection(const RedisEndpoint& ep) : ep_(ep) {}
