@@ -47,6 +47,7 @@ RedisOptions RedisOptionsOf(const Settings& s) {
   o.endpoint.password = s.redis_password;
   o.data_dir = s.redis_data_dir;
   o.restart_command = s.redis_restart_command;
+  o.digest = s.redis_digest;
   return o;
 }
 

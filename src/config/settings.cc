@@ -84,6 +84,7 @@ Status ApplyFile(Settings& s, const std::string& path) {
   str("redis", "password", s.redis_password);
   str("redis", "data_dir", s.redis_data_dir);
   str("redis", "restart_command", s.redis_restart_command);
+  if (auto v = t["redis"]["digest"].value<bool>()) s.redis_digest = *v;
   if (auto v = t["redis"]["port"].value<int64_t>()) s.redis_port = static_cast<int>(*v);
   if (s.compression < 0 || s.compression > 19)
     return InvalidArgument("config file " + path + ": repository.compression must be 0..19");
@@ -134,6 +135,8 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (auto v = Env("REDIS_PASSWORD")) s.redis_password = v;
   if (auto v = Env("REDIS_DATA_DIR")) s.redis_data_dir = v;
   if (auto v = Env("REDIS_RESTART_COMMAND")) s.redis_restart_command = v;
+  if (auto v = Env("REDIS_DIGEST"))
+    s.redis_digest = std::string(v) == "yes" || std::string(v) == "1" || std::string(v) == "true";
   return s;
 }
 

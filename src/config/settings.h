@@ -28,6 +28,7 @@ struct Settings {
   std::string redis_username;                                            // REDIS_USERNAME (ACL user)
   std::string redis_password;                                            // REDIS_PASSWORD (never printed)
   std::string redis_data_dir;         // REDIS_DATA_DIR: where restore writes dump.rdb
+  bool redis_digest = false;          // REDIS_DIGEST: record DEBUG DIGEST (blocks the server)
   std::string redis_restart_command;  // REDIS_RESTART_COMMAND: run after a restore
 
   int EffectiveWorkers() const;

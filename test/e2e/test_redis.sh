@@ -46,7 +46,7 @@ PY
 digest1=$(rcli "$P1" DEBUG DIGEST)
 keys=$(for db in 0 1 2 5; do rcli "$P1" -n $db DBSIZE; done | awk '{s+=$1} END {print s}')
 [ "$keys" -ge 200000 ] || fail "only $keys keys loaded"
-export REDIS_HOST=127.0.0.1 REDIS_PORT=$P1 REDIS_PASSWORD=$PW
+export REDIS_HOST=127.0.0.1 REDIS_PORT=$P1 REDIS_PASSWORD=$PW REDIS_DIGEST=yes
 make_data 20
 "$BIN" init >/dev/null
 

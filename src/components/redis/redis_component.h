@@ -18,6 +18,9 @@ struct RedisOptions {
   std::string data_dir;         // REDIS_DATA_DIR: default restore directory
   std::string restart_command;  // REDIS_RESTART_COMMAND: run after dump.rdb is written
   int load_timeout_seconds = 300;
+  // REDIS_DIGEST: record DEBUG DIGEST at backup time. It blocks the server while it walks the
+  // whole data set (seconds for millions of keys), so it is off unless asked for.
+  bool digest = false;
 };
 
 struct RedisBackupResult {
