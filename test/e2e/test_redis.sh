@@ -24,7 +24,7 @@ start_redis() {  # start_redis PORT DIR [extra args]
 rcli() { local port=$1; shift; redis-cli -p "$port" -a "$PW" --no-auth-warning "$@"; }
 
 P1=$(free_port)
-start_redis "$P1" "$W/redis1"
+start_redis "$P1" "$W/redis1" --appendonly yes
 rcli "$P1" DEBUG POPULATE 200000 player: 64 >/dev/null
 python3 - <<'PY' | rcli "$P1" --pipe >/dev/null
 import sys
@@ -46,7 +46,9 @@ PY
 digest1=$(rcli "$P1" DEBUG DIGEST)
 keys=$(for db in 0 1 2 5; do rcli "$P1" -n $db DBSIZE; done | awk '{s+=$1} END {print s}')
 [ "$keys" -ge 200000 ] || fail "only $keys keys loaded"
-export REDIS_HOST=127.0.0.1 REDIS_PORT=$P1 REDIS_PASSWORD=$PW REDIS_DIGEST=yes
+export REDIS_HOST=127.0.0.1 REDIS_PORT=$P1 REDIS_PASSWORD=$PW REDIS_DIGEST=yes REDIS_DATA_DIR=$W/redis1
+rcli "$P1" BGREWRITEAOF >/dev/null
+for _ in $(seq 1 200); do rcli "$P1" INFO persistence | grep -q "aof_rewrite_in_progress:0" && break; sleep 0.05; done
 make_data 20
 "$BIN" init >/dev/null
 
@@ -72,6 +74,8 @@ export REDIS_PORT=$P2 REDIS_RESTART_COMMAND="redis-server --port $P2 --bind 127.
 pids+=("$(cat "$W/restored/redis.pid")")
 [ "$(rcli "$P2" DEBUG DIGEST)" = "$digest1" ] || fail "restored server's DEBUG DIGEST differs"
 pass "restored server has the same DEBUG DIGEST ($digest1)"
+same_tree "$W/redis1/appendonlydir" "$W/restored/redis/appendonlydir" || fail "restored AOF files differ"
+pass "AOF files ($(ls "$W/redis1/appendonlydir" | wc -l)) restored beside dump.rdb"
 unset REDIS_RESTART_COMMAND
 
 # 4. Restore live: a running, empty server receives the snapshot by replication from the tool.

@@ -16,6 +16,8 @@
 #include <cstring>
 #include <thread>
 
+#include "components/files/file_backup.h"
+#include "components/files/file_restore.h"
 #include "components/redis/rdb.h"
 #include "core/file_util.h"
 #include "repository/repository.h"
@@ -342,6 +344,25 @@ RedisBackupResult BackupRedis(Repository& repo, BlobSaver& saver, const RedisOpt
                {"keyspace_exact", exact},
                {"redis_version", *version},
                {"source", opt.endpoint.Describe()}};
+  // AOF files, when the data directory is local (Redis 7: appendonlydir with its manifest). They
+  // are copied as Redis appends to them; Redis loads a truncated last command (aof-load-truncated).
+  if (std::string aof = opt.data_dir + "/appendonlydir";
+      !opt.data_dir.empty() && ::access(aof.c_str(), R_OK | X_OK) == 0) {
+    FileBackupOptions fo;
+    fo.roots = {{"appendonlydir", aof}};
+    FileBackupResult fr = BackupFiles(repo, saver, "redis", fo, progress);
+    if (!fr.success)
+      return fail(
+          Internal("AOF files in " + aof + " (REDIS_DATA_DIR): " +
+                   fr.report.value(
+                       "error", fr.report.contains("errors") ? fr.report["errors"][0].get<std::string>() : "failed")));
+    res.entry["aof"] = fr.entry;
+    res.report["files"].push_back("appendonlydir/");
+    res.report["aof_files"] = fr.report["file_count"];
+  } else if (!opt.data_dir.empty()) {
+    res.report["warnings"] = json::array(
+        {"no readable appendonlydir in REDIS_DATA_DIR " + opt.data_dir + ": only the RDB snapshot was backed up"});
+  }
   res.report["size_bytes"] = validator.size();
   res.report["keys"] = keys;
   res.report["keyspace"] = *keyspace;
@@ -470,6 +491,17 @@ json RestoreRedis(Repository& repo, const json& entry, const std::string& target
   }
   r["restored_to"] = path;
   r["size_bytes"] = validator.size();
+  if (entry.contains("aof")) {
+    auto tree = LoadTree(repo, entry["aof"]);
+    if (!tree.ok()) return fail(tree.status());
+    FileRestoreOptions fo;
+    fo.destinations["appendonlydir"] = target_dir + "/appendonlydir";
+    Progress p;
+    FileRestoreResult fr = RestoreFiles(repo, *tree, fo, p);
+    if (!fr.success) return fail(Internal("AOF files: " + fr.report.value("error", std::string("failed"))));
+    r["files"].push_back("appendonlydir/");
+    r["aof_files"] = fr.report["files"];
+  }
   if (opt.restart_command.empty()) {
     r["success"] = true;
     r["verified"] = "file: blob ids and the RDB checksum; restart Redis on " + target_dir + " to load it";
