@@ -48,6 +48,11 @@ RedisOptions RedisOptionsOf(const Settings& s) {
   o.data_dir = s.redis_data_dir;
   o.restart_command = s.redis_restart_command;
   o.digest = s.redis_digest;
+  o.endpoint.tls = s.redis_tls;
+  o.endpoint.tls_ca = s.redis_tls_ca_cert;
+  o.endpoint.tls_cert = s.redis_tls_cert;
+  o.endpoint.tls_key = s.redis_tls_key;
+  o.endpoint.tls_server_name = s.redis_tls_server_name;
   return o;
 }
 

@@ -85,6 +85,11 @@ Status ApplyFile(Settings& s, const std::string& path) {
   str("redis", "data_dir", s.redis_data_dir);
   str("redis", "restart_command", s.redis_restart_command);
   if (auto v = t["redis"]["digest"].value<bool>()) s.redis_digest = *v;
+  if (auto v = t["redis"]["tls"].value<bool>()) s.redis_tls = *v;
+  str("redis", "tls_ca_cert", s.redis_tls_ca_cert);
+  str("redis", "tls_cert", s.redis_tls_cert);
+  str("redis", "tls_key", s.redis_tls_key);
+  str("redis", "tls_server_name", s.redis_tls_server_name);
   if (auto v = t["redis"]["port"].value<int64_t>()) s.redis_port = static_cast<int>(*v);
   if (s.compression < 0 || s.compression > 19)
     return InvalidArgument("config file " + path + ": repository.compression must be 0..19");
@@ -135,6 +140,12 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (auto v = Env("REDIS_PASSWORD")) s.redis_password = v;
   if (auto v = Env("REDIS_DATA_DIR")) s.redis_data_dir = v;
   if (auto v = Env("REDIS_RESTART_COMMAND")) s.redis_restart_command = v;
+  if (auto v = Env("REDIS_TLS"))
+    s.redis_tls = std::string(v) == "yes" || std::string(v) == "1" || std::string(v) == "true";
+  if (auto v = Env("REDIS_TLS_CA_CERT")) s.redis_tls_ca_cert = v;
+  if (auto v = Env("REDIS_TLS_CERT")) s.redis_tls_cert = v;
+  if (auto v = Env("REDIS_TLS_KEY")) s.redis_tls_key = v;
+  if (auto v = Env("REDIS_TLS_SERVER_NAME")) s.redis_tls_server_name = v;
   if (auto v = Env("REDIS_DIGEST"))
     s.redis_digest = std::string(v) == "yes" || std::string(v) == "1" || std::string(v) == "true";
   return s;

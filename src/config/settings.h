@@ -27,7 +27,9 @@ struct Settings {
   int redis_port = 6379;                                                 // REDIS_PORT
   std::string redis_username;                                            // REDIS_USERNAME (ACL user)
   std::string redis_password;                                            // REDIS_PASSWORD (never printed)
-  std::string redis_data_dir;         // REDIS_DATA_DIR: where restore writes dump.rdb
+  std::string redis_data_dir;  // REDIS_DATA_DIR: where restore writes dump.rdb
+  bool redis_tls = false;      // REDIS_TLS
+  std::string redis_tls_ca_cert, redis_tls_cert, redis_tls_key, redis_tls_server_name;  // REDIS_TLS_*
   bool redis_digest = false;          // REDIS_DIGEST: record DEBUG DIGEST (blocks the server)
   std::string redis_restart_command;  // REDIS_RESTART_COMMAND: run after a restore
 

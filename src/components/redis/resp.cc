@@ -1,7 +1,11 @@
 #include "components/redis/resp.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,10 +27,64 @@ Status Refused(const RedisEndpoint& ep, const std::string& why) {
 
 }  // namespace
 
+void RedisConnection::SslFree::operator()(ssl_st* s) const { SSL_free(s); }
+void RedisConnection::SslFree::operator()(ssl_ctx_st* c) const { SSL_CTX_free(c); }
+
+namespace {
+std::string SslErrors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    out += (out.empty() ? "" : "; ") + std::string(buf);
+  }
+  return out.empty() ? "unknown TLS error" : out;
+}
+}  // namespace
+
+Status RedisConnection::StartTls() {
+  ctx_.reset(SSL_CTX_new(TLS_client_method()));
+  if (!ctx_) return Internal("TLS: " + SslErrors());
+  SSL_CTX_set_min_proto_version(ctx_.get(), TLS1_2_VERSION);
+  SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER, nullptr);
+  if (!ep_.tls_ca.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx_.get(), ep_.tls_ca.c_str(), nullptr) != 1) {
+      return InvalidArgument("REDIS_TLS_CA_CERT " + ep_.tls_ca + " cannot be loaded: " + SslErrors());
+    }
+  } else {
+    SSL_CTX_set_default_verify_paths(ctx_.get());
+  }
+  if (!ep_.tls_cert.empty() || !ep_.tls_key.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx_.get(), ep_.tls_cert.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx_.get(), ep_.tls_key.c_str(), SSL_FILETYPE_PEM) != 1) {
+      return InvalidArgument("the client certificate (REDIS_TLS_CERT, REDIS_TLS_KEY) cannot be loaded: " + SslErrors());
+    }
+  }
+  ssl_.reset(SSL_new(ctx_.get()));
+  SSL_set_fd(ssl_.get(), fd_.get());
+  std::string name = ep_.tls_server_name.empty() ? ep_.host : ep_.tls_server_name;
+  unsigned char addr[16];
+  bool is_ip = inet_pton(AF_INET, name.c_str(), addr) == 1 || inet_pton(AF_INET6, name.c_str(), addr) == 1;
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_.get());
+  if (is_ip) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+  } else {
+    SSL_set_tlsext_host_name(ssl_.get(), name.c_str());
+    X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
+  }
+  if (SSL_connect(ssl_.get()) != 1) {
+    long v = SSL_get_verify_result(ssl_.get());
+    std::string why = v != X509_V_OK ? X509_verify_cert_error_string(v) : SslErrors();
+    return Unavailable("TLS handshake with Redis at " + ep_.Describe() + " failed: " + why +
+                       " (check REDIS_TLS_CA_CERT and REDIS_TLS_SERVER_NAME)");
+  }
+  return Status::Ok();
+}
+
 Status FirstContactFailed(const Status& st) {
-  return st.code() == Code::kUnavailable
-             ? Unavailable(st.message() + " (check that REDIS_HOST and REDIS_PORT point at a Redis server)")
-             : st;
+  if (st.code() != Code::kUnavailable && st.code() != Code::kCorrupt && st.code() != Code::kIo) return st;
+  return Unavailable(st.message() +
+                     " (check that REDIS_HOST and REDIS_PORT point at a Redis server, and REDIS_TLS for a TLS port)");
 }
 
 StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(const RedisEndpoint& ep) {
@@ -70,13 +128,15 @@ StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(const RedisE
   }
   freeaddrinfo(res);
   if (!c->fd_.valid()) return Refused(ep, last);
+  if (ep.tls) RETURN_IF_ERROR(c->StartTls());
   if (!ep.password.empty()) {
     std::vector<std::string> auth = {"AUTH"};
     if (!ep.username.empty()) auth.push_back(ep.username);
     auth.push_back(ep.password);
     auto r = c->Command(auth);
     if (!r.ok()) {
-      if (r.status().code() == Code::kUnavailable) return FirstContactFailed(r.status());
+      // Only an error reply from Redis is a refusal; anything else means no Redis answered.
+      if (r.status().code() != Code::kInvalidArgument) return FirstContactFailed(r.status());
       return PermissionDenied("Redis at " + ep.Describe() +
                               " refused the credentials (check REDIS_PASSWORD and REDIS_USERNAME)");
     }
@@ -93,7 +153,20 @@ Status RedisConnection::Fill() {
   }
   uint8_t tmp[64 << 10];
   for (;;) {
-    ssize_t r = ::recv(fd_.get(), tmp, sizeof tmp, 0);
+    ssize_t r;
+    if (ssl_) {
+      int n = SSL_read(ssl_.get(), tmp, sizeof tmp);
+      if (n > 0) {
+        buf_.insert(buf_.end(), tmp, tmp + n);
+        return Status::Ok();
+      }
+      int err = SSL_get_error(ssl_.get(), n);
+      if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && errno == 0)) return Closed();
+      if (err != SSL_ERROR_SYSCALL) return Unavailable("TLS read from Redis at " + ep_.Describe() + ": " + SslErrors());
+      r = -1;  // errno says why (a timeout is EAGAIN)
+    } else {
+      r = ::recv(fd_.get(), tmp, sizeof tmp, 0);
+    }
     if (r > 0) {
       buf_.insert(buf_.end(), tmp, tmp + r);
       return Status::Ok();
@@ -117,6 +190,12 @@ Status RedisConnection::Send(const std::vector<std::string>& args) {
 Status RedisConnection::SendRaw(const uint8_t* data, size_t n) {
   size_t done = 0;
   while (done < n) {
+    if (ssl_) {
+      int w = SSL_write(ssl_.get(), data + done, static_cast<int>(std::min<size_t>(n - done, 1 << 30)));
+      if (w <= 0) return Unavailable("TLS write to Redis at " + ep_.Describe() + ": " + SslErrors());
+      done += static_cast<size_t>(w);
+      continue;
+    }
     ssize_t w = ::send(fd_.get(), data + done, n - done, MSG_NOSIGNAL);
     if (w < 0) {
       if (errno == EINTR) continue;
@@ -146,7 +225,7 @@ StatusOr<std::string> RedisConnection::ReadLine() {
       }
     }
     if (buf_.size() - pos_ > kMaxLine) {
-      return InvalidArgument(ep_.Describe() + " does not speak the Redis protocol (check REDIS_PORT)");
+      return Corrupt(ep_.Describe() + " does not answer in the Redis protocol");
     }
     RETURN_IF_ERROR(Fill());
   }
@@ -166,9 +245,7 @@ StatusOr<size_t> RedisConnection::ReadSome(uint8_t* out, size_t n) {
 StatusOr<RespValue> RedisConnection::Read() {
   ASSIGN_OR_RETURN(std::string line, ReadLine());
   RespValue v;
-  auto not_redis = [&] {
-    return InvalidArgument(ep_.Describe() + " does not speak the Redis protocol (check REDIS_PORT)");
-  };
+  auto not_redis = [&] { return Corrupt(ep_.Describe() + " does not answer in the Redis protocol"); };
   if (line.empty()) return not_redis();
   auto number = [&](int64_t& n) {
     try {

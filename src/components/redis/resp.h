@@ -3,6 +3,9 @@
 #pragma once
 
 #include <memory>
+
+struct ssl_st;
+struct ssl_ctx_st;
 #include <string>
 #include <vector>
 
@@ -18,6 +21,11 @@ struct RedisEndpoint {
   std::string username;  // REDIS_USERNAME (ACL); empty: the default user
   std::string password;  // REDIS_PASSWORD; never printed
   int timeout_ms = 30000;
+  // REDIS_TLS: TLS with the server's certificate verified against tls_ca (REDIS_TLS_CA_CERT) or
+  // the system store, for tls_server_name (REDIS_TLS_SERVER_NAME, default host); a client
+  // certificate for servers that ask for one (REDIS_TLS_CERT, REDIS_TLS_KEY).
+  bool tls = false;
+  std::string tls_ca, tls_cert, tls_key, tls_server_name;
   std::string Describe() const { return host + ":" + std::to_string(port); }
 };
 
@@ -52,8 +60,16 @@ class RedisConnection {
   Status Fill();
   Status Closed() const;
 
+  Status StartTls();
+
+  struct SslFree {
+    void operator()(ssl_st* s) const;
+    void operator()(ssl_ctx_st* c) const;
+  };
   RedisEndpoint ep_;
   Fd fd_;
+  std::unique_ptr<ssl_ctx_st, SslFree> ctx_;
+  std::unique_ptr<ssl_st, SslFree> ssl_;  // declared after fd_: freed before the socket closes
   Bytes buf_;
   size_t pos_ = 0;
 };
