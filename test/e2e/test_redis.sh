@@ -89,6 +89,21 @@ json "$W/live.json" "r['components']['redis']['verified']" | grep -q "DEBUG DIGE
 pass "live restore: same DEBUG DIGEST, server detached (role:master), $(json "$W/live.json" "r['components']['redis']['verified']")"
 export REDIS_PORT=$P1
 
+# An ACL user with just what a backup needs, and one without replication rights.
+rcli "$P1" ACL SETUSER backup on ">backup-$PW" "~*" "+info" "+ping" "+replconf" "+psync" "+sync" "+debug" >/dev/null
+rcli "$P1" ACL SETUSER reader on ">reader-$PW" "~*" "+info" "+ping" >/dev/null
+REDIS_USERNAME=backup REDIS_PASSWORD="backup-$PW" "$BIN" backup full --no-progress >"$W/acl.json" || fail "backup as ACL user: $(cat "$W/acl.json")"
+pass "ACL user with replication rights backs up"
+if REDIS_USERNAME=reader REDIS_PASSWORD="reader-$PW" "$BIN" backup full --no-progress >"$W/acl2.json" 2>/dev/null; then fail "a user without replication rights succeeded"; fi
+json "$W/acl2.json" "r['components']['redis']['error']" | grep -q REDIS_USERNAME || fail "no-replication user: error does not name REDIS_USERNAME"
+pass "user without replication rights: $(json "$W/acl2.json" "r['components']['redis']['error']")"
+# With neither --target nor REDIS_DATA_DIR, dump.rdb goes to the server's own dir (CONFIG GET dir).
+P4=$(free_port)
+start_redis "$P4" "$W/redis4"
+REDIS_PORT=$P4 REDIS_DATA_DIR= "$BIN" restore "$b2" --components redis --no-progress >"$W/own.json" || fail "restore to the server's dir: $(cat "$W/own.json")"
+[ -s "$W/redis4/dump.rdb" ] || fail "dump.rdb not written to the server's own dir"
+pass "restore without a target writes $(json "$W/own.json" "r['components']['redis']['restored_to']")"
+
 # 5. Failures: one line naming the setting, redis failed, the files still backed up, no secret.
 expect_fail() {  # expect_fail WHAT PATTERN [env...]
   local what=$1 pattern=$2; shift 2

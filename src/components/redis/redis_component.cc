@@ -240,7 +240,12 @@ StatusOr<std::string> InfoField(RedisConnection& c, const std::string& section, 
 Status Transfer(Repository& repo, BlobSaver& saver, RedisConnection& c, RdbValidator& validator, std::vector<Id>& blobs,
                 Progress& progress) {
   // Ask for a full resynchronisation, as a new replica would; fall back to SYNC (Redis < 2.8).
-  RETURN_IF_ERROR(c.Command({"REPLCONF", "capa", "eof", "capa", "psync2"}).status());
+  Status rc = c.Command({"REPLCONF", "capa", "eof", "capa", "psync2"}).status();
+  if (!rc.ok() && rc.message().find("NOPERM") != std::string::npos) {
+    return PermissionDenied(
+        "the Redis user may not replicate (needs REPLCONF and PSYNC or SYNC): check REDIS_USERNAME");
+  }
+  RETURN_IF_ERROR(rc);
   RETURN_IF_ERROR(c.Send({"PSYNC", "?", "-1"}));
   ASSIGN_OR_RETURN(std::string line, c.ReadLine());
   while (!line.empty() && line[0] == '\n') line.erase(0, 1);
@@ -457,12 +462,22 @@ json RestoreRedis(Repository& repo, const json& entry, const std::string& target
     r["error"] = st.message();
     return r;
   };
-  if (target_dir.empty()) {
-    return fail(InvalidArgument("no directory to restore dump.rdb into: set REDIS_DATA_DIR or pass --target"));
+  std::string dir = target_dir;
+  if (dir.empty()) {  // the server's own data directory, as it reports it
+    auto c = RedisConnection::Connect(opt.endpoint);
+    auto reply = c.ok() ? (*c)->Command({"CONFIG", "GET", "dir"}) : StatusOr<RespValue>(c.status());
+    if (!reply.ok() || reply->elems.size() != 2) {
+      return fail(InvalidArgument(
+          "no directory to restore dump.rdb into: pass --target or set REDIS_DATA_DIR (asking Redis for "
+          "its dir failed: " +
+          (reply.ok() ? std::string("no answer") : reply.status().message()) + ")"));
+    }
+    dir = reply->elems[1].str;
   }
-  Status st = MakeDirs(target_dir, 0750);
+  const std::string& target = dir;
+  Status st = MakeDirs(target, 0750);
   if (!st.ok()) return fail(st);
-  std::string path = target_dir + "/dump.rdb", tmp = target_dir + "/.dump.rdb.stb-" + RandomHex(4);
+  std::string path = target + "/dump.rdb", tmp = target + "/.dump.rdb.stb-" + RandomHex(4);
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640));
   if (!fd.valid()) return fail(ErrnoStatus("creating " + tmp, errno));
   RdbValidator validator;
@@ -495,7 +510,7 @@ json RestoreRedis(Repository& repo, const json& entry, const std::string& target
     auto tree = LoadTree(repo, entry["aof"]);
     if (!tree.ok()) return fail(tree.status());
     FileRestoreOptions fo;
-    fo.destinations["appendonlydir"] = target_dir + "/appendonlydir";
+    fo.destinations["appendonlydir"] = target + "/appendonlydir";
     Progress p;
     FileRestoreResult fr = RestoreFiles(repo, *tree, fo, p);
     if (!fr.success) return fail(Internal("AOF files: " + fr.report.value("error", std::string("failed"))));
@@ -504,7 +519,7 @@ json RestoreRedis(Repository& repo, const json& entry, const std::string& target
   }
   if (opt.restart_command.empty()) {
     r["success"] = true;
-    r["verified"] = "file: blob ids and the RDB checksum; restart Redis on " + target_dir + " to load it";
+    r["verified"] = "file: blob ids and the RDB checksum; restart Redis on " + target + " to load it";
     return r;
   }
   st = RunCommand(opt.restart_command);
