@@ -9,12 +9,12 @@ head -c 600M /dev/urandom >"$W/src/saves/world/huge.bin"
 pid=$!
 # Kill right after the first periodic index object (written every 16 packs), mid-backup.
 for _ in $(seq 1 600); do
-  [ -n "$(find "$BACKUP_ROOT/index" -type f 2>/dev/null)" ] && break
+  [ -n "$(find "$BACKUP_ROOT/index" -type f ! -name '.tmp-*' 2>/dev/null)" ] && break
   sleep 0.02
 done
 kill -9 $pid 2>/dev/null || fail "backup finished before it could be killed"
 wait $pid 2>/dev/null || true
-packs=$(find "$BACKUP_ROOT/data" -type f | wc -l)
+packs=$(find "$BACKUP_ROOT/data" -type f ! -name '.tmp-*' | wc -l)
 [ "$packs" -ge 16 ] || fail "killed before the first index ($packs packs)"
 pass "killed the backup after $packs packs"
 [ -z "$(find "$BACKUP_ROOT/snapshots" -type f 2>/dev/null)" ] || fail "a killed backup left a snapshot"
