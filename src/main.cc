@@ -22,6 +22,8 @@ Environment (see doc/configuration.md; flags override, a TOML config file is ove
   PLAYER_SAVES_DIR       player saves component
   CONFIG_DIRS            configuration component: several roots, ':'-separated
   APP_DIR, APP_EXCLUDE   application component and its exclude globs (default *.pyc:__pycache__:.git)
+  REDIS_HOST, REDIS_PORT, REDIS_PASSWORD   redis component (also REDIS_USERNAME, REDIS_TLS,
+                         REDIS_TLS_CA_CERT, REDIS_DATA_DIR, REDIS_RESTART_COMMAND, REDIS_DIGEST)
   BACKUP_COMPRESSION     zstd level 0 (off) .. 19 (default 1)
   BACKUP_WORKERS         parallel workers (default: number of cores)
   BACKUP_LOG_DIR         log directory (default /var/log/spacetime)
