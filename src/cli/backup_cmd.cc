@@ -127,11 +127,10 @@ int RunBackup(const Settings& s, const BackupArgs& a) {
       FileBackupResult r = BackupFiles(repo, saver, comp, opt, progress);
       r.report["status"] = r.success ? "success" : "failed";
       if (!r.success) {
-        LogError(
-            comp + ": " +
-            r.report.value("error", r.report.contains("errors") ? r.report["errors"][0].get<std::string>() : "failed"));
-        if (src.variable && r.report.contains("error"))
+        LogError(comp + ": " + r.FirstError());
+        if (r.report.contains("error")) {
           r.report["error"] = r.report["error"].get<std::string>() + " (check " + src.variable + ")";
+        }
       }
       ok &= r.success;
       components[comp] = r.report;

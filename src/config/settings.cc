@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <toml++/toml.h>
+#include <cctype>
 #include <cstdlib>
 #include <thread>
 
@@ -43,6 +44,14 @@ StatusOr<int> ParseInt(const std::string& what, const std::string& v, int lo, in
   }
   return InvalidArgument(what + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
                          ", not '" + v + "'");
+}
+
+// yes/no, true/false, 1/0 (any case); anything else is an error rather than a silent "no".
+StatusOr<bool> ParseBool(const std::string& what, std::string v) {
+  for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (v == "yes" || v == "true" || v == "1" || v == "on") return true;
+  if (v == "no" || v == "false" || v == "0" || v == "off") return false;
+  return InvalidArgument(what + " must be yes or no, not '" + v + "'");
 }
 
 std::vector<std::string> StringArray(const toml::node_view<toml::node>& node) {
@@ -140,14 +149,16 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (auto v = Env("REDIS_PASSWORD")) s.redis_password = v;
   if (auto v = Env("REDIS_DATA_DIR")) s.redis_data_dir = v;
   if (auto v = Env("REDIS_RESTART_COMMAND")) s.redis_restart_command = v;
-  if (auto v = Env("REDIS_TLS"))
-    s.redis_tls = std::string(v) == "yes" || std::string(v) == "1" || std::string(v) == "true";
+  if (auto v = Env("REDIS_TLS")) {
+    ASSIGN_OR_RETURN(s.redis_tls, ParseBool("REDIS_TLS", v));
+  }
   if (auto v = Env("REDIS_TLS_CA_CERT")) s.redis_tls_ca_cert = v;
   if (auto v = Env("REDIS_TLS_CERT")) s.redis_tls_cert = v;
   if (auto v = Env("REDIS_TLS_KEY")) s.redis_tls_key = v;
   if (auto v = Env("REDIS_TLS_SERVER_NAME")) s.redis_tls_server_name = v;
-  if (auto v = Env("REDIS_DIGEST"))
-    s.redis_digest = std::string(v) == "yes" || std::string(v) == "1" || std::string(v) == "true";
+  if (auto v = Env("REDIS_DIGEST")) {
+    ASSIGN_OR_RETURN(s.redis_digest, ParseBool("REDIS_DIGEST", v));
+  }
   return s;
 }
 

@@ -47,6 +47,8 @@ env -u PLAYER_SAVES_DIR -u CONFIG_DIRS -u APP_DIR -u BACKUP_ROOT "$BIN" --config
   || fail "backup from config file: $(cat "$W/toml.json")"
 [ "$(json "$W/toml.json" "r['components']['configuration']['status']")" = skipped ] || fail "config file: configuration should be skipped"
 [ "$(json "$W/toml.json" "r['components']['player_saves']['status']")" = success ] || fail "config file: player_saves"
+if REDIS_TLS=ture "$BIN" snapshots >/dev/null 2>"$W/err"; then fail "REDIS_TLS=ture accepted"; fi
+grep -q "REDIS_TLS must be yes or no" "$W/err" || fail "a bad boolean does not name REDIS_TLS: $(cat "$W/err")"
 if "$BIN" --config "$W/nope.toml" snapshots >/dev/null 2>"$W/err"; then fail "missing config file accepted"; fi
 echo "[repository" >"$W/bad.toml"
 if "$BIN" --config "$W/bad.toml" snapshots >/dev/null 2>"$W/err"; then fail "malformed config accepted"; fi

@@ -70,6 +70,12 @@ Status ArchiveFile(Repository& repo, BlobSaver& saver, const std::string& abs, F
 
 }  // namespace
 
+std::string FileBackupResult::FirstError() const {
+  if (report.contains("error")) return report["error"].get<std::string>();
+  if (report.contains("errors") && !report["errors"].empty()) return report["errors"][0].get<std::string>();
+  return "failed";
+}
+
 FileBackupResult BackupFiles(Repository& repo, BlobSaver& saver, const std::string& component,
                              const FileBackupOptions& opt, Progress& progress) {
   auto t0 = std::chrono::steady_clock::now();

@@ -24,6 +24,8 @@ struct FileBackupResult {
   nlohmann::json entry;   // stored in the snapshot: kind, roots, tree blob ids, stats
   nlohmann::json report;  // the guide's component report
   bool success = false;
+  // The report's "error", or its first entry of "errors".
+  std::string FirstError() const;
 };
 
 FileBackupResult BackupFiles(Repository& repo, BlobSaver& saver, const std::string& component,

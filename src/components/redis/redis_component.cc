@@ -356,11 +356,7 @@ RedisBackupResult BackupRedis(Repository& repo, BlobSaver& saver, const RedisOpt
     FileBackupOptions fo;
     fo.roots = {{"appendonlydir", aof}};
     FileBackupResult fr = BackupFiles(repo, saver, "redis", fo, progress);
-    if (!fr.success)
-      return fail(
-          Internal("AOF files in " + aof + " (REDIS_DATA_DIR): " +
-                   fr.report.value(
-                       "error", fr.report.contains("errors") ? fr.report["errors"][0].get<std::string>() : "failed")));
+    if (!fr.success) return fail(Internal("AOF files in " + aof + " (REDIS_DATA_DIR): " + fr.FirstError()));
     res.entry["aof"] = fr.entry;
     res.report["files"].push_back("appendonlydir/");
     res.report["aof_files"] = fr.report["file_count"];
