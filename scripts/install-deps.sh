@@ -8,6 +8,7 @@ pkgs=(
   libssl-dev libzstd-dev libcurl4-openssl-dev libsqlite3-dev libsodium-dev
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libpq-dev postgresql postgresql-client
   zstd python3 clang-format redis-server redis-tools openssl
 )
 if [ "${1:-}" = "--bench" ]; then pkgs+=(restic borgbackup time); fi

@@ -22,6 +22,9 @@ Environment (see doc/configuration.md; flags override, a TOML config file is ove
   PLAYER_SAVES_DIR       player saves component
   CONFIG_DIRS            configuration component: several roots, ':'-separated
   APP_DIR, APP_EXCLUDE   application component and its exclude globs (default *.pyc:__pycache__:.git)
+  DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD   database component (PostgreSQL or CockroachDB;
+                         also DB_SSLMODE, DB_ENGINE, DB_PG_BIN_DIR, DB_RESTORE_JOBS, DB_CHECKSUMS,
+                         COCKROACH_BACKUP_URI, COCKROACH_BACKUP_LOCATION)
   REDIS_HOST, REDIS_PORT, REDIS_PASSWORD   redis component (also REDIS_USERNAME, REDIS_TLS,
                          REDIS_TLS_CA_CERT, REDIS_DATA_DIR, REDIS_RESTART_COMMAND, REDIS_DIGEST)
   BACKUP_COMPRESSION     zstd level 0 (off) .. 19 (default 1)
@@ -86,6 +89,8 @@ int main(int argc, char** argv) {
   restore->add_option("--components", comps, "comma-separated subset, e.g. player_saves,configuration");
   restore->add_option("--target", rargs.target,
                       "restore under DIR/<component>/<root name> instead of the original paths");
+  restore->add_option("--target-db", rargs.target_db,
+                      "database: restore into this database (created if missing) instead of DB_NAME");
   restore->add_option("--workers", workers, "parallel workers (default: cores)")->check(CLI::Range(1, 256));
   restore->add_flag("--live", rargs.live,
                     "redis: load the snapshot into the running server at REDIS_HOST:REDIS_PORT by replication "

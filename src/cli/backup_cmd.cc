@@ -86,8 +86,23 @@ int RunBackup(const Settings& s, const BackupArgs& a) {
     ProgressPrinter printer(progress, a.progress);
     for (const auto& comp : kBackupOrder) {
       if (comp == "database") {
-        components[comp] = Skipped(s.db_host.empty() ? "not configured (DB_HOST)"
-                                                     : "the database component is not available in this build yet");
+        if (s.db_host.empty()) {
+          components[comp] = Skipped("not configured (DB_HOST)");
+          continue;
+        }
+        any = true;
+        DatabaseBackupResult r;
+        auto opt = DatabaseOptionsOf(s, repo);
+        if (opt.ok()) {
+          r = BackupDatabase(repo, saver, *opt, a.type, progress);
+        } else {
+          r.report = {{"type", a.type}, {"success", false}, {"error", opt.status().message()}};
+        }
+        r.report["status"] = r.success ? "success" : "failed";
+        if (!r.success) LogError("database: " + r.report.value("error", "failed"));
+        ok &= r.success;
+        components[comp] = r.report;
+        if (r.entry.is_object()) entries[comp] = r.entry;
         continue;
       }
       if (comp == "redis") {
@@ -159,7 +174,9 @@ int RunBackup(const Settings& s, const BackupArgs& a) {
       {"new_blobs", ss.new_blobs.load()},
       {"dedup_ratio", ss.stored_bytes ? static_cast<double>(total) / static_cast<double>(ss.stored_bytes) : 0.0}};
   if (!index_problems.empty()) report["warnings"] = index_problems;
-  if (!any) report["error"] = "nothing to back up: set PLAYER_SAVES_DIR, CONFIG_DIRS or APP_DIR (see --help)";
+  if (!any)
+    report["error"] =
+        "nothing to back up: set DB_HOST, REDIS_HOST, PLAYER_SAVES_DIR, CONFIG_DIRS or APP_DIR (see --help)";
   if (!fin.ok() || !any) {
     report["overall_success"] = false;
     if (!any) {  // nothing was backed up: a snapshot would only clutter the list

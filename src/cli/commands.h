@@ -23,6 +23,7 @@ struct RestoreArgs {
   std::string location = "local";
   std::vector<std::string> components;  // empty: all in the backup
   std::string target;                   // "": original locations
+  std::string target_db;                // database: restore into this database instead of DB_NAME
   bool sync = false;                    // flush to disk before reporting success
   bool live = false;                    // redis: load into the running server by replication
   bool progress = true;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "components/database/database_component.h"
 #include "components/redis/redis_component.h"
 #include "config/settings.h"
 #include "repository/repository.h"
@@ -23,5 +24,8 @@ StatusOr<std::unique_ptr<Repository>> OpenRepository(const Settings& s, const st
 int Fail(const Status& st);
 void PrintJson(const nlohmann::json& j);
 RedisOptions RedisOptionsOf(const Settings& s);
+// The database settings, with CockroachDB's collection built from the configured locations and
+// its encryption passphrase derived from the repository key.
+StatusOr<DatabaseOptions> DatabaseOptionsOf(const Settings& s, const Repository& repo);
 
 }  // namespace stb

@@ -83,9 +83,14 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
       }
       double c0 = NowSeconds();
       json r;
-      if (entries[comp].value("kind", "") == "redis" && a.live) {
+      std::string kind = entries[comp].value("kind", "");
+      if (kind == "postgresql" || kind == "cockroachdb") {
+        auto opt = DatabaseOptionsOf(s, repo);
+        r = opt.ok() ? RestoreDatabase(repo, entries[comp], *opt, a.target_db, progress)
+                     : json{{"success", false}, {"error", opt.status().message()}};
+      } else if (kind == "redis" && a.live) {
         r = RestoreRedisLive(repo, entries[comp], RedisOptionsOf(s));
-      } else if (entries[comp].value("kind", "") == "redis") {
+      } else if (kind == "redis") {
         r = RestoreRedis(repo, entries[comp], a.target.empty() ? s.redis_data_dir : a.target + "/redis",
                          RedisOptionsOf(s));
       } else {
@@ -97,7 +102,7 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
         if (!index_problems.empty()) r["damaged_index"] = index_problems;
         LogError(comp + ": " + r.value("error", "failed"));
       } else {
-        LogInfo(comp + ": restored and verified " + std::to_string(r.value("verified_files", 0)) + " files");
+        LogInfo(comp + ": restored and verified");
       }
       components[comp] = r;
       order.push_back(comp);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <thread>
@@ -88,6 +89,24 @@ Status ApplyFile(Settings& s, const std::string& path) {
   str("application", "dir", s.app_dir);
   if (t["application"]["exclude"]) s.app_exclude = StringArray(t["application"]["exclude"]);
   str("database", "host", s.db_host);
+  if (auto v = t["database"]["port"].value<int64_t>()) s.db_port = static_cast<int>(*v);
+  str("database", "name", s.db_name);
+  str("database", "user", s.db_user);
+  str("database", "password", s.db_password);
+  str("database", "sslmode", s.db_sslmode);
+  str("database", "engine", s.db_engine);
+  str("database", "pg_bin_dir", s.db_pg_bin_dir);
+  if (auto v = t["database"]["restore_jobs"].value<int64_t>()) s.db_restore_jobs = static_cast<int>(*v);
+  if (auto v = t["database"]["checksums"].value<bool>()) s.db_checksums = *v;
+  str("cockroach", "backup_uri", s.cockroach_backup_uri);
+  str("cockroach", "backup_location", s.cockroach_backup_location);
+  str("s3", "bucket", s.s3_bucket);
+  str("s3", "region", s.s3_region);
+  str("s3", "endpoint", s.s3_endpoint);
+  str("azure", "container", s.azure_container);
+  str("azure", "account", s.azure_account);
+  str("gcs", "bucket", s.gcs_bucket);
+  str("gcs", "project", s.gcs_project);
   str("redis", "host", s.redis_host);
   str("redis", "username", s.redis_username);
   str("redis", "password", s.redis_password);
@@ -100,10 +119,30 @@ Status ApplyFile(Settings& s, const std::string& path) {
   str("redis", "tls_key", s.redis_tls_key);
   str("redis", "tls_server_name", s.redis_tls_server_name);
   if (auto v = t["redis"]["port"].value<int64_t>()) s.redis_port = static_cast<int>(*v);
+  if (s.db_port < 0 || s.db_port > 65535)
+    return InvalidArgument("config file " + path + ": database.port must be 1..65535");
+  if (s.db_restore_jobs < 0 || s.db_restore_jobs > 64)
+    return InvalidArgument("config file " + path + ": database.restore_jobs must be 1..64");
   if (s.compression < 0 || s.compression > 19)
     return InvalidArgument("config file " + path + ": repository.compression must be 0..19");
   if (s.workers < 0 || s.workers > 256)
     return InvalidArgument("config file " + path + ": repository.workers must be 1..256");
+  return Status::Ok();
+}
+
+Status ValidateDatabase(Settings& s) {
+  if (s.db_engine == "postgres") s.db_engine = "postgresql";
+  if (s.db_engine == "cockroach") s.db_engine = "cockroachdb";
+  if (!s.db_engine.empty() && s.db_engine != "postgresql" && s.db_engine != "cockroachdb") {
+    return InvalidArgument("DB_ENGINE must be postgresql or cockroachdb (or unset to detect it), not '" + s.db_engine +
+                           "'");
+  }
+  static const char* kModes[] = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+  if (!s.db_sslmode.empty() && std::find(std::begin(kModes), std::end(kModes), s.db_sslmode) == std::end(kModes)) {
+    return InvalidArgument("DB_SSLMODE must be one of disable, allow, prefer, require, verify-ca, verify-full, not '" +
+                           s.db_sslmode + "'");
+  }
+  if (!s.db_host.empty() && s.db_name.empty()) return InvalidArgument("DB_HOST is set but DB_NAME is not");
   return Status::Ok();
 }
 
@@ -141,6 +180,35 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (auto v = Env("APP_DIR")) s.app_dir = v;
   if (const char* v = std::getenv("APP_EXCLUDE")) s.app_exclude = SplitList(v, ':');  // set but empty: exclude nothing
   if (auto v = Env("DB_HOST")) s.db_host = v;
+  if (auto v = Env("DB_PORT")) {
+    ASSIGN_OR_RETURN(s.db_port, ParseInt("DB_PORT", v, 1, 65535));
+  }
+  if (auto v = Env("DB_NAME")) s.db_name = v;
+  if (auto v = Env("DB_USER")) s.db_user = v;
+  if (auto v = Env("DB_PASSWORD")) s.db_password = v;
+  if (auto v = Env("DB_SSLMODE")) s.db_sslmode = v;
+  if (auto v = Env("DB_ENGINE")) s.db_engine = v;
+  if (auto v = Env("DB_PG_BIN_DIR")) s.db_pg_bin_dir = v;
+  if (auto v = Env("DB_RESTORE_JOBS")) {
+    ASSIGN_OR_RETURN(s.db_restore_jobs, ParseInt("DB_RESTORE_JOBS", v, 1, 64));
+  }
+  if (auto v = Env("DB_CHECKSUMS")) {
+    ASSIGN_OR_RETURN(s.db_checksums, ParseBool("DB_CHECKSUMS", v));
+  }
+  if (auto v = Env("COCKROACH_BACKUP_URI")) s.cockroach_backup_uri = v;
+  if (auto v = Env("COCKROACH_BACKUP_LOCATION")) s.cockroach_backup_location = v;
+  if (auto v = Env("BACKUP_S3_BUCKET")) s.s3_bucket = v;
+  if (auto v = Env("BACKUP_S3_REGION")) s.s3_region = v;
+  if (auto v = Env("BACKUP_S3_ENDPOINT")) s.s3_endpoint = v;
+  if (auto v = Env("AWS_ACCESS_KEY_ID")) s.aws_access_key_id = v;
+  if (auto v = Env("AWS_SECRET_ACCESS_KEY")) s.aws_secret_access_key = v;
+  if (auto v = Env("AWS_SESSION_TOKEN")) s.aws_session_token = v;
+  if (auto v = Env("BACKUP_AZURE_CONTAINER")) s.azure_container = v;
+  if (auto v = Env("BACKUP_AZURE_ACCOUNT")) s.azure_account = v;
+  if (auto v = Env("AZURE_STORAGE_CONNECTION_STRING")) s.azure_connection_string = v;
+  if (auto v = Env("BACKUP_GCS_BUCKET")) s.gcs_bucket = v;
+  if (auto v = Env("BACKUP_GCS_PROJECT")) s.gcs_project = v;
+  if (auto v = Env("GOOGLE_APPLICATION_CREDENTIALS")) s.google_credentials = v;
   if (auto v = Env("REDIS_HOST")) s.redis_host = v;
   if (auto v = Env("REDIS_PORT")) {
     ASSIGN_OR_RETURN(s.redis_port, ParseInt("REDIS_PORT", v, 1, 65535));
@@ -159,6 +227,7 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (auto v = Env("REDIS_DIGEST")) {
     ASSIGN_OR_RETURN(s.redis_digest, ParseBool("REDIS_DIGEST", v));
   }
+  RETURN_IF_ERROR(ValidateDatabase(s));
   return s;
 }
 

@@ -23,12 +23,29 @@ struct Settings {
   std::string app_dir;                                                   // APP_DIR
   std::vector<std::string> app_exclude{"*.pyc", "__pycache__", ".git"};  // APP_EXCLUDE (':'-separated)
   std::string db_host;                                                   // DB_HOST (database component)
-  std::string redis_host;                                                // REDIS_HOST (redis component)
-  int redis_port = 6379;                                                 // REDIS_PORT
-  std::string redis_username;                                            // REDIS_USERNAME (ACL user)
-  std::string redis_password;                                            // REDIS_PASSWORD (never printed)
-  std::string redis_data_dir;  // REDIS_DATA_DIR: where restore writes dump.rdb
-  bool redis_tls = false;      // REDIS_TLS
+  int db_port = 0;                                                       // DB_PORT: 0 = libpq's default (5432)
+  std::string db_name;                                                   // DB_NAME
+  std::string db_user;                                                   // DB_USER
+  std::string db_password;    // DB_PASSWORD (never printed); "" = PGPASSWORD or ~/.pgpass
+  std::string db_sslmode;     // DB_SSLMODE: disable .. verify-full
+  std::string db_engine;      // DB_ENGINE: "" = detect, postgresql, cockroachdb
+  std::string db_pg_bin_dir;  // DB_PG_BIN_DIR: pg_dump/pg_restore location
+  int db_restore_jobs = 0;    // DB_RESTORE_JOBS: 0 = number of cores
+  bool db_checksums = true;   // DB_CHECKSUMS: per-table content checksums
+  // CockroachDB's own BACKUP writes to a collection: COCKROACH_BACKUP_URI, or one built from
+  // COCKROACH_BACKUP_LOCATION (nodelocal, s3, azure, gcs) and the location settings below.
+  std::string cockroach_backup_uri, cockroach_backup_location = "nodelocal";
+  // Cloud locations (the guide's variables). Secrets are never printed.
+  std::string s3_bucket, s3_region = "us-east-1", s3_endpoint;              // BACKUP_S3_*
+  std::string aws_access_key_id, aws_secret_access_key, aws_session_token;  // AWS_*
+  std::string azure_container, azure_account, azure_connection_string;      // BACKUP_AZURE_*, AZURE_STORAGE_*
+  std::string gcs_bucket, gcs_project, google_credentials;  // BACKUP_GCS_*, GOOGLE_APPLICATION_CREDENTIALS
+  std::string redis_host;                                   // REDIS_HOST (redis component)
+  int redis_port = 6379;                                    // REDIS_PORT
+  std::string redis_username;                               // REDIS_USERNAME (ACL user)
+  std::string redis_password;                               // REDIS_PASSWORD (never printed)
+  std::string redis_data_dir;                               // REDIS_DATA_DIR: where restore writes dump.rdb
+  bool redis_tls = false;                                   // REDIS_TLS
   std::string redis_tls_ca_cert, redis_tls_cert, redis_tls_key, redis_tls_server_name;  // REDIS_TLS_*
   bool redis_digest = false;          // REDIS_DIGEST: record DEBUG DIGEST (blocks the server)
   std::string redis_restart_command;  // REDIS_RESTART_COMMAND: run after a restore

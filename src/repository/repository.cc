@@ -53,6 +53,14 @@ double NowSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+Chunker Repository::MakeChunker(const ChunkerParams& params) const {
+  return Chunker(Hkdf(master_, *FromHex(config_.id), "spacetime-backup chunker v1", 32), params);
+}
+
+std::string Repository::DeriveSecretHex(std::string_view purpose) const {
+  return ToHex(Hkdf(master_, *FromHex(config_.id), "spacetime-backup " + std::string(purpose) + " v1", 32));
+}
+
 std::string FormatBackupId(int64_t t) {
   time_t tt = static_cast<time_t>(t);
   struct tm tm;

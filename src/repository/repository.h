@@ -39,6 +39,9 @@ class Repository {
   const RepoConfig& config() const { return config_; }
   const Aead& aead() const { return *aead_; }
   const Chunker& chunker() const { return *chunker_; }
+  // A chunker with the repository's secret gear table but other sizes (database dumps use
+  // smaller chunks: their changes are small and scattered).
+  Chunker MakeChunker(const ChunkerParams& params) const;
   const Hmac& hmac() const { return *hmac_; }  // blob ids; Compute is safe from several threads
 
   // Keys (several may unlock one repository; see `key add|list|remove|rotate`).
@@ -46,6 +49,9 @@ class Repository {
   StatusOr<std::string> AddKey(const KeySource& key);
   Status RemoveKey(const std::string& key_id);
   const std::string& current_key_id() const { return key_id_; }
+  // A secret for another system (CockroachDB's encryption_passphrase), derived from the master
+  // key and the repository id, so every key that opens this repository gives the same one.
+  std::string DeriveSecretHex(std::string_view purpose) const;
 
   // Sealed JSON objects stored as folder/<sha256 of the sealed bytes>; returns the name.
   StatusOr<std::string> SaveObject(const std::string& folder, std::string_view kind, const nlohmann::json& doc);

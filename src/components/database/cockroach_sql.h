@@ -1,0 +1,71 @@
+// The statements that back up and restore a CockroachDB database with its own BACKUP/RESTORE
+// (the cluster writes straight to the object store), and the collection URIs they write to.
+// Pure string building, so every statement is pinned by unit tests without a cluster.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/status.h"
+
+namespace stb {
+
+// Where the cluster writes its backups (a "collection"), from our configured locations.
+struct CrdbStorage {
+  std::string kind = "nodelocal";  // nodelocal | s3 | azure | gcs | uri
+  std::string bucket;              // s3 bucket, azure container, gcs bucket
+  std::string path;                // prefix inside it; nodelocal: path under the node's extern dir
+  std::string uri;                 // kind "uri": used as given (COCKROACH_BACKUP_URI)
+  // Query parameters as CockroachDB documents them, e.g. AWS_ACCESS_KEY_ID, AWS_REGION,
+  // AWS_ENDPOINT, AZURE_ACCOUNT_NAME, AZURE_ACCOUNT_KEY, AUTH/CREDENTIALS (gs).
+  std::map<std::string, std::string> params;
+};
+
+// A statement and the same statement with every secret replaced by "redacted": the one to
+// log, report or put in an error.
+struct CrdbStatement {
+  std::string sql, shown;
+};
+
+// The collection URI (with credentials), and its printable form.
+StatusOr<CrdbStatement> CrdbCollectionUri(const CrdbStorage& st);
+// Replaces the values of secret query parameters in a URI (and the password of user:pass@).
+std::string RedactUri(const std::string& uri);
+
+std::string SqlString(const std::string& s);  // 'it''s'
+std::string SqlName(const std::string& s);    // "my""db"
+
+struct CrdbBackupSpec {
+  std::string database;
+  CrdbStatement collection;  // from CrdbCollectionUri
+  std::string as_of;         // AS OF SYSTEM TIME value, e.g. "2024-01-03 14:25:20.123456" or "-10s"
+  bool incremental = false;  // BACKUP INTO LATEST IN
+  bool revision_history = true;
+  std::string passphrase;  // encryption_passphrase; never shown
+};
+CrdbStatement CrdbBackupSql(const CrdbBackupSpec& spec);
+
+struct CrdbRestoreSpec {
+  std::string database;      // the database inside the backup
+  std::string subdir;        // the backup in the collection, e.g. "/2024/01/03-142530.12"
+  CrdbStatement collection;  // from CrdbCollectionUri
+  std::string as_of;         // "" = the backup's end time
+  std::string new_db_name;   // "" = restore under its own name
+  std::string passphrase;
+};
+CrdbStatement CrdbRestoreSql(const CrdbRestoreSpec& spec);
+CrdbStatement CrdbShowBackupsSql(const CrdbStatement& collection);
+
+// Tables of a database, and one table's row count at a time (AS OF SYSTEM TIME, "" = now).
+std::string CrdbListTablesSql(const std::string& database);
+std::string CrdbCountSql(const std::string& database, const std::string& schema, const std::string& table,
+                         const std::string& as_of);
+// The restore lands under a temporary name; these swap it in and drop what it replaced.
+std::string CrdbRenameDatabaseSql(const std::string& from, const std::string& to);
+std::string CrdbDropDatabaseSql(const std::string& name, bool if_exists = false);
+
+// True when SELECT version() names CockroachDB.
+bool IsCockroachVersion(const std::string& version);
+
+}  // namespace stb

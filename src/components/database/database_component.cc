@@ -1,0 +1,66 @@
+#include "components/database/database_component.h"
+
+#include <chrono>
+
+#include "components/database/engines.h"
+#include "core/log.h"
+
+namespace stb {
+
+using json = nlohmann::json;
+
+std::string Scrub(std::string text, const std::vector<std::string>& secrets) {
+  for (const auto& s : secrets) {
+    if (s.size() < 4) continue;  // too short to tell from ordinary text; none of ours are
+    for (size_t pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos)) {
+      text.replace(pos, s.size(), "redacted");
+    }
+  }
+  return text;
+}
+
+StatusOr<std::string> ResolveEngine(const std::string& version, const std::string& configured) {
+  std::string detected = IsCockroachVersion(version) ? "cockroachdb" : "postgresql";
+  if (configured.empty() || configured == detected) return detected;
+  if (configured != "postgresql" && configured != "cockroachdb") {
+    return InvalidArgument("DB_ENGINE '" + configured + "' is not postgresql or cockroachdb");
+  }
+  return InvalidArgument("DB_ENGINE is " + configured + " but the server is " + detected + " (" +
+                         version.substr(0, version.find(' ', version.find(' ') + 1)) + "): fix DB_ENGINE or DB_HOST");
+}
+
+DatabaseBackupResult BackupDatabase(Repository& repo, BlobSaver& saver, const DatabaseOptions& opt,
+                                    const std::string& type, Progress& progress) {
+  auto t0 = std::chrono::steady_clock::now();
+  DatabaseBackupResult res;
+  auto conn = PgConnection::Connect(opt.endpoint);
+  auto version = conn.ok() ? (*conn)->QueryValue("SELECT version()") : StatusOr<std::string>(conn.status());
+  auto engine = version.ok() ? ResolveEngine(*version, opt.engine) : StatusOr<std::string>(version.status());
+  if (!engine.ok()) {
+    res.report = {{"success", false}, {"error", Scrub(engine.status().message(), {opt.endpoint.password})}};
+  } else if (*engine == "cockroachdb") {
+    res = BackupCockroach(opt, **conn, type);
+  } else {
+    res = BackupPostgres(repo, saver, opt, **conn, progress);
+    if (!res.success) res.report["error"] = Scrub(res.report.value("error", ""), {opt.endpoint.password});
+  }
+  res.report["type"] = type;
+  res.report["database"] = opt.endpoint.name;
+  res.report["duration_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (res.entry.is_object()) res.entry["duration_seconds"] = res.report["duration_seconds"];
+  return res;
+}
+
+json RestoreDatabase(Repository& repo, const json& entry, const DatabaseOptions& opt, const std::string& target_db,
+                     Progress& progress) {
+  std::string target = target_db.empty() ? opt.endpoint.name : target_db;
+  if (target.empty()) return {{"success", false}, {"error", "no database to restore into: set DB_NAME or --target-db"}};
+  std::string kind = entry.value("kind", "");
+  json r = kind == "cockroachdb"  ? RestoreCockroach(entry, opt, target)
+           : kind == "postgresql" ? RestorePostgres(repo, entry, opt, target, progress)
+                                  : json{{"success", false}, {"error", "unknown database backup kind '" + kind + "'"}};
+  if (r.contains("error")) r["error"] = Scrub(r["error"].get<std::string>(), {opt.endpoint.password});
+  return r;
+}
+
+}  // namespace stb

@@ -1,0 +1,49 @@
+// The database component: PostgreSQL as a consistent pg_dump streamed into the repository with
+// per-table row counts from the same snapshot; CockroachDB through its own BACKUP/RESTORE into
+// a collection on our locations. Restores verify the recorded counts.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "components/database/cockroach_sql.h"
+#include "components/database/pg_client.h"
+#include "core/progress.h"
+#include "repository/blob_saver.h"
+
+namespace stb {
+
+struct DatabaseOptions {
+  DbEndpoint endpoint;
+  std::string engine;           // DB_ENGINE: "" = detected from SELECT version(), postgresql, cockroachdb
+  std::string pg_bin_dir;       // DB_PG_BIN_DIR: where pg_dump/pg_restore are; "" = by server version
+  int restore_jobs = 2;         // DB_RESTORE_JOBS: pg_restore --jobs; 1 streams without a staging file
+  bool checksums = true;        // DB_CHECKSUMS: a per-table checksum beside each row count
+  std::string staging_dir;      // where a parallel pg_restore stages the dump (it needs a seekable file)
+  CrdbStorage crdb;             // COCKROACH_BACKUP_*: the collection the cluster writes to
+  std::string crdb_passphrase;  // derived from the repository key; never printed
+};
+
+struct DatabaseBackupResult {
+  nlohmann::json entry;   // snapshot entry: kind "postgresql" or "cockroachdb"
+  nlohmann::json report;  // the guide's component report
+  bool success = false;
+};
+
+// type: "full" or "incremental" (CockroachDB: BACKUP INTO LATEST; PostgreSQL always dumps in
+// full and lets deduplication store only what changed).
+DatabaseBackupResult BackupDatabase(Repository& repo, BlobSaver& saver, const DatabaseOptions& opt,
+                                    const std::string& type, Progress& progress);
+
+// Restores into target_db ("" = DB_NAME), created if missing, then compares every table's row
+// count (and checksum) with the backup's.
+nlohmann::json RestoreDatabase(Repository& repo, const nlohmann::json& entry, const DatabaseOptions& opt,
+                               const std::string& target_db, Progress& progress);
+
+// "postgresql" or "cockroachdb" from SELECT version(), or an error when DB_ENGINE disagrees.
+StatusOr<std::string> ResolveEngine(const std::string& version, const std::string& configured);
+
+// Replaces every occurrence of each secret in text by "redacted".
+std::string Scrub(std::string text, const std::vector<std::string>& secrets);
+
+}  // namespace stb
