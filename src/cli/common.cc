@@ -120,7 +120,7 @@ StatusOr<DatabaseOptions> DatabaseOptionsOf(const Settings& s, const Repository&
   o.endpoint = {s.db_host, s.db_port, s.db_name, s.db_user, s.db_password, s.db_sslmode};
   o.engine = s.db_engine;
   o.pg_bin_dir = s.db_pg_bin_dir;
-  o.restore_jobs = s.db_restore_jobs > 0 ? s.db_restore_jobs : s.EffectiveWorkers();
+  o.restore_jobs = s.db_restore_jobs;
   o.checksums = s.db_checksums;
   if (const char* tmp = std::getenv("TMPDIR")) o.staging_dir = tmp;
   ASSIGN_OR_RETURN(o.crdb, CockroachStorageOf(s));

@@ -121,7 +121,7 @@ Status ApplyFile(Settings& s, const std::string& path) {
   if (auto v = t["redis"]["port"].value<int64_t>()) s.redis_port = static_cast<int>(*v);
   if (s.db_port < 0 || s.db_port > 65535)
     return InvalidArgument("config file " + path + ": database.port must be 1..65535");
-  if (s.db_restore_jobs < 0 || s.db_restore_jobs > 64)
+  if (s.db_restore_jobs < 1 || s.db_restore_jobs > 64)
     return InvalidArgument("config file " + path + ": database.restore_jobs must be 1..64");
   if (s.compression < 0 || s.compression > 19)
     return InvalidArgument("config file " + path + ": repository.compression must be 0..19");

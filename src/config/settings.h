@@ -30,7 +30,7 @@ struct Settings {
   std::string db_sslmode;     // DB_SSLMODE: disable .. verify-full
   std::string db_engine;      // DB_ENGINE: "" = detect, postgresql, cockroachdb
   std::string db_pg_bin_dir;  // DB_PG_BIN_DIR: pg_dump/pg_restore location
-  int db_restore_jobs = 0;    // DB_RESTORE_JOBS: 0 = number of cores
+  int db_restore_jobs = 1;    // DB_RESTORE_JOBS: pg_restore --jobs (1 = streamed)
   bool db_checksums = true;   // DB_CHECKSUMS: per-table content checksums
   // CockroachDB's own BACKUP writes to a collection: COCKROACH_BACKUP_URI, or one built from
   // COCKROACH_BACKUP_LOCATION (nodelocal, s3, azure, gcs) and the location settings below.

@@ -17,7 +17,7 @@ struct DatabaseOptions {
   DbEndpoint endpoint;
   std::string engine;           // DB_ENGINE: "" = detected from SELECT version(), postgresql, cockroachdb
   std::string pg_bin_dir;       // DB_PG_BIN_DIR: where pg_dump/pg_restore are; "" = by server version
-  int restore_jobs = 2;         // DB_RESTORE_JOBS: pg_restore --jobs; 1 streams without a staging file
+  int restore_jobs = 1;         // DB_RESTORE_JOBS: pg_restore --jobs; 1 streams without a staging file
   bool checksums = true;        // DB_CHECKSUMS: a per-table checksum beside each row count
   std::string staging_dir;      // where a parallel pg_restore stages the dump (it needs a seekable file)
   CrdbStorage crdb;             // COCKROACH_BACKUP_*: the collection the cluster writes to
