@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <map>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -30,6 +31,9 @@ Environment (see doc/configuration.md; flags override, a TOML config file is ove
   BACKUP_COMPRESSION     zstd level 0 (off) .. 19 (default 1)
   BACKUP_WORKERS         parallel workers (default: number of cores)
   BACKUP_LOG_DIR         log directory (default /var/log/spacetime)
+  BACKUP_SCHEDULE_FULL, BACKUP_SCHEDULE_INCREMENTAL   cron expressions of `schedule`
+  BACKUP_RETENTION_FULL, BACKUP_RETENTION_INCREMENTAL retention, e.g. daily=7,weekly=4 / within=1d
+  BACKUP_ALERT_WEBHOOK   Slack-compatible webhook for failures (BACKUP_ALERT_ON_SUCCESS=yes: also successes)
   BACKUP_CONFIG          config file (default /etc/spacetime/backup.toml)
 Exit status: 0 when overall_success is true, 1 on failure, 2 on a usage error.)";
 
@@ -148,6 +152,71 @@ int main(int argc, char** argv) {
   auto* krot = key->add_subcommand("rotate", "Add a new key file and remove the key in use");
   krot->add_option("--new-key-file", new_key_file, "the new key file (created if missing)")->required();
   krot->callback([&] { run = [&](stb::Settings& s) { return stb::RunKeyRotate(s, new_key_file); }; });
+
+  stb::ForgetArgs fargs;
+  std::map<std::string, std::string> keep;
+  auto* forget = app.add_subcommand(
+      "forget",
+      "Apply the retention policy: remove the backups no rule keeps (default: BACKUP_RETENTION_FULL, the guide's "
+      "7 daily, 4 weekly, 12 monthly, 3 yearly fulls, and BACKUP_RETENTION_INCREMENTAL, incrementals for 1 day); "
+      "prints each kept backup with the rules that kept it");
+  for (const char* rule : {"last", "hourly", "daily", "weekly", "monthly", "yearly"}) {
+    forget->add_option(std::string("--keep-") + rule, keep[rule],
+                       std::string("keep the newest backup of each of the last N ") +
+                           (std::string(rule) == "last" ? "backups" : std::string(rule) + " periods") +
+                           " (-1 or 'unlimited': all)");
+  }
+  forget->add_option("--keep-within", keep["within"], "keep every backup within DURATION (1y2m3d4h) of the newest");
+  forget->add_flag("--dry-run", fargs.dry_run, "only print what would be kept and removed");
+  forget->add_flag("--prune", fargs.prune, "then prune the data only the removed backups used");
+  forget->callback([&] {
+    for (const auto& [rule, value] : keep) {
+      if (value.empty()) continue;
+      fargs.explicit_policy = true;
+      if (rule == "within") {
+        auto d = stb::ParseWithin(value);
+        if (!d.ok()) throw CLI::ValidationError("--keep-within", d.status().message());
+        fargs.policy.within = value;
+        continue;
+      }
+      auto n = stb::ParseKeepCount("--keep-" + rule, value);
+      if (!n.ok()) throw CLI::ValidationError("--keep-" + rule, n.status().message());
+      int* dst = rule == "last"      ? &fargs.policy.last
+                 : rule == "hourly"  ? &fargs.policy.hourly
+                 : rule == "daily"   ? &fargs.policy.daily
+                 : rule == "weekly"  ? &fargs.policy.weekly
+                 : rule == "monthly" ? &fargs.policy.monthly
+                                     : &fargs.policy.yearly;
+      *dst = *n;
+    }
+    run = [&](stb::Settings& s) { return stb::RunForget(s, fargs); };
+  });
+
+  stb::PruneArgs pargs;
+  auto* prune = app.add_subcommand(
+      "prune", "Remove the data no backup references and repack mostly-unused packs (exclusive lock)");
+  prune->add_flag("--dry-run", pargs.dry_run, "only print what would be deleted and repacked");
+  prune
+      ->add_option("--repack-unused", pargs.repack_unused_percent,
+                   "rewrite packs whose unused share exceeds PERCENT (default 20)")
+      ->check(CLI::Range(0.0, 100.0));
+  prune->callback([&] { run = [&](stb::Settings& s) { return stb::RunPrune(s, pargs); }; });
+
+  stb::ScheduleArgs sargs;
+  std::string run_type;
+  auto* schedule = app.add_subcommand(
+      "schedule",
+      "Run as a daemon: full backups at BACKUP_SCHEDULE_FULL (default '0 2 * * *'), incrementals at "
+      "BACKUP_SCHEDULE_INCREMENTAL (default '0 * * * *'), local time, one at a time; retention and alerts after "
+      "each. SIGTERM stops it cleanly");
+  schedule->add_flag("--now", sargs.run_now, "run a full backup at start, then follow the schedule");
+  auto* srun = schedule->add_subcommand(
+      "run", "One scheduled run, for cron and systemd timers: backup, retention (forget + prune), alerts");
+  srun->add_option("TYPE", run_type, "full or incremental")->required()->check(CLI::IsMember({"full", "incremental"}));
+  srun->callback([&] { run = [&](stb::Settings& s) { return stb::RunScheduledJob(s, run_type); }; });
+  schedule->callback([&] {
+    if (!run) run = [&](stb::Settings& s) { return stb::RunSchedule(s, sargs); };
+  });
 
   try {
     app.parse(argc, argv);

@@ -1,5 +1,7 @@
 #include "checker/checker.h"
 
+#include "checker/references.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -106,45 +108,15 @@ CheckResult CheckRepository(Repository& repo, const CheckOptions& opt, Progress&
   } else {
     std::unordered_set<Id, IdHash> seen_blobs;
     for (const auto& s : *snaps) {
-      auto comps = s.doc.find("components");
-      if (comps == s.doc.end() || !comps->is_object()) {
-        res.errors.push_back("backup " + s.backup_id + " (" + s.object + "): no components");
-        continue;
-      }
-      for (const auto& [comp, entry] : comps->items()) {
-        if (!entry.is_object()) {
-          res.errors.push_back("backup " + s.backup_id + " (" + s.object + "), " + comp +
-                               ": malformed component entry");
-          continue;
-        }
-        if (entry.value("kind", "") == "redis") {
-          for (const auto& h : entry.value("blobs", json::array())) {
-            auto id = h.is_string() ? Id::FromHex(h.get<std::string>()) : std::nullopt;
-            if (!id || !repo.index().count(*id)) {
-              res.errors.push_back("backup " + s.backup_id + ", redis: snapshot blob " + h.dump() +
-                                   " is not in any index");
-            }
-          }
-          continue;
-        }
-        if (entry.value("kind", "") != "files") continue;
-        auto tree = LoadTree(repo, entry);
-        ++trees;
-        if (!tree.ok()) {
-          res.errors.push_back("backup " + s.backup_id + " (" + s.object + "), " + comp + ": " +
-                               tree.status().message());
-          continue;
-        }
-        for (const auto& n : tree->nodes) {
-          for (const auto& id : n.content) {
-            if (!seen_blobs.insert(id).second) continue;
-            if (!repo.index().count(id)) {
-              res.errors.push_back("backup " + s.backup_id + ", " + comp + ": " + n.path + " needs blob " +
-                                   id.Hex().substr(0, 16) + ", which no index lists");
-            }
-          }
-        }
-      }
+      ForEachBlobOf(
+          repo, s,
+          [&](const Id& id, const std::string& comp, const std::string& what) {
+            if (what == "tree" || what == "aof tree") ++trees;
+            if (!seen_blobs.insert(id).second || repo.index().count(id)) return;
+            res.errors.push_back("backup " + s.backup_id + ", " + comp + ": " + what + " needs blob " +
+                                 id.Hex().substr(0, 16) + ", which no index lists");
+          },
+          res.errors);
     }
   }
 

@@ -41,7 +41,7 @@ json Skipped(const std::string& reason) { return {{"status", "skipped"}, {"reaso
 
 }  // namespace
 
-int RunBackup(const Settings& s, const BackupArgs& a) {
+int RunBackup(const Settings& s, const BackupArgs& a, json* report_out) {
   double t_start = NowSeconds();
   InitLog(s.log_dir, "backup.log");
   LogInfo("backup " + a.type + " starting");
@@ -182,12 +182,14 @@ int RunBackup(const Settings& s, const BackupArgs& a) {
     if (!any) {  // nothing was backed up: a snapshot would only clutter the list
       LogError(report["error"]);
       PrintJson(report);
+      if (report_out) *report_out = report;
       return 1;
     }
     report["error"] = "storing the backup failed, no snapshot was written: " + fin.message();
     report["locations"] = {{"local", {{"status", "failed"}, {"error", fin.message()}}}};
     LogError(report["error"]);
     PrintJson(report);
+    if (report_out) *report_out = report;
     return 1;
   }
   report["overall_success"] = ok;
@@ -202,12 +204,14 @@ int RunBackup(const Settings& s, const BackupArgs& a) {
     report["error"] = "writing the snapshot failed: " + name.status().message();
     LogError(report["error"]);
     PrintJson(report);
+    if (report_out) *report_out = report;
     return 1;
   }
   report["locations"] = {{"local", {{"status", "ok"}, {"path", s.backup_root}}}};
   LogInfo("backup " + *backup_id + (ok ? " succeeded" : " finished with failures") + ": " +
           report.dump(-1, ' ', false, json::error_handler_t::replace));
   PrintJson(report);
+  if (report_out) *report_out = report;
   return ok ? 0 : 1;
 }
 

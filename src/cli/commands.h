@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "config/settings.h"
+#include "retention/policy.h"
 
 namespace stb {
 
@@ -16,7 +19,8 @@ struct BackupArgs {
   std::string parent;  // incremental: backup id or a path ending in one; "" = latest
   bool progress = true;
 };
-int RunBackup(const Settings& s, const BackupArgs& a);
+// The report is also stored in *report when given (the scheduled run sends alerts from it).
+int RunBackup(const Settings& s, const BackupArgs& a, nlohmann::json* report = nullptr);
 
 struct RestoreArgs {
   std::string backup_id;
@@ -38,6 +42,28 @@ struct CheckArgs {
   std::string location = "local";
 };
 int RunCheck(const Settings& s, const CheckArgs& a);
+
+struct ForgetArgs {
+  Policy policy;                 // from --keep-* flags: applied to full and incremental backups alike
+  bool explicit_policy = false;  // false: BACKUP_RETENTION_FULL / _INCREMENTAL (the guide's defaults)
+  bool dry_run = false;
+  bool prune = false;
+};
+int RunForget(const Settings& s, const ForgetArgs& a);
+
+struct PruneArgs {
+  bool dry_run = false;
+  double repack_unused_percent = 20;
+};
+int RunPrune(const Settings& s, const PruneArgs& a);
+
+// `schedule`: the daemon. `schedule run full|incremental`: one scheduled run (backup, retention,
+// alerts), for cron and systemd timers.
+struct ScheduleArgs {
+  bool run_now = false;  // run a full backup at start, then follow the schedule
+};
+int RunSchedule(const Settings& s, const ScheduleArgs& a);
+int RunScheduledJob(const Settings& s, const std::string& type);
 
 int RunKeyGenerate(const std::string& path);
 int RunKeyList(const Settings& s);

@@ -98,6 +98,14 @@ Status ApplyFile(Settings& s, const std::string& path) {
   str("database", "pg_bin_dir", s.db_pg_bin_dir);
   if (auto v = t["database"]["restore_jobs"].value<int64_t>()) s.db_restore_jobs = static_cast<int>(*v);
   if (auto v = t["database"]["checksums"].value<bool>()) s.db_checksums = *v;
+  str("schedule", "full", s.schedule_full);
+  str("schedule", "incremental", s.schedule_incremental);
+  str("schedule", "overlap", s.schedule_overlap);
+  str("retention", "full", s.retention_full);
+  str("retention", "incremental", s.retention_incremental);
+  str("alerts", "webhook", s.alert_webhook);
+  if (auto v = t["alerts"]["on_success"].value<bool>()) s.alert_on_success = *v;
+  if (auto v = t["alerts"]["rpo_seconds"].value<int64_t>()) s.rpo_seconds = static_cast<int>(*v);
   str("cockroach", "backup_uri", s.cockroach_backup_uri);
   str("cockroach", "backup_location", s.cockroach_backup_location);
   str("s3", "bucket", s.s3_bucket);
@@ -194,6 +202,21 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   }
   if (auto v = Env("DB_CHECKSUMS")) {
     ASSIGN_OR_RETURN(s.db_checksums, ParseBool("DB_CHECKSUMS", v));
+  }
+  if (const char* v = std::getenv("BACKUP_SCHEDULE_FULL")) s.schedule_full = v;
+  if (const char* v = std::getenv("BACKUP_SCHEDULE_INCREMENTAL")) s.schedule_incremental = v;  // "" = none
+  if (auto v = Env("BACKUP_SCHEDULE_OVERLAP")) s.schedule_overlap = v;
+  if (s.schedule_overlap != "skip" && s.schedule_overlap != "wait") {
+    return InvalidArgument("BACKUP_SCHEDULE_OVERLAP must be skip or wait, not '" + s.schedule_overlap + "'");
+  }
+  if (const char* v = std::getenv("BACKUP_RETENTION_FULL")) s.retention_full = v;
+  if (const char* v = std::getenv("BACKUP_RETENTION_INCREMENTAL")) s.retention_incremental = v;
+  if (auto v = Env("BACKUP_ALERT_WEBHOOK")) s.alert_webhook = v;
+  if (auto v = Env("BACKUP_ALERT_ON_SUCCESS")) {
+    ASSIGN_OR_RETURN(s.alert_on_success, ParseBool("BACKUP_ALERT_ON_SUCCESS", v));
+  }
+  if (auto v = Env("BACKUP_RPO_SECONDS")) {
+    ASSIGN_OR_RETURN(s.rpo_seconds, ParseInt("BACKUP_RPO_SECONDS", v, 1, 86400 * 30));
   }
   if (auto v = Env("COCKROACH_BACKUP_URI")) s.cockroach_backup_uri = v;
   if (auto v = Env("COCKROACH_BACKUP_LOCATION")) s.cockroach_backup_location = v;

@@ -50,6 +50,16 @@ struct Settings {
   bool redis_digest = false;          // REDIS_DIGEST: record DEBUG DIGEST (blocks the server)
   std::string redis_restart_command;  // REDIS_RESTART_COMMAND: run after a restore
 
+  // Schedule, retention and alerts (schedule, forget, prune).
+  std::string schedule_full = "0 2 * * *";                              // BACKUP_SCHEDULE_FULL (cron)
+  std::string schedule_incremental = "0 * * * *";                       // BACKUP_SCHEDULE_INCREMENTAL (cron; "" = none)
+  std::string schedule_overlap = "skip";                                // BACKUP_SCHEDULE_OVERLAP: skip or wait
+  std::string retention_full = "daily=7,weekly=4,monthly=12,yearly=3";  // BACKUP_RETENTION_FULL
+  std::string retention_incremental = "within=1d";                      // BACKUP_RETENTION_INCREMENTAL
+  std::string alert_webhook;      // BACKUP_ALERT_WEBHOOK (holds a token: never printed)
+  bool alert_on_success = false;  // BACKUP_ALERT_ON_SUCCESS
+  int rpo_seconds = 300;          // BACKUP_RPO_SECONDS: alert when the newest database backup is older
+
   int EffectiveWorkers() const;
 };
 

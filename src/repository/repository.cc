@@ -273,6 +273,26 @@ json Repository::IndexToJson(const std::vector<std::pair<Id, BlobLocation>>& blo
   return out;
 }
 
+StatusOr<std::vector<std::pair<Id, BlobLocation>>> Repository::ParseIndex(const json& doc) {
+  std::vector<std::pair<Id, BlobLocation>> out;
+  try {
+    for (const auto& p : doc.at("packs")) {
+      auto pack = Id::FromHex(p.at("id").get<std::string>());
+      if (!pack) throw std::runtime_error("bad pack id");
+      for (const auto& b : p.at("blobs")) {
+        auto id = Id::FromHex(b.at(0).get<std::string>());
+        if (!id) throw std::runtime_error("bad blob id");
+        BlobLocation loc{*pack, b.at(2), b.at(3), b.at(4), static_cast<BlobType>(b.at(1).get<int>())};
+        if (loc.length < kSealOverhead) throw std::runtime_error("blob length too small");
+        out.emplace_back(*id, loc);
+      }
+    }
+  } catch (const std::exception& e) {
+    return Corrupt(e.what());
+  }
+  return out;
+}
+
 Status Repository::LoadIndex(std::vector<std::string>* problems) {
   index_.clear();
   ASSIGN_OR_RETURN(auto objs, storage_->List("index/"));
@@ -280,20 +300,11 @@ Status Repository::LoadIndex(std::vector<std::string>* problems) {
     auto doc = LoadObject(o.name, kKindIndex);
     Status st = doc.status();
     if (st.ok()) {
-      try {
-        for (const auto& p : (*doc).at("packs")) {
-          auto pack = Id::FromHex(p.at("id").get<std::string>());
-          if (!pack) throw std::runtime_error("bad pack id");
-          for (const auto& b : p.at("blobs")) {
-            auto id = Id::FromHex(b.at(0).get<std::string>());
-            if (!id) throw std::runtime_error("bad blob id");
-            BlobLocation loc{*pack, b.at(2), b.at(3), b.at(4), static_cast<BlobType>(b.at(1).get<int>())};
-            if (loc.length < kSealOverhead) throw std::runtime_error("blob length too small");
-            index_.emplace(*id, loc);
-          }
-        }
-      } catch (const std::exception& e) {
-        st = Corrupt(o.name + ": " + e.what());
+      auto blobs = ParseIndex(*doc);
+      if (blobs.ok()) {
+        for (const auto& [id, loc] : *blobs) index_.emplace(id, loc);
+      } else {
+        st = blobs.status().Context(o.name);
       }
     }
     if (!st.ok()) {

@@ -64,6 +64,8 @@ class Repository {
   Status LoadIndex(std::vector<std::string>* problems = nullptr);
   const BlobIndex& index() const { return index_; }
   static nlohmann::json IndexToJson(const std::vector<std::pair<Id, BlobLocation>>& blobs);
+  // The entries of one index object, duplicates included (prune needs every copy).
+  static StatusOr<std::vector<std::pair<Id, BlobLocation>>> ParseIndex(const nlohmann::json& doc);
 
   // Decrypts, decompresses and verifies (HMAC of the plaintext == id) one sealed blob.
   Status DecodeBlob(const Id& id, const BlobLocation& loc, const uint8_t* sealed, Bytes& out, Bytes& scratch) const;

@@ -283,6 +283,37 @@ StatusOr<std::vector<Decision>> ApplyPolicy(std::vector<RetentionItem> items, co
   return ApplyPolicy(std::move(items), p, static_cast<int64_t>(std::time(nullptr)));
 }
 
+StatusOr<Policy> ParsePolicySpec(const std::string& setting, const std::string& spec) {
+  Policy p;
+  size_t start = 0;
+  while (start < spec.size()) {
+    size_t comma = spec.find(',', start);
+    std::string part = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    start = comma == std::string::npos ? spec.size() : comma + 1;
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    std::string key = part.substr(0, eq), value = eq == std::string::npos ? "" : part.substr(eq + 1);
+    int* count = key == "last"      ? &p.last
+                 : key == "hourly"  ? &p.hourly
+                 : key == "daily"   ? &p.daily
+                 : key == "weekly"  ? &p.weekly
+                 : key == "monthly" ? &p.monthly
+                 : key == "yearly"  ? &p.yearly
+                                    : nullptr;
+    if (count) {
+      ASSIGN_OR_RETURN(*count, ParseKeepCount(setting + " " + key, value));
+    } else if (key == "within") {
+      RETURN_IF_ERROR(ParseWithin(value).status().Context(setting));
+      p.within = value;
+    } else {
+      return InvalidArgument(
+          setting + ": '" + part +
+          "' is not one of last=N, hourly=N, daily=N, weekly=N, monthly=N, yearly=N, within=1y2m3d4h");
+    }
+  }
+  return p;
+}
+
 RetentionConfig DefaultRetention() {
   RetentionConfig c;
   c.full.daily = 7;

@@ -67,6 +67,11 @@ struct RetentionConfig {
   Policy full, incremental;
 };
 
+// A policy written as "daily=7,weekly=4,monthly=12,yearly=3" or "within=1d" (keys last, hourly,
+// daily, weekly, monthly, yearly, within), for settings such as BACKUP_RETENTION_FULL; errors
+// name the setting.
+StatusOr<Policy> ParsePolicySpec(const std::string& setting, const std::string& spec);
+
 // The operations guide's defaults: fulls 7 daily, 4 weekly, 12 monthly, 3 yearly; incrementals
 // for 1 day.
 RetentionConfig DefaultRetention();

@@ -1,0 +1,192 @@
+// `schedule`: the daemon that runs the daily full and hourly incremental backups (cron
+// expressions), one at a time, each as a child process (`schedule run TYPE`) so that a crash or
+// a leak of one run cannot take the daemon down. `schedule run TYPE`: one run for cron/timers:
+// backup, then retention (forget + prune), then alerts. SIGTERM: no new run starts, a running
+// one is sent SIGTERM and waited for; the repository stays valid (an interrupted backup leaves
+// only unindexed packs, which prune removes).
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+
+#include "alerts/webhook.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/maintenance.h"
+#include "core/file_util.h"
+#include "core/log.h"
+#include "core/subprocess.h"
+#include "repository/snapshots.h"
+#include "schedule/cron.h"
+#include "schedule/scheduler.h"
+
+namespace stb {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<pid_t> g_child{0};
+
+void OnTerminate(int) {
+  g_stop = true;
+  pid_t child = g_child.load();
+  if (child > 0) kill(child, SIGTERM);
+}
+
+WebhookOptions WebhookOf(const Settings& s) {
+  WebhookOptions w;
+  w.url = s.alert_webhook;
+  return w;
+}
+
+// The failed components and the first error of a backup report.
+Alert FailureAlert(const json& report, const std::string& type) {
+  Alert a;
+  a.event = "backup_failed";
+  a.severity = "critical";
+  a.backup_id = report.value("backup_id", "");
+  if (report.contains("components")) {
+    for (const auto& [comp, r] : report["components"].items()) {
+      if (r.value("status", "") != "failed") continue;
+      a.components.push_back(comp);
+      if (a.error.empty()) a.error = comp + ": " + r.value("error", "failed");
+    }
+  }
+  if (a.error.empty()) a.error = report.value("error", "the " + type + " backup did not run; see backup.log");
+  a.details = {{"type", type}};
+  return a;
+}
+
+// When the database failed this time: alert if the newest database backup is older than the RPO.
+void CheckRpo(const Settings& s, const json& report) {
+  if (s.db_host.empty()) return;
+  if (report.contains("components") && report["components"].contains("database") &&
+      report["components"]["database"].value("status", "") == "success") {
+    return;
+  }
+  auto repo = OpenRepository(s, "local");
+  if (!repo.ok()) return;
+  auto snaps = ListSnapshots(**repo, nullptr);
+  if (!snaps.ok()) return;
+  double newest = 0;
+  for (const auto& snap : *snaps) {
+    if (snap.doc.contains("components") && snap.doc["components"].contains("database")) {
+      newest = std::max(newest, snap.doc.value("time_unix", 0.0));
+    }
+  }
+  double age = NowSeconds() - newest;
+  if (age <= s.rpo_seconds) return;
+  Alert a;
+  a.event = "rpo_exceeded";
+  a.severity = "critical";
+  a.components = {"database"};
+  a.error = newest == 0 ? "there is no database backup at all"
+                        : "the newest database backup is " + std::to_string(static_cast<int64_t>(age)) +
+                              " s old, more than the RPO of " + std::to_string(s.rpo_seconds) + " s";
+  a.details = {{"rpo_seconds", s.rpo_seconds}, {"age_seconds", newest == 0 ? json(nullptr) : json(age)}};
+  NotifyBestEffort(WebhookOf(s), a);
+}
+
+}  // namespace
+
+int RunScheduledJob(const Settings& s, const std::string& type) {
+  json report;
+  int rc = RunBackup(s, BackupArgs{type, "", false}, &report);
+  InitLog(s.log_dir, "schedule.log");
+  LogInfo("scheduled " + type + " backup " + report.value("backup_id", "(none)") +
+          (rc == 0 ? " succeeded" : " failed"));
+  if (rc != 0) {
+    NotifyBestEffort(WebhookOf(s), FailureAlert(report, type));
+  } else if (s.alert_on_success) {
+    Alert a;
+    a.event = "backup_succeeded";
+    a.severity = "info";
+    a.backup_id = report.value("backup_id", "");
+    for (const auto& [comp, r] : report["components"].items()) {
+      if (r.value("status", "") == "success") a.components.push_back(comp);
+    }
+    a.details = {{"type", type}, {"duration_seconds", report.value("duration_seconds", 0.0)}};
+    NotifyBestEffort(WebhookOf(s), a);
+  }
+  CheckRpo(s, report);
+
+  // Retention after every run, as the guide's schedule expects; its failure is alerted on but
+  // does not change the backup's result.
+  if (g_stop) return rc;
+  InitLog(s.log_dir, "prune.log");
+  Status st = [&]() -> Status {
+    ASSIGN_OR_RETURN(RetentionConfig policy, RetentionOf(s));
+    ASSIGN_OR_RETURN(auto repo, OpenRepository(s, "local"));
+    RETURN_IF_ERROR(repo->LoadIndex());
+    ASSIGN_OR_RETURN(auto lock, LockForMaintenance(*repo, "retention", std::chrono::seconds(60)));
+    ASSIGN_OR_RETURN(json r, ForgetAndPrune(*repo, policy, true, false, true));
+    LogInfo("retention: kept " + std::to_string(r["keep"].size()) + ", removed " + std::to_string(r["remove"].size()) +
+            " backups; prune freed " + std::to_string(r["prune"].value("bytes_freed", uint64_t{0})) + " bytes");
+    return Status::Ok();
+  }();
+  if (!st.ok()) {
+    LogError("retention: " + st.message());
+    Alert a;
+    a.event = "retention_failed";
+    a.severity = "warning";
+    a.error = st.message();
+    NotifyBestEffort(WebhookOf(s), a);
+  }
+  return rc;
+}
+
+int RunSchedule(const Settings& s, const ScheduleArgs& a) {
+  InitLog(s.log_dir, "schedule.log");
+  std::vector<Job> jobs;
+  for (const auto& [type, expr, var] :
+       {std::tuple<std::string, std::string, std::string>{"full", s.schedule_full, "BACKUP_SCHEDULE_FULL"},
+        {"incremental", s.schedule_incremental, "BACKUP_SCHEDULE_INCREMENTAL"}}) {
+    if (expr.empty()) continue;
+    auto when = ParseCron(expr);
+    if (!when.ok()) return Fail(when.status().Context(var));
+    jobs.push_back({type, *when, [type = type] {
+                      SubprocessSpec spec;
+                      spec.argv = {"/proc/self/exe", "schedule", "run", type};
+                      auto child = Subprocess::Start(spec);
+                      if (!child.ok()) {
+                        LogError("starting the " + type + " run: " + child.status().message());
+                        return 1;
+                      }
+                      g_child = (*child)->pid();
+                      if (g_stop) kill((*child)->pid(), SIGTERM);  // a signal that came just before
+                      int rc = (*child)->Wait();
+                      g_child = 0;
+                      if (rc != 0)
+                        LogWarn(type + " run exited " + std::to_string(rc) + ": " + (*child)->FirstErrorLine());
+                      return rc;
+                    }});
+  }
+  if (jobs.empty())
+    return Fail(InvalidArgument("nothing to schedule: BACKUP_SCHEDULE_FULL and _INCREMENTAL are empty"));
+  struct sigaction sa {};
+  sa.sa_handler = OnTerminate;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+
+  auto log = [](const std::string& m) { LogInfo("schedule: " + m); };
+  LogInfo("schedule started: full '" + s.schedule_full + "', incremental '" + s.schedule_incremental + "', overlap " +
+          s.schedule_overlap);
+  std::fprintf(stderr, "schedule: full '%s', incremental '%s' (local time), overlap %s; logging to %s\n",
+               s.schedule_full.c_str(), s.schedule_incremental.c_str(), s.schedule_overlap.c_str(), s.log_dir.c_str());
+  if (a.run_now && jobs.front().name == "full" && !g_stop) {
+    log("running a full backup now (--now)");
+    jobs.front().run();
+  }
+  SystemClock clock;
+  Scheduler scheduler(jobs, clock, s.schedule_overlap == "wait" ? OverlapPolicy::kWait : OverlapPolicy::kSkip, log);
+  scheduler.Run(g_stop);
+  LogInfo("schedule stopped (signal)");
+  std::fprintf(stderr, "schedule: stopped\n");
+  return 0;
+}
+
+}  // namespace stb

@@ -1,0 +1,191 @@
+#include "maintenance/prune.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "checker/references.h"
+#include "core/file_util.h"
+#include "core/log.h"
+#include "repository/pack.h"
+#include "repository/snapshots.h"
+
+namespace stb {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr size_t kBlobsPerIndexObject = 50000;
+
+struct PackInfo {
+  uint64_t size = 0;                              // as stored (0: missing)
+  uint64_t used = 0;                              // bytes of blobs kept from this pack
+  std::vector<std::pair<Id, BlobLocation>> keep;  // the canonical copies of needed blobs
+  bool indexed = false;
+};
+
+}  // namespace
+
+StatusOr<json> Prune(Repository& repo, const PruneOptions& opt, Progress& progress) {
+  progress.phase = "prune: reading the index";
+  // Every index object, strictly: a damaged one could hide the only copy of a needed blob.
+  ASSIGN_OR_RETURN(auto index_objects, repo.storage().List("index/"));
+  std::vector<std::pair<Id, BlobLocation>> all;
+  for (const auto& o : index_objects) {
+    auto doc = repo.LoadObject(o.name, kKindIndex);
+    auto entries =
+        doc.ok() ? Repository::ParseIndex(*doc) : StatusOr<std::vector<std::pair<Id, BlobLocation>>>(doc.status());
+    if (!entries.ok()) {
+      return Corrupt("prune refuses to run: index " + o.name + " is unreadable (" + entries.status().message() +
+                     "); run `check` and repair it first");
+    }
+    all.insert(all.end(), entries->begin(), entries->end());
+  }
+  RETURN_IF_ERROR(repo.LoadIndex());
+
+  progress.phase = "prune: finding the data backups use";
+  std::vector<std::string> problems;
+  ASSIGN_OR_RETURN(auto snaps, ListSnapshots(repo, &problems));
+  std::unordered_set<Id, IdHash> used;
+  for (const auto& s : snaps) {
+    ForEachBlobOf(
+        repo, s,
+        [&](const Id& id, const std::string& comp, const std::string& what) {
+          if (!repo.index().count(id)) {
+            problems.push_back("backup " + s.backup_id + ", " + comp + ": " + what + " needs blob " +
+                               id.Hex().substr(0, 16) + ", which no index lists");
+          }
+          used.insert(id);
+        },
+        problems);
+  }
+  if (!problems.empty()) {
+    return Corrupt("prune refuses to run: " + problems.front() +
+                   (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : "") +
+                   "; run `check`");
+  }
+
+  ASSIGN_OR_RETURN(auto stored, repo.storage().List("data/"));
+  std::unordered_map<Id, PackInfo, IdHash> packs;
+  uint64_t bytes_before = 0;
+  for (const auto& o : stored) {
+    auto id = Id::FromHex(Basename(o.name));
+    if (!id) continue;  // not a pack (a temporary upload): leave it
+    packs[*id].size = o.size;
+    bytes_before += o.size;
+  }
+  // One copy of each needed blob is kept: the one the loaded index points at.
+  for (const auto& [id, loc] : all) {
+    PackInfo& p = packs[loc.pack];
+    p.indexed = true;
+    auto canonical = repo.index().find(id);
+    if (used.count(id) && canonical != repo.index().end() && canonical->second.pack == loc.pack &&
+        canonical->second.offset == loc.offset) {
+      p.keep.emplace_back(id, loc);
+      p.used += loc.length;
+    }
+  }
+
+  std::vector<Id> remove, repack;
+  uint64_t unindexed = 0, repack_bytes = 0, blobs_kept = 0;
+  for (auto& [id, p] : packs) {
+    if (p.size == 0 && !p.keep.empty()) {
+      return Corrupt("prune refuses to run: " + PackName(id) + " is missing but holds data backups need; run `check`");
+    }
+    blobs_kept += p.keep.size();
+    if (p.size == 0) continue;  // indexed but gone: its index entries are simply not carried over
+    if (!p.indexed) ++unindexed;
+    if (p.keep.empty()) {
+      remove.push_back(id);
+    } else if (100.0 * static_cast<double>(p.size - p.used) / static_cast<double>(p.size) > opt.repack_unused_percent) {
+      repack.push_back(id);
+      repack_bytes += p.used;
+    }
+  }
+  uint64_t freed = 0;
+  for (const auto& id : remove) freed += packs[id].size;
+  for (const auto& id : repack) freed += packs[id].size - packs[id].used;
+  json report = {{"dry_run", opt.dry_run},          {"snapshots", snaps.size()},
+                 {"packs_before", packs.size()},    {"bytes_before", bytes_before},
+                 {"packs_deleted", remove.size()},  {"packs_unindexed", unindexed},
+                 {"packs_repacked", repack.size()}, {"bytes_repacked", repack_bytes},
+                 {"blobs_kept", blobs_kept},        {"blobs_dropped", all.size() - blobs_kept},
+                 {"bytes_freed_estimate", freed}};
+  if (opt.dry_run) return report;
+
+  // 1. Copy the used blobs of the packs to repack into new packs (sealed bytes as they are,
+  //    each verified first so that damage is not carried along silently).
+  progress.phase = "prune: repacking";
+  std::vector<std::pair<Id, BlobLocation>> new_index;
+  std::unique_ptr<PackBuilder> out;
+  auto flush = [&]() -> Status {
+    if (!out || out->empty()) return Status::Ok();
+    ASSIGN_OR_RETURN(Id pid, out->Finish(repo.aead()));
+    RETURN_IF_ERROR(out->Commit(pid));
+    for (const auto& e : out->entries()) {
+      new_index.emplace_back(e.id, BlobLocation{pid, e.offset, e.length, e.raw_length, e.type});
+    }
+    out.reset();
+    return Status::Ok();
+  };
+  Bytes plain, scratch;
+  for (const auto& pid : repack) {
+    ASSIGN_OR_RETURN(Bytes data, repo.storage().Get(PackName(pid)));
+    for (const auto& [id, loc] : packs[pid].keep) {
+      if (uint64_t(loc.offset) + loc.length > data.size()) return Corrupt(PackName(pid) + " is shorter than its index");
+      RETURN_IF_ERROR(repo.DecodeBlob(id, loc, data.data() + loc.offset, plain, scratch));
+      if (!out) {
+        ASSIGN_OR_RETURN(auto pending, repo.storage().CreatePending());
+        out = std::make_unique<PackBuilder>(std::move(pending));
+      }
+      RETURN_IF_ERROR(out->Add(id, loc.type, data.data() + loc.offset, loc.length, loc.raw_length));
+      if (out->size() >= repo.config().pack_size) RETURN_IF_ERROR(flush());
+    }
+    progress.bytes_done += packs[pid].size;
+  }
+  RETURN_IF_ERROR(flush());
+
+  // 2. A new index of everything kept, then the old index objects go: a crash in between leaves
+  //    duplicates (harmless), never a needed blob without an index entry.
+  progress.phase = "prune: writing the index";
+  std::unordered_set<Id, IdHash> repacked(repack.begin(), repack.end());
+  for (const auto& [id, p] : packs) {
+    if (repacked.count(id)) continue;
+    new_index.insert(new_index.end(), p.keep.begin(), p.keep.end());
+  }
+  std::vector<std::string> new_objects;
+  for (size_t i = 0; i < new_index.size(); i += kBlobsPerIndexObject) {
+    std::vector<std::pair<Id, BlobLocation>> part(
+        new_index.begin() + static_cast<ptrdiff_t>(i),
+        new_index.begin() + static_cast<ptrdiff_t>(std::min(new_index.size(), i + kBlobsPerIndexObject)));
+    ASSIGN_OR_RETURN(std::string name, repo.SaveObject("index", kKindIndex, Repository::IndexToJson(part)));
+    new_objects.push_back(name);
+  }
+  std::unordered_set<std::string> fresh(new_objects.begin(), new_objects.end());
+  for (const auto& o : index_objects) {
+    if (!fresh.count(o.name)) RETURN_IF_ERROR(repo.storage().Remove(o.name));
+  }
+
+  // 3. Only now the packs: nothing indexed points at them any more.
+  progress.phase = "prune: deleting packs";
+  uint64_t deleted_bytes = 0;
+  for (const auto& list : {remove, repack}) {
+    for (const auto& pid : list) {
+      RETURN_IF_ERROR(repo.storage().Remove(PackName(pid)));
+      deleted_bytes += packs[pid].size;
+    }
+  }
+  uint64_t written = 0;
+  for (const auto& [id, loc] : new_index) {
+    if (!packs.count(loc.pack)) written += loc.length;
+  }
+  report["bytes_after"] = bytes_before - deleted_bytes + written;
+  report["bytes_freed"] = deleted_bytes - written;
+  report["index_objects"] = new_objects.size();
+  LogInfo("prune: deleted " + std::to_string(remove.size()) + " packs, repacked " + std::to_string(repack.size()) +
+          ", freed " + std::to_string(deleted_bytes - written) + " bytes");
+  RETURN_IF_ERROR(repo.LoadIndex());
+  return report;
+}
+
+}  // namespace stb

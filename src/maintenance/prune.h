@@ -1,0 +1,24 @@
+// Prune: removes the data no backup references any more and repacks packs that are mostly
+// unused, so that forgetting backups gives the space back. The caller holds an exclusive lock.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "core/progress.h"
+#include "repository/repository.h"
+
+namespace stb {
+
+struct PruneOptions {
+  bool dry_run = false;
+  // A pack whose unused share exceeds this is rewritten with its used blobs only; below it, the
+  // unused bytes stay (rewriting a pack to free a little costs more than the space is worth).
+  double repack_unused_percent = 20;
+};
+
+// The report: packs and bytes before, deleted, repacked, after; blobs kept and dropped. Refuses
+// (an error, nothing changed) when an index or snapshot is unreadable or a needed blob is
+// missing: deleting on incomplete knowledge could lose data. Run `check` then.
+StatusOr<nlohmann::json> Prune(Repository& repo, const PruneOptions& opt, Progress& progress);
+
+}  // namespace stb
