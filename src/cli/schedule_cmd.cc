@@ -39,6 +39,7 @@ void OnTerminate(int) {
 WebhookOptions WebhookOf(const Settings& s) {
   WebhookOptions w;
   w.url = s.alert_webhook;
+  w.timeout_seconds = s.alert_timeout_seconds;
   return w;
 }
 

@@ -215,6 +215,9 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (auto v = Env("BACKUP_ALERT_ON_SUCCESS")) {
     ASSIGN_OR_RETURN(s.alert_on_success, ParseBool("BACKUP_ALERT_ON_SUCCESS", v));
   }
+  if (auto v = Env("BACKUP_ALERT_TIMEOUT")) {
+    ASSIGN_OR_RETURN(s.alert_timeout_seconds, ParseInt("BACKUP_ALERT_TIMEOUT", v, 1, 300));
+  }
   if (auto v = Env("BACKUP_RPO_SECONDS")) {
     ASSIGN_OR_RETURN(s.rpo_seconds, ParseInt("BACKUP_RPO_SECONDS", v, 1, 86400 * 30));
   }

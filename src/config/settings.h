@@ -56,9 +56,10 @@ struct Settings {
   std::string schedule_overlap = "skip";                                // BACKUP_SCHEDULE_OVERLAP: skip or wait
   std::string retention_full = "daily=7,weekly=4,monthly=12,yearly=3";  // BACKUP_RETENTION_FULL
   std::string retention_incremental = "within=1d";                      // BACKUP_RETENTION_INCREMENTAL
-  std::string alert_webhook;      // BACKUP_ALERT_WEBHOOK (holds a token: never printed)
-  bool alert_on_success = false;  // BACKUP_ALERT_ON_SUCCESS
-  int rpo_seconds = 300;          // BACKUP_RPO_SECONDS: alert when the newest database backup is older
+  std::string alert_webhook;       // BACKUP_ALERT_WEBHOOK (holds a token: never printed)
+  bool alert_on_success = false;   // BACKUP_ALERT_ON_SUCCESS
+  int alert_timeout_seconds = 10;  // BACKUP_ALERT_TIMEOUT: per attempt (3 attempts)
+  int rpo_seconds = 300;           // BACKUP_RPO_SECONDS: alert when the newest database backup is older
 
   int EffectiveWorkers() const;
 };

@@ -19,6 +19,7 @@ std::string InitLog(const std::string& dir, const std::string& file_name) {
   std::string path = dir + "/" + file_name;
   try {
     if (MakeDirs(dir, 0750).ok()) {
+      spdlog::drop("spacetime-backup");  // a command may switch files (a scheduled run: backup, then prune)
       Logger() = spdlog::basic_logger_mt("spacetime-backup", path);
       Logger()->set_pattern("%Y-%m-%dT%H:%M:%S.%f %l [%P] %v");
       Logger()->flush_on(spdlog::level::info);

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The scheduled run and the daemon with real processes: alerts reach a local webhook with the
+# expected payload (failure, RPO, success); a webhook that answers 500 or hangs does not change
+# the run's result; SIGTERM in the middle of a backup stops the daemon cleanly and leaves a valid
+# repository. (Due times, DST and overlap are unit-tested with a fake clock: src/schedule.)
+source "$(dirname "$0")/lib.sh" "$1"
+servers=()
+cleanup() { for p in "${servers[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
+trap cleanup EXIT
+start_webhook() {  # start_webhook MODE DIR -> sets HOOK_URL
+  mkdir -p "$2"
+  python3 "$HERE/webhook_server.py" "$1" "$2" >"$2.port" &
+  servers+=($!)
+  for _ in $(seq 1 100); do [ -s "$2.port" ] && break; sleep 0.05; done
+  local port
+  port=$(head -1 "$2.port")
+  HOOK_URL="http://127.0.0.1:$port/services/T000/B000/secret-token-$$"
+}
+make_data 20
+"$BIN" init >/dev/null
+closed=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+
+# 1. A failed run: the database is down. Alerts: backup_failed and rpo_exceeded.
+start_webhook ok "$W/hook1"
+rc=0
+BACKUP_ALERT_WEBHOOK=$HOOK_URL DB_HOST=127.0.0.1 DB_PORT=$closed DB_NAME=game DB_PASSWORD=pw-$$ \
+  "$BIN" schedule run full >"$W/run1.json" 2>"$W/run1.err" || rc=$?
+[ $rc = 1 ] || fail "failed run exited $rc"
+[ "$(json "$W/run1.json" "r['components']['player_saves']['status']")" = success ] || fail "saves not backed up"
+[ -f "$W/hook1/1.json" ] || fail "no alert arrived"
+[ "$(cat "$W/hook1/1.content-type")" = application/json ] || fail "content type $(cat "$W/hook1/1.content-type")"
+[ "$(json "$W/hook1/1.json" "r['event']")" = backup_failed ] || fail "first alert: $(cat "$W/hook1/1.json")"
+[ "$(json "$W/hook1/1.json" "r['backup_id']")" = "$(json "$W/run1.json" "r['backup_id']")" ] || fail "alert backup id"
+[ "$(json "$W/hook1/1.json" "r['components']")" = "['database']" ] || fail "alert components"
+json "$W/hook1/1.json" "r['error']" | grep -q "DB_HOST and DB_PORT" || fail "alert error: $(json "$W/hook1/1.json" "r['error']")"
+json "$W/hook1/1.json" "r['text']" | grep -q "failed" || fail "alert text: $(json "$W/hook1/1.json" "r['text']")"
+[ "$(json "$W/hook1/2.json" "r['event']")" = rpo_exceeded ] || fail "no RPO alert: $(ls "$W/hook1")"
+! grep -rq "pw-$$\|secret-token-$$" "$W/run1.json" "$W/run1.err" "$W/log" || fail "a secret was printed or logged"
+pass "failed run: alerts backup_failed ($(json "$W/hook1/1.json" "r['text']")) and rpo_exceeded"
+
+# 2. Success alert when asked for; retention ran after the run (prune.log).
+BACKUP_ALERT_WEBHOOK=$HOOK_URL BACKUP_ALERT_ON_SUCCESS=yes "$BIN" schedule run incremental >"$W/run2.json" ||
+  fail "incremental run failed"
+[ "$(json "$W/hook1/3.json" "r['event']")" = backup_succeeded ] || fail "no success alert"
+grep -q "retention: kept 2, removed 0 backups" "$W/log/prune.log" || fail "retention did not run: $(tail -3 "$W/log/prune.log")"
+pass "successful run: backup_succeeded alert; retention ran (kept 2)"
+
+# 3. A webhook answering 500, and one that never answers: same result, the run completes.
+for mode in 500 hang; do
+  start_webhook "$mode" "$W/hook-$mode"
+  start=$(date +%s)
+  BACKUP_ALERT_WEBHOOK=$HOOK_URL BACKUP_ALERT_TIMEOUT=1 DB_HOST=127.0.0.1 DB_PORT=$closed DB_NAME=game \
+    "$BIN" schedule run full >"$W/run-$mode.json" 2>/dev/null && fail "$mode: the failed run succeeded"
+  took=$(($(date +%s) - start))
+  [ "$(json "$W/run-$mode.json" "r['components']['player_saves']['status']")" = success ] || fail "$mode: saves"
+  [ -f "$W/hook-$mode/1.json" ] || fail "$mode: webhook never called"
+  grep -q "alert.*BACKUP_ALERT_WEBHOOK" "$W/log/schedule.log" "$W/log/backup.log" 2>/dev/null ||
+    fail "$mode: undelivered alert not logged"
+  pass "webhook $mode: run result unchanged, alert failure logged, done in ${took}s"
+done
+
+# 4. The daemon: --now starts a full backup; SIGTERM in the middle stops everything cleanly.
+head -c 209715200 /dev/urandom >"$PLAYER_SAVES_DIR/big.bin"
+BACKUP_SCHEDULE_FULL="0 2 * * *" "$BIN" schedule --now >"$W/daemon.out" 2>"$W/daemon.err" &
+dpid=$!
+packs() { find "$BACKUP_ROOT/data" -type f | wc -l; }
+n0=$(packs)
+for _ in $(seq 1 500); do [ "$(packs)" -gt "$n0" ] && break; sleep 0.02; done
+[ "$(packs)" -gt "$n0" ] || fail "the daemon's backup did not start"
+kill -TERM $dpid
+for _ in $(seq 1 100); do kill -0 $dpid 2>/dev/null || break; sleep 0.1; done
+kill -0 $dpid 2>/dev/null && fail "the daemon did not stop within 10 s of SIGTERM"
+wait $dpid || fail "daemon exit status $?: $(cat "$W/daemon.err")"
+pgrep -f "spacetime-backup schedule run" >/dev/null && fail "a scheduled run outlived the daemon"
+grep -q "schedule stopped" "$W/log/schedule.log" || fail "no stop in the log"
+"$BIN" check --read-data >/dev/null 2>"$W/c.err" || fail "check after SIGTERM: $(cat "$W/c.err")"
+"$BIN" prune >/dev/null || fail "prune after SIGTERM"
+"$BIN" backup full --no-progress >/dev/null || fail "backup after SIGTERM"
+pass "SIGTERM during the daemon's backup: stopped, repository valid, next backup fine"
