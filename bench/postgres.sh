@@ -23,13 +23,7 @@ export BACKUP_ROOT=$W/repo BACKUP_ENCRYPTION_KEY=$W/key BACKUP_LOG_DIR=$W/log DB
 export PLAYER_SAVES_DIR= CONFIG_DIRS= APP_DIR= TMPDIR=$W
 "$BIN" key generate "$BACKUP_ENCRYPTION_KEY" 2>/dev/null
 "$BIN" init >/dev/null
-row() { printf '| %-40s | %8s | %8s | %8s | %9s |\n' "$@"; }
-measure() {  # measure LABEL CMD...
-  local label=$1; shift
-  /usr/bin/time -f "%e %U %S %M" -o "$W/t" "$@" >"$W/out" 2>"$W/err" || { echo "$label failed: $(tail -3 "$W/err")" >&2; exit 1; }
-  read -r wall user sys rss <"$W/t"
-  row "$label" "$wall" "$user" "$sys" "$((rss / 1024))"
-}
+source "$ROOT/bench/lib.sh"
 stored() { python3 -c "import json; r=json.load(open('$W/out'))['repository']; print(r['stored_bytes'], 'bytes,', r['new_bytes'], 'new before compression')"; }
 export PGPASSWORD=$PG_PW PGHOST=127.0.0.1 PGPORT=$DB_PORT PGUSER=postgres
 row "step" "wall s" "user s" "sys s" "RSS MiB"

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "time_util.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
@@ -12,40 +14,9 @@
 namespace stb {
 namespace {
 
-// Bucketing happens in local time, so every test fixes the zone it means.
-class ScopedTz {
- public:
-  explicit ScopedTz(const char* tz) {
-    const char* old = std::getenv("TZ");
-    had_ = old != nullptr;
-    if (had_) old_ = old;
-    setenv("TZ", tz, 1);
-    tzset();
-  }
-  ~ScopedTz() {
-    if (had_) {
-      setenv("TZ", old_.c_str(), 1);
-    } else {
-      unsetenv("TZ");
-    }
-    tzset();
-  }
-
- private:
-  bool had_ = false;
-  std::string old_;
-};
-
-int64_t Utc(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return static_cast<int64_t>(timegm(&tm));
-}
+// Bucketing happens in local time, so every test fixes the zone it means (ScopedTz).
+using testing::ScopedTz;
+using testing::Utc;
 
 std::string Format(int64_t t, const char* fmt) {
   std::time_t tt = static_cast<std::time_t>(t);

@@ -5,7 +5,7 @@
 #include <random>
 #include <vector>
 
-#include "schedule/test_util.h"
+#include "time_util.h"
 
 namespace stb {
 namespace {

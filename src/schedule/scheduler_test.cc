@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "schedule/test_util.h"
+#include "time_util.h"
 
 namespace stb {
 namespace {

@@ -4,9 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,9 +18,8 @@
 #include "components/files/file_restore.h"
 #include "components/redis/rdb.h"
 #include "core/file_util.h"
+#include "core/subprocess.h"
 #include "repository/repository.h"
-
-extern char** environ;
 
 namespace stb {
 
@@ -379,16 +376,11 @@ RedisBackupResult BackupRedis(Repository& repo, BlobSaver& saver, const RedisOpt
 namespace {
 
 Status RunCommand(const std::string& command) {
-  pid_t pid;
-  const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
-  int rc = posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ);
-  if (rc != 0) return ErrnoStatus("starting REDIS_RESTART_COMMAND", rc);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return Internal("REDIS_RESTART_COMMAND failed (exit status " +
-                    std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
+  // Its output goes to stderr: stdout carries the JSON report.
+  ASSIGN_OR_RETURN(auto proc, Subprocess::Start({{"/bin/sh", "-c", command}, {}, false, false}));
+  int rc = proc->Wait();
+  if (rc != 0) {
+    return Internal("REDIS_RESTART_COMMAND failed (exit status " + std::to_string(rc) + "): " + proc->FirstErrorLine());
   }
   return Status::Ok();
 }

@@ -1,5 +1,5 @@
-// Helpers for the schedule tests: pin the process time zone for one test and write instants as UTC
-// wall-clock times, so expectations do not depend on the machine's zone.
+// Helpers for tests of local-time logic (schedule, retention): pin the process time zone for one test and write
+// instants as UTC wall-clock times, so expectations do not depend on the machine's zone.
 #pragma once
 
 #include <cstdlib>
