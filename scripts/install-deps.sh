@@ -10,6 +10,7 @@ pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libpq-dev postgresql postgresql-client
   zstd python3 clang-format redis-server redis-tools openssl logrotate
+  radosgw ceph-mon ceph-osd prometheus
 )
 if [ "${1:-}" = "--bench" ]; then pkgs+=(restic borgbackup time); fi
 

@@ -28,6 +28,7 @@
 
 #include "core/file_util.h"
 #include "core/log.h"
+#include "http_test_server.h"
 
 namespace stb {
 namespace {
@@ -38,161 +39,9 @@ using nlohmann::json;
 constexpr const char* kSecretPath = "/services/T000/B000/XXXXSECRETTOKEN0123456789";
 constexpr const char* kToken = "XXXXSECRETTOKEN0123456789";
 
-struct Request {
-  std::string method, path, body;
-  std::map<std::string, std::string> headers;  // names in lower case
-};
-
-struct Reply {
-  int status = 200;
-  std::string body;
-  std::string extra_headers;  // "Name: value\r\n" lines
-  bool hang = false;          // read the request, never answer, wait for the client to give up
-};
-
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
-
-// A one-connection-at-a-time HTTP/1.1 server on 127.0.0.1 and an ephemeral port, answering as its
-// script says (by request number, from 0); with a TLS context, it speaks HTTPS.
-class TestServer {
- public:
-  using Script = std::function<Reply(int)>;
-
-  explicit TestServer(Script script, SSL_CTX* tls = nullptr) : script_(std::move(script)), tls_(tls) {
-    listen_ = Fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    EXPECT_TRUE(listen_.valid());
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    EXPECT_EQ(bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    EXPECT_EQ(listen(listen_.get(), 16), 0);
-    socklen_t len = sizeof addr;
-    EXPECT_EQ(getsockname(listen_.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~TestServer() {
-    stop_ = true;
-    thread_.join();
-  }
-
-  int port() const { return port_; }
-  std::string Url(const std::string& path = kSecretPath, const std::string& host = "127.0.0.1") const {
-    return std::string(tls_ ? "https" : "http") + "://" + host + ":" + std::to_string(port_) + path;
-  }
-  std::vector<Request> requests() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return requests_;
-  }
-  size_t count() const { return requests().size(); }
-
- private:
-  void Run() {
-    while (!stop_) {
-      pollfd p{listen_.get(), POLLIN, 0};
-      if (poll(&p, 1, 20) <= 0) continue;
-      Fd conn(accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-      if (!conn.valid()) continue;
-      if (tls_ == nullptr) {
-        Serve(conn.get(), nullptr);
-        continue;
-      }
-      // OpenSSL reads the blocking socket itself: bound each read so that the thread always ends.
-      timeval tv{2, 0};
-      setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      SSL* ssl = SSL_new(tls_);
-      SSL_set_fd(ssl, conn.get());
-      if (SSL_accept(ssl) == 1) Serve(conn.get(), ssl);
-      SSL_free(ssl);
-    }
-  }
-
-  // Bytes read, 0 at the end of the stream, < 0 on error or when the server stops.
-  ssize_t Read(int fd, SSL* ssl, char* buf, size_t n) {
-    if (ssl) return SSL_read(ssl, buf, static_cast<int>(n));
-    while (!stop_) {
-      pollfd p{fd, POLLIN, 0};
-      int r = poll(&p, 1, 20);
-      if (r > 0) return recv(fd, buf, n, 0);
-      if (r < 0 && errno != EINTR) return -1;
-    }
-    return -1;
-  }
-
-  void Write(int fd, SSL* ssl, const std::string& data) {
-    if (ssl) {
-      SSL_write(ssl, data.data(), static_cast<int>(data.size()));
-      return;
-    }
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n = send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
-      if (n <= 0) return;
-      done += static_cast<size_t>(n);
-    }
-  }
-
-  void Serve(int fd, SSL* ssl) {
-    std::string data;
-    char buf[4096];
-    size_t end;
-    while ((end = data.find("\r\n\r\n")) == std::string::npos) {
-      ssize_t n = Read(fd, ssl, buf, sizeof buf);
-      if (n <= 0) return;
-      data.append(buf, static_cast<size_t>(n));
-    }
-    Request req;
-    std::istringstream head(data.substr(0, end));
-    std::string line;
-    std::getline(head, line);
-    std::istringstream(line) >> req.method >> req.path;
-    while (std::getline(head, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      size_t colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      std::string name = line.substr(0, colon);
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      size_t v = line.find_first_not_of(' ', colon + 1);
-      req.headers[name] = v == std::string::npos ? "" : line.substr(v);
-    }
-    size_t length = req.headers.count("content-length") ? std::stoul(req.headers["content-length"]) : 0;
-    req.body = data.substr(end + 4);
-    while (req.body.size() < length) {
-      ssize_t n = Read(fd, ssl, buf, sizeof buf);
-      if (n <= 0) return;
-      req.body.append(buf, static_cast<size_t>(n));
-    }
-    int index;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      index = static_cast<int>(requests_.size());
-      requests_.push_back(req);
-    }
-    Reply reply = script_(index);
-    if (reply.hang) {
-      while (Read(fd, ssl, buf, sizeof buf) > 0) {
-      }
-      return;
-    }
-    Write(fd, ssl,
-          "HTTP/1.1 " + std::to_string(reply.status) +
-              " Scripted\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(reply.body.size()) +
-              "\r\nConnection: close\r\n" + reply.extra_headers + "\r\n" + reply.body);
-    if (ssl) SSL_shutdown(ssl);
-  }
-
-  Script script_;
-  SSL_CTX* tls_;
-  Fd listen_;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  mutable std::mutex mu_;
-  std::vector<Request> requests_;
-  std::thread thread_;
-};
 
 TestServer::Script Always(int status, std::string body = "") {
   return [status, body](int) { return Reply{status, body}; };
@@ -242,7 +91,7 @@ class WebhookTest : public ::testing::Test {
 
 TEST_F(WebhookTest, PayloadArrivesAsJsonPost) {
   TestServer server(Always(200, "ok"));
-  ASSERT_TRUE(SendAlert(Fast(server.Url()), FailedBackup()).ok());
+  ASSERT_TRUE(SendAlert(Fast(server.Url(kSecretPath)), FailedBackup()).ok());
 
   auto reqs = server.requests();
   ASSERT_EQ(reqs.size(), 1u);
@@ -322,7 +171,7 @@ TEST_F(WebhookTest, ErrorThatIsNotUtf8IsStillSent) {
   TestServer server(Always(200));
   Alert a = FailedBackup();
   a.error = "cannot open /data/\xff\xfe.bin";
-  ASSERT_TRUE(SendAlert(Fast(server.Url()), a).ok());
+  ASSERT_TRUE(SendAlert(Fast(server.Url(kSecretPath)), a).ok());
   ASSERT_EQ(server.count(), 1u);
   json p = json::parse(server.requests()[0].body);  // throws if the body is not valid JSON
   EXPECT_EQ(p["error"].get<std::string>().rfind("cannot open /data/", 0), 0u);
@@ -330,7 +179,7 @@ TEST_F(WebhookTest, ErrorThatIsNotUtf8IsStillSent) {
 
 TEST_F(WebhookTest, ServerErrorsAreRetriedWithDoublingBackoff) {
   TestServer server(Sequence({500, 500, 200}));
-  WebhookOptions o = Fast(server.Url());
+  WebhookOptions o = Fast(server.Url(kSecretPath));
   auto start = std::chrono::steady_clock::now();
   Status st = SendAlert(o, FailedBackup());
   double elapsed = Seconds(start);
@@ -343,14 +192,14 @@ TEST_F(WebhookTest, ServerErrorsAreRetriedWithDoublingBackoff) {
 TEST_F(WebhookTest, TooManyRequestsIsRetriedAfterRetryAfter) {
   TestServer server([](int i) { return i == 0 ? Reply{429, "rate_limited", "Retry-After: 1\r\n"} : Reply{200}; });
   auto start = std::chrono::steady_clock::now();
-  EXPECT_TRUE(SendAlert(Fast(server.Url()), FailedBackup()).ok());
+  EXPECT_TRUE(SendAlert(Fast(server.Url(kSecretPath)), FailedBackup()).ok());
   EXPECT_GE(Seconds(start), 1.0);  // the server's 1 s, not the 0.05 s backoff
   EXPECT_EQ(server.count(), 2u);
 }
 
 TEST_F(WebhookTest, PersistentServerErrorFailsAfterAllAttempts) {
   TestServer server(Always(503, "upstream down"));
-  WebhookOptions o = Fast(server.Url());
+  WebhookOptions o = Fast(server.Url(kSecretPath));
   o.attempts = 4;
   Status st = SendAlert(o, FailedBackup());
   ASSERT_FALSE(st.ok());
@@ -366,7 +215,7 @@ TEST_F(WebhookTest, PersistentServerErrorFailsAfterAllAttempts) {
 
 TEST_F(WebhookTest, ClientErrorIsNotRetried) {
   TestServer server(Always(400, "invalid_payload"));
-  Status st = SendAlert(Fast(server.Url()), FailedBackup());
+  Status st = SendAlert(Fast(server.Url(kSecretPath)), FailedBackup());
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(server.count(), 1u);
   EXPECT_NE(st.message().find("HTTP 400: invalid_payload"), std::string::npos) << st.message();
@@ -382,7 +231,7 @@ TEST_F(WebhookTest, AnswerThatEchoesTheUrlIsScrubbed) {
     return Reply{410, R"({"path":"\/services\/T000\/B000\/XXXXSECRETTOKEN0123456789"})"};
   });
   for (int i = 0; i < 3; ++i) {
-    Status st = SendAlert(Fast(server.Url()), FailedBackup());
+    Status st = SendAlert(Fast(server.Url(kSecretPath)), FailedBackup());
     ASSERT_FALSE(st.ok());
     EXPECT_NE(st.message().find("the URL may be wrong, revoked or expired"), std::string::npos) << st.message();
     ExpectNoSecret(st.message());
@@ -394,7 +243,7 @@ TEST_F(WebhookTest, RedirectIsNotFollowed) {
   TestServer elsewhere(Always(200));
   std::string target = elsewhere.Url(kSecretPath);
   TestServer server([target](int) { return Reply{302, "", "Location: " + target + "\r\n"}; });
-  Status st = SendAlert(Fast(server.Url()), FailedBackup());
+  Status st = SendAlert(Fast(server.Url(kSecretPath)), FailedBackup());
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(server.count(), 1u);
   EXPECT_EQ(elsewhere.count(), 0u);
@@ -406,7 +255,7 @@ TEST_F(WebhookTest, RedirectIsNotFollowed) {
 TEST_F(WebhookTest, ServerThatNeverAnswersTimesOut) {
   TestServer server([](int) { return Reply{.hang = true}; });
   WebhookOptions o;
-  o.url = server.Url();
+  o.url = server.Url(kSecretPath);
   o.timeout_seconds = 0.5;
   o.attempts = 2;
   o.backoff_seconds = 0.05;
@@ -460,7 +309,7 @@ TEST_F(WebhookTest, EmptyUrlMeansAlertsAreOff) {
 
 TEST_F(WebhookTest, BadOptionsAreRejectedBeforeSending) {
   TestServer server(Always(200));
-  std::vector<WebhookOptions> bad(5, Fast(server.Url()));
+  std::vector<WebhookOptions> bad(5, Fast(server.Url(kSecretPath)));
   bad[0].attempts = 0;
   bad[1].timeout_seconds = 0;
   bad[2].timeout_seconds = std::nan("");
@@ -484,7 +333,7 @@ TEST_F(WebhookTest, ConcurrentSendersShareOneInitialisation) {
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
   for (int i = 0; i < 4; ++i) {
-    threads.emplace_back([&] { ok += SendAlert(Fast(server.Url()), FailedBackup()).ok() ? 1 : 0; });
+    threads.emplace_back([&] { ok += SendAlert(Fast(server.Url(kSecretPath)), FailedBackup()).ok() ? 1 : 0; });
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok, 4);
@@ -523,7 +372,7 @@ TEST_F(WebhookTest, NotifyBestEffortLogsFailureWithoutSecret) {
   ASSERT_NE(path, "");
   auto before = static_cast<std::streamoff>(std::filesystem::file_size(path));
   TestServer server(Always(500, std::string("oops ") + kSecretPath));
-  WebhookOptions o = Fast(server.Url());
+  WebhookOptions o = Fast(server.Url(kSecretPath));
   o.attempts = 2;
   NotifyBestEffort(o, FailedBackup());
   EXPECT_EQ(server.count(), 2u);
@@ -586,7 +435,7 @@ class TlsTest : public WebhookTest {
 
 TEST_F(TlsTest, TrustedByTheCaFile) {
   TestServer server(Always(200), ctx_);
-  WebhookOptions o = Fast(server.Url());
+  WebhookOptions o = Fast(server.Url(kSecretPath));
   o.ca_file = ca_file_;
   Status st = SendAlert(o, FailedBackup());
   EXPECT_TRUE(st.ok()) << st.message();
@@ -596,8 +445,8 @@ TEST_F(TlsTest, TrustedByTheCaFile) {
 
 TEST_F(TlsTest, UnknownCertificateIsRefusedWithoutRetry) {
   TestServer server(Always(200), ctx_);
-  WebhookOptions o = Fast(server.Url());  // the system store, which does not hold the test's certificate
-  o.backoff_seconds = 2;                  // a retry would show in the elapsed time
+  WebhookOptions o = Fast(server.Url(kSecretPath));  // the system store, which does not hold the test's certificate
+  o.backoff_seconds = 2;                             // a retry would show in the elapsed time
   auto start = std::chrono::steady_clock::now();
   Status st = SendAlert(o, FailedBackup());
   ASSERT_FALSE(st.ok());
@@ -621,7 +470,7 @@ TEST_F(TlsTest, CertificateForAnotherHostIsRefused) {
 
 TEST_F(TlsTest, MissingCaFileIsReported) {
   TestServer server(Always(200), ctx_);
-  WebhookOptions o = Fast(server.Url());
+  WebhookOptions o = Fast(server.Url(kSecretPath));
   o.ca_file = dir_ + "/missing.pem";
   Status st = SendAlert(o, FailedBackup());
   ASSERT_FALSE(st.ok());

@@ -115,6 +115,10 @@ Status ApplyFile(Settings& s, const std::string& path) {
   str("azure", "account", s.azure_account);
   str("gcs", "bucket", s.gcs_bucket);
   str("gcs", "project", s.gcs_project);
+  str("s3", "prefix", s.s3_prefix);
+  str("s3", "url_style", s.s3_url_style);
+  str("azure", "prefix", s.azure_prefix);
+  str("gcs", "prefix", s.gcs_prefix);
   str("redis", "host", s.redis_host);
   str("redis", "username", s.redis_username);
   str("redis", "password", s.redis_password);
@@ -235,6 +239,29 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (auto v = Env("BACKUP_GCS_BUCKET")) s.gcs_bucket = v;
   if (auto v = Env("BACKUP_GCS_PROJECT")) s.gcs_project = v;
   if (auto v = Env("GOOGLE_APPLICATION_CREDENTIALS")) s.google_credentials = v;
+  if (const char* v = std::getenv("BACKUP_S3_PREFIX")) s.s3_prefix = v;  // "" = the bucket's root
+  if (const char* v = std::getenv("BACKUP_AZURE_PREFIX")) s.azure_prefix = v;
+  if (const char* v = std::getenv("BACKUP_GCS_PREFIX")) s.gcs_prefix = v;
+  if (auto v = Env("BACKUP_S3_URL_STYLE")) s.s3_url_style = v;
+  if (s.s3_url_style != "auto" && s.s3_url_style != "path" && s.s3_url_style != "virtual") {
+    return InvalidArgument("BACKUP_S3_URL_STYLE must be auto, path or virtual, not '" + s.s3_url_style + "'");
+  }
+  if (auto v = Env("AZURE_STORAGE_KEY")) s.azure_key = v;
+  if (auto v = Env("AZURE_STORAGE_SAS_TOKEN")) s.azure_sas_token = v;
+  if (auto v = Env("STORAGE_EMULATOR_HOST")) s.storage_emulator_host = v;
+  if (auto v = Env("AWS_PARALLEL_JOBS")) {
+    ASSIGN_OR_RETURN(s.aws_parallel_jobs, ParseInt("AWS_PARALLEL_JOBS", v, 1, 64));
+  }
+  if (auto v = Env("AZURE_PARALLEL_JOBS")) {
+    ASSIGN_OR_RETURN(s.azure_parallel_jobs, ParseInt("AZURE_PARALLEL_JOBS", v, 1, 64));
+  }
+  if (auto v = Env("GCS_PARALLEL_JOBS")) {
+    ASSIGN_OR_RETURN(s.gcs_parallel_jobs, ParseInt("GCS_PARALLEL_JOBS", v, 1, 64));
+  }
+  if (auto v = Env("BACKUP_CA_BUNDLE")) s.ca_bundle = v;
+  for (std::string* prefix : {&s.s3_prefix, &s.azure_prefix, &s.gcs_prefix}) {
+    if (!prefix->empty() && prefix->back() != '/') *prefix += '/';
+  }
   if (auto v = Env("REDIS_HOST")) s.redis_host = v;
   if (auto v = Env("REDIS_PORT")) {
     ASSIGN_OR_RETURN(s.redis_port, ParseInt("REDIS_PORT", v, 1, 65535));

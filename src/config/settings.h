@@ -40,12 +40,21 @@ struct Settings {
   std::string aws_access_key_id, aws_secret_access_key, aws_session_token;  // AWS_*
   std::string azure_container, azure_account, azure_connection_string;      // BACKUP_AZURE_*, AZURE_STORAGE_*
   std::string gcs_bucket, gcs_project, google_credentials;  // BACKUP_GCS_*, GOOGLE_APPLICATION_CREDENTIALS
-  std::string redis_host;                                   // REDIS_HOST (redis component)
-  int redis_port = 6379;                                    // REDIS_PORT
-  std::string redis_username;                               // REDIS_USERNAME (ACL user)
-  std::string redis_password;                               // REDIS_PASSWORD (never printed)
-  std::string redis_data_dir;                               // REDIS_DATA_DIR: where restore writes dump.rdb
-  bool redis_tls = false;                                   // REDIS_TLS
+  // Where in each bucket/container the repository lives (the guide's paths).
+  std::string s3_prefix = "backups/primary/";       // BACKUP_S3_PREFIX
+  std::string azure_prefix = "backups/secondary/";  // BACKUP_AZURE_PREFIX
+  std::string gcs_prefix = "backups/tertiary/";     // BACKUP_GCS_PREFIX
+  std::string s3_url_style = "auto";                // BACKUP_S3_URL_STYLE: auto, path or virtual
+  std::string azure_key, azure_sas_token;           // AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN (secrets)
+  std::string storage_emulator_host;                // STORAGE_EMULATOR_HOST (GCS emulator, no auth)
+  int aws_parallel_jobs = 4, azure_parallel_jobs = 4, gcs_parallel_jobs = 4;  // *_PARALLEL_JOBS
+  std::string ca_bundle;       // BACKUP_CA_BUNDLE: PEM CAs for private endpoints
+  std::string redis_host;      // REDIS_HOST (redis component)
+  int redis_port = 6379;       // REDIS_PORT
+  std::string redis_username;  // REDIS_USERNAME (ACL user)
+  std::string redis_password;  // REDIS_PASSWORD (never printed)
+  std::string redis_data_dir;  // REDIS_DATA_DIR: where restore writes dump.rdb
+  bool redis_tls = false;      // REDIS_TLS
   std::string redis_tls_ca_cert, redis_tls_cert, redis_tls_key, redis_tls_server_name;  // REDIS_TLS_*
   bool redis_digest = false;          // REDIS_DIGEST: record DEBUG DIGEST (blocks the server)
   std::string redis_restart_command;  // REDIS_RESTART_COMMAND: run after a restore

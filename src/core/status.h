@@ -30,12 +30,25 @@ class [[nodiscard]] Status {
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
   // Prefixes context ("reading data/ab/abcd: ") while keeping the code.
-  Status Context(const std::string& what) const { return ok() ? *this : Status(code_, what + ": " + message_); }
+  Status Context(const std::string& what) const {
+    if (ok()) return *this;
+    Status s(code_, what + ": " + message_);
+    s.retry_after_ = retry_after_;
+    return s;
+  }
+  // For kUnavailable: how long the server asked us to wait (HTTP Retry-After), 0 = no hint.
+  double retry_after() const { return retry_after_; }
+  Status WithRetryAfter(double seconds) const {
+    Status s = *this;
+    s.retry_after_ = seconds;
+    return s;
+  }
   void IgnoreError() const {}
 
  private:
   Code code_ = Code::kOk;
   std::string message_;
+  double retry_after_ = 0;
 };
 
 inline Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; }

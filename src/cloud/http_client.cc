@@ -1,0 +1,369 @@
+#include "cloud/http_client.h"
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <mutex>
+
+namespace stb {
+
+namespace {
+
+void GlobalInit() {
+  // curl_global_init is not thread-safe on every libcurl build; run it once before any handle.
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+// "scheme://host:port" of a URL, for messages: the path and query may hold a SAS token.
+std::string HostOf(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  size_t end = url.find_first_of("/?#", start);
+  std::string host = url.substr(0, end);
+  size_t at = host.find('@', start);  // never echo user:password@
+  if (at != std::string::npos) host = host.substr(0, start) + host.substr(at + 1);
+  return host;
+}
+
+struct Transfer {
+  const HttpRequest* request;
+  size_t sent = 0;
+  HttpResponse* response;
+};
+
+size_t ReadBody(char* buf, size_t size, size_t nitems, void* p) {
+  auto* t = static_cast<Transfer*>(p);
+  size_t n = std::min(size * nitems, t->request->body_size - t->sent);
+  if (n > 0) std::memcpy(buf, t->request->body + t->sent, n);
+  t->sent += n;
+  return n;
+}
+
+size_t WriteBody(char* data, size_t size, size_t nmemb, void* p) {
+  auto* t = static_cast<Transfer*>(p);
+  size_t n = size * nmemb;
+  t->response->body.insert(t->response->body.end(), data, data + n);
+  return n;
+}
+
+size_t WriteHeader(char* data, size_t size, size_t nitems, void* p) {
+  auto* t = static_cast<Transfer*>(p);
+  size_t n = size * nitems;
+  std::string_view line(data, n);
+  if (line.starts_with("HTTP/")) {
+    t->response->headers.clear();  // a 100 Continue or a redirect precedes the final answer
+  } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
+    t->response->headers.emplace_back(Lower(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
+  }
+  return n;
+}
+
+int64_t BodySizeHint(const HttpRequest& r) { return static_cast<int64_t>(r.body_size); }
+
+}  // namespace
+
+std::string HttpResponse::Header(std::string_view lower_name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == lower_name) return v;
+  }
+  return "";
+}
+
+struct HttpClient::Pool {
+  std::mutex mu;
+  std::vector<CURL*> idle;
+  ~Pool() {
+    for (CURL* h : idle) curl_easy_cleanup(h);
+  }
+};
+
+HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)), pool_(std::make_unique<Pool>()) {
+  GlobalInit();
+}
+
+HttpClient::~HttpClient() = default;
+
+StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
+  CURL* h = nullptr;
+  {
+    std::lock_guard lk(pool_->mu);
+    if (!pool_->idle.empty()) {
+      h = pool_->idle.back();
+      pool_->idle.pop_back();
+    }
+  }
+  if (h == nullptr) h = curl_easy_init();
+  if (h == nullptr) return Internal("curl_easy_init failed");
+  curl_easy_reset(h);  // keeps the connection cache, drops the last request's options
+
+  HttpResponse response;
+  Transfer t{&request, 0, &response};
+  struct curl_slist* headers = nullptr;
+  for (const auto& [k, v] : request.headers) {
+    std::string line = v.empty() ? k + ";" : k + ": " + v;  // "Name;" sends an empty header
+    headers = curl_slist_append(headers, line.c_str());
+  }
+  // libcurl would otherwise send "Expect: 100-continue" and wait for the answer before a body.
+  headers = curl_slist_append(headers, "Expect:");
+  char errbuf[CURL_ERROR_SIZE] = {0};
+
+  curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "spacetime-backup");
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+  if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_seconds * 1000));
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(options_.stall_timeout_seconds)));
+  if (options_.total_timeout_seconds > 0) {
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout_seconds * 1000));
+  }
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, static_cast<void*>(&t));
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &WriteHeader);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, static_cast<void*>(&t));
+
+  const std::string& m = request.method;
+  if (m == "HEAD") {
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  } else if (m == "PUT" || m == "POST") {
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(BodySizeHint(request)));
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, &ReadBody);
+    curl_easy_setopt(h, CURLOPT_READDATA, static_cast<void*>(&t));
+    if (m == "POST") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "POST");
+  } else if (m != "GET") {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, m.c_str());
+  }
+
+  CURLcode rc = curl_easy_perform(h);
+  curl_slist_free_all(headers);
+  long status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  if (rc != CURLE_OK) {
+    // A failed handle may hold a half-used connection: drop it rather than reuse it.
+    curl_easy_cleanup(h);
+    std::string msg = request.method + " " + HostOf(request.url) + ": " +
+                      (errbuf[0] != 0 ? std::string(errbuf) : std::string(curl_easy_strerror(rc)));
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM) {
+      return PermissionDenied(msg + " (TLS verification failed; for a private CA set BACKUP_CA_BUNDLE)");
+    }
+    return Unavailable(msg);
+  }
+  {
+    std::lock_guard lk(pool_->mu);
+    if (pool_->idle.size() < 32) {
+      pool_->idle.push_back(h);
+      h = nullptr;
+    }
+  }
+  if (h != nullptr) curl_easy_cleanup(h);
+  response.status = status;
+  return response;
+}
+
+double RetryAfterSeconds(const HttpResponse& r) {
+  std::string v = r.Header("retry-after");
+  if (v.empty()) return 0;
+  if (std::all_of(v.begin(), v.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    return std::min(3600.0, std::stod(v));
+  }
+  time_t when = curl_getdate(v.c_str(), nullptr);
+  if (when < 0) return 0;
+  double delta = std::difftime(when, std::time(nullptr));
+  return delta > 0 ? delta : 0;
+}
+
+Status HttpError(const HttpResponse& r, const std::string& what, const std::string& credential_setting) {
+  // The service's own error code (S3/Azure <Code>, GCS JSON "message") tells the operator most.
+  std::string_view body(reinterpret_cast<const char*>(r.body.data()), std::min<size_t>(r.body.size(), 4096));
+  std::string code = XmlValue(body, "Code");
+  if (code.empty()) {
+    size_t k = body.find("\"message\"");
+    if (k != std::string_view::npos) {
+      size_t q1 = body.find('"', body.find(':', k) + 1);
+      size_t q2 = q1 == std::string_view::npos ? q1 : body.find('"', q1 + 1);
+      if (q2 != std::string_view::npos) code = std::string(body.substr(q1 + 1, std::min<size_t>(q2 - q1 - 1, 200)));
+    }
+  }
+  if (code.empty()) code = r.Header("x-ms-error-code");
+  std::string msg = what + ": HTTP " + std::to_string(r.status) + (code.empty() ? "" : " " + code);
+  long s = r.status;
+  if (s == 404) return NotFound(msg);
+  if (s == 408 || s == 429 || s >= 500) {
+    Status st = Unavailable(msg);
+    return st.WithRetryAfter(RetryAfterSeconds(r));
+  }
+  if (s == 401 || s == 403) return PermissionDenied(msg + " (check " + credential_setting + ")");
+  if (s == 409 || s == 412) return AlreadyExists(msg);
+  return IoError(msg);
+}
+
+std::string UriEncode(std::string_view s, bool keep_slash) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size() * 3 / 2);
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string XmlDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '&') {
+      out += s[i];
+      continue;
+    }
+    size_t semi = s.find(';', i);
+    if (semi == std::string_view::npos) {
+      out += s[i];
+      continue;
+    }
+    std::string_view ent = s.substr(i + 1, semi - i - 1);
+    if (ent == "amp") {
+      out += '&';
+    } else if (ent == "lt") {
+      out += '<';
+    } else if (ent == "gt") {
+      out += '>';
+    } else if (ent == "quot") {
+      out += '"';
+    } else if (ent == "apos") {
+      out += '\'';
+    } else if (ent.starts_with('#')) {
+      bool hex = ent.size() > 1 && (ent[1] == 'x' || ent[1] == 'X');
+      unsigned long cp = std::strtoul(std::string(ent.substr(hex ? 2 : 1)).c_str(), nullptr, hex ? 16 : 10);
+      if (cp < 0x80) {
+        out += static_cast<char>(cp);
+      } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+      } else {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+      }
+    } else {
+      out += s.substr(i, semi - i + 1);
+    }
+    i = semi;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string_view> XmlBlocks(std::string_view xml, std::string_view tag) {
+  std::vector<std::string_view> out;
+  std::string open = "<" + std::string(tag) + ">";
+  std::string empty = "<" + std::string(tag) + "/>";
+  std::string close = "</" + std::string(tag) + ">";
+  size_t pos = 0;
+  while (true) {
+    size_t a = xml.find(open, pos);
+    size_t e = xml.find(empty, pos);
+    if (e != std::string_view::npos && (a == std::string_view::npos || e < a)) {
+      out.push_back(xml.substr(e, 0));
+      pos = e + empty.size();
+      continue;
+    }
+    if (a == std::string_view::npos) break;
+    size_t b = xml.find(close, a + open.size());
+    if (b == std::string_view::npos) break;
+    out.push_back(xml.substr(a + open.size(), b - a - open.size()));
+    pos = b + close.size();
+  }
+  return out;
+}
+
+std::string XmlValue(std::string_view xml, std::string_view tag) {
+  auto blocks = XmlBlocks(xml, tag);
+  return blocks.empty() ? "" : XmlDecode(blocks.front());
+}
+
+std::string Base64Encode(const uint8_t* data, size_t n) {
+  std::string out(4 * ((n + 2) / 3), '\0');
+  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
+  out.resize(static_cast<size_t>(len));
+  return out;
+}
+
+StatusOr<Bytes> Base64Decode(std::string_view s) {
+  std::string in;
+  for (char c : s) {
+    if (!std::isspace(static_cast<unsigned char>(c))) in += c;
+  }
+  if (in.size() % 4 != 0) return InvalidArgument("not base64 (length)");
+  Bytes out(in.size() / 4 * 3);
+  int len = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  if (len < 0) return InvalidArgument("not base64");
+  size_t pad = 0;
+  if (!in.empty() && in.back() == '=') ++pad;
+  if (in.size() > 1 && in[in.size() - 2] == '=') ++pad;
+  out.resize(static_cast<size_t>(len) - pad);
+  return out;
+}
+
+std::string Base64UrlEncode(const uint8_t* data, size_t n) {
+  std::string s = Base64Encode(data, n);
+  while (!s.empty() && s.back() == '=') s.pop_back();
+  for (char& c : s) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return s;
+}
+
+Bytes HmacSha256(const Bytes& key, std::string_view message) {
+  Bytes out(32);
+  unsigned int len = 32;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
+       message.size(), out.data(), &len);
+  return out;
+}
+
+std::string Sha256Hex(const uint8_t* data, size_t n) {
+  uint8_t d[SHA256_DIGEST_LENGTH];
+  SHA256(data, n, d);
+  return ToHex(d, sizeof d);
+}
+
+}  // namespace stb

@@ -1,0 +1,94 @@
+// One HTTP exchange over libcurl for the cloud drivers: TLS verified, bounded timeouts, reused
+// connections. It never retries; RetryingStorage does, on the kUnavailable errors it classifies.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/status.h"
+
+namespace stb {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method = "GET";  // GET, HEAD, PUT, POST, DELETE
+  std::string url;             // may carry a SAS token or signature: never put it in a message
+  HttpHeaders headers;         // sent as given; Content-Length is added from the body
+  const uint8_t* body = nullptr;
+  size_t body_size = 0;
+};
+
+struct HttpResponse {
+  long status = 0;
+  HttpHeaders headers;  // names lower-cased, in arrival order
+  Bytes body;
+  // The first header of that (lower-case) name, "" if absent.
+  std::string Header(std::string_view lower_name) const;
+};
+
+struct HttpOptions {
+  std::string ca_file;  // BACKUP_CA_BUNDLE: PEM bundle for private endpoints; "" = system store
+  double connect_timeout_seconds = 10;
+  // A transfer slower than 1 KiB/s for this long is cut (and is retryable): a hung server never
+  // holds a backup forever, while a large object on a slow link still gets through.
+  double stall_timeout_seconds = 60;
+  double total_timeout_seconds = 0;  // 0 = none (large objects); tests set one
+};
+
+// Thread-safe; keeps a small pool of curl handles so that connections are reused across threads.
+class HttpClient {
+ public:
+  explicit HttpClient(HttpOptions options);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Any HTTP answer is ok() with its status; a transport failure (refused, reset, timeout, a body
+  // cut short, TLS) is kUnavailable, a TLS verification failure kPermission, both with curl's
+  // message and the host (never the query string).
+  StatusOr<HttpResponse> Send(const HttpRequest& request);
+
+ private:
+  struct Pool;
+  HttpOptions options_;
+  std::unique_ptr<Pool> pool_;
+};
+
+// Turns a non-2xx answer into the storage error classes: 404 -> kNotFound; 408, 429, 5xx ->
+// kUnavailable (with the Retry-After hint); 401/403 -> kPermission naming credential_setting;
+// 412/409 -> kAlreadyExists; anything else kIo. The message is "<what>: HTTP <status> <code from
+// the body>", never the URL or a header.
+Status HttpError(const HttpResponse& response, const std::string& what, const std::string& credential_setting);
+
+// Retry-After (seconds or an HTTP date) in seconds; 0 if absent or unreadable.
+double RetryAfterSeconds(const HttpResponse& response);
+
+// RFC 3986 percent-encoding of everything but unreserved characters ('/' kept when keep_slash):
+// what S3's canonical request, Azure's URLs and GCS object names all need.
+std::string UriEncode(std::string_view s, bool keep_slash);
+
+// The text of the first <tag>…</tag> in an XML body ("" if absent), entities decoded. The cloud
+// APIs' XML answers are flat enough that this is all the drivers read from them.
+std::string XmlValue(std::string_view xml, std::string_view tag);
+// Every <tag>…</tag> block's inner text, in order.
+std::vector<std::string_view> XmlBlocks(std::string_view xml, std::string_view tag);
+
+// Base64 (standard alphabet, padded) and base64url (no padding), for keys, signatures and JWTs.
+std::string Base64Encode(const uint8_t* data, size_t n);
+inline std::string Base64Encode(std::string_view s) {
+  return Base64Encode(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+StatusOr<Bytes> Base64Decode(std::string_view s);
+std::string Base64UrlEncode(const uint8_t* data, size_t n);
+
+// HMAC-SHA256 and SHA-256 for the request signers.
+Bytes HmacSha256(const Bytes& key, std::string_view message);
+std::string Sha256Hex(const uint8_t* data, size_t n);
+
+}  // namespace stb
