@@ -18,11 +18,22 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "installing: ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The storage emulators the tests start (Azurite, the GCS emulator of firebase-tools), pinned by
+# test/services/package-lock.json. Node.js and npm come with the machine (Debian's npm conflicts
+# with the nodesource build some machines carry).
+services="$(cd "$(dirname "$0")/../test/services" && pwd)"
+if ! cmp -s "$services/package-lock.json" "$services/node_modules/.installed-lock.json" 2>/dev/null; then
+  command -v npm >/dev/null || { echo "npm not found: install Node.js 20 and npm" >&2; exit 1; }
+  echo "installing test services (npm ci in test/services)" >&2
+  (cd "$services" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$services/package-lock.json" "$services/node_modules/.installed-lock.json"
+fi
