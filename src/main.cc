@@ -34,6 +34,15 @@ Environment (see doc/configuration.md; flags override, a TOML config file is ove
   BACKUP_SCHEDULE_FULL, BACKUP_SCHEDULE_INCREMENTAL   cron expressions of `schedule`
   BACKUP_RETENTION_FULL, BACKUP_RETENTION_INCREMENTAL retention, e.g. daily=7,weekly=4 / within=1d
   BACKUP_ALERT_WEBHOOK   Slack-compatible webhook for failures (BACKUP_ALERT_ON_SUCCESS=yes: also successes)
+  BACKUP_S3_BUCKET, BACKUP_S3_REGION, BACKUP_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+  AWS_SESSION_TOKEN      S3 copy, under BACKUP_S3_PREFIX (default backups/primary/)
+  BACKUP_AZURE_CONTAINER, AZURE_STORAGE_CONNECTION_STRING (or BACKUP_AZURE_ACCOUNT with
+                         AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN)   Azure copy (backups/secondary/)
+  BACKUP_GCS_BUCKET, GOOGLE_APPLICATION_CREDENTIALS (STORAGE_EMULATOR_HOST for an emulator)
+                         GCS copy (backups/tertiary/)
+  AWS_PARALLEL_JOBS, AZURE_PARALLEL_JOBS, GCS_PARALLEL_JOBS   requests at once per location (default 4)
+  BACKUP_CA_BUNDLE       PEM CA bundle for private endpoints (TLS is always verified)
+  BACKUP_STATE_DIR       catalog of runs for `monitor` and `dr-test` (default /var/lib/spacetime-backup)
   BACKUP_CONFIG          config file (default /etc/spacetime/backup.toml)
 Exit status: 0 when overall_success is true, 1 on failure, 2 on a usage error.)";
 
@@ -53,7 +62,8 @@ int main(int argc, char** argv) {
   bool no_progress = false;
   std::function<int(stb::Settings&)> run;
 
-  auto* init = app.add_subcommand("init", "Create the repository in the configured location (BACKUP_ROOT)");
+  auto* init = app.add_subcommand(
+      "init", "Create the repository in BACKUP_ROOT and copy it to every configured cloud location (s3, azure, gcs)");
   init->callback([&] { run = [](stb::Settings& s) { return stb::RunInit(s); }; });
 
   auto* backup = app.add_subcommand("backup", "Back up every configured component and print the JSON report");
@@ -88,7 +98,8 @@ int main(int argc, char** argv) {
                          "Restore a backup (configuration, database, redis, player_saves, application), verify it, "
                          "print the report with rto_seconds");
   restore->add_option("BACKUP_ID", rargs.backup_id, "backup id (YYYYMMDD_HHMMSS) or 'latest'")->required();
-  restore->add_option("LOCATION", rargs.location, "where to read the backup from: local (default)")
+  restore->add_option("LOCATION", rargs.location,
+                      "where to read the backup from: local (default), s3, azure or gcs (that location alone)")
       ->check(CLI::IsMember({"local", "s3", "azure", "gcs"}));
   restore->add_option("--components", comps, "comma-separated subset, e.g. player_saves,configuration");
   restore->add_option("--target", rargs.target,
@@ -107,20 +118,44 @@ int main(int argc, char** argv) {
   });
 
   bool as_json = false;
-  auto* snaps = app.add_subcommand("snapshots", "List the backups in the repository");
+  std::string snaps_location = "local";
+  auto* snaps = app.add_subcommand("snapshots", "List the backups in a location");
   snaps->alias("list");
+  snaps->add_option("LOCATION", snaps_location, "local (default), s3, azure or gcs")
+      ->check(CLI::IsMember({"local", "s3", "azure", "gcs"}));
   snaps->add_flag("--json", as_json, "print JSON instead of a table");
-  snaps->callback([&] { run = [&](stb::Settings& s) { return stb::RunSnapshots(s, as_json); }; });
+  snaps->callback([&] { run = [&](stb::Settings& s) { return stb::RunSnapshots(s, as_json, snaps_location); }; });
+
+  stb::ReplicateArgs repargs;
+  auto* replicate = app.add_subcommand(
+      "replicate",
+      "Copy what other locations lack (the repair after an outage); every backup does this for the cloud locations");
+  replicate->add_option("--from", repargs.from, "source location: local (default), s3, azure or gcs")
+      ->check(CLI::IsMember({"local", "s3", "azure", "gcs"}));
+  replicate->add_option("--to", repargs.to,
+                        "target location, repeatable (default: every configured cloud location; local when --from "
+                        "is a cloud location)")
+      ->check(CLI::IsMember({"local", "s3", "azure", "gcs"}));
+  replicate->add_flag("--delete", repargs.delete_extra,
+                      "also delete from the targets what the source no longer has (forgotten backups, removed keys)");
+  replicate->callback([&] { run = [&](stb::Settings& s) { return stb::RunReplicate(s, repargs); }; });
 
   stb::CheckArgs cargs;
   std::string read_data;
   auto* check =
-      app.add_subcommand("check", "Verify the repository; with --read-data, every byte (or PERCENT of the packs)");
+      app.add_subcommand("check", "Verify a location's repository; with --read-data, every byte (or PERCENT of the packs)");
   check->add_option("--read-data", read_data, "read and verify data: all, or a percentage such as 10")
       ->expected(0, 1)
       ->default_str("100");
+  check->add_option("LOCATION", cargs.location, "local (default), s3, azure or gcs")
+      ->check(CLI::IsMember({"local", "s3", "azure", "gcs"}));
   check->callback([&] {
     cargs.read_data = check->count("--read-data") > 0;
+    // `check --read-data s3`: the optional value took the location.
+    if (read_data == "local" || read_data == "s3" || read_data == "azure" || read_data == "gcs") {
+      cargs.location = read_data;
+      read_data.clear();
+    }
     if (cargs.read_data && !read_data.empty()) {
       std::string p = read_data;
       if (!p.empty() && p.back() == '%') p.pop_back();
@@ -201,6 +236,25 @@ int main(int argc, char** argv) {
                    "rewrite packs whose unused share exceeds PERCENT (default 20)")
       ->check(CLI::Range(0.0, 100.0));
   prune->callback([&] { run = [&](stb::Settings& s) { return stb::RunPrune(s, pargs); }; });
+
+  stb::MonitorArgs margs;
+  margs.version = STB_VERSION;
+  auto* monitor = app.add_subcommand(
+      "monitor",
+      "Serve Prometheus metrics (/metrics) and /healthz from the catalog in BACKUP_STATE_DIR, probing each cloud "
+      "location every --probe-interval; SIGTERM stops it");
+  monitor->add_option("--listen", margs.listen, "address to listen on: HOST:PORT, :PORT or PORT (default 0.0.0.0:9091)");
+  monitor->add_option("--probe-interval", margs.probe_interval_seconds, "seconds between location probes (default 60)")
+      ->check(CLI::Range(1.0, 86400.0));
+  monitor->callback([&] { run = [&](stb::Settings& s) { return stb::RunMonitor(s, margs); }; });
+
+  stb::DrTestArgs dargs;
+  auto* drtest = app.add_subcommand(
+      "dr-test",
+      "Disaster-recovery drill: restore the latest backup into scratch targets (a temporary directory, a scratch "
+      "database, a scratch redis-server on 127.0.0.1), verify every component, remove them, record the result");
+  drtest->add_option("--scenario", dargs.scenario, "name recorded for the drill (default restore_verify)");
+  drtest->callback([&] { run = [&](stb::Settings& s) { return stb::RunDrTest(s, dargs); }; });
 
   stb::ScheduleArgs sargs;
   std::string run_type;

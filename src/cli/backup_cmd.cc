@@ -2,8 +2,10 @@
 // prints the guide's JSON report. Write order: packs, then the index, then the snapshot.
 #include <cmath>
 
+#include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/replication.h"
 #include "components/files/file_backup.h"
 #include "components/files/walker.h"
 #include "components/redis/redis_component.h"
@@ -43,6 +45,9 @@ json Skipped(const std::string& reason) { return {{"status", "skipped"}, {"reaso
 
 int RunBackup(const Settings& s, const BackupArgs& a, json* report_out) {
   double t_start = NowSeconds();
+  json own_report;  // the catalog records the report when RunBackup returns (metrics)
+  if (!report_out) report_out = &own_report;
+  RecordBackupOnExit record_in_catalog(s.state_dir, report_out);
   InitLog(s.log_dir, "backup.log");
   LogInfo("backup " + a.type + " starting");
   auto repo_or = OpenRepository(s, "local");
@@ -207,7 +212,11 @@ int RunBackup(const Settings& s, const BackupArgs& a, json* report_out) {
     if (report_out) *report_out = report;
     return 1;
   }
-  report["locations"] = {{"local", {{"status", "ok"}, {"path", s.backup_root}}}};
+  // The copies: each location on its own, in parallel. One that is down leaves the backup a
+  // success (local has it), reported and logged; the next backup or `replicate` fills it.
+  json locations = ReplicateToCopies(s, repo.storage());
+  locations["local"] = {{"status", "ok"}, {"path", s.backup_root}};
+  report["locations"] = locations;
   LogInfo("backup " + *backup_id + (ok ? " succeeded" : " finished with failures") + ": " +
           report.dump(-1, ' ', false, json::error_handler_t::replace));
   PrintJson(report);

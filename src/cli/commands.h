@@ -34,7 +34,14 @@ struct RestoreArgs {
 };
 int RunRestore(const Settings& s, const RestoreArgs& a);
 
-int RunSnapshots(const Settings& s, bool json);
+int RunSnapshots(const Settings& s, bool json, const std::string& location = "local");
+
+struct ReplicateArgs {
+  std::string from = "local";
+  std::vector<std::string> to;  // empty: every other configured location (local when from a copy)
+  bool delete_extra = false;    // also delete from the targets what the source no longer has
+};
+int RunReplicate(const Settings& s, const ReplicateArgs& a);
 
 struct CheckArgs {
   bool read_data = false;
@@ -64,6 +71,21 @@ struct ScheduleArgs {
 };
 int RunSchedule(const Settings& s, const ScheduleArgs& a);
 int RunScheduledJob(const Settings& s, const std::string& type);
+
+// `monitor`: the Prometheus exporter (/metrics, /healthz) over the catalog in BACKUP_STATE_DIR.
+struct MonitorArgs {
+  std::string listen = "0.0.0.0:9091";  // HOST:PORT, :PORT or PORT
+  double probe_interval_seconds = 60;   // how often each cloud location is probed
+  std::string version;                  // backup_system_info{version}
+};
+int RunMonitor(const Settings& s, const MonitorArgs& a);
+
+// `dr-test`: restores the latest backup into scratch targets, verifies it, removes them, records
+// the drill in the catalog.
+struct DrTestArgs {
+  std::string scenario = "restore_verify";
+};
+int RunDrTest(const Settings& s, const DrTestArgs& a);
 
 int RunKeyGenerate(const std::string& path);
 int RunKeyList(const Settings& s);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cloud/locations.h"
 #include "core/file_util.h"
 #include "core/log.h"
 
@@ -22,18 +23,19 @@ StatusOr<KeySource> LoadKey(const Settings& s) {
 }
 
 StatusOr<std::unique_ptr<Repository>> OpenRepository(const Settings& s, const std::string& location) {
-  if (location != "local") {
-    return InvalidArgument("location '" + location +
-                           "': only the local repository (BACKUP_ROOT) is available in this build; "
-                           "S3, Azure and GCS locations are not implemented yet");
-  }
   ASSIGN_OR_RETURN(KeySource key, LoadKey(s));
-  auto st = OpenLocalStorage(s.backup_root, false);
+  auto st = OpenLocation(s, location);
   if (!st.ok() && st.status().code() == Code::kNotFound) {
     return NotFound("no repository at " + s.backup_root + " (BACKUP_ROOT): run `spacetime-backup init` first");
   }
   if (!st.ok()) return st.status();
-  return Repository::Open(std::shared_ptr<Storage>(std::move(*st)), key);
+  std::shared_ptr<Storage> storage(std::move(*st));
+  auto repo = Repository::Open(storage, key);
+  if (!repo.ok() && repo.status().code() == Code::kNotFound && location != "local") {
+    return NotFound("no repository in " + storage->Describe() + ": run `spacetime-backup init` or `spacetime-backup " +
+                    "replicate --to " + location + "` (" + repo.status().message() + ")");
+  }
+  return repo;
 }
 
 int Fail(const Status& st) {

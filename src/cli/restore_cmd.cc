@@ -3,6 +3,7 @@
 // and prints the report with rto_seconds.
 #include <algorithm>
 
+#include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "components/files/file_backup.h"
@@ -117,6 +118,7 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
   if (!index_problems.empty()) report["errors"] = index_problems;
   if (components.empty()) report["error"] = "nothing was restored";
   LogInfo("restore " + snap->backup_id + (report["overall_success"].get<bool>() ? " succeeded" : " failed"));
+  UpdateCatalogBestEffort(s.state_dir, [&](Catalog& c) { return c.RecordRestoreReport(report, t_end); });
   PrintJson(report);
   return report["overall_success"].get<bool>() ? 0 : 1;
 }

@@ -9,8 +9,8 @@ namespace stb {
 
 using json = nlohmann::json;
 
-int RunSnapshots(const Settings& s, bool as_json) {
-  auto repo = OpenRepository(s, "local");
+int RunSnapshots(const Settings& s, bool as_json, const std::string& location) {
+  auto repo = OpenRepository(s, location);
   if (!repo.ok()) return Fail(repo.status());
   std::vector<std::string> problems;
   auto snaps = ListSnapshots(**repo, &problems);

@@ -22,6 +22,10 @@ struct AzureOptions {
   uint64_t single_put_limit = 64ull << 20;  // larger objects go up as blocks
   uint64_t block_size = 16ull << 20;
   HttpOptions http;
+  // The variable an authorization failure tells the operator to check; "" = AZURE_STORAGE_KEY or
+  // AZURE_STORAGE_SAS_TOKEN, whichever is in use. ParseAzureConnectionString sets it when the
+  // connection string supplied the credential.
+  std::string credential_setting;
 };
 
 // Fills account, account_key, sas_token and blob_endpoint from AZURE_STORAGE_CONNECTION_STRING
@@ -31,5 +35,14 @@ StatusOr<AzureOptions> ParseAzureConnectionString(const std::string& connection_
 
 // Checks the options (an account and a key or SAS, a container), without contacting the server.
 StatusOr<std::unique_ptr<Storage>> OpenAzureStorage(const AzureOptions& options);
+
+// The Shared Key pieces, exposed for their unit tests (published examples). headers: as sent, plus
+// Content-Length when there is a body (names any case); encoded_path: the URL's path as sent
+// ("/devstoreaccount1/container/blob" on a path-style endpoint); query: names and decoded values.
+std::string AzureStringToSign(const std::string& method, const HttpHeaders& headers, const std::string& account,
+                              const std::string& encoded_path, const HttpHeaders& query);
+// "SharedKey <account>:<base64 HMAC-SHA256 of string_to_sign under the decoded key>".
+std::string AzureSharedKeyAuthorization(const std::string& account, const Bytes& key,
+                                        const std::string& string_to_sign);
 
 }  // namespace stb

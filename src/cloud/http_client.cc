@@ -59,6 +59,17 @@ size_t ReadBody(char* buf, size_t size, size_t nitems, void* p) {
   return n;
 }
 
+// libcurl resends a request whose reused connection the server had closed (Azurite drops idle
+// keep-alive connections after 5 s); for a body already (partly) sent it must rewind it first.
+int SeekBody(void* p, curl_off_t offset, int origin) {
+  auto* t = static_cast<Transfer*>(p);
+  if (origin != SEEK_SET || offset < 0 || static_cast<size_t>(offset) > t->request->body_size) {
+    return CURL_SEEKFUNC_CANTSEEK;
+  }
+  t->sent = static_cast<size_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
+
 size_t WriteBody(char* data, size_t size, size_t nmemb, void* p) {
   auto* t = static_cast<Transfer*>(p);
   size_t n = size * nmemb;
@@ -158,6 +169,8 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
     curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(BodySizeHint(request)));
     curl_easy_setopt(h, CURLOPT_READFUNCTION, &ReadBody);
     curl_easy_setopt(h, CURLOPT_READDATA, static_cast<void*>(&t));
+    curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, &SeekBody);
+    curl_easy_setopt(h, CURLOPT_SEEKDATA, static_cast<void*>(&t));
     if (m == "POST") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "POST");
   } else if (m != "GET") {
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, m.c_str());

@@ -1,0 +1,257 @@
+// `dr-test [--scenario NAME]`: a disaster-recovery drill. Restores the latest backup with the
+// `restore` command itself (a child process) into scratch targets: a temporary directory, a scratch
+// database (--target-db) and a scratch redis-server on a free loopback port that loads the restored
+// RDB, so every component is verified as a real restore verifies it. Then removes every scratch
+// target, records the drill in the catalog and prints the JSON report.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "catalog/catalog.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "components/database/pg_client.h"
+#include "core/file_util.h"
+#include "core/log.h"
+#include "core/subprocess.h"
+#include "repository/snapshots.h"
+
+namespace stb {
+
+using json = nlohmann::json;
+
+namespace {
+
+StatusOr<int> FreeLoopbackPort() {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return ErrnoStatus("socket", errno);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return ErrnoStatus("finding a free port on 127.0.0.1", errno);
+  }
+  return static_cast<int>(ntohs(addr.sin_port));
+}
+
+bool InPath(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  for (const auto& dir : SplitList(path ? path : "/usr/bin:/bin", ':')) {
+    if (::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+  }
+  return false;
+}
+
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// The scratch Redis accepts the configured credentials, so the restore's verification connects
+// to it exactly as it would to the real server. The file is 0600: it may hold the password.
+Status WriteRedisConf(const Settings& s, const std::string& dir, int port) {
+  std::string conf = "port " + std::to_string(port) +
+                     "\nbind 127.0.0.1\nprotected-mode yes\ndaemonize yes\nsave \"\"\nappendonly no\n"
+                     "dbfilename dump.rdb\ndir " +
+                     dir + "/redis\npidfile " + dir + "/redis-scratch.pid\nlogfile " + dir + "/redis-scratch.log\n";
+  if (!s.redis_username.empty() && s.redis_username != "default") {
+    conf += "user default off\nuser " + s.redis_username + " on >" + s.redis_password + " ~* &* +@all\n";
+  } else if (!s.redis_password.empty()) {
+    conf += "requirepass \"" + s.redis_password + "\"\n";
+  }
+  std::string path = dir + "/redis-scratch.conf";
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd.valid()) return ErrnoStatus("writing " + path, errno);
+  return WriteFull(fd.get(), reinterpret_cast<const uint8_t*>(conf.data()), conf.size(), path);
+}
+
+// Stops the scratch redis-server by the pid in its pidfile (it daemonizes).
+Status StopScratchRedis(const std::string& pidfile) {
+  auto pid_bytes = ReadWholeFile(pidfile);
+  if (!pid_bytes.ok()) return Status::Ok();  // it never started
+  pid_t pid = static_cast<pid_t>(std::atoi(std::string(pid_bytes->begin(), pid_bytes->end()).c_str()));
+  if (pid <= 1) return Internal("scratch redis: bad pid file " + pidfile);
+  if (::kill(pid, SIGTERM) != 0)
+    return errno == ESRCH ? Status::Ok() : ErrnoStatus("stopping the scratch redis", errno);
+  for (int i = 0; i < 100; ++i) {
+    if (::kill(pid, 0) != 0) return Status::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(pid, SIGKILL);
+  return Status::Ok();
+}
+
+Status DropScratchDatabase(const Settings& s, const std::string& kind, const std::string& name) {
+  DbEndpoint ep{s.db_host, s.db_port, s.db_name, s.db_user, s.db_password, s.db_sslmode};
+  auto conn = PgConnection::Connect(ep);
+  if (!conn.ok()) conn = PgConnection::Connect(ep, kind == "cockroachdb" ? "defaultdb" : "postgres");
+  if (!conn.ok()) return conn.status();
+  std::string cascade = kind == "cockroachdb" ? " CASCADE" : "";
+  RETURN_IF_ERROR((*conn)->Exec("DROP DATABASE IF EXISTS " + (*conn)->QuoteIdent(name) + cascade));
+  if (kind == "cockroachdb") {  // what an interrupted CockroachDB restore leaves
+    RETURN_IF_ERROR((*conn)->Exec("DROP DATABASE IF EXISTS " + (*conn)->QuoteIdent(name + "_restoring") + cascade));
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::string> ReadAll(int fd) {
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) return out;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("reading the restore's report", errno);
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+int RunDrTest(const Settings& s, const DrTestArgs& a) {
+  double t0 = NowSeconds();
+  InitLog(s.log_dir, "dr-test.log");
+  LogInfo("dr-test " + a.scenario + " starting");
+  json report = {{"scenario", a.scenario}, {"start_time", IsoTimestamp(t0)}};
+  json errors = json::array();
+  std::string backup_id;
+  auto finish = [&]() -> int {
+    bool ok = errors.empty();
+    double t1 = NowSeconds();
+    report["end_time"] = IsoTimestamp(t1);
+    report["duration_seconds"] = t1 - t0;
+    if (!ok) report["errors"] = errors;
+    report["status"] = ok ? "success" : "failed";
+    report["overall_success"] = ok;
+    UpdateCatalogBestEffort(s.state_dir, [&](Catalog& c) {
+      return c.RecordDrill({a.scenario, ok ? "success" : "failed", backup_id, t0, t1 - t0});
+    });
+    for (const auto& e : errors) LogError("dr-test: " + e.get<std::string>());
+    LogInfo("dr-test " + a.scenario + (ok ? " succeeded" : " failed"));
+    PrintJson(report);
+    return ok ? 0 : 1;
+  };
+
+  // Which backup, and which scratch targets it needs.
+  std::string db_kind;
+  bool has_redis = false;
+  {
+    auto repo = OpenRepository(s, "local");
+    if (!repo.ok()) {
+      errors.push_back(repo.status().message());
+      return finish();
+    }
+    auto snap = FindSnapshot(**repo, "latest");
+    if (!snap.ok()) {
+      errors.push_back(snap.status().message());
+      return finish();
+    }
+    backup_id = snap->backup_id;
+    if (snap->doc.contains("components") && snap->doc["components"].is_object()) {
+      for (const auto& [comp, entry] : snap->doc["components"].items()) {
+        std::string kind = entry.is_object() ? entry.value("kind", "") : "";
+        if (kind == "postgresql" || kind == "cockroachdb") db_kind = kind;
+        if (kind == "redis") has_redis = true;
+      }
+    }
+  }
+  report["backup_id"] = backup_id;
+
+  const char* tmp = std::getenv("TMPDIR");
+  std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/stb-drill-XXXXXX";
+  if (!::mkdtemp(templ.data())) {
+    errors.push_back(ErrnoStatus("creating the scratch directory " + templ + " (TMPDIR)", errno).message());
+    return finish();
+  }
+  const std::string dir = templ;
+  json scratch = {{"directory", dir}};
+  SubprocessSpec spec;
+  spec.argv = {"/proc/self/exe"};
+  if (!s.config_file.empty()) spec.argv.insert(spec.argv.end(), {"--config", s.config_file});
+  spec.argv.insert(spec.argv.end(), {"restore", backup_id, "local", "--target", dir, "--no-progress"});
+  spec.pipe_stdout = true;
+  std::string scratch_db;
+  if (!db_kind.empty()) {
+    scratch_db = "stb_drill_" + backup_id + "_" + RandomHex(3);
+    spec.argv.insert(spec.argv.end(), {"--target-db", scratch_db});
+    scratch["database"] = scratch_db;
+  }
+  Status prep = Status::Ok();
+  if (has_redis) {
+    auto port = FreeLoopbackPort();
+    if (!InPath("redis-server")) {
+      prep = NotFound("redis-server is not in PATH: the drill verifies the redis component in a scratch redis-server");
+    } else if (!port.ok()) {
+      prep = port.status();
+    } else {
+      prep = WriteRedisConf(s, dir, *port);
+      // The restore writes dump.rdb, runs this "restart command", waits for the scratch server to
+      // load it and compares its keys with the backup's; never the configured server.
+      spec.env = {{"REDIS_HOST", "127.0.0.1"},
+                  {"REDIS_PORT", std::to_string(*port)},
+                  {"REDIS_TLS", "no"},
+                  {"REDIS_RESTART_COMMAND", "redis-server " + ShellQuote(dir + "/redis-scratch.conf")}};
+      scratch["redis"] = "127.0.0.1:" + std::to_string(*port);
+    }
+  }
+  report["scratch"] = scratch;
+
+  if (prep.ok()) {
+    auto child = Subprocess::Start(spec);
+    if (!child.ok()) {
+      errors.push_back("starting the restore: " + child.status().message());
+    } else {
+      auto out = ReadAll((*child)->stdout_fd());
+      int rc = (*child)->Wait();
+      json restore;
+      if (out.ok()) restore = json::parse(*out, nullptr, false);
+      if (!restore.is_object()) {
+        errors.push_back("the restore printed no report (exit status " + std::to_string(rc) +
+                         "): " + (*child)->FirstErrorLine());
+      } else {
+        report["rto_seconds"] = restore.value("rto_seconds", 0.0);
+        report["components"] = restore.value("components", json::object());
+        report["restore_order"] = restore.value("restore_order", json::array());
+        for (const auto& [comp, r] : report["components"].items()) {
+          if (!r.value("success", false)) errors.push_back(comp + ": " + r.value("error", std::string("failed")));
+        }
+        if (rc != 0 && errors.empty()) errors.push_back(restore.value("error", "the restore failed"));
+      }
+    }
+  } else {
+    errors.push_back(prep.message());
+  }
+
+  // Remove every scratch target, whatever happened.
+  json cleanup = json::object();
+  if (has_redis) {
+    Status st = StopScratchRedis(dir + "/redis-scratch.pid");
+    cleanup["redis"] = st.ok() ? "stopped" : st.message();
+    if (!st.ok()) errors.push_back("cleanup: " + st.message());
+  }
+  if (!scratch_db.empty()) {
+    Status st = DropScratchDatabase(s, db_kind, scratch_db);
+    cleanup["database"] = st.ok() ? "dropped" : st.message();
+    if (!st.ok()) errors.push_back("cleanup: dropping " + scratch_db + ": " + st.message());
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  cleanup["directory"] = ec ? ec.message() : "removed";
+  if (ec) errors.push_back("cleanup: removing " + dir + ": " + ec.message());
+  report["cleanup"] = cleanup;
+  return finish();
+}
+
+}  // namespace stb

@@ -1,0 +1,44 @@
+// `replicate [--from LOC] [--to LOC]... [--delete]`: copies what the target locations lack from the
+// source (local by default, to every configured cloud location): the repair after an outage.
+#include <algorithm>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/replication.h"
+#include "cloud/locations.h"
+#include "core/log.h"
+#include "repository/lock.h"
+
+namespace stb {
+
+int RunReplicate(const Settings& s, const ReplicateArgs& a) {
+  InitLog(s.log_dir, "backup.log");
+  std::vector<std::string> to = a.to;
+  if (to.empty()) {
+    for (const auto& loc : ConfiguredLocations(s)) {
+      if (loc.name != a.from) to.push_back(loc.name);
+    }
+    if (a.from != "local") to = {"local"};
+  }
+  if (to.empty()) {
+    return Fail(InvalidArgument("no location to replicate to: configure BACKUP_S3_BUCKET, BACKUP_AZURE_CONTAINER or "
+                                "BACKUP_GCS_BUCKET, or name one with --to"));
+  }
+  if (std::find(to.begin(), to.end(), a.from) != to.end()) {
+    return Fail(InvalidArgument("--to " + a.from + " is also --from"));
+  }
+  // Opening the source as a repository checks the key, and its shared lock keeps prune from
+  // deleting packs while they are copied.
+  auto repo = OpenRepository(s, a.from);
+  if (!repo.ok()) return Fail(repo.status());
+  auto lock = RepoLock::Acquire(**repo, false);
+  if (!lock.ok()) return Fail(lock.status());
+  LogInfo("replicate from " + a.from + " starting");
+  nlohmann::json locations = ReplicateToLocations(s, (*repo)->storage(), to, a.delete_extra);
+  bool all = true;
+  for (const auto& [label, l] : locations.items()) all &= l.value("status", "") == "ok";
+  PrintJson({{"from", LocationLabel(a.from)}, {"locations", locations}, {"overall_success", all}});
+  return all ? 0 : 1;
+}
+
+}  // namespace stb

@@ -1,0 +1,146 @@
+#include "cloud/http_client.h"
+
+#include <gtest/gtest.h>
+
+#include "http_test_server.h"
+
+namespace stb {
+namespace {
+
+HttpResponse Answer(long status, std::string body = "", HttpHeaders headers = {}) {
+  HttpResponse r;
+  r.status = status;
+  r.body.assign(body.begin(), body.end());
+  r.headers = std::move(headers);
+  return r;
+}
+
+TEST(HttpError, ClassifiesStatuses) {
+  EXPECT_EQ(HttpError(Answer(404), "get x", "VAR").code(), Code::kNotFound);
+  EXPECT_EQ(HttpError(Answer(500), "get x", "VAR").code(), Code::kUnavailable);
+  EXPECT_EQ(HttpError(Answer(503), "get x", "VAR").code(), Code::kUnavailable);
+  EXPECT_EQ(HttpError(Answer(429), "get x", "VAR").code(), Code::kUnavailable);
+  EXPECT_EQ(HttpError(Answer(408), "get x", "VAR").code(), Code::kUnavailable);
+  EXPECT_EQ(HttpError(Answer(412), "put x", "VAR").code(), Code::kAlreadyExists);
+  EXPECT_EQ(HttpError(Answer(400), "put x", "VAR").code(), Code::kIo);
+  Status denied = HttpError(Answer(403, "<Error><Code>SignatureDoesNotMatch</Code></Error>"), "put x", "AWS_SECRET");
+  EXPECT_EQ(denied.code(), Code::kPermission);
+  EXPECT_EQ(denied.message(), "put x: HTTP 403 SignatureDoesNotMatch (check AWS_SECRET)");
+}
+
+TEST(HttpError, ReadsTheServiceErrorCode) {
+  EXPECT_EQ(HttpError(Answer(404, R"({"error":{"code":404,"message":"No such object: b/o"}})"), "get o", "V").message(),
+            "get o: HTTP 404 No such object: b/o");
+  EXPECT_EQ(HttpError(Answer(404, "", {{"x-ms-error-code", "BlobNotFound"}}), "get o", "V").message(),
+            "get o: HTTP 404 BlobNotFound");
+}
+
+TEST(HttpError, CarriesRetryAfter) {
+  EXPECT_EQ(HttpError(Answer(503, "", {{"retry-after", "7"}}), "get", "V").retry_after(), 7);
+  EXPECT_EQ(HttpError(Answer(503), "get", "V").retry_after(), 0);
+  // An HTTP date in the past means "now".
+  EXPECT_EQ(RetryAfterSeconds(Answer(503, "", {{"retry-after", "Wed, 21 Oct 2015 07:28:00 GMT"}})), 0);
+  EXPECT_GT(RetryAfterSeconds(Answer(503, "", {{"retry-after", "Wed, 21 Oct 2099 07:28:00 GMT"}})), 1e6);
+}
+
+TEST(Encoding, UriEncode) {
+  EXPECT_EQ(UriEncode("data/ab/c d+e", true), "data/ab/c%20d%2Be");
+  EXPECT_EQ(UriEncode("data/ab", false), "data%2Fab");
+  EXPECT_EQ(UriEncode("a-b_c.d~e", false), "a-b_c.d~e");
+}
+
+TEST(Encoding, Base64RoundTripsAndRejectsGarbage) {
+  std::string s = "any carnal pleasure.";
+  EXPECT_EQ(Base64Encode(s), "YW55IGNhcm5hbCBwbGVhc3VyZS4=");
+  auto back = Base64Decode("YW55IGNhcm5hbCBwbGVhc3VyZS4=");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(std::string(back->begin(), back->end()), s);
+  EXPECT_FALSE(Base64Decode("abc").ok());
+  uint8_t raw[] = {0xfb, 0xff};
+  EXPECT_EQ(Base64UrlEncode(raw, 2), "-_8");
+}
+
+TEST(Encoding, Xml) {
+  std::string xml =
+      "<R><Contents><Key>a&amp;b</Key><Size>3</Size></Contents><Contents><Key>c</Key></Contents>"
+      "<NextContinuationToken>t&#43;1</NextContinuationToken><Empty/></R>";
+  auto blocks = XmlBlocks(xml, "Contents");
+  ASSERT_EQ(blocks.size(), 2u);
+  EXPECT_EQ(XmlValue(blocks[0], "Key"), "a&b");
+  EXPECT_EQ(XmlValue(blocks[1], "Size"), "");
+  EXPECT_EQ(XmlValue(xml, "NextContinuationToken"), "t+1");
+  EXPECT_EQ(XmlBlocks(xml, "Empty").size(), 1u);
+}
+
+TEST(Signing, HmacAndSha256) {
+  // RFC 4231 test case 2.
+  Bytes key{'J', 'e', 'f', 'e'};
+  EXPECT_EQ(ToHex(HmacSha256(key, "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(Sha256Hex(nullptr, 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST(HttpClient, SendsBodyAndReadsAnswer) {
+  TestServer server([](int, const Request& r) {
+    return Reply{201, "got " + r.method + " " + r.path + " " + r.body, "X-Test: yes\r\n"};
+  });
+  HttpClient client(HttpOptions{});
+  std::string body = "payload";
+  HttpRequest req;
+  req.method = "PUT";
+  req.url = server.Url("/bucket/key?x=1");
+  req.headers = {{"x-custom", "v"}};
+  req.body = reinterpret_cast<const uint8_t*>(body.data());
+  req.body_size = body.size();
+  auto r = client.Send(req);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(std::string(r->body.begin(), r->body.end()), "got PUT /bucket/key?x=1 payload");
+  EXPECT_EQ(r->Header("x-test"), "yes");
+  EXPECT_EQ(server.requests()[0].headers.at("x-custom"), "v");
+  EXPECT_EQ(server.requests()[0].headers.count("expect"), 0u);
+}
+
+TEST(HttpClient, BodyCutShortIsRetryableAndHidesTheQuery) {
+  TestServer server([](int) {
+    Reply r{200, std::string(100000, 'x')};
+    r.cut_body_at = 1000;
+    return r;
+  });
+  HttpClient client(HttpOptions{});
+  HttpRequest req;
+  req.url = server.Url("/o?sig=SECRETSIGNATURE");
+  auto r = client.Send(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  EXPECT_EQ(r.status().message().find("SECRETSIGNATURE"), std::string::npos) << r.status().message();
+}
+
+TEST(HttpClient, HungServerTimesOutAsRetryable) {
+  TestServer server([](int) { return Reply{.hang = true}; });
+  HttpOptions o;
+  o.stall_timeout_seconds = 1;
+  HttpClient client(o);
+  HttpRequest req;
+  req.url = server.Url("/o");
+  auto r = client.Send(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+}
+
+TEST(HttpClient, RefusedConnectionIsRetryable) {
+  int port;
+  {
+    TestServer gone([](int) { return Reply{}; });
+    port = gone.port();
+  }
+  HttpClient client(HttpOptions{});
+  HttpRequest req;
+  req.url = "http://127.0.0.1:" + std::to_string(port) + "/o";
+  auto r = client.Send(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+}
+
+}  // namespace
+}  // namespace stb

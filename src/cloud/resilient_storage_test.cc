@@ -1,0 +1,113 @@
+#include "cloud/resilient_storage.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+namespace stb {
+namespace {
+
+// Fails the first `failures` calls with `error`, then behaves like a memory location; counts
+// calls and the most calls seen in flight at once.
+class FlakyStorage final : public Storage {
+ public:
+  FlakyStorage(int failures, Status error) : failures_(failures), error_(std::move(error)), inner_(NewMemStorage()) {}
+  std::string Describe() const override { return "flaky"; }
+  StorageCaps Caps() const override { return {}; }
+  Status Put(const std::string& n, const uint8_t* d, size_t len, PutMode m) override {
+    return Call([&] { return inner_->Put(n, d, len, m); });
+  }
+  StatusOr<Bytes> Get(const std::string& n, uint64_t o, uint64_t l) override {
+    return Call<StatusOr<Bytes>>([&] { return inner_->Get(n, o, l); });
+  }
+  StatusOr<uint64_t> Stat(const std::string& n) override { return inner_->Stat(n); }
+  StatusOr<std::vector<ObjectInfo>> List(const std::string& p) override { return inner_->List(p); }
+  Status Remove(const std::string& n) override { return inner_->Remove(n); }
+
+  std::atomic<int> calls{0}, in_flight{0}, max_in_flight{0};
+
+ private:
+  template <typename R = Status, typename F>
+  R Call(F f) {
+    int now = ++in_flight;
+    int seen = max_in_flight;
+    while (now > seen && !max_in_flight.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    int n = calls++;
+    R r = n < failures_ ? R(error_) : f();
+    --in_flight;
+    return r;
+  }
+  int failures_;
+  Status error_;
+  std::unique_ptr<Storage> inner_;
+};
+
+RetryPolicy Fast() { return {.attempts = 4, .base_delay_seconds = 0.01, .max_delay_seconds = 0.05, .max_total_seconds = 5}; }
+
+TEST(ResilientStorage, RetriesRetryableFailures) {
+  auto flaky = std::make_unique<FlakyStorage>(2, Unavailable("HTTP 503"));
+  auto* raw = flaky.get();
+  auto s = WithRetriesAndLimit(std::move(flaky), Fast(), 4);
+  ASSERT_TRUE(s->Put("a", Bytes{1, 2, 3}).ok());
+  EXPECT_EQ(raw->calls, 3);
+  EXPECT_EQ(s->Get("a")->size(), 3u);
+}
+
+TEST(ResilientStorage, GivesUpAfterTheLastAttempt) {
+  auto flaky = std::make_unique<FlakyStorage>(100, Unavailable("HTTP 500"));
+  auto* raw = flaky.get();
+  auto s = WithRetriesAndLimit(std::move(flaky), Fast(), 4);
+  Status st = s->Put("a", Bytes{1});
+  EXPECT_EQ(st.code(), Code::kUnavailable);
+  EXPECT_EQ(raw->calls, 4);
+}
+
+TEST(ResilientStorage, PermanentFailuresAreNotRetried) {
+  for (const Status& error : {PermissionDenied("HTTP 403"), NotFound("HTTP 404"), IoError("HTTP 400")}) {
+    auto flaky = std::make_unique<FlakyStorage>(1, error);
+    auto* raw = flaky.get();
+    auto s = WithRetriesAndLimit(std::move(flaky), Fast(), 4);
+    EXPECT_EQ(s->Put("a", Bytes{1}).code(), error.code());
+    EXPECT_EQ(raw->calls, 1);
+  }
+}
+
+TEST(ResilientStorage, HonoursRetryAfter) {
+  auto flaky = std::make_unique<FlakyStorage>(1, Unavailable("HTTP 503").WithRetryAfter(0.3));
+  auto s = WithRetriesAndLimit(std::move(flaky), {.attempts = 3, .base_delay_seconds = 0.001, .max_delay_seconds = 1}, 1);
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(s->Put("a", Bytes{1}).ok());
+  EXPECT_GE(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 0.3);
+}
+
+TEST(ResilientStorage, StopsRetryingWhenTheTimeBudgetIsSpent) {
+  auto flaky = std::make_unique<FlakyStorage>(100, Unavailable("HTTP 503").WithRetryAfter(10));
+  auto* raw = flaky.get();
+  auto s = WithRetriesAndLimit(std::move(flaky), {.attempts = 10, .max_delay_seconds = 10, .max_total_seconds = 1}, 1);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(s->Put("a", Bytes{1}).code(), Code::kUnavailable);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
+  EXPECT_EQ(raw->calls, 1);
+}
+
+TEST(ResilientStorage, LimitsRequestsInFlight) {
+  auto flaky = std::make_unique<FlakyStorage>(0, Status::Ok());
+  auto* raw = flaky.get();
+  auto s = WithRetriesAndLimit(std::move(flaky), Fast(), 3);
+  EXPECT_EQ(s->Caps().parallelism, 3);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 12; ++t) {
+    threads.emplace_back([&, t] { EXPECT_TRUE(s->Put("o" + std::to_string(t), Bytes{1}).ok()); });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(raw->calls, 12);
+  EXPECT_LE(raw->max_in_flight, 3);
+  EXPECT_GE(raw->max_in_flight, 2);  // the limit is a limit, not serialisation
+}
+
+}  // namespace
+}  // namespace stb

@@ -1,0 +1,36 @@
+// Replication between two locations of one repository: copies what the target lacks, in an order
+// that keeps the target a consistent repository at every moment, and verifies what it copies.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+#include "storage/storage.h"
+
+namespace stb {
+
+struct ReplicateOptions {
+  int jobs = 4;  // objects copied at once
+  // Also delete from the target what the source no longer has (forget/prune done on the source,
+  // keys removed). Only ever from the primary: repairing the primary from a copy never deletes.
+  bool mirror_deletions = false;
+  const std::atomic<bool>* stop = nullptr;  // set from a signal handler: stop between objects
+};
+
+struct ReplicateStats {
+  uint64_t objects_copied = 0, bytes_copied = 0;
+  uint64_t objects_present = 0;  // already in the target
+  uint64_t objects_deleted = 0;
+  double seconds = 0;
+};
+
+// Copies config, keys/, ids/, data/, index/ and then snapshots/ (a snapshot only once everything
+// it references is there), skipping locks/. An object named by its hash (data/, index/,
+// snapshots/) is checked against its name before it is written, so a corrupt source object is
+// reported, never spread. Refuses when both sides have a config and they differ (two different
+// repositories). The first failure stops the copy: the target is then behind, never inconsistent.
+StatusOr<ReplicateStats> Replicate(Storage& from, Storage& to, const ReplicateOptions& options);
+
+}  // namespace stb

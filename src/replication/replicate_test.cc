@@ -1,0 +1,157 @@
+#include "replication/replicate.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "crypto/crypto.h"
+
+namespace stb {
+namespace {
+
+Bytes B(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
+// A name the way the repository makes them: folder/sha256-of-content.
+std::string Hashed(const std::string& folder, const Bytes& b) {
+  std::string h = Sha256(b).Hex();
+  return folder == "data" ? "data/" + h.substr(0, 2) + "/" + h : folder + "/" + h;
+}
+
+// Fails a Put of config before the keys, or of a snapshot while some pack or index the source has is not in the target yet.
+class OrderCheckingStorage final : public Storage {
+ public:
+  OrderCheckingStorage(Storage& inner, Storage& source) : inner_(inner), source_(source) {}
+  std::string Describe() const override { return "order-checking"; }
+  StorageCaps Caps() const override { return inner_.Caps(); }
+  Status Put(const std::string& name, const uint8_t* d, size_t n, PutMode m) override {
+    // config needs a key to be usable; a snapshot needs everything it may reference.
+    if (name.starts_with("snapshots/") || name == "config") {
+      for (const char* folder : {"data/", "index/", "keys/"}) {
+        if (name == "config" && std::string(folder) != "keys/") continue;
+        auto want = source_.List(folder);
+        for (const auto& o : *want) {
+          if (!inner_.Stat(o.name).ok()) return Internal(name + " written before " + o.name);
+        }
+      }
+    }
+    return inner_.Put(name, d, n, m);
+  }
+  StatusOr<Bytes> Get(const std::string& n, uint64_t o, uint64_t l) override { return inner_.Get(n, o, l); }
+  StatusOr<uint64_t> Stat(const std::string& n) override { return inner_.Stat(n); }
+  StatusOr<std::vector<ObjectInfo>> List(const std::string& p) override { return inner_.List(p); }
+  Status Remove(const std::string& n) override { return inner_.Remove(n); }
+
+ private:
+  Storage& inner_;
+  Storage& source_;
+};
+
+class ReplicateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    src_ = NewMemStorage();
+    dst_ = NewMemStorage();
+    Put(*src_, "config", B("config-1"));
+    Put(*src_, "keys/k1", B("key one"));
+    Put(*src_, "ids/i1", B("id"));
+    Put(*src_, "locks/l1", B("a lock"));
+    for (int i = 0; i < 20; ++i) AddHashed(*src_, "data", B("pack " + std::to_string(i)));
+    AddHashed(*src_, "index", B("index 1"));
+    AddHashed(*src_, "snapshots", B("snapshot 1"));
+  }
+  static void Put(Storage& s, const std::string& n, const Bytes& b) { ASSERT_TRUE(s.Put(n, b).ok()); }
+  static std::string AddHashed(Storage& s, const std::string& folder, const Bytes& b) {
+    std::string n = Hashed(folder, b);
+    EXPECT_TRUE(s.Put(n, b).ok());
+    return n;
+  }
+  static size_t Count(Storage& s, const std::string& prefix) { return s.List(prefix)->size(); }
+
+  std::unique_ptr<Storage> src_, dst_;
+};
+
+TEST_F(ReplicateTest, CopiesEverythingButLocksInAConsistentOrder) {
+  OrderCheckingStorage checked(*dst_, *src_);
+  auto st = Replicate(*src_, checked, {.jobs = 4});
+  ASSERT_TRUE(st.ok()) << st.status().message();
+  EXPECT_EQ(st->objects_copied, 25u);  // config, key, id, 20 packs, index, snapshot
+  EXPECT_EQ(*dst_->Get("config"), B("config-1"));
+  EXPECT_EQ(Count(*dst_, "data/"), 20u);
+  EXPECT_EQ(Count(*dst_, "locks/"), 0u);
+  // A second run finds everything in place.
+  auto again = Replicate(*src_, *dst_, {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->objects_copied, 0u);
+  EXPECT_EQ(again->objects_present, 24u);
+}
+
+TEST_F(ReplicateTest, CopiesOnlyWhatTheTargetLacks) {
+  ASSERT_TRUE(Replicate(*src_, *dst_, {}).ok());
+  std::string added = AddHashed(*src_, "data", B("a new pack"));
+  AddHashed(*src_, "snapshots", B("snapshot 2"));
+  auto st = Replicate(*src_, *dst_, {});
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->objects_copied, 2u);
+  EXPECT_TRUE(dst_->Stat(added).ok());
+}
+
+TEST_F(ReplicateTest, CorruptSourceObjectIsReportedNotSpread) {
+  std::string bad = "data/00/" + std::string(64, '0');
+  Put(*src_, bad, B("not what the name says"));
+  auto st = Replicate(*src_, *dst_, {.jobs = 1});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.status().code(), Code::kCorrupt);
+  EXPECT_NE(st.status().message().find(bad), std::string::npos);
+  EXPECT_FALSE(dst_->Stat(bad).ok());
+  EXPECT_EQ(Count(*dst_, "snapshots/"), 0u);  // stopped before any snapshot
+}
+
+TEST_F(ReplicateTest, RefusesAnotherRepository) {
+  Put(*dst_, "config", B("config-2"));
+  auto st = Replicate(*src_, *dst_, {});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("another repository"), std::string::npos);
+  EXPECT_EQ(Count(*dst_, "data/"), 0u);
+}
+
+TEST_F(ReplicateTest, SourceWithoutRepositoryIsNotFound) {
+  auto empty = NewMemStorage();
+  auto st = Replicate(*empty, *dst_, {});
+  EXPECT_EQ(st.status().code(), Code::kNotFound);
+}
+
+TEST_F(ReplicateTest, MirrorDeletionsRemoveWhatTheSourceDropped) {
+  ASSERT_TRUE(Replicate(*src_, *dst_, {}).ok());
+  auto packs = src_->List("data/");
+  ASSERT_TRUE(src_->Remove((*packs)[0].name).ok());
+  ASSERT_TRUE(src_->Remove("keys/k1").ok());
+  Put(*src_, "keys/k2", B("key two"));
+  // Without mirroring nothing is deleted.
+  ASSERT_TRUE(Replicate(*src_, *dst_, {}).ok());
+  EXPECT_TRUE(dst_->Stat((*packs)[0].name).ok());
+  auto st = Replicate(*src_, *dst_, {.mirror_deletions = true});
+  ASSERT_TRUE(st.ok()) << st.status().message();
+  EXPECT_EQ(st->objects_deleted, 2u);
+  EXPECT_FALSE(dst_->Stat((*packs)[0].name).ok());
+  EXPECT_FALSE(dst_->Stat("keys/k1").ok());  // a removed key no longer opens the copy
+  EXPECT_TRUE(dst_->Stat("keys/k2").ok());
+}
+
+TEST_F(ReplicateTest, MirrorDeletionsNeverEmptyTheCopyFromAWipedSource) {
+  ASSERT_TRUE(Replicate(*src_, *dst_, {}).ok());
+  auto packs = src_->List("data/");
+  for (const auto& o : *packs) ASSERT_TRUE(src_->Remove(o.name).ok());
+  auto st = Replicate(*src_, *dst_, {.mirror_deletions = true});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(Count(*dst_, "data/"), 20u);
+}
+
+TEST_F(ReplicateTest, StopFlagEndsTheCopy) {
+  std::atomic<bool> stop{true};
+  auto st = Replicate(*src_, *dst_, {.stop = &stop});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(Count(*dst_, "snapshots/"), 0u);
+}
+
+}  // namespace
+}  // namespace stb

@@ -1,0 +1,46 @@
+# Azurite (Microsoft's Azure Blob emulator, npm) for tests: azurite_start DIR runs it on 127.0.0.1
+# and a free port, data in memory and its log under DIR; azurite_stop DIR. Sourced by lib.sh.
+# Azurite checks Shared Key signatures for real and closes idle keep-alive connections after 5 s.
+
+# The emulator's fixed development account and its published key (not a secret).
+AZURITE_ACCOUNT=devstoreaccount1
+AZURITE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+
+azurite_start() {
+  local dir=$1 port
+  local bin="$SERVICES_DIR/node_modules/.bin/azurite-blob"
+  if [[ ! -e "$bin" ]]; then
+    echo "azurite is not installed: run npm ci in $SERVICES_DIR" >&2
+    return 1
+  fi
+  port=$(free_port)
+  mkdir -p "$dir/home"
+  # HOME keeps anything it writes under DIR; --inMemoryPersistence keeps blobs in RAM.
+  (cd "$dir" &&
+    exec env HOME="$dir/home" node "$bin" --blobHost 127.0.0.1 --blobPort "$port"\
+      --inMemoryPersistence --skipApiVersionCheck --disableTelemetry --silent >"$dir/azurite.log" 2>&1) &
+  echo $! >"$dir/azurite.pid"
+  local i
+  for ((i = 0; i < 300; i++)); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),0.2)" 2>/dev/null && break
+    kill -0 "$(cat "$dir/azurite.pid")" 2>/dev/null || { cat "$dir/azurite.log" >&2; return 1; }
+    sleep 0.1
+  done
+  wait_port "$port" 1 || { cat "$dir/azurite.log" >&2; return 1; }
+  export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=$AZURITE_ACCOUNT;AccountKey=$AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$port/$AZURITE_ACCOUNT;"
+  export BACKUP_AZURE_CONTAINER=stb-test
+  export BACKUP_AZURE_ACCOUNT=$AZURITE_ACCOUNT
+}
+
+azurite_stop() {
+  local dir=$1 pid i
+  [[ -f "$dir/azurite.pid" ]] || return 0
+  pid=$(cat "$dir/azurite.pid")
+  kill "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$dir/azurite.pid"
+}
