@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(
   build-essential cmake ninja-build ccache pkg-config git
-  libssl-dev libzstd-dev libcurl4-openssl-dev libsqlite3-dev libsodium-dev
+  libssl-dev libzstd-dev libcurl4-openssl-dev libsqlite3-dev libsodium-dev libcpp-httplib-dev
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libpq-dev postgresql postgresql-client

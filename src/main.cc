@@ -98,8 +98,9 @@ int main(int argc, char** argv) {
                          "Restore a backup (configuration, database, redis, player_saves, application), verify it, "
                          "print the report with rto_seconds");
   restore->add_option("BACKUP_ID", rargs.backup_id, "backup id (YYYYMMDD_HHMMSS) or 'latest'")->required();
-  restore->add_option("LOCATION", rargs.location,
-                      "where to read the backup from: local (default), s3, azure or gcs (that location alone)")
+  restore
+      ->add_option("LOCATION", rargs.location,
+                   "where to read the backup from: local (default), s3, azure or gcs (that location alone)")
       ->check(CLI::IsMember({"local", "s3", "azure", "gcs"}));
   restore->add_option("--components", comps, "comma-separated subset, e.g. player_saves,configuration");
   restore->add_option("--target", rargs.target,
@@ -132,9 +133,10 @@ int main(int argc, char** argv) {
       "Copy what other locations lack (the repair after an outage); every backup does this for the cloud locations");
   replicate->add_option("--from", repargs.from, "source location: local (default), s3, azure or gcs")
       ->check(CLI::IsMember({"local", "s3", "azure", "gcs"}));
-  replicate->add_option("--to", repargs.to,
-                        "target location, repeatable (default: every configured cloud location; local when --from "
-                        "is a cloud location)")
+  replicate
+      ->add_option("--to", repargs.to,
+                   "target location, repeatable (default: every configured cloud location; local when --from "
+                   "is a cloud location)")
       ->check(CLI::IsMember({"local", "s3", "azure", "gcs"}));
   replicate->add_flag("--delete", repargs.delete_extra,
                       "also delete from the targets what the source no longer has (forgotten backups, removed keys)");
@@ -142,8 +144,8 @@ int main(int argc, char** argv) {
 
   stb::CheckArgs cargs;
   std::string read_data;
-  auto* check =
-      app.add_subcommand("check", "Verify a location's repository; with --read-data, every byte (or PERCENT of the packs)");
+  auto* check = app.add_subcommand(
+      "check", "Verify a location's repository; with --read-data, every byte (or PERCENT of the packs)");
   check->add_option("--read-data", read_data, "read and verify data: all, or a percentage such as 10")
       ->expected(0, 1)
       ->default_str("100");
@@ -243,7 +245,8 @@ int main(int argc, char** argv) {
       "monitor",
       "Serve Prometheus metrics (/metrics) and /healthz from the catalog in BACKUP_STATE_DIR, probing each cloud "
       "location every --probe-interval; SIGTERM stops it");
-  monitor->add_option("--listen", margs.listen, "address to listen on: HOST:PORT, :PORT or PORT (default 0.0.0.0:9091)");
+  monitor->add_option("--listen", margs.listen,
+                      "address to listen on: HOST:PORT, :PORT or PORT (default 0.0.0.0:9091)");
   monitor->add_option("--probe-interval", margs.probe_interval_seconds, "seconds between location probes (default 60)")
       ->check(CLI::Range(1.0, 86400.0));
   monitor->callback([&] { run = [&](stb::Settings& s) { return stb::RunMonitor(s, margs); }; });

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -237,8 +238,11 @@ Status Catalog::RecordBackupReport(const json& report, double end_time) {
                              ? r["duration_seconds"].get<double>()
                              : total;
     b.start_time = end_time - b.duration_seconds;
-    b.size_bytes =
-        r.contains("size_bytes") && r["size_bytes"].is_number_unsigned() ? r["size_bytes"].get<uint64_t>() : 0;
+    if (r.contains("size_bytes") && r["size_bytes"].is_number_integer()) {
+      b.size_bytes = r["size_bytes"].is_number_unsigned()
+                         ? r["size_bytes"].get<uint64_t>()
+                         : static_cast<uint64_t>(std::max<int64_t>(0, r["size_bytes"].get<int64_t>()));
+    }
     RETURN_IF_ERROR(RecordBackup(b));
   }
   return Status::Ok();

@@ -21,8 +21,9 @@ int RunReplicate(const Settings& s, const ReplicateArgs& a) {
     if (a.from != "local") to = {"local"};
   }
   if (to.empty()) {
-    return Fail(InvalidArgument("no location to replicate to: configure BACKUP_S3_BUCKET, BACKUP_AZURE_CONTAINER or "
-                                "BACKUP_GCS_BUCKET, or name one with --to"));
+    return Fail(
+        InvalidArgument("no location to replicate to: configure BACKUP_S3_BUCKET, BACKUP_AZURE_CONTAINER or "
+                        "BACKUP_GCS_BUCKET, or name one with --to"));
   }
   if (std::find(to.begin(), to.end(), a.from) != to.end()) {
     return Fail(InvalidArgument("--to " + a.from + " is also --from"));

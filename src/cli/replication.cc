@@ -3,6 +3,7 @@
 #include <mutex>
 #include <thread>
 
+#include "catalog/catalog.h"
 #include "cloud/locations.h"
 #include "core/log.h"
 #include "replication/replicate.h"
@@ -20,6 +21,10 @@ json ReplicateOne(const Settings& s, Storage& from, const LocationInfo& loc, boo
     return Replicate(from, *storage, {.jobs = storage->Caps().parallelism, .mirror_deletions = mirror});
   }();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // backup_storage_replication_status reads this (with the exporter's own probes).
+  UpdateCatalogBestEffort(s.state_dir, [&](Catalog& c) {
+    return c.RecordReplication(loc.label, result.ok(), "", result.ok() ? "" : result.status().message());
+  });
   if (!result.ok()) {
     LogError("replication to " + loc.label + " failed, it is behind until `replicate --to " + loc.name +
              "` or the next backup: " + result.status().message());

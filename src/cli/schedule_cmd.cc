@@ -113,6 +113,19 @@ int RunScheduledJob(const Settings& s, const std::string& type) {
     NotifyBestEffort(WebhookOf(s), a);
   }
   CheckRpo(s, report);
+  // A copy that could not be written leaves the backup a success but the location behind.
+  if (report.contains("locations")) {
+    for (const auto& [label, l] : report["locations"].items()) {
+      if (l.value("status", "") != "failed") continue;
+      Alert a;
+      a.event = "location_behind";
+      a.severity = "warning";
+      a.backup_id = report.value("backup_id", "");
+      a.error = label + ": " + l.value("error", "replication failed");
+      a.details = {{"location", label}};
+      NotifyBestEffort(WebhookOf(s), a);
+    }
+  }
 
   // Retention after every run, as the guide's schedule expects; its failure is alerted on but
   // does not change the backup's result.

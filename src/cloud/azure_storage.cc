@@ -20,7 +20,8 @@ constexpr const char* kConnVar = "AZURE_STORAGE_CONNECTION_STRING";
 // Azurite's fixed development account (https://learn.microsoft.com/azure/storage/common/storage-use-azurite):
 // a published, well-known key, not a secret.
 constexpr const char* kDevAccount = "devstoreaccount1";
-constexpr const char* kDevKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+constexpr const char* kDevKey =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -109,8 +110,8 @@ class AzureStorage final : public Storage {
       char idx[16];
       std::snprintf(idx, sizeof idx, "%06zu", index);
       std::string id = Base64Encode(tag + "-" + idx);
-      ASSIGN_OR_RETURN(HttpResponse r, Send("PUT", BlobPath(name), {{"comp", "block"}, {"blockid", id}}, {},
-                                            data + off, len, "put block of", name));
+      ASSIGN_OR_RETURN(HttpResponse r, Send("PUT", BlobPath(name), {{"comp", "block"}, {"blockid", id}}, {}, data + off,
+                                            len, "put block of", name));
       if (r.status / 100 != 2) return Error(r, "put block of", name);
       list += "<Latest>" + id + "</Latest>";
     }
@@ -215,7 +216,7 @@ class AzureStorage final : public Storage {
     Status st = HttpError(r, Describe() + ": " + op + " " + name, cred_var_);
     if (r.status == 404 && (r.Header("x-ms-error-code") == "ContainerNotFound" ||
                             XmlValue(AsString(r.body), "Code") == "ContainerNotFound")) {
-      return IoError(st.message() + " (create the container or check BACKUP_AZURE_CONTAINER)");
+      return InvalidArgument(st.message() + " (create the container or check BACKUP_AZURE_CONTAINER)");
     }
     return st;
   }
@@ -252,10 +253,10 @@ class AzureStorage final : public Storage {
   }
 
   AzureOptions o_;
-  Bytes key_;               // decoded Shared Key; empty in SAS mode
-  std::string origin_;      // "http://127.0.0.1:10000"
-  std::string base_path_;   // the endpoint's own path, "" or "/devstoreaccount1"
-  std::string cred_var_;    // named by authorization failures
+  Bytes key_;              // decoded Shared Key; empty in SAS mode
+  std::string origin_;     // "http://127.0.0.1:10000"
+  std::string base_path_;  // the endpoint's own path, "" or "/devstoreaccount1"
+  std::string cred_var_;   // named by authorization failures
   HttpClient http_;
 };
 
@@ -314,8 +315,9 @@ StatusOr<AzureOptions> ParseAzureConnectionString(const std::string& connection_
       return InvalidArgument(std::string(kConnVar) + ": part " + std::to_string(part) + " is not Key=Value");
     }
     std::string key = Lower(FoldSpace(seg.substr(0, eq)));
-    static const char* kKnown[] = {"accountname",     "accountkey",  "blobendpoint", "sharedaccesssignature",
-                                   "defaultendpointsprotocol", "endpointsuffix", "usedevelopmentstorage"};
+    static const char* kKnown[] = {
+        "accountname",    "accountkey",           "blobendpoint", "sharedaccesssignature", "defaultendpointsprotocol",
+        "endpointsuffix", "usedevelopmentstorage"};
     bool known = std::find(std::begin(kKnown), std::end(kKnown), key) != std::end(kKnown);
     // Other services' endpoints (QueueEndpoint, BlobSecondaryEndpoint, ...) are legal and unused here.
     if (!known && !key.ends_with("endpoint")) {
@@ -344,7 +346,8 @@ StatusOr<AzureOptions> ParseAzureConnectionString(const std::string& connection_
     o.sas_token = kv.count("sharedaccesssignature") ? StripQuestionMark(kv["sharedaccesssignature"]) : "";
     o.credential_setting = kConnVar;
     if (!o.account_key.empty() && (!Base64Decode(o.account_key).ok() || Base64Decode(o.account_key)->empty())) {
-      return InvalidArgument(std::string(kConnVar) + ": AccountKey is not base64 (copy the key exactly as the portal shows it)");
+      return InvalidArgument(std::string(kConnVar) +
+                             ": AccountKey is not base64 (copy the key exactly as the portal shows it)");
     }
   }
   std::string protocol = kv.count("defaultendpointsprotocol") ? Lower(kv["defaultendpointsprotocol"]) : "https";
@@ -386,7 +389,8 @@ StatusOr<std::unique_ptr<Storage>> OpenAzureStorage(const AzureOptions& options)
   std::string endpoint = o.blob_endpoint.empty() ? "https://" + o.account + ".blob.core.windows.net" : o.blob_endpoint;
   while (endpoint.ends_with('/')) endpoint.pop_back();
   size_t scheme = endpoint.find("://");
-  if (scheme == std::string::npos || (endpoint.compare(0, scheme, "http") != 0 && endpoint.compare(0, scheme, "https") != 0)) {
+  if (scheme == std::string::npos ||
+      (endpoint.compare(0, scheme, "http") != 0 && endpoint.compare(0, scheme, "https") != 0)) {
     return InvalidArgument("azure: the blob endpoint must start with http:// or https:// (BlobEndpoint in " +
                            std::string(kConnVar) + ")");
   }

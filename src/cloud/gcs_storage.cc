@@ -9,9 +9,12 @@
 #include <openssl/pem.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/file_util.h"
 
@@ -57,10 +60,10 @@ std::optional<uint64_t> SizeField(const Json& j) {
   if (it->is_number_unsigned()) return it->get<uint64_t>();
   if (!it->is_string()) return std::nullopt;
   const std::string& s = it->get_ref<const std::string&>();
-  if (s.empty() || s.size() > 20 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  return std::stoull(s);
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
 }
 
 std::string Body(const HttpResponse& r) { return std::string(AsString(r.body)); }

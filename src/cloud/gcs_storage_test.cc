@@ -349,6 +349,11 @@ TEST_F(GcsTest, ListFollowsPageTokens) {
   EXPECT_NE(reqs[1].path.find("&pageToken=tok%2FA%3D"), std::string::npos) << reqs[1].path;
 }
 
+// The answer to POST uploadType=resumable: the session URI (on the same server) in Location.
+Reply SessionOpened(const Request& r) {
+  return {200, "", "Location: http://" + r.headers.at("host") + "/upload/session/abc?upload_id=secret-session\r\n"};
+}
+
 // A resumable session on the scripted server: it keeps what each chunk brings, except that it
 // "loses" the tail of one chunk, and it checks that every chunk starts where it stands.
 struct Session {
@@ -357,10 +362,10 @@ struct Session {
   int fail_chunk = -1;   // answer this chunk 503 without keeping it
   int short_chunk = -1;  // keep all but the last 1000 bytes of this chunk
   std::vector<std::string> ranges;
-  Reply operator()(const Request& r, const std::string& location) {
+  Reply operator()(const Request& r) {
     if (r.method == "POST") {
       EXPECT_NE(r.path.find("uploadType=resumable&name=pre%2Fdata%2Fbig"), std::string::npos) << r.path;
-      return {200, "", "Location: " + location + "\r\n"};
+      return SessionOpened(r);
     }
     std::string range = r.headers.at("content-range");
     ranges.push_back(range);
@@ -389,9 +394,7 @@ Bytes Pattern(size_t n) {
 TEST_F(GcsTest, ChunkedResumableUploadResendsWhatTheServerLacks) {
   Session session;
   session.short_chunk = 1;
-  std::string location;
-  TestServer server([&](int, const Request& r) { return session(r, location); });
-  location = server.Url("/upload/session/abc?upload_id=secret-session");
+  TestServer server([&](int, const Request& r) { return session(r); });
   GcsOptions o;
   o.resumable_threshold = 256 * 1024;
   o.chunk_size = 256 * 1024;
@@ -417,9 +420,7 @@ TEST_F(GcsTest, ChunkedResumableUploadResendsWhatTheServerLacks) {
 TEST_F(GcsTest, FailedChunkResumesFromWhatTheSessionHolds) {
   Session session;
   session.fail_chunk = 2;
-  std::string location;
-  TestServer server([&](int, const Request& r) { return session(r, location); });
-  location = server.Url("/upload/session/abc?upload_id=secret-session");
+  TestServer server([&](int, const Request& r) { return session(r); });
   GcsOptions o;
   o.resumable_threshold = 0;
   o.chunk_size = 256 * 1024;
@@ -436,12 +437,10 @@ TEST_F(GcsTest, FailedChunkResumesFromWhatTheSessionHolds) {
 }
 
 TEST_F(GcsTest, ExpiredSessionIsRetryableWithoutTheSessionUri) {
-  std::string location;
   TestServer server([&](int, const Request& r) {
-    if (r.method == "POST") return Reply{200, "", "Location: " + location + "\r\n"};
+    if (r.method == "POST") return SessionOpened(r);
     return Reply{410, R"({"error":{"code":410,"message":"gone"}})"};
   });
-  location = server.Url("/upload/session/abc?upload_id=secret-session");
   GcsOptions o;
   o.resumable_threshold = 0;
   o.chunk_size = 256 * 1024;

@@ -46,7 +46,9 @@ class FlakyStorage final : public Storage {
   std::unique_ptr<Storage> inner_;
 };
 
-RetryPolicy Fast() { return {.attempts = 4, .base_delay_seconds = 0.01, .max_delay_seconds = 0.05, .max_total_seconds = 5}; }
+RetryPolicy Fast() {
+  return {.attempts = 4, .base_delay_seconds = 0.01, .max_delay_seconds = 0.05, .max_total_seconds = 5};
+}
 
 TEST(ResilientStorage, RetriesRetryableFailures) {
   auto flaky = std::make_unique<FlakyStorage>(2, Unavailable("HTTP 503"));
@@ -78,7 +80,8 @@ TEST(ResilientStorage, PermanentFailuresAreNotRetried) {
 
 TEST(ResilientStorage, HonoursRetryAfter) {
   auto flaky = std::make_unique<FlakyStorage>(1, Unavailable("HTTP 503").WithRetryAfter(0.3));
-  auto s = WithRetriesAndLimit(std::move(flaky), {.attempts = 3, .base_delay_seconds = 0.001, .max_delay_seconds = 1}, 1);
+  auto s =
+      WithRetriesAndLimit(std::move(flaky), {.attempts = 3, .base_delay_seconds = 0.001, .max_delay_seconds = 1}, 1);
   auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(s->Put("a", Bytes{1}).ok());
   EXPECT_GE(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 0.3);

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <map>
+#include <optional>
 
 namespace stb {
 
@@ -59,6 +61,14 @@ std::string CanonicalQuery(const Query& q) {
   return out;
 }
 
+// A decimal byte count from a header or an XML answer; nullopt if it is not one.
+std::optional<uint64_t> ParseSize(const std::string& s) {
+  if (s.empty() || s.size() > 19 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::strtoull(s.c_str(), nullptr, 10);
+}
+
 // The S3 error codes a 200 answer to CompleteMultipartUpload may carry that are worth a retry.
 bool RetryableCode(const std::string& code) {
   return code == "InternalError" || code == "SlowDown" || code == "ServiceUnavailable" || code == "RequestTimeout";
@@ -74,6 +84,9 @@ class S3Storage final : public Storage {
         http_(o_.http) {}
 
   std::string Describe() const override { return "s3 " + o_.bucket + "/" + o_.prefix; }
+  // Create-only is "If-None-Match: *" on the PUT: AWS checks it atomically (since 2024), and so
+  // does radosgw (an exclusive create in RADOS; s3_conformance races 8 writers for it each run).
+  // A store that ignored the header would break this promise.
   StorageCaps Caps() const override { return {.atomic_create = true, .parallelism = 4}; }
 
   Status Put(const std::string& name, const uint8_t* data, size_t n, PutMode mode) override {
@@ -113,11 +126,9 @@ class S3Storage final : public Storage {
     RETURN_IF_ERROR(CheckObjectName(name));
     ASSIGN_OR_RETURN(HttpResponse r, Send("HEAD", Key(name), {}, {}, nullptr, 0));
     if (r.status != 200) return Error(r, "stat " + name);
-    std::string len = r.Header("content-length");
-    if (len.empty() || !std::all_of(len.begin(), len.end(), [](char c) { return std::isdigit(c); })) {
-      return IoError(Describe() + ": stat " + name + ": no Content-Length in the answer");
-    }
-    return static_cast<uint64_t>(std::stoull(len));
+    std::optional<uint64_t> size = ParseSize(r.Header("content-length"));
+    if (!size) return IoError(Describe() + ": stat " + name + ": no Content-Length in the answer");
+    return *size;
   }
 
   StatusOr<std::vector<ObjectInfo>> List(const std::string& prefix) override {
@@ -130,8 +141,9 @@ class S3Storage final : public Storage {
       for (std::string_view c : XmlBlocks(xml, "Contents")) {
         std::string key = XmlValue(c, "Key");
         if (!key.starts_with(o_.prefix)) continue;  // not ours (cannot happen with a prefix query)
-        std::string size = XmlValue(c, "Size");
-        out.push_back({key.substr(o_.prefix.size()), size.empty() ? 0 : std::stoull(size)});
+        std::optional<uint64_t> size = ParseSize(XmlValue(c, "Size"));
+        if (!size) return IoError(Describe() + ": list " + prefix + ": no size for " + key);
+        out.push_back({key.substr(o_.prefix.size()), *size});
       }
       if (XmlValue(xml, "IsTruncated") != "true") break;
       std::string token = XmlValue(xml, "NextContinuationToken");

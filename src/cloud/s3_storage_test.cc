@@ -311,6 +311,7 @@ TestServer::RequestScript MultipartScript(int fail_part, std::string complete_bo
     }
     if (r.method == "PUT") {
       size_t k = r.path.find("partNumber=");
+      if (k == std::string::npos) return Reply{200, ""};  // a single PUT
       int part = std::stoi(r.path.substr(k + 11));
       if (part == fail_part) return Reply{500, "<Error><Code>InternalError</Code></Error>"};
       return Reply{200, "", "ETag: \"etag-" + std::to_string(part) + "\"\r\n"};

@@ -114,7 +114,9 @@ TEST(Listen, RejectedForms) {
                           "[::1]9091", "-1"}) {
     auto a = ParseListen(bad);
     EXPECT_FALSE(a.ok()) << bad;
-    if (!a.ok()) EXPECT_NE(a.status().message().find("--listen"), std::string::npos);
+    if (!a.ok()) {
+      EXPECT_NE(a.status().message().find("--listen"), std::string::npos);
+    }
   }
 }
 

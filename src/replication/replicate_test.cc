@@ -17,7 +17,8 @@ std::string Hashed(const std::string& folder, const Bytes& b) {
   return folder == "data" ? "data/" + h.substr(0, 2) + "/" + h : folder + "/" + h;
 }
 
-// Fails a Put of config before the keys, or of a snapshot while some pack or index the source has is not in the target yet.
+// Fails a Put of config before the keys, or of a snapshot while some pack or index the source has is not in the target
+// yet.
 class OrderCheckingStorage final : public Storage {
  public:
   OrderCheckingStorage(Storage& inner, Storage& source) : inner_(inner), source_(source) {}

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <ctime>
+#include <thread>
+#include <vector>
 
 #include "cloud/s3_storage.h"
 #include "storage_conformance.h"
@@ -169,6 +171,37 @@ TEST(S3Radosgw, CreateOnlyRefusesAnExistingObject) {
   ASSERT_TRUE(s->Put("keys/a", ToBytes("first"), PutMode::kCreateOnly).ok());
   EXPECT_EQ(s->Put("keys/a", ToBytes("second"), PutMode::kCreateOnly).code(), Code::kAlreadyExists);
   EXPECT_EQ(AsString(*s->Get("keys/a")), "first");
+}
+
+// The suite's race has its threads start one after another; here they wait at a barrier and send
+// 256 KiB each, so that writes overlap: exactly one wins per key and its bytes are what stays.
+TEST(S3Radosgw, CreateOnlyRaceHasOneWinnerWhoseBytesStay) {
+  auto s = OpenOrFail(BaseOptions());
+  ASSERT_TRUE(s);
+  for (int round = 0; round < 10; ++round) {
+    std::string name = "locks/race-" + std::to_string(round);
+    std::atomic<int> ready{0}, won{0}, winner{-1};
+    std::vector<std::thread> ts;
+    for (int i = 0; i < 8; ++i) {
+      ts.emplace_back([&, i] {
+        Bytes body(256u << 10, static_cast<uint8_t>('a' + i));
+        ready++;
+        while (ready < 8) std::this_thread::yield();
+        Status st = s->Put(name, body, PutMode::kCreateOnly);
+        if (st.ok()) {
+          won++;
+          winner = i;
+        } else {
+          EXPECT_EQ(st.code(), Code::kAlreadyExists) << st.message();
+        }
+      });
+    }
+    for (auto& t : ts) t.join();
+    ASSERT_EQ(won, 1) << "round " << round;
+    auto got = s->Get(name);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(*got, Bytes(256u << 10, static_cast<uint8_t>('a' + winner))) << "round " << round;
+  }
 }
 
 // The gateway stopped (the cluster kept) is kUnavailable, which the retry wrapper retries; once

@@ -17,7 +17,7 @@ azurite_start() {
   mkdir -p "$dir/home"
   # HOME keeps anything it writes under DIR; --inMemoryPersistence keeps blobs in RAM.
   (cd "$dir" &&
-    exec env HOME="$dir/home" node "$bin" --blobHost 127.0.0.1 --blobPort "$port"\
+    exec env HOME="$dir/home" node "$bin" --blobHost 127.0.0.1 --blobPort "$port" \
       --inMemoryPersistence --skipApiVersionCheck --disableTelemetry --silent >"$dir/azurite.log" 2>&1) &
   echo $! >"$dir/azurite.pid"
   local i
@@ -27,9 +27,30 @@ azurite_start() {
     sleep 0.1
   done
   wait_port "$port" 1 || { cat "$dir/azurite.log" >&2; return 1; }
+  # The container exists before the tool runs, as in a real deployment (the tool never creates one).
+  _azurite_create_container "$port" stb-test || { cat "$dir/azurite.log" >&2; return 1; }
   export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=$AZURITE_ACCOUNT;AccountKey=$AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$port/$AZURITE_ACCOUNT;"
   export BACKUP_AZURE_CONTAINER=stb-test
   export BACKUP_AZURE_ACCOUNT=$AZURITE_ACCOUNT
+}
+
+# _azurite_create_container PORT NAME: PUT ?restype=container signed with Shared Key (python3's
+# standard library only); 409 (it exists) is fine.
+_azurite_create_container() {
+  python3 - "$1" "$2" "$AZURITE_ACCOUNT" "$AZURITE_KEY" <<'PY'
+import base64, email.utils, hashlib, hmac, http.client, sys
+port, container, account, key = sys.argv[1:5]
+date = email.utils.formatdate(usegmt=True)
+path = "/%s/%s" % (account, container)
+to_sign = "PUT" + "\n" * 12 + "x-ms-date:%s\nx-ms-version:2021-08-06\n/%s%s\nrestype:container" % (date, account, path)
+sig = base64.b64encode(hmac.new(base64.b64decode(key), to_sign.encode(), hashlib.sha256).digest()).decode()
+c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+c.request("PUT", path + "?restype=container", headers={
+    "x-ms-date": date, "x-ms-version": "2021-08-06", "Authorization": "SharedKey %s:%s" % (account, sig)})
+status = c.getresponse().status
+if status not in (201, 409):
+    sys.exit("azurite.sh: create container %s: HTTP %d" % (container, status))
+PY
 }
 
 azurite_stop() {

@@ -8,10 +8,20 @@ const net = require("net");
 // (telemetry, update checks or a rules-runtime download would be bugs in this setup).
 const connect = net.Socket.prototype.connect;
 net.Socket.prototype.connect = function (...args) {
-  const opts = typeof args[0] === "object" && args[0] !== null && !Array.isArray(args[0]) ? args[0] : {};
-  const host = typeof args[0] === "object" ? opts.host : typeof args[1] === "string" ? args[1] : undefined;
-  const local = opts.path !== undefined || host === undefined || ["127.0.0.1", "localhost", "::1"].includes(host);
-  if (!local) throw new Error(`gcs_emulator: refusing outgoing connection to ${host}`);
+  // net.connect and http pass [options, callback] as one normalized array.
+  const first = Array.isArray(args[0]) ? args[0][0] : args[0];
+  let host;
+  let unixPath = false;
+  if (first !== null && typeof first === "object") {
+    host = first.host ?? first.hostname;
+    unixPath = typeof first.path === "string" && first.path !== ""; // http sets path: null
+  } else if (typeof first === "string" && Number.isNaN(Number(first))) {
+    unixPath = true;
+  } else if (typeof args[1] === "string") {
+    host = args[1];
+  }
+  const local = unixPath || host === undefined || ["127.0.0.1", "localhost", "::1"].includes(host);
+  if (!local) throw new Error(`gcs_emulator: refusing an outgoing connection to ${host}`);
   return connect.apply(this, args);
 };
 

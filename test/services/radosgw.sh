@@ -33,16 +33,25 @@ _rgw_kill() {
   local pid i
   [[ -s $1 ]] || return 0
   pid=$(cat "$1")
-  kill "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
+  rm -f "$1"
+  kill "$pid" 2>/dev/null || return 0
   for ((i = 0; i < 150; i++)); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
+    kill -0 "$pid" 2>/dev/null || return 0
     sleep 0.1
   done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$1"
+  kill -9 "$pid" 2>/dev/null
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 }
 
 radosgw_start() {
+  # A half-started cluster is stopped here: the caller only stops services that started.
+  _rgw_start_all "$1" || {
+    radosgw_stop "$1"
+    return 1
+  }
+}
+
+_rgw_start_all() {
   local dir
   dir=$(cd "$1" && pwd)
   local conf=$dir/ceph.conf mon_port rgw_port fsid osd_uuid osd_id i
@@ -70,7 +79,6 @@ admin_socket = $dir/run/\$name.asok
 pid_file = $dir/run/\$name.pid
 log_file = $dir/log/\$name.log
 crash_dir = $dir/crash
-exporter_sock_dir = $dir/run
 osd_pool_default_size = 1
 osd_pool_default_min_size = 1
 mon_allow_pool_size_one = true
@@ -87,9 +95,12 @@ mon_data = $dir/mon/ceph-\$id
 [osd]
 osd_data = $dir/osd/ceph-\$id
 osd_objectstore = memstore
+# The OSD would set its own crush location and device class with mon commands sent before it
+# has the monitor map: now and then they carry a zero fsid, are refused, and the OSD exits. The
+# script adds the OSD to the crush map itself.
+osd_crush_update_on_start = false
+osd_class_update_on_start = false
 memstore_device_bytes = 2147483648
-osd_max_object_name_len = 256
-osd_max_object_namespace_len = 64
 [client.rgw.a]
 rgw_frontends = beast endpoint=127.0.0.1:$rgw_port
 rgw_dns_name = localhost
@@ -99,11 +110,12 @@ EOF
   {
     ceph-authtool --create-keyring "$dir/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null &&
       monmaptool --create --fsid "$fsid" --add a "v1:127.0.0.1:$mon_port" "$dir/monmap" >/dev/null &&
-      ceph-mon --conf "$conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/keyring" &&
+      ceph-mon --conf "$conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/keyring" >"$dir/log/mon-mkfs.err" 2>&1 &&
       ceph-mon --conf "$conf" -i a &&
       _rgw_wait_pid_file "$dir/run/mon.a.pid" 10
   } || {
     echo "radosgw.sh: the ceph monitor did not start" >&2
+    cat "$dir/log/mon-mkfs.err" >&2 2>/dev/null
     _rgw_logs "$dir"
     return 1
   }
@@ -116,7 +128,6 @@ EOF
     _rgw_logs "$dir"
     return 1
   }
-  echo "$osd_id" >"$dir/osd_id"
   for ((i = 0; i < 300; i++)); do
     [[ $(_rgw_ceph "$dir" osd stat 2>/dev/null) == *"1 up"* ]] && break
     sleep 0.1
@@ -144,6 +155,8 @@ EOF
   export AWS_ACCESS_KEY_ID=$ak
   export AWS_SECRET_ACCESS_KEY=$sk
   export S3_SERVICE_DIR=$dir
+  # The bucket, as an operator provisions it (the tool never creates buckets): one signed PUT.
+  python3 "$SERVICES_DIR/s3_create_bucket.py" || { echo "radosgw.sh: creating bucket stb-test failed" >&2; return 1; }
 }
 
 # Starts (again) only the gateway, on the port of the first start.
@@ -163,9 +176,11 @@ radosgw_start_gateway() {
 
 radosgw_stop_gateway() { _rgw_kill "$1/run/client.rgw.a.pid"; }
 
+# One at a time, ~2 s each: a gateway whose OSD is going waits for it, and an OSD whose monitor
+# is gone waits 5 s for the acknowledgement of its shutdown.
 radosgw_stop() {
-  local osd_id
+  local f
   _rgw_kill "$1/run/client.rgw.a.pid"
-  osd_id=$(cat "$1/osd_id" 2>/dev/null) && _rgw_kill "$1/run/osd.$osd_id.pid"
+  for f in "$1"/run/osd.*.pid; do _rgw_kill "$f"; done
   _rgw_kill "$1/run/mon.a.pid"
 }
