@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -31,18 +32,25 @@ using json = nlohmann::json;
 
 namespace {
 
+// A free port for the scratch Redis, below the kernel's ephemeral range: the restore makes
+// connections (to PostgreSQL, ...) before Redis starts, and one of them could take a port from
+// that range as its source port, so Redis could not listen on it.
 StatusOr<int> FreeLoopbackPort() {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return ErrnoStatus("socket", errno);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    return ErrnoStatus("finding a free port on 127.0.0.1", errno);
+  int low = 32768;
+  if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> low;
+  Status last = Unavailable("no free port on 127.0.0.1 below " + std::to_string(low));
+  for (int attempt = 0; attempt < 64 && low > 2048; ++attempt) {
+    int port = 1024 + static_cast<int>(std::stoul(RandomHex(2), nullptr, 16) % static_cast<unsigned>(low - 1024));
+    Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) return ErrnoStatus("socket", errno);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return port;
+    last = ErrnoStatus("finding a free port on 127.0.0.1", errno);
   }
-  return static_cast<int>(ntohs(addr.sin_port));
+  return last;
 }
 
 bool InPath(const std::string& program) {
@@ -59,17 +67,60 @@ std::string ShellQuote(const std::string& s) {
   return out + "'";
 }
 
+// A redis.conf argument in double quotes: a password or path may hold spaces, quotes or
+// backslashes, which unquoted (or naively quoted) make redis-server refuse the whole file.
+std::string RedisConfQuote(const std::string& s) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+// The major version of the redis-server in PATH ("Redis server v=7.0.15 ..."), 0 if unknown.
+int RedisServerMajorVersion() {
+  SubprocessSpec spec;
+  spec.argv = {"redis-server", "--version"};
+  spec.pipe_stdout = true;
+  auto proc = Subprocess::Start(spec);
+  if (!proc.ok()) return 0;
+  std::string out;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read((*proc)->stdout_fd(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) out.append(buf, static_cast<size_t>(n));
+  }
+  (*proc)->Wait();
+  size_t v = out.find("v=");
+  return v == std::string::npos ? 0 : std::atoi(out.c_str() + v + 2);
+}
+
 // The scratch Redis accepts the configured credentials, so the restore's verification connects
 // to it exactly as it would to the real server. The file is 0600: it may hold the password.
+// DEBUG is allowed on loopback so a DEBUG DIGEST recorded by the backup is compared (Redis 7
+// refuses DEBUG by default and older versions do not know the directive, but allow DEBUG).
 Status WriteRedisConf(const Settings& s, const std::string& dir, int port) {
   std::string conf = "port " + std::to_string(port) +
                      "\nbind 127.0.0.1\nprotected-mode yes\ndaemonize yes\nsave \"\"\nappendonly no\n"
                      "dbfilename dump.rdb\ndir " +
-                     dir + "/redis\npidfile " + dir + "/redis-scratch.pid\nlogfile " + dir + "/redis-scratch.log\n";
+                     RedisConfQuote(dir + "/redis") + "\npidfile " + RedisConfQuote(dir + "/redis-scratch.pid") +
+                     "\nlogfile " + RedisConfQuote(dir + "/redis-scratch.log") + "\n";
+  if (RedisServerMajorVersion() >= 7) conf += "enable-debug-command local\n";
   if (!s.redis_username.empty() && s.redis_username != "default") {
-    conf += "user default off\nuser " + s.redis_username + " on >" + s.redis_password + " ~* &* +@all\n";
+    conf += "user default off\nuser " + RedisConfQuote(s.redis_username) + " on " +
+            RedisConfQuote(">" + s.redis_password) + " ~* &* +@all\n";
   } else if (!s.redis_password.empty()) {
-    conf += "requirepass \"" + s.redis_password + "\"\n";
+    conf += "requirepass " + RedisConfQuote(s.redis_password) + "\n";
   }
   std::string path = dir + "/redis-scratch.conf";
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
@@ -77,9 +128,34 @@ Status WriteRedisConf(const Settings& s, const std::string& dir, int port) {
   return WriteFull(fd.get(), reinterpret_cast<const uint8_t*>(conf.data()), conf.size(), path);
 }
 
-// Stops the scratch redis-server by the pid in its pidfile (it daemonizes).
-Status StopScratchRedis(const std::string& pidfile) {
+bool Listening(int port) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  return fd.valid() && ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+// Starts the scratch redis-server and waits for its pidfile, which Redis writes once it listens:
+// it daemonizes, so a failure to listen would otherwise show only as the restore waiting out
+// its load timeout. A failure ends with the last line of its log.
+std::string ScratchRedisCommand(const std::string& dir) {
+  std::string pidfile = ShellQuote(dir + "/redis-scratch.pid"), log = ShellQuote(dir + "/redis-scratch.log");
+  return "redis-server " + ShellQuote(dir + "/redis-scratch.conf") + " || exit 1; i=0; while [ ! -s " + pidfile +
+         " ]; do i=$((i+1)); if [ $i -gt 200 ]; then echo \"error: the scratch redis-server did not start: $(tail -n "
+         "1 " +
+         log + " 2>/dev/null)\" >&2; exit 1; fi; sleep 0.05; done";
+}
+
+// Stops the scratch redis-server by the pid in its pidfile (it daemonizes). Redis listens before
+// it writes the pidfile: a restore stopped just after starting it leaves a moment without one.
+Status StopScratchRedis(const std::string& pidfile, int port) {
   auto pid_bytes = ReadWholeFile(pidfile);
+  for (int i = 0; !pid_bytes.ok() && port > 0 && Listening(port) && i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    pid_bytes = ReadWholeFile(pidfile);
+  }
   if (!pid_bytes.ok()) return Status::Ok();  // it never started
   pid_t pid = static_cast<pid_t>(std::atoi(std::string(pid_bytes->begin(), pid_bytes->end()).c_str()));
   if (pid <= 1) return Internal("scratch redis: bad pid file " + pidfile);
@@ -98,18 +174,43 @@ Status DropScratchDatabase(const Settings& s, const std::string& kind, const std
   auto conn = PgConnection::Connect(ep);
   if (!conn.ok()) conn = PgConnection::Connect(ep, kind == "cockroachdb" ? "defaultdb" : "postgres");
   if (!conn.ok()) return conn.status();
-  std::string cascade = kind == "cockroachdb" ? " CASCADE" : "";
-  RETURN_IF_ERROR((*conn)->Exec("DROP DATABASE IF EXISTS " + (*conn)->QuoteIdent(name) + cascade));
+  // A restore cut short may leave pg_restore's session open for a moment; FORCE (PostgreSQL 13+)
+  // ends it rather than leaving the scratch database behind.
+  std::string options = " CASCADE";
+  if (kind != "cockroachdb") {
+    auto version = (*conn)->QueryValue("SHOW server_version_num");
+    options = version.ok() && std::atoi(version->c_str()) >= 130000 ? " WITH (FORCE)" : "";
+  }
+  RETURN_IF_ERROR((*conn)->Exec("DROP DATABASE IF EXISTS " + (*conn)->QuoteIdent(name) + options));
   if (kind == "cockroachdb") {  // what an interrupted CockroachDB restore leaves
-    RETURN_IF_ERROR((*conn)->Exec("DROP DATABASE IF EXISTS " + (*conn)->QuoteIdent(name + "_restoring") + cascade));
+    RETURN_IF_ERROR((*conn)->Exec("DROP DATABASE IF EXISTS " + (*conn)->QuoteIdent(name + "_restoring") + options));
   }
   return Status::Ok();
 }
 
-StatusOr<std::string> ReadAll(int fd) {
+volatile sig_atomic_t g_signal = 0;
+void OnSignal(int sig) { g_signal = sig; }
+
+// SIGINT, SIGTERM and SIGHUP (a scheduler's timeout, Ctrl-C, a closed terminal) must not leave a
+// scratch redis-server, database or directory behind: they only stop the restore, and the
+// drill goes on to its cleanup. No SA_RESTART, so a blocked read returns and notices.
+void CatchTerminatingSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+}
+
+// Reads the restore's report; on a terminating signal, stops the restore and reads what is left.
+StatusOr<std::string> ReadAll(int fd, Subprocess& child) {
   std::string out;
   char buf[65536];
+  bool stopped = false;
   for (;;) {
+    if (g_signal != 0 && !stopped) {
+      child.Kill(SIGTERM);
+      stopped = true;
+    }
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n == 0) return out;
     if (n < 0 && errno == EINTR) continue;
@@ -122,12 +223,17 @@ StatusOr<std::string> ReadAll(int fd) {
 
 int RunDrTest(const Settings& s, const DrTestArgs& a) {
   double t0 = NowSeconds();
+  CatchTerminatingSignals();
   InitLog(s.log_dir, "dr-test.log");
   LogInfo("dr-test " + a.scenario + " starting");
   json report = {{"scenario", a.scenario}, {"start_time", IsoTimestamp(t0)}};
   json errors = json::array();
   std::string backup_id;
   auto finish = [&]() -> int {
+    if (g_signal != 0) {
+      errors.push_back("interrupted by signal " + std::to_string(g_signal) + " (" + strsignal(g_signal) +
+                       "): the drill did not complete");
+    }
     bool ok = errors.empty();
     double t1 = NowSeconds();
     report["end_time"] = IsoTimestamp(t1);
@@ -189,6 +295,7 @@ int RunDrTest(const Settings& s, const DrTestArgs& a) {
     scratch["database"] = scratch_db;
   }
   Status prep = Status::Ok();
+  int redis_port = 0;
   if (has_redis) {
     auto port = FreeLoopbackPort();
     if (!InPath("redis-server")) {
@@ -202,18 +309,19 @@ int RunDrTest(const Settings& s, const DrTestArgs& a) {
       spec.env = {{"REDIS_HOST", "127.0.0.1"},
                   {"REDIS_PORT", std::to_string(*port)},
                   {"REDIS_TLS", "no"},
-                  {"REDIS_RESTART_COMMAND", "redis-server " + ShellQuote(dir + "/redis-scratch.conf")}};
+                  {"REDIS_RESTART_COMMAND", ScratchRedisCommand(dir)}};
       scratch["redis"] = "127.0.0.1:" + std::to_string(*port);
+      redis_port = *port;
     }
   }
   report["scratch"] = scratch;
 
-  if (prep.ok()) {
+  if (prep.ok() && g_signal == 0) {
     auto child = Subprocess::Start(spec);
     if (!child.ok()) {
       errors.push_back("starting the restore: " + child.status().message());
     } else {
-      auto out = ReadAll((*child)->stdout_fd());
+      auto out = ReadAll((*child)->stdout_fd(), **child);
       int rc = (*child)->Wait();
       json restore;
       if (out.ok()) restore = json::parse(*out, nullptr, false);
@@ -230,14 +338,14 @@ int RunDrTest(const Settings& s, const DrTestArgs& a) {
         if (rc != 0 && errors.empty()) errors.push_back(restore.value("error", "the restore failed"));
       }
     }
-  } else {
+  } else if (!prep.ok()) {
     errors.push_back(prep.message());
   }
 
   // Remove every scratch target, whatever happened.
   json cleanup = json::object();
   if (has_redis) {
-    Status st = StopScratchRedis(dir + "/redis-scratch.pid");
+    Status st = StopScratchRedis(dir + "/redis-scratch.pid", redis_port);
     cleanup["redis"] = st.ok() ? "stopped" : st.message();
     if (!st.ok()) errors.push_back("cleanup: " + st.message());
   }

@@ -23,27 +23,6 @@ constexpr const char* kDevAccount = "devstoreaccount1";
 constexpr const char* kDevKey =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// Trims and folds runs of whitespace into one space, as the canonicalized headers require.
-std::string FoldSpace(const std::string& v) {
-  std::string out;
-  bool space = false;
-  for (char c : v) {
-    if (std::isspace(static_cast<unsigned char>(c))) {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out += ' ';
-    space = false;
-    out += c;
-  }
-  return out;
-}
-
 // RFC 1123 date in GMT, written by hand: strftime's %a/%b follow the process locale.
 std::string HttpDate(std::time_t t) {
   static const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
@@ -267,9 +246,9 @@ std::string AzureStringToSign(const std::string& method, const HttpHeaders& head
   std::map<std::string, std::string> std_headers;  // lower-case name -> value
   std::map<std::string, std::string> ms_headers;
   for (const auto& [k, v] : headers) {
-    std::string name = Lower(k);
+    std::string name = AsciiLower(k);
     if (name.starts_with("x-ms-")) {
-      ms_headers[name] = FoldSpace(v);
+      ms_headers[name] = FoldSpaces(v);
     } else {
       std_headers[name] = v;
     }
@@ -284,7 +263,7 @@ std::string AzureStringToSign(const std::string& method, const HttpHeaders& head
   for (const auto& [k, v] : ms_headers) s += k + ":" + v + "\n";
   s += "/" + account + encoded_path;
   std::map<std::string, std::vector<std::string>> params;
-  for (const auto& [k, v] : query) params[Lower(k)].push_back(v);
+  for (const auto& [k, v] : query) params[AsciiLower(k)].push_back(v);
   for (auto& [k, values] : params) {
     std::sort(values.begin(), values.end());
     s += "\n" + k + ":";
@@ -305,7 +284,7 @@ StatusOr<AzureOptions> ParseAzureConnectionString(const std::string& connection_
   while (start <= connection_string.size()) {
     size_t end = connection_string.find(';', start);
     if (end == std::string::npos) end = connection_string.size();
-    std::string seg = FoldSpace(connection_string.substr(start, end - start));
+    std::string seg = FoldSpaces(connection_string.substr(start, end - start));
     start = end + 1;
     ++part;
     if (seg.empty()) continue;
@@ -314,7 +293,7 @@ StatusOr<AzureOptions> ParseAzureConnectionString(const std::string& connection_
     if (eq == std::string::npos || eq == 0) {
       return InvalidArgument(std::string(kConnVar) + ": part " + std::to_string(part) + " is not Key=Value");
     }
-    std::string key = Lower(FoldSpace(seg.substr(0, eq)));
+    std::string key = AsciiLower(FoldSpaces(seg.substr(0, eq)));
     static const char* kKnown[] = {
         "accountname",    "accountkey",           "blobendpoint", "sharedaccesssignature", "defaultendpointsprotocol",
         "endpointsuffix", "usedevelopmentstorage"};
@@ -325,11 +304,11 @@ StatusOr<AzureOptions> ParseAzureConnectionString(const std::string& connection_
                              "' (expected AccountName, AccountKey, BlobEndpoint, SharedAccessSignature, "
                              "DefaultEndpointsProtocol, EndpointSuffix or UseDevelopmentStorage)");
     }
-    if (known) kv[key] = FoldSpace(seg.substr(eq + 1));
+    if (known) kv[key] = FoldSpaces(seg.substr(eq + 1));
   }
   AzureOptions o = std::move(base);
   if (kv.count("usedevelopmentstorage")) {
-    if (Lower(kv["usedevelopmentstorage"]) != "true") {
+    if (AsciiLower(kv["usedevelopmentstorage"]) != "true") {
       return InvalidArgument(std::string(kConnVar) + ": UseDevelopmentStorage must be true");
     }
     o.account = kDevAccount;
@@ -350,7 +329,7 @@ StatusOr<AzureOptions> ParseAzureConnectionString(const std::string& connection_
                              ": AccountKey is not base64 (copy the key exactly as the portal shows it)");
     }
   }
-  std::string protocol = kv.count("defaultendpointsprotocol") ? Lower(kv["defaultendpointsprotocol"]) : "https";
+  std::string protocol = kv.count("defaultendpointsprotocol") ? AsciiLower(kv["defaultendpointsprotocol"]) : "https";
   if (protocol != "http" && protocol != "https") {
     return InvalidArgument(std::string(kConnVar) + ": DefaultEndpointsProtocol must be http or https");
   }

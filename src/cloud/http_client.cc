@@ -21,12 +21,6 @@ void GlobalInit() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string Trim(std::string_view s) {
   size_t b = 0, e = s.size();
   while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
@@ -84,7 +78,7 @@ size_t WriteHeader(char* data, size_t size, size_t nitems, void* p) {
   if (line.starts_with("HTTP/")) {
     t->response->headers.clear();  // a 100 Continue or a redirect precedes the final answer
   } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
-    t->response->headers.emplace_back(Lower(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
+    t->response->headers.emplace_back(AsciiLower(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
   }
   return n;
 }
@@ -363,6 +357,27 @@ std::string Base64UrlEncode(const uint8_t* data, size_t n) {
     if (c == '/') c = '_';
   }
   return s;
+}
+
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string FoldSpaces(std::string_view v) {
+  std::string out;
+  bool space = false;
+  for (char c : v) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
 }
 
 Bytes HmacSha256(const Bytes& key, std::string_view message) {

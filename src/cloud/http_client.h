@@ -87,6 +87,11 @@ inline std::string Base64Encode(std::string_view s) {
 StatusOr<Bytes> Base64Decode(std::string_view s);
 std::string Base64UrlEncode(const uint8_t* data, size_t n);
 
+// ASCII lower case (header names), and a value trimmed with its inner runs of whitespace folded
+// into one space: what SigV4's and Shared Key's canonical headers both require.
+std::string AsciiLower(std::string_view s);
+std::string FoldSpaces(std::string_view s);
+
 // HMAC-SHA256 and SHA-256 for the request signers.
 Bytes HmacSha256(const Bytes& key, std::string_view message);
 std::string Sha256Hex(const uint8_t* data, size_t n);

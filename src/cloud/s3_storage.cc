@@ -18,28 +18,6 @@ constexpr uint64_t kMinPartSize = 5ull << 20;  // S3 refuses smaller parts, exce
 constexpr uint64_t kMaxParts = 10000;          // and more parts than this
 constexpr const char* kCredentials = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// SigV4's canonical header value: trimmed, runs of spaces collapsed to one.
-std::string CanonicalValue(std::string_view v) {
-  std::string out;
-  bool space = false;
-  for (char c : v) {
-    if (c == ' ' || c == '\t') {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out += ' ';
-    space = false;
-    out += c;
-  }
-  return out;
-}
-
 std::string AmzDateNow() {
   time_t now = time(nullptr);
   struct tm t;
@@ -269,8 +247,8 @@ class S3Storage final : public Storage {
 std::string SigV4Authorization(const SigV4Request& r, const std::string& access_key_id,
                                const std::string& secret_access_key, const std::string& region,
                                const std::string& service, const std::string& amz_date) {
-  std::map<std::string, std::string> headers{{"host", CanonicalValue(r.host)}};
-  for (const auto& [k, v] : r.headers) headers[Lower(k)] = CanonicalValue(v);
+  std::map<std::string, std::string> headers{{"host", FoldSpaces(r.host)}};
+  for (const auto& [k, v] : r.headers) headers[AsciiLower(k)] = FoldSpaces(v);
   std::string canonical_headers, signed_headers;
   for (const auto& [k, v] : headers) {
     canonical_headers += k + ":" + v + "\n";
@@ -303,7 +281,7 @@ StatusOr<std::unique_ptr<Storage>> OpenS3Storage(const S3Options& options) {
   std::string scheme = "https", authority = "s3." + o.region + ".amazonaws.com";
   if (!o.endpoint.empty()) {
     size_t sep = o.endpoint.find("://");
-    scheme = sep == std::string::npos ? "" : Lower(o.endpoint.substr(0, sep));
+    scheme = sep == std::string::npos ? "" : AsciiLower(o.endpoint.substr(0, sep));
     if (scheme != "http" && scheme != "https") {
       return InvalidArgument("BACKUP_S3_ENDPOINT must start with http:// or https://");
     }

@@ -7,7 +7,8 @@ for c in "" "backup" "backup full" "backup incremental" "restore" "snapshots" "c
   "$BIN" $c --help >"$W/help" 2>&1 || fail "$c --help exits non-zero"
   grep -qi "usage" "$W/help" || fail "$c --help prints no usage"
 done
-"$BIN" --help | grep -q BACKUP_ENCRYPTION_KEY || fail "--help does not list the environment"
+"$BIN" --help >"$W/help" 2>&1
+grep -q BACKUP_ENCRYPTION_KEY "$W/help" || fail "--help does not list the environment"  # not a pipe: grep -q would close it early
 set +e
 "$BIN" frobnicate >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown command should exit 2"
 "$BIN" restore >/dev/null 2>&1; [ $? -eq 2 ] || fail "restore without id should exit 2"

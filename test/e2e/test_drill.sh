@@ -2,16 +2,18 @@
 # `dr-test` with real scratch targets: a private PostgreSQL 15 and a private redis-server (both with
 # passwords) backed up with the player saves, then drills restore into a scratch directory, a scratch
 # database and a scratch redis-server; each component is verified, every scratch target is removed and
-# production is untouched; failed drills (a corrupt pack, PostgreSQL down) exit non-zero with a clear
-# error and still clean up; the catalog counts both outcomes (read through `monitor`); no password leaks.
+# production is untouched; failed drills (a corrupt pack, SIGTERM, PostgreSQL down) exit non-zero with a
+# clear error and still clean up; the catalog counts both outcomes (read through `monitor`); no password leaks.
 source "$(dirname "$0")/lib.sh" "$1"
 source "$HERE/pg_lib.sh"
 command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
-RPW=test-redis-secret-$$
+RPW="test redis \"secret\" \\ $$"  # quotes, spaces and a backslash, as real passwords may have
 free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  # A scratch redis-server a failing drill left running (it daemonizes).
+  for f in "$W"/tmp/stb-drill-*/redis-scratch.pid; do [ -s "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null || true; done
   stop_pg
   rm -rf "$W"
 }
@@ -119,10 +121,13 @@ for scenario in restore_verify failover; do
   case "$db" in stb_drill_"$(json "$d" "r['backup_id']")"_*) ;; *) fail "$scenario: scratch database $db" ;; esac
   [ "$(json "$d" "r['components']['redis']['keyspace']")" = "{'db0': 3000, 'db3': 1001}" ] ||
     fail "$scenario: redis keyspace $(json "$d" "r['components']['redis']")"
-  json "$d" "r['components']['redis']['verified']" | grep -q "keys per database" || fail "$scenario: redis keys not compared"
+  json "$d" "r['components']['redis']['verified']" | grep -q "keys per database, DEBUG DIGEST" ||
+    fail "$scenario: redis keys or DEBUG DIGEST not compared: $(json "$d" "r['components']['redis']")"
   [ "$(json "$d" "r['components']['player_saves']['files']")" -ge 20 ] || fail "$scenario: saves $(cat "$d")"
   check_cleanup "$d" "$scenario"
-  pass "dr-test $scenario: $(json "$d" "', '.join(c + ' ' + str(r['components'][c].get('verified', 'verified')) for c in r['restore_order'])"); scratch removed, production unchanged"
+  pass "dr-test $scenario: database $(json "$d" "r['components']['database']['rows_verified']") rows in $db, redis \
+$(json "$d" "r['components']['redis']['verified']"), $(json "$d" "r['components']['player_saves']['verified_files']") \
+saves; scratch removed, production unchanged"
 done
 
 # 3a. A damaged pack: the backup is one pack (database dump, then the RDB, then the saves); a byte
@@ -150,3 +155,65 @@ grep -q "dr-test: player_saves:" "$W/log/dr-test.log" || fail "damaged pack: the
 check_cleanup "$W/f1.json" "damaged pack"
 pass "damaged pack: exit 1, '$err'; scratch database, redis and directory removed"
 cp "$W/pack.orig" "$pack"
+
+# 3b. Interrupted (SIGTERM, as a scheduler's timeout sends) once the scratch database exists:
+#     the restore is stopped, the scratch targets are still removed, the drill is recorded failed.
+"$BIN" dr-test --scenario interrupted >"$W/f3.json" 2>"$W/f3.err" &
+drill=$!
+for _ in $(seq 1 400); do [ "$(drill_dbs)" = 1 ] && break; sleep 0.01; done
+[ "$(drill_dbs)" = 1 ] || fail "interrupted: the scratch database never appeared"
+kill -TERM $drill
+rc=0
+wait $drill || rc=$?
+[ $rc = 1 ] || fail "interrupted drill exited $rc: $(cat "$W/f3.json" "$W/f3.err")"
+json "$W/f3.json" "r['errors']" | grep -q "interrupted by signal 15" || fail "interrupted: $(cat "$W/f3.json")"
+check_cleanup "$W/f3.json" "interrupted"
+pass "SIGTERM during the drill: exit 1, '$(json "$W/f3.json" "r['errors'][-1]")'; scratch targets removed"
+
+# 3c. PostgreSQL down: the database fails with an error naming the settings to check; the scratch
+#     redis and directory are removed; once PostgreSQL is back, no scratch database exists.
+stop_pg
+rc=0
+"$BIN" dr-test --scenario failover >"$W/f2.json" 2>"$W/f2.err" || rc=$?
+[ $rc = 1 ] || fail "drill with PostgreSQL down exited $rc: $(cat "$W/f2.json" "$W/f2.err")"
+[ "$(json "$W/f2.json" "r['status'], r['components']['database']['success'], r['components']['redis']['success']")" = \
+  "failed False True" ] || fail "PostgreSQL down: $(cat "$W/f2.json")"
+err=$(json "$W/f2.json" "r['errors'][0]")
+case "$err" in database:*DB_HOST*) ;; *) fail "PostgreSQL down: first error: $err" ;; esac
+[ "$(json "$W/f2.json" "r['cleanup']['redis'], r['cleanup']['directory']")" = "stopped removed" ] ||
+  fail "PostgreSQL down: cleanup $(json "$W/f2.json" "r['cleanup']")"
+port=$(json "$W/f2.json" "r['scratch']['redis'].split(':')[1]")
+! pgrep -af "redis-server 127.0.0.1:$port\b" || fail "PostgreSQL down: a scratch redis-server still runs on $port"
+[ -z "$(ls -A "$TMPDIR")" ] || fail "PostgreSQL down: left in TMPDIR: $(ls -A "$TMPDIR")"
+pg_as "$PGBIN/pg_ctl" -D "$PGD/data" -l "$PGD/log" -w -o "-p $DB_PORT -k $PGD -c listen_addresses=127.0.0.1 -c fsync=off" \
+  start >/dev/null
+[ "$(drill_dbs)" = 0 ] || fail "PostgreSQL down: a scratch database exists after the restart"
+[ "$(counts)" = "$prod_counts" ] && [ "$(dump_hash)" = "$prod_hash" ] || fail "PostgreSQL down: production database changed"
+[ "$(redis_state)" = "$prod_redis" ] || fail "PostgreSQL down: production redis changed"
+pass "PostgreSQL down: exit 1, '$err'; cleanup $(json "$W/f2.json" "r['cleanup']")"
+
+# 4. The catalog holds all four drills: `monitor` reports them by scenario and status.
+MP=$(free_port)
+"$BIN" monitor --listen "127.0.0.1:$MP" >"$W/monitor.out" 2>"$W/monitor.err" &
+pids+=($!)
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$MP/metrics" -o "$W/metrics" 2>/dev/null && break; sleep 0.05; done
+[ -s "$W/metrics" ] || fail "monitor did not answer: $(cat "$W/monitor.err")"
+kill "${pids[-1]}"
+metric() { awk -v want="$1" '!/^#/ { v = $NF; $NF = ""; sub(/ $/, ""); if ($0 == want) print v }' "$W/metrics"; }
+for want in restore_verify,success,1 restore_verify,failed,1 failover,success,1 failover,failed,1 \
+  interrupted,failed,1 interrupted,success,0; do
+  IFS=, read -r sc st n <<<"$want"
+  got=$(metric "dr_test_completed_total{scenario=\"$sc\",status=\"$st\"}")
+  [ "${got:-0}" = "$n" ] || fail "dr_test_completed_total{scenario=\"$sc\",status=\"$st\"} = '$got', expected $n"
+done
+rows=$(sqlite3 "$BACKUP_STATE_DIR/catalog.db" "SELECT scenario || '=' || status FROM drills ORDER BY id" | tr '\n' ' ')
+[ "$rows" = "restore_verify=success failover=success restore_verify=failed interrupted=failed failover=failed " ] ||
+  fail "the catalog's drills: $rows"
+pass "monitor: dr_test_completed_total 1 for restore_verify and failover x success/failed, and interrupted/failed"
+
+# 5. No password anywhere: outputs, logs, the state directory, the scrape.
+for pw in "$PG_PW" "$RPW"; do
+  ! grep -rlF "$pw" "$W"/*.json "$W"/*.err "$W/metrics" "$W/monitor.out" "$BACKUP_LOG_DIR" "$BACKUP_STATE_DIR" ||
+    fail "a password appears in the files above"
+done
+pass "no password in any output, log, the state directory or /metrics"

@@ -53,15 +53,4 @@ if status not in (201, 409):
 PY
 }
 
-azurite_stop() {
-  local dir=$1 pid i
-  [[ -f "$dir/azurite.pid" ]] || return 0
-  pid=$(cat "$dir/azurite.pid")
-  kill "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$dir/azurite.pid"
-}
+azurite_stop() { stop_pidfile "$1/azurite.pid"; }

@@ -29,15 +29,4 @@ gcs_start() {
   export BACKUP_GCS_PROJECT=demo-stb
 }
 
-gcs_stop() {
-  local dir=$1 pid i
-  [[ -f "$dir/gcs.pid" ]] || return 0
-  pid=$(cat "$dir/gcs.pid")
-  kill "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$dir/gcs.pid"
-}
+gcs_stop() { stop_pidfile "$1/gcs.pid"; }

@@ -16,6 +16,22 @@ wait_port() {
   return 1
 }
 
+# stop_pidfile FILE [SECONDS]: SIGTERM to the process in FILE, then SIGKILL if it is still there
+# after SECONDS (default 5); waits until it is gone and removes FILE.
+stop_pidfile() {
+  local file=$1 limit=${2:-5} pid i
+  [[ -s $file ]] || return 0
+  pid=$(cat "$file")
+  rm -f "$file"
+  kill "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < limit * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+}
+
 _started_services=()
 # service_start NAME DIR: NAME is s3, azure or gcs.
 service_start() {

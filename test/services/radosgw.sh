@@ -28,21 +28,6 @@ _rgw_wait_pid_file() {
   return 1
 }
 
-# _rgw_kill PIDFILE: SIGTERM, then wait up to 15 s for the process to exit (SIGKILL after that).
-_rgw_kill() {
-  local pid i
-  [[ -s $1 ]] || return 0
-  pid=$(cat "$1")
-  rm -f "$1"
-  kill "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 150; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -9 "$pid" 2>/dev/null
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-}
-
 radosgw_start() {
   # A half-started cluster is stopped here: the caller only stops services that started.
   _rgw_start_all "$1" || {
@@ -174,13 +159,13 @@ radosgw_start_gateway() {
   }
 }
 
-radosgw_stop_gateway() { _rgw_kill "$1/run/client.rgw.a.pid"; }
+radosgw_stop_gateway() { stop_pidfile "$1/run/client.rgw.a.pid" 15; }
 
 # One at a time, ~2 s each: a gateway whose OSD is going waits for it, and an OSD whose monitor
 # is gone waits 5 s for the acknowledgement of its shutdown.
 radosgw_stop() {
   local f
-  _rgw_kill "$1/run/client.rgw.a.pid"
-  for f in "$1"/run/osd.*.pid; do _rgw_kill "$f"; done
-  _rgw_kill "$1/run/mon.a.pid"
+  stop_pidfile "$1/run/client.rgw.a.pid" 15
+  for f in "$1"/run/osd.*.pid; do stop_pidfile "$f" 15; done
+  stop_pidfile "$1/run/mon.a.pid" 15
 }
