@@ -48,7 +48,7 @@ keys=$(for db in 0 1 2 5; do rcli "$P1" -n $db DBSIZE; done | awk '{s+=$1} END {
 [ "$keys" -ge 200000 ] || fail "only $keys keys loaded"
 export REDIS_HOST=127.0.0.1 REDIS_PORT=$P1 REDIS_PASSWORD=$PW REDIS_DIGEST=yes REDIS_DATA_DIR=$W/redis1
 rcli "$P1" BGREWRITEAOF >/dev/null
-for _ in $(seq 1 200); do rcli "$P1" INFO persistence | grep -q "aof_rewrite_in_progress:0" && break; sleep 0.05; done
+for _ in $(seq 1 200); do rcli "$P1" INFO persistence | grep "aof_rewrite_in_progress:0" >/dev/null && break; sleep 0.05; done
 make_data 20
 "$BIN" init >/dev/null
 
@@ -84,7 +84,7 @@ start_redis "$P3" "$W/redis3"
 rcli "$P3" SET will-be-replaced 1 >/dev/null
 REDIS_PORT=$P3 "$BIN" restore "$b2" --components redis --live --no-progress >"$W/live.json" || fail "live restore: $(cat "$W/live.json")"
 [ "$(rcli "$P3" DEBUG DIGEST)" = "$digest1" ] || fail "live-restored server's DEBUG DIGEST differs"
-rcli "$P3" INFO replication | grep -q "role:master" || fail "the live-restored server is still a replica"
+rcli "$P3" INFO replication | grep "role:master" >/dev/null || fail "the live-restored server is still a replica"
 json "$W/live.json" "r['components']['redis']['verified']" | grep -q "DEBUG DIGEST" || fail "live restore did not verify the digest"
 pass "live restore: same DEBUG DIGEST, server detached (role:master), $(json "$W/live.json" "r['components']['redis']['verified']")"
 export REDIS_PORT=$P1
@@ -128,7 +128,7 @@ expect_fail "not a Redis server" REDIS_PORT REDIS_PORT="$hport"
 rcli "$P1" CONFIG SET repl-diskless-sync yes repl-diskless-sync-delay 0 rdb-key-save-delay 50 >/dev/null
 (  # kill once the snapshot is being sent, whatever the machine's speed
   for _ in $(seq 1 400); do
-    rcli "$P1" INFO persistence 2>/dev/null | grep -q "rdb_bgsave_in_progress:1" && break
+    rcli "$P1" INFO persistence 2>/dev/null | grep "rdb_bgsave_in_progress:1" >/dev/null && break
     sleep 0.05
   done
   sleep 0.3
