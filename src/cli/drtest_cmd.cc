@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include "catalog/catalog.h"
@@ -32,22 +33,29 @@ using json = nlohmann::json;
 
 namespace {
 
+sockaddr_in LoopbackAddress(int port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  return addr;
+}
+
 // A free port for the scratch Redis, below the kernel's ephemeral range: the restore makes
 // connections (to PostgreSQL, ...) before Redis starts, and one of them could take a port from
 // that range as its source port, so Redis could not listen on it.
 StatusOr<int> FreeLoopbackPort() {
   int low = 32768;
   if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> low;
+  if (low <= 2048) return Unavailable("no port range below the ephemeral ports (ip_local_port_range)");
+  std::mt19937 rng{std::random_device{}()};
+  std::uniform_int_distribution<int> pick(1024, low - 1);
   Status last = Unavailable("no free port on 127.0.0.1 below " + std::to_string(low));
-  for (int attempt = 0; attempt < 64 && low > 2048; ++attempt) {
-    int port = 1024 + static_cast<int>(std::stoul(RandomHex(2), nullptr, 16) % static_cast<unsigned>(low - 1024));
+  for (int attempt = 0; attempt < 64; ++attempt) {
     Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd.valid()) return ErrnoStatus("socket", errno);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return port;
+    sockaddr_in addr = LoopbackAddress(pick(rng));
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return ntohs(addr.sin_port);
     last = ErrnoStatus("finding a free port on 127.0.0.1", errno);
   }
   return last;
@@ -87,6 +95,38 @@ std::string RedisConfQuote(const std::string& s) {
   return out + "\"";
 }
 
+volatile sig_atomic_t g_signal = 0;
+void OnSignal(int sig) { g_signal = sig; }
+
+// SIGINT, SIGTERM and SIGHUP (a scheduler's timeout, Ctrl-C, a closed terminal) must not leave a
+// scratch redis-server, database or directory behind: they only stop the restore, and the
+// drill goes on to its cleanup. No SA_RESTART, so a blocked read returns and notices.
+void CatchTerminatingSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+}
+
+// Reads a child's standard output (the restore's report); on a terminating signal, stops the
+// child and reads what is left.
+StatusOr<std::string> ReadAll(int fd, Subprocess& child) {
+  std::string out;
+  char buf[65536];
+  bool stopped = false;
+  for (;;) {
+    if (g_signal != 0 && !stopped) {
+      child.Kill(SIGTERM);
+      stopped = true;
+    }
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) return out;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("reading the output of a child process", errno);
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
 // The major version of the redis-server in PATH ("Redis server v=7.0.15 ..."), 0 if unknown.
 int RedisServerMajorVersion() {
   SubprocessSpec spec;
@@ -94,15 +134,10 @@ int RedisServerMajorVersion() {
   spec.pipe_stdout = true;
   auto proc = Subprocess::Start(spec);
   if (!proc.ok()) return 0;
-  std::string out;
-  char buf[512];
-  ssize_t n;
-  while ((n = ::read((*proc)->stdout_fd(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0) out.append(buf, static_cast<size_t>(n));
-  }
+  auto out = ReadAll((*proc)->stdout_fd(), **proc);
   (*proc)->Wait();
-  size_t v = out.find("v=");
-  return v == std::string::npos ? 0 : std::atoi(out.c_str() + v + 2);
+  size_t v = out.ok() ? out->find("v=") : std::string::npos;
+  return v == std::string::npos ? 0 : std::atoi(out->c_str() + v + 2);
 }
 
 // The scratch Redis accepts the configured credentials, so the restore's verification connects
@@ -130,10 +165,7 @@ Status WriteRedisConf(const Settings& s, const std::string& dir, int port) {
 
 bool Listening(int port) {
   Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
+  sockaddr_in addr = LoopbackAddress(port);
   return fd.valid() && ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
 }
 
@@ -178,45 +210,13 @@ Status DropScratchDatabase(const Settings& s, const std::string& kind, const std
   // ends it rather than leaving the scratch database behind.
   std::string options = " CASCADE";
   if (kind != "cockroachdb") {
-    auto version = (*conn)->QueryValue("SHOW server_version_num");
-    options = version.ok() && std::atoi(version->c_str()) >= 130000 ? " WITH (FORCE)" : "";
+    options = (*conn)->server_version() >= 130000 ? " WITH (FORCE)" : "";
   }
   RETURN_IF_ERROR((*conn)->Exec("DROP DATABASE IF EXISTS " + (*conn)->QuoteIdent(name) + options));
   if (kind == "cockroachdb") {  // what an interrupted CockroachDB restore leaves
     RETURN_IF_ERROR((*conn)->Exec("DROP DATABASE IF EXISTS " + (*conn)->QuoteIdent(name + "_restoring") + options));
   }
   return Status::Ok();
-}
-
-volatile sig_atomic_t g_signal = 0;
-void OnSignal(int sig) { g_signal = sig; }
-
-// SIGINT, SIGTERM and SIGHUP (a scheduler's timeout, Ctrl-C, a closed terminal) must not leave a
-// scratch redis-server, database or directory behind: they only stop the restore, and the
-// drill goes on to its cleanup. No SA_RESTART, so a blocked read returns and notices.
-void CatchTerminatingSignals() {
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
-}
-
-// Reads the restore's report; on a terminating signal, stops the restore and reads what is left.
-StatusOr<std::string> ReadAll(int fd, Subprocess& child) {
-  std::string out;
-  char buf[65536];
-  bool stopped = false;
-  for (;;) {
-    if (g_signal != 0 && !stopped) {
-      child.Kill(SIGTERM);
-      stopped = true;
-    }
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n == 0) return out;
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus("reading the restore's report", errno);
-    out.append(buf, static_cast<size_t>(n));
-  }
 }
 
 }  // namespace

@@ -14,6 +14,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
 # json FILE EXPR: evaluates a Python expression over the parsed JSON in FILE (as r).
 json() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
+# A TCP port on 127.0.0.1 that is free now.
+free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
 
 # Sample data: player saves (many small JSON files, a few large ones), two configuration roots,
 # an application tree with excluded files; odd names, modes, symlinks and empty directories.

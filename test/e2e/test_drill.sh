@@ -8,7 +8,6 @@ source "$(dirname "$0")/lib.sh" "$1"
 source "$HERE/pg_lib.sh"
 command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
 RPW="test redis \"secret\" \\ $$"  # quotes, spaces and a backslash, as real passwords may have
-free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done

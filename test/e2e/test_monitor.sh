@@ -10,7 +10,6 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
 trap cleanup EXIT
 [ -n "${KEEP:-}" ] && trap "for p in \"\${pids[@]}\"; do kill \$p; done" EXIT
-free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
 SECRET=aws-secret-$$-do-not-print
 # A cloud location on a closed port: its probe must give 0 (and never print the secret).
 closed=$(free_port)
