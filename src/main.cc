@@ -27,11 +27,13 @@ Environment (see doc/configuration.md; flags override, a TOML config file is ove
                          also DB_SSLMODE, DB_ENGINE, DB_PG_BIN_DIR, DB_RESTORE_JOBS, DB_CHECKSUMS,
                          COCKROACH_BACKUP_URI, COCKROACH_BACKUP_LOCATION)
   REDIS_HOST, REDIS_PORT, REDIS_PASSWORD   redis component (also REDIS_USERNAME, REDIS_TLS,
-                         REDIS_TLS_CA_CERT, REDIS_DATA_DIR, REDIS_RESTART_COMMAND, REDIS_DIGEST)
+                         REDIS_TLS_CA_CERT, REDIS_DATA_DIR, REDIS_RESTART_COMMAND, REDIS_DIGEST,
+                         REDIS_LIVE_RESTORE_PORT)
   BACKUP_COMPRESSION     zstd level 0 (off) .. 19 (default 1)
   BACKUP_WORKERS         parallel workers (default: number of cores)
   BACKUP_LOG_DIR         log directory (default /var/log/spacetime)
   BACKUP_SCHEDULE_FULL, BACKUP_SCHEDULE_INCREMENTAL   cron expressions of `schedule`
+  BACKUP_RUN_TIMEOUT     seconds a scheduled run may take before it is stopped and alerted (default 21600; 0: none)
   BACKUP_RETENTION_FULL, BACKUP_RETENTION_INCREMENTAL retention, e.g. daily=7,weekly=4 / within=1d
   BACKUP_ALERT_WEBHOOK   Slack-compatible webhook for failures (BACKUP_ALERT_ON_SUCCESS=yes: also successes)
   BACKUP_S3_BUCKET, BACKUP_S3_REGION, BACKUP_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
@@ -270,7 +272,14 @@ int main(int argc, char** argv) {
   auto* srun = schedule->add_subcommand(
       "run", "One scheduled run, for cron and systemd timers: backup, retention (forget + prune), alerts");
   srun->add_option("TYPE", run_type, "full or incremental")->required()->check(CLI::IsMember({"full", "incremental"}));
-  srun->callback([&] { run = [&](stb::Settings& s) { return stb::RunScheduledJob(s, run_type); }; });
+  bool run_worker = false;
+  // The supervised child of `schedule run` (internal: not for operators).
+  srun->add_flag("--worker", run_worker)->group("");
+  srun->callback([&] {
+    run = [&](stb::Settings& s) {
+      return run_worker ? stb::RunScheduledJob(s, run_type) : stb::SuperviseScheduledJob(s, run_type);
+    };
+  });
   schedule->callback([&] {
     if (!run) run = [&](stb::Settings& s) { return stb::RunSchedule(s, sargs); };
   });

@@ -70,6 +70,10 @@ struct ScheduleArgs {
   bool run_now = false;  // run a full backup at start, then follow the schedule
 };
 int RunSchedule(const Settings& s, const ScheduleArgs& a);
+// `schedule run TYPE`: runs the job below in a child process and watches it, so that a run that
+// crashes, is killed or outlives BACKUP_RUN_TIMEOUT still ends in a backup_failed alert.
+int SuperviseScheduledJob(const Settings& s, const std::string& type);
+// The job itself (`schedule run TYPE --worker`): backup, retention, alerts.
 int RunScheduledJob(const Settings& s, const std::string& type);
 
 // `monitor`: the Prometheus exporter (/metrics, /healthz) over the catalog in BACKUP_STATE_DIR.

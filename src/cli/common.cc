@@ -53,6 +53,7 @@ RedisOptions RedisOptionsOf(const Settings& s) {
   o.data_dir = s.redis_data_dir;
   o.restart_command = s.redis_restart_command;
   o.digest = s.redis_digest;
+  o.live_port = s.redis_live_restore_port;
   o.endpoint.tls = s.redis_tls;
   o.endpoint.tls_ca = s.redis_tls_ca_cert;
   o.endpoint.tls_cert = s.redis_tls_cert;

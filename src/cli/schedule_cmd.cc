@@ -1,14 +1,19 @@
 // `schedule`: the daemon that runs the daily full and hourly incremental backups (cron
 // expressions), one at a time, each as a child process (`schedule run TYPE`) so that a crash or
 // a leak of one run cannot take the daemon down. `schedule run TYPE`: one run for cron/timers:
-// backup, then retention (forget + prune), then alerts. SIGTERM: no new run starts, a running
+// backup, then retention (forget + prune), then alerts; it too runs the work in a child
+// (`--worker`) that it watches, so a run that crashes, is killed or hangs past
+// BACKUP_RUN_TIMEOUT is still alerted on. SIGTERM: no new run starts, a running
 // one is sent SIGTERM and waited for; the repository stays valid (an interrupted backup leaves
 // only unindexed packs, which prune removes).
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstring>
+#include <thread>
 
 #include "alerts/webhook.h"
 #include "cli/commands.h"
@@ -91,7 +96,80 @@ void CheckRpo(const Settings& s, const json& report) {
   NotifyBestEffort(WebhookOf(s), a);
 }
 
+// The alert for a run that ended without reporting on itself.
+void AlertRunDied(const Settings& s, const std::string& type, const std::string& why) {
+  LogError(why);
+  Alert a;
+  a.event = "backup_failed";
+  a.severity = "critical";
+  a.error = why;
+  a.details = {{"type", type}};
+  NotifyBestEffort(WebhookOf(s), a);
+}
+
+std::string SignalText(int code) {
+  int sig = code - 128;
+  const char* name = sigabbrev_np(sig);
+  return "signal " + std::to_string(sig) + (name ? std::string(" (SIG") + name + ")" : "");
+}
+
+void CatchTermination() {
+  struct sigaction sa {};
+  sa.sa_handler = OnTerminate;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+}
+
 }  // namespace
+
+int SuperviseScheduledJob(const Settings& s, const std::string& type) {
+  CatchTermination();
+  SubprocessSpec spec;
+  spec.argv = {"/proc/self/exe", "schedule", "run", type, "--worker"};
+  spec.share_output = true;  // the report on our stdout, as the guide's scripts expect
+  auto child = Subprocess::Start(spec);
+  if (!child.ok()) {
+    InitLog(s.log_dir, "schedule.log");
+    AlertRunDied(s, type, "the " + type + " run could not start: " + child.status().message());
+    return 1;
+  }
+  g_child = (*child)->pid();
+  if (g_stop) (*child)->Kill(SIGTERM);  // a signal that came just before
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const auto limit = std::chrono::seconds(s.run_timeout_seconds);
+  // After SIGTERM an interrupted backup needs only to stop writing; past this it is killed.
+  constexpr auto kGrace = std::chrono::seconds(30);
+  bool timed_out = false;
+  int rc = 0;
+  while (!(*child)->TryWait(&rc)) {
+    auto elapsed = Clock::now() - start;
+    if (s.run_timeout_seconds > 0 && elapsed > limit) {
+      if (!timed_out) (*child)->Kill(SIGTERM);
+      timed_out = true;
+      if (elapsed > limit + kGrace) (*child)->Kill(SIGKILL);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  g_child = 0;
+  InitLog(s.log_dir, "schedule.log");
+  if (timed_out) {
+    AlertRunDied(s, type,
+                 "the " + type + " run did not finish within BACKUP_RUN_TIMEOUT=" +
+                     std::to_string(s.run_timeout_seconds) + " s and was stopped; see backup.log");
+    return 1;
+  }
+  if (rc >= 128) {
+    std::string why = "the " + type + " run was ended by " + SignalText(rc) + " before it reported";
+    if (g_stop) {
+      LogWarn(why + " (stopped on request)");  // an operator's stop, not a failure to alert on
+    } else {
+      AlertRunDied(s, type, why + " (a crash, the OOM killer or a kill); see backup.log");
+    }
+  }
+  return rc;
+}
 
 int RunScheduledJob(const Settings& s, const std::string& type) {
   json report;
@@ -161,7 +239,7 @@ int RunSchedule(const Settings& s, const ScheduleArgs& a) {
     if (expr.empty()) continue;
     auto when = ParseCron(expr);
     if (!when.ok()) return Fail(when.status().Context(var));
-    jobs.push_back({type, *when, [type = type] {
+    jobs.push_back({type, *when, [&s, type = type] {
                       SubprocessSpec spec;
                       spec.argv = {"/proc/self/exe", "schedule", "run", type};
                       auto child = Subprocess::Start(spec);
@@ -173,18 +251,17 @@ int RunSchedule(const Settings& s, const ScheduleArgs& a) {
                       if (g_stop) kill((*child)->pid(), SIGTERM);  // a signal that came just before
                       int rc = (*child)->Wait();
                       g_child = 0;
-                      if (rc != 0)
+                      if (rc >= 128 && !g_stop) {
+                        AlertRunDied(s, type, "the " + type + " run was ended by " + SignalText(rc));
+                      } else if (rc != 0) {
                         LogWarn(type + " run exited " + std::to_string(rc) + ": " + (*child)->FirstErrorLine());
+                      }
                       return rc;
                     }});
   }
   if (jobs.empty())
     return Fail(InvalidArgument("nothing to schedule: BACKUP_SCHEDULE_FULL and _INCREMENTAL are empty"));
-  struct sigaction sa {};
-  sa.sa_handler = OnTerminate;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
+  CatchTermination();
 
   auto log = [](const std::string& m) { LogInfo("schedule: " + m); };
   LogInfo("schedule started: full '" + s.schedule_full + "', incremental '" + s.schedule_incremental + "', overlap " +

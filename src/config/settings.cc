@@ -101,6 +101,11 @@ Status ApplyFile(Settings& s, const std::string& path) {
   str("schedule", "full", s.schedule_full);
   str("schedule", "incremental", s.schedule_incremental);
   str("schedule", "overlap", s.schedule_overlap);
+  if (auto v = t["schedule"]["run_timeout"].value<int64_t>()) {
+    if (*v < 0 || *v > 7 * 86400)
+      return InvalidArgument("config file " + path + ": schedule.run_timeout must be 0..604800");
+    s.run_timeout_seconds = static_cast<int>(*v);
+  }
   str("retention", "full", s.retention_full);
   str("retention", "incremental", s.retention_incremental);
   str("alerts", "webhook", s.alert_webhook);
@@ -131,6 +136,11 @@ Status ApplyFile(Settings& s, const std::string& path) {
   str("redis", "tls_key", s.redis_tls_key);
   str("redis", "tls_server_name", s.redis_tls_server_name);
   if (auto v = t["redis"]["port"].value<int64_t>()) s.redis_port = static_cast<int>(*v);
+  if (auto v = t["redis"]["live_restore_port"].value<int64_t>()) {
+    if (*v < 0 || *v > 65535)
+      return InvalidArgument("config file " + path + ": redis.live_restore_port must be 0..65535");
+    s.redis_live_restore_port = static_cast<int>(*v);
+  }
   if (s.db_port < 0 || s.db_port > 65535)
     return InvalidArgument("config file " + path + ": database.port must be 1..65535");
   if (s.db_restore_jobs < 1 || s.db_restore_jobs > 64)
@@ -210,6 +220,9 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (const char* v = std::getenv("BACKUP_SCHEDULE_FULL")) s.schedule_full = v;
   if (const char* v = std::getenv("BACKUP_SCHEDULE_INCREMENTAL")) s.schedule_incremental = v;  // "" = none
   if (auto v = Env("BACKUP_SCHEDULE_OVERLAP")) s.schedule_overlap = v;
+  if (auto v = Env("BACKUP_RUN_TIMEOUT")) {
+    ASSIGN_OR_RETURN(s.run_timeout_seconds, ParseInt("BACKUP_RUN_TIMEOUT", v, 0, 7 * 86400));
+  }
   if (s.schedule_overlap != "skip" && s.schedule_overlap != "wait") {
     return InvalidArgument("BACKUP_SCHEDULE_OVERLAP must be skip or wait, not '" + s.schedule_overlap + "'");
   }
@@ -277,6 +290,9 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (auto v = Env("REDIS_TLS_CERT")) s.redis_tls_cert = v;
   if (auto v = Env("REDIS_TLS_KEY")) s.redis_tls_key = v;
   if (auto v = Env("REDIS_TLS_SERVER_NAME")) s.redis_tls_server_name = v;
+  if (auto v = Env("REDIS_LIVE_RESTORE_PORT")) {
+    ASSIGN_OR_RETURN(s.redis_live_restore_port, ParseInt("REDIS_LIVE_RESTORE_PORT", v, 0, 65535));
+  }
   if (auto v = Env("REDIS_DIGEST")) {
     ASSIGN_OR_RETURN(s.redis_digest, ParseBool("REDIS_DIGEST", v));
   }

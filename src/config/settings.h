@@ -58,11 +58,13 @@ struct Settings {
   std::string redis_tls_ca_cert, redis_tls_cert, redis_tls_key, redis_tls_server_name;  // REDIS_TLS_*
   bool redis_digest = false;          // REDIS_DIGEST: record DEBUG DIGEST (blocks the server)
   std::string redis_restart_command;  // REDIS_RESTART_COMMAND: run after a restore
+  int redis_live_restore_port = 0;    // REDIS_LIVE_RESTORE_PORT: listener of a live restore (0: any)
 
   // Schedule, retention and alerts (schedule, forget, prune).
-  std::string schedule_full = "0 2 * * *";                              // BACKUP_SCHEDULE_FULL (cron)
-  std::string schedule_incremental = "0 * * * *";                       // BACKUP_SCHEDULE_INCREMENTAL (cron; "" = none)
-  std::string schedule_overlap = "skip";                                // BACKUP_SCHEDULE_OVERLAP: skip or wait
+  std::string schedule_full = "0 2 * * *";         // BACKUP_SCHEDULE_FULL (cron)
+  std::string schedule_incremental = "0 * * * *";  // BACKUP_SCHEDULE_INCREMENTAL (cron; "" = none)
+  std::string schedule_overlap = "skip";           // BACKUP_SCHEDULE_OVERLAP: skip or wait
+  int run_timeout_seconds = 6 * 3600;  // BACKUP_RUN_TIMEOUT: a scheduled run is stopped after this (0: never)
   std::string retention_full = "daily=7,weekly=4,monthly=12,yearly=3";  // BACKUP_RETENTION_FULL
   std::string retention_incremental = "within=1d";                      // BACKUP_RETENTION_INCREMENTAL
   std::string alert_webhook;       // BACKUP_ALERT_WEBHOOK (holds a token: never printed)

@@ -57,7 +57,7 @@ StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessSpec& sp
     ClosePair(err);
     return ErrnoStatus(what, e);
   };
-  if (pipe2(err, O_CLOEXEC) != 0) return fail("pipe", errno);
+  if (!spec.share_output && pipe2(err, O_CLOEXEC) != 0) return fail("pipe", errno);
   if (spec.pipe_stdin && pipe2(in, O_CLOEXEC) != 0) return fail("pipe", errno);
   if (spec.pipe_stdout && pipe2(out, O_CLOEXEC) != 0) return fail("pipe", errno);
 
@@ -68,8 +68,12 @@ StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessSpec& sp
   } else {
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   }
-  posix_spawn_file_actions_adddup2(&fa, spec.pipe_stdout ? out[1] : 2, 1);
-  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  if (!spec.share_output) {
+    posix_spawn_file_actions_adddup2(&fa, spec.pipe_stdout ? out[1] : 2, 1);
+    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  } else if (spec.pipe_stdout) {
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  }
 
   // The environment: ours, minus the names the spec overrides, plus the spec's.
   std::vector<std::string> env_strings;
@@ -98,10 +102,12 @@ StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessSpec& sp
 
   std::unique_ptr<Subprocess> p(new Subprocess());
   p->pid_ = pid;
-  close(err[1]);
   p->err_ = std::make_unique<StderrReader>();
-  p->err_->fd = err[0];
-  p->err_->thread = std::thread([r = p->err_.get()] { r->Run(); });
+  if (!spec.share_output) {
+    close(err[1]);
+    p->err_->fd = err[0];
+    p->err_->thread = std::thread([r = p->err_.get()] { r->Run(); });
+  }
   if (spec.pipe_stdin) {
     close(in[0]);
     p->stdin_fd_ = in[1];
@@ -128,11 +134,27 @@ int Subprocess::Wait() {
   int status = 0;
   while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
+  Reaped(status);
+  return exit_code_;
+}
+
+bool Subprocess::TryWait(int* code) {
+  if (exit_code_ < 0) {
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == 0 || (r < 0 && errno == EINTR)) return false;
+    CloseStdin();
+    Reaped(status);
+  }
+  *code = exit_code_;
+  return true;
+}
+
+void Subprocess::Reaped(int status) {
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   if (err_->thread.joinable()) err_->thread.join();
   if (stdout_fd_ >= 0) close(stdout_fd_);
   stdout_fd_ = -1;
-  return exit_code_;
 }
 
 Subprocess::~Subprocess() {

@@ -18,6 +18,9 @@ struct SubprocessSpec {
   std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing) our environment
   bool pipe_stdin = false;                               // else /dev/null
   bool pipe_stdout = false;                              // else our stderr
+  // The child writes to our own stdout and stderr (a supervised run of this program); nothing of
+  // its stderr is kept for StderrTail then.
+  bool share_output = false;
 };
 
 class Subprocess {
@@ -34,6 +37,8 @@ class Subprocess {
   void Kill(int sig);
   // Waits for the exit; returns the exit code (128 + signal for a signalled child).
   int Wait();
+  // Like Wait, without blocking: true and *code once the child has exited.
+  bool TryWait(int* code);
   // The last 16 KiB of what the child wrote to stderr (complete once Wait returned).
   std::string StderrTail() const;
   // The first line of StderrTail that reads like an error, for one-line messages.
@@ -41,6 +46,7 @@ class Subprocess {
 
  private:
   Subprocess() = default;
+  void Reaped(int status);
   struct StderrReader;
   pid_t pid_ = -1;
   int stdin_fd_ = -1, stdout_fd_ = -1;

@@ -104,6 +104,23 @@ if [ "$(id -u)" = 0 ]; then
 fi
 pass "configuration errors: 78 (env file, lock wait, foreign lock file), 127 (binary)"
 
+# --- the default lock: in BACKUP_STATE_DIR, a directory only the service user can write ---
+rc=$(sb SPACETIME_BACKUP_LOCK= BACKUP_STATE_DIR="$W/state" "$SB" full)
+[ "$rc" = 0 ] || fail "default lock: rc $rc, $(cat "$W/err")"
+[ "$(stat -c %a "$W/state")" = 700 ] && [ "$(stat -c %a "$W/state/scheduled_backup.lock")" = 600 ] ||
+  fail "state dir / lock modes: $(stat -c '%a %n' "$W/state" "$W/state/scheduled_backup.lock")"
+grep -q "lock $W/state/scheduled_backup.lock" "$W/err" || fail "default lock not in BACKUP_STATE_DIR: $(cat "$W/err")"
+mkdir -m 0777 "$W/open-state"
+rc=$(sb SPACETIME_BACKUP_LOCK= BACKUP_STATE_DIR="$W/open-state" "$SB" full)
+[ "$rc" = 78 ] && grep -q "writable by group or others" "$W/err" || fail "world-writable state dir: rc $rc, $(cat "$W/err")"
+not_run "world-writable state dir"
+mkdir -m 0700 "$W/state2"
+ln -s /etc/passwd "$W/state2/scheduled_backup.lock"
+rc=$(sb SPACETIME_BACKUP_LOCK= BACKUP_STATE_DIR="$W/state2" "$SB" full)
+[ "$rc" = 78 ] && grep -q "symlink" "$W/err" || fail "symlinked lock: rc $rc, $(cat "$W/err")"
+not_run "symlinked lock file"
+pass "default lock in BACKUP_STATE_DIR (0700, lock 0600); a group/other-writable dir or a symlinked lock refused (78)"
+
 # --- binary lookup: PATH, then the repository's build/ ---
 mkdir -p "$W/pathbin"
 cp "$W/fake" "$W/pathbin/spacetime-backup"
@@ -268,7 +285,8 @@ for name in names:
         args = cmd.split()[1:]
         assert args in (["schedule", "run", kind], [kind]), f"{name}: ExecStart={cmd}"
         if prog.endswith("scheduled_backup.sh"):
-            assert "/run/lock" in rw, f"{name}: the script's lock in /run/lock must be writable"
+            assert one(s, "Service", "StateDirectory") == "spacetime-backup", f"{name}: the run lock's directory"
+            assert one(s, "Service", "StateDirectoryMode") == "0700", f"{name}: the run lock's directory is private"
             if kind == "incremental":
                 assert "75" in " ".join(svc.get("SuccessExitStatus", [])).split(), f"{name}: a skipped run (75) is not a failure"
         print(f"{name}\t{kind}\t{cmd}")

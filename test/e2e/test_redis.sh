@@ -81,7 +81,55 @@ unset REDIS_RESTART_COMMAND
 P3=$(free_port)
 start_redis "$P3" "$W/redis3"
 rcli "$P3" SET will-be-replaced 1 >/dev/null
-REDIS_PORT=$P3 "$BIN" restore "$b2" --components redis --live --no-progress >"$W/live.json" || fail "live restore: $(cat "$W/live.json")"
+rcli "$P3" CONFIG SET masterauth "operator-masterauth-$$" >/dev/null
+# A stranger on the host hammers the listener's port (REDIS_LIVE_RESTORE_PORT) for the whole
+# restore, asking for a full resync as a replica would: it must be refused and get no data.
+LP=$(free_port)
+python3 - "$LP" "$W/stranger.bin" <<'PY' &
+import socket, sys, time
+port, out = int(sys.argv[1]), open(sys.argv[2], "wb")
+open(sys.argv[2] + ".ready", "w").close()
+end = time.time() + 120
+while time.time() < end:
+    try:
+        s = socket.create_connection(("127.0.0.1", port), 0.5)
+    except OSError:
+        time.sleep(0.001)
+        continue
+    s.settimeout(2)
+    try:
+        s.sendall(b"*1\r\n$4\r\nPING\r\n*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n")
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out.write(d)
+            out.flush()
+    except OSError:
+        pass
+    s.close()
+PY
+stranger=$!
+pids+=("$stranger")
+# Redis connects back within a millisecond of REPLICAOF; keeping it busy (DEBUG SLEEP, back to
+# back) holds the listener open until the current sleep ends, long enough for the stranger to
+# knock first.
+# One redis-cli sends the sleeps one after the other (a gap of microseconds between them).
+(while :; do yes "DEBUG SLEEP 0.2" | head -25 | rcli "$P3" >/dev/null 2>&1 || sleep 0.1; done) &
+sleeper=$!
+pids+=("$sleeper")
+for _ in $(seq 1 100); do [ -e "$W/stranger.bin.ready" ] && break; sleep 0.05; done
+# The stranger may still lose the race to Redis now and then: try up to three restores.
+for attempt in 1 2 3; do
+  REDIS_PORT=$P3 REDIS_LIVE_RESTORE_PORT=$LP "$BIN" restore "$b2" --components redis --live --no-progress >"$W/live.json" || fail "live restore: $(cat "$W/live.json")"
+  grep -q NOAUTH "$W/stranger.bin" && break
+done
+kill "$stranger" "$sleeper" 2>/dev/null || true
+wait "$sleeper" 2>/dev/null || true
+grep -q NOAUTH "$W/stranger.bin" || fail "the stranger never reached the live-restore listener (test proves nothing)"
+! grep -qa "REDIS00" "$W/stranger.bin" || fail "a stranger on the host was served the RDB by the live restore"
+[ "$(rcli "$P3" CONFIG GET masterauth | tail -1)" = "operator-masterauth-$$" ] || fail "live restore did not put masterauth back"
+pass "live restore: a stranger on the listener's port was refused ($(json "$W/live.json" "r['components']['redis'].get('refused_connections', 0)") connections, attempt $attempt, $(json "$W/live.json" "r['rto_seconds']") s) and got no data; masterauth put back"
 [ "$(rcli "$P3" DEBUG DIGEST)" = "$digest1" ] || fail "live-restored server's DEBUG DIGEST differs"
 rcli "$P3" INFO replication | grep "role:master" >/dev/null || fail "the live-restored server is still a replica"
 json "$W/live.json" "r['components']['redis']['verified']" | grep -q "DEBUG DIGEST" || fail "live restore did not verify the digest"

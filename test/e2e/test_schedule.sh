@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The scheduled run and the daemon with real processes: alerts reach a local webhook with the
 # expected payload (failure, RPO, success); a webhook that answers 500 or hangs does not change
-# the run's result; SIGTERM in the middle of a backup stops the daemon cleanly and leaves a valid
+# the run's result; a run killed or hung past BACKUP_RUN_TIMEOUT still alerts; SIGTERM in the middle of a backup stops the daemon cleanly and leaves a valid
 # repository. (Due times, DST and overlap are unit-tested with a fake clock: src/schedule.)
 source "$(dirname "$0")/lib.sh" "$1"
 servers=()
@@ -59,7 +59,45 @@ for mode in 500 hang; do
   pass "webhook $mode: run result unchanged, alert failure logged, done in ${took}s"
 done
 
-# 4. The daemon: --now starts a full backup; SIGTERM in the middle stops everything cleanly.
+# 4. A run that never reports: killed (a crash, the OOM killer) or hung past BACKUP_RUN_TIMEOUT.
+# Redis here is a server that accepts and never answers, so the run waits on it.
+python3 -c '
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    c, _ = s.accept(); held.append(c); open(sys.argv[1], "a").write("connected\n")
+' "$W/silent.log" >"$W/silent.port" &
+servers+=($!)
+for _ in $(seq 1 100); do [ -s "$W/silent.port" ] && break; sleep 0.05; done
+silent=$(head -1 "$W/silent.port")
+start_webhook ok "$W/hook-died"
+BACKUP_ALERT_WEBHOOK=$HOOK_URL REDIS_HOST=127.0.0.1 REDIS_PORT=$silent "$BIN" schedule run full >"$W/killed.json" 2>"$W/killed.err" &
+spid=$!
+for _ in $(seq 1 200); do [ -s "$W/silent.log" ] && break; sleep 0.05; done
+[ -s "$W/silent.log" ] || fail "the run never reached the silent Redis"
+worker=$(pgrep -P "$spid" | head -1)
+[ -n "$worker" ] || fail "no worker process under schedule run"
+kill -KILL "$worker"
+rc=0
+wait "$spid" || rc=$?
+[ "$rc" = 137 ] || fail "a killed run should exit 137, got $rc: $(cat "$W/killed.err")"
+[ "$(json "$W/hook-died/1.json" "r['event']")" = backup_failed ] || fail "no backup_failed for a killed run: $(ls "$W/hook-died")"
+json "$W/hook-died/1.json" "r['error']" | grep -q "signal 9 (SIGKILL)" || fail "killed-run alert: $(cat "$W/hook-died/1.json")"
+pass "a run killed with SIGKILL still alerts: $(json "$W/hook-died/1.json" "r['error']")"
+start=$(date +%s)
+rc=0
+BACKUP_ALERT_WEBHOOK=$HOOK_URL BACKUP_RUN_TIMEOUT=2 REDIS_HOST=127.0.0.1 REDIS_PORT=$silent \
+  "$BIN" schedule run full >"$W/hung.json" 2>"$W/hung.err" || rc=$?
+took=$(($(date +%s) - start))
+[ "$rc" = 1 ] || fail "a run over BACKUP_RUN_TIMEOUT should exit 1, got $rc"
+[ "$took" -lt 20 ] || fail "the hung run took ${took}s despite BACKUP_RUN_TIMEOUT=2"
+json "$W/hook-died/2.json" "r['error']" | grep -q "BACKUP_RUN_TIMEOUT=2" || fail "timeout alert: $(cat "$W/hook-died/2.json")"
+"$BIN" check --read-data >/dev/null 2>"$W/c.err" || fail "check after the killed and timed-out runs: $(cat "$W/c.err")"
+pass "a run over BACKUP_RUN_TIMEOUT is stopped after ${took}s and alerted: $(json "$W/hook-died/2.json" "r['error']")"
+
+# 5. The daemon: --now starts a full backup; SIGTERM in the middle stops everything cleanly.
 head -c 209715200 /dev/urandom >"$PLAYER_SAVES_DIR/big.bin"
 BACKUP_SCHEDULE_FULL="0 2 * * *" "$BIN" schedule --now >"$W/daemon.out" 2>"$W/daemon.err" &
 dpid=$!

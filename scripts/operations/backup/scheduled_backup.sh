@@ -21,9 +21,12 @@
 #      from here on, this script's and the tool's stdout and stderr are appended to that file.
 #   4. The binary: SPACETIME_BACKUP_BIN, else `spacetime-backup` on PATH, else the repository's
 #      build/spacetime-backup next to this script.
-#   5. The lock: flock(1) on SPACETIME_BACKUP_LOCK, default /run/lock/spacetime-backup.lock (or
-#      ${BACKUP_STATE_DIR:-/var/lib/spacetime-backup}/scheduled_backup.lock when /run/lock is not
-#      a writable directory). The lock file must belong to the user running the script.
+#   5. The lock: flock(1) on SPACETIME_BACKUP_LOCK, default
+#      ${BACKUP_STATE_DIR:-/var/lib/spacetime-backup}/scheduled_backup.lock: a directory only the
+#      service user can write (created 0700 if missing; refused if it belongs to another user or
+#      is group/other-writable), so nobody else can plant, hold or replace the lock. (Not
+#      /run/lock: anyone may create files there and hold a lock on them for ever.) The lock file
+#      itself must belong to the user running the script and is created mode 0600.
 #      How long to wait for it: SPACETIME_BACKUP_LOCK_WAIT seconds; default 0 (give up at once)
 #      for `incremental` and 1800 for `full`. So at 02:00, when both cron lines fire, either the
 #      full run holds the lock and the incremental one is skipped, or the incremental one got
@@ -103,17 +106,24 @@ fi
 # 5. The lock.
 if [ -n "${SPACETIME_BACKUP_LOCK:-}" ]; then
   lock=$SPACETIME_BACKUP_LOCK
-elif [ -d /run/lock ] && [ -w /run/lock ]; then
-  lock=/run/lock/spacetime-backup.lock
 else
   state_dir=${BACKUP_STATE_DIR:-/var/lib/spacetime-backup}
-  mkdir -p "$state_dir" 2>/dev/null || true
+  [ -d "$state_dir" ] || (umask 077 && mkdir -p "$state_dir") 2>/dev/null ||
+    die 78 "cannot create BACKUP_STATE_DIR=$state_dir for the run lock"
+  if [ -L "$state_dir" ] || [ ! -O "$state_dir" ]; then
+    die 78 "BACKUP_STATE_DIR=$state_dir belongs to another user (or is a symlink); the run lock must live where only the service user can write"
+  fi
+  case "$(stat -c %A "$state_dir")" in
+    ?????w???? | ????????w?) die 78 "BACKUP_STATE_DIR=$state_dir is writable by group or others; chmod go-w it (the run lock lives there)" ;;
+  esac
   lock=$state_dir/scheduled_backup.lock
 fi
 if [ "$mode" = full ]; then wait_s=${SPACETIME_BACKUP_LOCK_WAIT:-1800}; else wait_s=${SPACETIME_BACKUP_LOCK_WAIT:-0}; fi
 case "$wait_s" in
   '' | *[!0-9]*) die 78 "SPACETIME_BACKUP_LOCK_WAIT must be a number of seconds, not '$wait_s'" ;;
 esac
+[ ! -L "$lock" ] || die 78 "the lock file $lock is a symlink; remove it"
+umask 077
 { exec 9>>"$lock"; } 2>/dev/null || die 78 "cannot open the lock file $lock (set SPACETIME_BACKUP_LOCK)"
 # A lock file planted by another user could otherwise hold every run off for ever.
 [ -O "$lock" ] || die 78 "the lock file $lock belongs to another user; remove it"

@@ -17,6 +17,7 @@
 #include "components/files/file_backup.h"
 #include "components/files/file_restore.h"
 #include "components/redis/rdb.h"
+#include "components/redis/replica_listener.h"
 #include "core/file_util.h"
 #include "core/subprocess.h"
 #include "repository/repository.h"
@@ -561,59 +562,56 @@ json RestoreRedisLive(Repository& repo, const json& entry, const RedisOptions& o
   auto conn = RedisConnection::Connect(opt.endpoint);
   if (!conn.ok()) return fail(conn.status());
   RedisConnection& c = **conn;
-  // Listen on the address the target reaches us by.
-  struct sockaddr_storage local {};
-  socklen_t len = sizeof local;
-  if (getsockname(c.fd(), reinterpret_cast<sockaddr*>(&local), &len) != 0)
-    return fail(ErrnoStatus("getsockname", errno));
-  if (local.ss_family == AF_INET) {
-    reinterpret_cast<sockaddr_in*>(&local)->sin_port = 0;
-  } else {
-    reinterpret_cast<sockaddr_in6*>(&local)->sin6_port = 0;
+  // The target connects back from its own address to ours, as this connection shows them.
+  const std::string peer_ip = SocketAddressText(c.fd(), true);
+  const std::string local_ip = SocketAddressText(c.fd(), false);
+  if (peer_ip.empty() || local_ip.empty()) return fail(Internal("cannot tell the addresses of the Redis connection"));
+  // A one-time token, given to the target as the password it presents to its master: only the
+  // Redis we command knows it, so nobody else who reaches the listener is served the data set.
+  auto saved = c.Command({"CONFIG", "GET", "masterauth"});
+  if (!saved.ok() || saved->type != RespValue::Type::kArray || saved->elems.size() != 2) {
+    return fail(PermissionDenied("live restore needs CONFIG GET/SET on Redis at " + opt.endpoint.Describe() +
+                                 " (it gives the server a one-time token for the transfer); check REDIS_USERNAME"));
   }
-  Fd lfd(::socket(local.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!lfd.valid() || ::bind(lfd.get(), reinterpret_cast<sockaddr*>(&local), len) != 0 || ::listen(lfd.get(), 1) != 0) {
-    return fail(ErrnoStatus("listening for the replica", errno));
-  }
-  len = sizeof local;
-  getsockname(lfd.get(), reinterpret_cast<sockaddr*>(&local), &len);
-  char host[INET6_ADDRSTRLEN] = {0};
-  int port = 0;
-  if (local.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&local);
-    inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-    port = ntohs(a->sin_port);
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&local);
-    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-    port = ntohs(a->sin6_port);
-  }
-  auto st = c.Command({"REPLICAOF", host, std::to_string(port)}).status();
+  const std::string old_masterauth = saved->elems[1].str;
+  const std::string token = ToHex(RandomBytes(24));
+  auto st = c.Command({"CONFIG", "SET", "masterauth", token}).status();
+  if (!st.ok()) return fail(st.Context("giving Redis at " + opt.endpoint.Describe() + " the transfer token"));
+  bool replicating = false;
+  // Whatever happens next, the target leaves as it came: no master, its own masterauth.
+  struct Restore {
+    RedisConnection& c;
+    const std::string& old;
+    bool& replicating;
+    ~Restore() {
+      if (replicating) (void)c.Command({"REPLICAOF", "NO", "ONE"});
+      (void)c.Command({"CONFIG", "SET", "masterauth", old});
+    }
+  } restore_target{c, old_masterauth, replicating};
+
+  auto listener = ReplicaListener::Open(local_ip, opt.live_port);
+  if (!listener.ok()) return fail(listener.status());
+  const std::string where = (*listener)->host() + ":" + std::to_string((*listener)->port());
+  st = c.Command({"REPLICAOF", (*listener)->host(), std::to_string((*listener)->port())}).status();
   if (!st.ok()) return fail(st);
-  auto detach = [&] { (void)c.Command({"REPLICAOF", "NO", "ONE"}); };
-  struct pollfd p = {lfd.get(), POLLIN, 0};
-  if (::poll(&p, 1, opt.endpoint.timeout_ms) <= 0) {
-    detach();
-    return fail(Unavailable("Redis at " + opt.endpoint.Describe() + " did not connect back to " + host + ":" +
-                            std::to_string(port) + " for the live restore"));
+  replicating = true;
+  auto accepted = (*listener)->AcceptReplica(
+      peer_ip, token, std::chrono::steady_clock::now() + std::chrono::milliseconds(opt.endpoint.timeout_ms),
+      opt.endpoint);
+  if (!accepted.ok()) {
+    std::string why = (*listener)->RejectedSummary();
+    return fail(Unavailable("Redis at " + opt.endpoint.Describe() + " did not connect back to " + where +
+                            " for the live restore" + (why.empty() ? "" : "; " + why)));
   }
-  Fd rfd(::accept4(lfd.get(), nullptr, nullptr, SOCK_CLOEXEC));
-  if (!rfd.valid()) {
-    detach();
-    return fail(ErrnoStatus("accepting the replica", errno));
-  }
-  auto replica = RedisConnection::Adopt(std::move(rfd), opt.endpoint);
+  if ((*listener)->rejected() > 0) r["refused_connections"] = (*listener)->rejected();
+  auto& replica = *accepted;
   st = ServeSnapshot(repo, entry, *replica);
-  if (!st.ok()) {
-    detach();
-    return fail(st.Context("serving the snapshot to Redis at " + opt.endpoint.Describe()));
-  }
+  if (!st.ok()) return fail(st.Context("serving the snapshot to Redis at " + opt.endpoint.Describe()));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opt.load_timeout_seconds);
   for (;;) {
     auto done = LinkUpAndLoaded(c);
     if (done.ok() && *done) break;
     if (std::chrono::steady_clock::now() > deadline) {
-      detach();
       return fail(Unavailable("Redis at " + opt.endpoint.Describe() + " did not load the snapshot within " +
                               std::to_string(opt.load_timeout_seconds) + " s"));
     }
@@ -621,6 +619,7 @@ json RestoreRedisLive(Repository& repo, const json& entry, const RedisOptions& o
   }
   st = c.Command({"REPLICAOF", "NO", "ONE"}).status();
   if (!st.ok()) return fail(st);
+  replicating = false;
   r["size_bytes"] = entry.value("size_bytes", uint64_t{0});
   return VerifyLoaded(c, entry, r);
 }

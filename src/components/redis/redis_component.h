@@ -21,6 +21,9 @@ struct RedisOptions {
   // REDIS_DIGEST: record DEBUG DIGEST at backup time. It blocks the server while it walks the
   // whole data set (seconds for millions of keys), so it is off unless asked for.
   bool digest = false;
+  // REDIS_LIVE_RESTORE_PORT: the port a live restore listens on for the target (0: any free one;
+  // set it when a firewall sits between Redis and this host).
+  int live_port = 0;
 };
 
 struct RedisBackupResult {

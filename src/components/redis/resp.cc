@@ -208,11 +208,16 @@ Status RedisConnection::SendRaw(const uint8_t* data, size_t n) {
 
 std::unique_ptr<RedisConnection> RedisConnection::Adopt(Fd fd, const RedisEndpoint& peer) {
   std::unique_ptr<RedisConnection> c(new RedisConnection(peer));
-  struct timeval tv = {peer.timeout_ms / 1000, (peer.timeout_ms % 1000) * 1000};
-  setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   c->fd_ = std::move(fd);
+  c->SetTimeoutMs(peer.timeout_ms);
   return c;
+}
+
+void RedisConnection::SetTimeoutMs(int ms) {
+  ep_.timeout_ms = ms;
+  struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+  setsockopt(fd_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd_.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
 StatusOr<std::string> RedisConnection::ReadLine() {

@@ -54,6 +54,8 @@ class RedisConnection {
   Status SendRaw(const uint8_t* data, size_t n);
   // Wraps an accepted socket (the replica connecting to us during a live restore).
   static std::unique_ptr<RedisConnection> Adopt(Fd fd, const RedisEndpoint& peer);
+  // Changes the read and write timeouts of an open connection.
+  void SetTimeoutMs(int ms);
 
  private:
   explicit RedisConnection(const RedisEndpoint& ep) : ep_(ep) {}
