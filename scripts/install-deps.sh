@@ -9,7 +9,7 @@ pkgs=(
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libpq-dev postgresql postgresql-client
-  zstd python3 clang-format redis-server redis-tools openssl logrotate
+  zstd python3 python-is-python3 clang-format redis-server redis-tools openssl logrotate
   radosgw ceph-mon ceph-osd prometheus
 )
 if [ "${1:-}" = "--bench" ]; then pkgs+=(restic borgbackup time); fi
