@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Configures and builds one configuration. Usage: scripts/build.sh [release|asan]
+# Configures and builds one configuration. Usage: scripts/build.sh [release|asan] [TARGET...]
 # release -> build/, asan -> build-asan/ (AddressSanitizer + UndefinedBehaviorSanitizer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,4 +13,5 @@ export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 # Paths relative to the checkout, so that a clone in another folder (CI, a worktree) hits the cache.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=true
 cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null
-ninja -C "$dir" -j "$(nproc)"
+# Further arguments: targets to build (default: all).
+ninja -C "$dir" -j "$(nproc)" "${@:2}"

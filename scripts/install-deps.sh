@@ -1,18 +1,32 @@
 #!/usr/bin/env bash
-# Installs every Debian package the project builds, tests and benchmarks with. Idempotent:
-# packages already present are not fetched again. Usage: scripts/install-deps.sh [--bench]
+# Installs the Debian packages (and the npm test services) the project needs. Idempotent: what is
+# present is not fetched again. Usage: scripts/install-deps.sh [demo|all] [--bench]
+#   demo   what the demo needs: the build set and the runtime set (PostgreSQL, Redis, Python)
+#   all    (default) also the test set: test servers (Ceph radosgw, Prometheus, the npm storage
+#          emulators), clang-format, benchmark library
+#   --bench  also restic, borg and time for bench/
 set -euo pipefail
 
-pkgs=(
+build=(
   build-essential cmake ninja-build ccache pkg-config git
   libssl-dev libzstd-dev libcurl4-openssl-dev libsqlite3-dev libsodium-dev libcpp-httplib-dev
-  nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  libpq-dev postgresql postgresql-client
-  zstd python3 python-is-python3 clang-format redis-server redis-tools openssl logrotate
-  radosgw ceph-mon ceph-osd prometheus
+  nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libpq-dev
+  libgtest-dev libgmock-dev
 )
-if [ "${1:-}" = "--bench" ]; then pkgs+=(restic borgbackup time); fi
+runtime=(postgresql postgresql-client redis-server redis-tools zstd python3 python-is-python3 openssl)
+test_set=(libbenchmark-dev clang-format logrotate radosgw ceph-mon ceph-osd prometheus)
+
+set_name=all bench=no
+for arg in "$@"; do
+  case "$arg" in
+    demo | all) set_name=$arg ;;
+    --bench) bench=yes ;;
+    *) echo "usage: $0 [demo|all] [--bench]" >&2; exit 2 ;;
+  esac
+done
+pkgs=("${build[@]}" "${runtime[@]}")
+[ "$set_name" = all ] && pkgs+=("${test_set[@]}")
+[ "$bench" = yes ] && pkgs+=(restic borgbackup time)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -26,6 +40,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+[ "$set_name" = all ] || exit 0
 
 # The storage emulators the tests start (Azurite, the GCS emulator of firebase-tools), pinned by
 # test/services/package-lock.json. Node.js and npm come with the machine (Debian's npm conflicts
