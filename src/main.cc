@@ -129,6 +129,44 @@ int main(int argc, char** argv) {
   snaps->add_flag("--json", as_json, "print JSON instead of a table");
   snaps->callback([&] { run = [&](stb::Settings& s) { return stb::RunSnapshots(s, as_json, snaps_location); }; });
 
+  stb::BrowseArgs brargs;
+  const auto locations = CLI::IsMember({"local", "s3", "azure", "gcs"});
+  auto* ls = app.add_subcommand("ls", "List what a backup holds: every entry, or those at and below COMPONENT[/PATH]");
+  ls->add_option("BACKUP_ID", brargs.backup_id, "backup id or 'latest'")->required();
+  ls->add_option("PATH", brargs.path, "COMPONENT[/ROOT/PATH], e.g. player_saves/saves/00");
+  ls->add_option("--location", brargs.location, "local (default), s3, azure or gcs")->check(locations);
+  ls->add_flag("--json", brargs.json, "print a JSON array (path, type, mode, uid, gid, size, mtime)");
+  ls->callback([&] { run = [&](stb::Settings& s) { return stb::RunLs(s, brargs); }; });
+  auto* find =
+      app.add_subcommand("find", "Find entries whose name (or, with a '/', path) matches a glob, in every backup");
+  find->add_option("PATTERN", brargs.pattern, "glob, e.g. 'player_42.json' or 'player_saves/*/0a/*'")->required();
+  find->add_option("--location", brargs.location, "local (default), s3, azure or gcs")->check(locations);
+  find->add_flag("--json", brargs.json, "print a JSON array");
+  find->callback([&] { run = [&](stb::Settings& s) { return stb::RunFind(s, brargs); }; });
+  auto* dump = app.add_subcommand("dump", "Write one file of a backup to stdout, verified");
+  dump->add_option("BACKUP_ID", brargs.backup_id, "backup id or 'latest'")->required();
+  dump->add_option("PATH", brargs.path,
+                   "COMPONENT/ROOT/PATH of a file (see `ls`), or database/NAME.dump, redis/dump.rdb")
+      ->required();
+  dump->add_option("--location", brargs.location, "local (default), s3, azure or gcs")->check(locations);
+  dump->callback([&] { run = [&](stb::Settings& s) { return stb::RunDump(s, brargs); }; });
+  auto* diff =
+      app.add_subcommand("diff", "What changed between two backups: + added, - removed, M content, T type, m metadata");
+  diff->add_option("FROM", brargs.backup_id, "backup id")->required();
+  diff->add_option("TO", brargs.backup_id2, "backup id or 'latest'")->required();
+  diff->add_option("--location", brargs.location, "local (default), s3, azure or gcs")->check(locations);
+  diff->add_flag("--json", brargs.json, "print JSON: added, removed, modified, type_changed, metadata_changed");
+  diff->callback([&] { run = [&](stb::Settings& s) { return stb::RunDiff(s, brargs); }; });
+  auto* exp = app.add_subcommand("export", "Hand a component (or a folder of it) out as a plain tar archive");
+  exp->add_option("BACKUP_ID", brargs.backup_id, "backup id or 'latest'")->required();
+  exp->add_option("COMPONENT", brargs.path, "COMPONENT[/ROOT/PATH], e.g. player_saves or player_saves/saves/00")
+      ->required();
+  exp->add_option("--format", brargs.format, "tar.gz (default) or tar.zst")
+      ->check(CLI::IsMember({"tar.gz", "tar.zst"}));
+  exp->add_option("--output", brargs.output, "write to FILE (atomically) instead of stdout");
+  exp->add_option("--location", brargs.location, "local (default), s3, azure or gcs")->check(locations);
+  exp->callback([&] { run = [&](stb::Settings& s) { return stb::RunExport(s, brargs); }; });
+
   stb::ReplicateArgs repargs;
   auto* replicate = app.add_subcommand(
       "replicate",

@@ -36,6 +36,22 @@ int RunRestore(const Settings& s, const RestoreArgs& a);
 
 int RunSnapshots(const Settings& s, bool json, const std::string& location = "local");
 
+// `ls`, `find`, `dump`, `diff`, `export`: looking into backups without restoring them.
+struct BrowseArgs {
+  std::string backup_id, backup_id2;  // diff: from, to
+  std::string path;                   // "COMPONENT[/ROOT/PATH]"
+  std::string pattern;                // find: glob
+  std::string format = "tar.gz";      // export: tar.gz or tar.zst
+  std::string output;                 // export: file (default stdout)
+  std::string location = "local";
+  bool json = false;
+};
+int RunLs(const Settings& s, const BrowseArgs& a);
+int RunFind(const Settings& s, const BrowseArgs& a);
+int RunDump(const Settings& s, const BrowseArgs& a);
+int RunDiff(const Settings& s, const BrowseArgs& a);
+int RunExport(const Settings& s, const BrowseArgs& a);
+
 struct ReplicateArgs {
   std::string from = "local";
   std::vector<std::string> to;  // empty: every other configured location (local when from a copy)
