@@ -84,9 +84,9 @@ struct Restorer {
   Repository& repo;
   const Tree& tree;
   Progress& progress;
-  std::unordered_map<std::string, Fd> root_fds;            // root name -> destination directory
+  std::unordered_map<std::string, Fd> root_fds;             // root name -> destination directory
   std::unordered_map<std::string, std::string> root_dests;  // root name -> its path, for messages
-  std::vector<std::atomic<int64_t>> remaining;   // blobs still to write, per node
+  std::vector<std::atomic<int64_t>> remaining;              // blobs still to write, per node
   std::vector<std::atomic<bool>> failed;
   // Files of several blobs: the inode of their temporary once created, so a reopen for a later
   // blob can check it still writes the file it created (not one swapped in under that name).
@@ -134,8 +134,8 @@ struct Restorer {
   StatusOr<Fd> OpenBeneathRoot(const std::string& root, const std::string& rel) {
     auto fd = OpenDirBeneath(root_fds.at(root).get(), rel);
     if (fd.ok() || rel.empty()) return fd;
-    return Status(fd.status().code(), root_dests.at(root) + "/" + fd.status().message() +
-                                          "; nothing was restored through it");
+    return Status(fd.status().code(),
+                  root_dests.at(root) + "/" + fd.status().message() + "; nothing was restored through it");
   }
 
   // The temporary of a file: created with O_EXCL|O_NOFOLLOW by its first write; a later write
