@@ -29,6 +29,7 @@ json RestoreFileComponent(Repository& repo, const Settings& s, const RestoreArgs
   opt.workers = s.workers > 0 ? s.workers : 2 * s.EffectiveWorkers();
   opt.sync = a.sync;
   if (!a.target.empty()) {
+    opt.anchor = a.target;  // trusted; <component>/<root> beneath it are never followed
     for (const auto& root : tree->roots) opt.destinations[root.name] = a.target + "/" + comp + "/" + root.name;
   }
   json r = RestoreFiles(repo, *tree, opt, progress).report;

@@ -1,10 +1,14 @@
 #include "core/file_util.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <random>
 
 #include <openssl/rand.h>
@@ -107,6 +111,57 @@ Status MakeDirs(const std::string& path, int mode) {
   }
   if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return ErrnoStatus("creating directory " + path, errno);
   return Status::Ok();
+}
+
+namespace {
+
+std::atomic<bool> g_no_openat2{false};  // set once the kernel (or a seccomp filter) lacks it
+
+// One element at a time, so the failing element can be named.
+StatusOr<Fd> OpenDirByElements(int dir, const std::string& rel) {
+  Fd cur(::fcntl(dir, F_DUPFD_CLOEXEC, 0));
+  if (!cur.valid()) return ErrnoStatus("dup", errno);
+  size_t start = 0;
+  while (start < rel.size()) {
+    size_t end = rel.find('/', start);
+    if (end == std::string::npos) end = rel.size();
+    std::string part = rel.substr(start, end - start);
+    Fd next(::openat(cur.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next.valid()) {
+      int err = errno;
+      std::string prefix = rel.substr(0, end);
+      struct stat st;
+      // O_NOFOLLOW|O_DIRECTORY reports a symlink as ELOOP or ENOTDIR depending on the kernel.
+      if ((err == ELOOP || err == ENOTDIR) && ::fstatat(cur.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (S_ISLNK(st.st_mode)) return IoError(prefix + ": is a symlink, not a directory");
+        if (!S_ISDIR(st.st_mode)) return IoError(prefix + ": is not a directory");
+      }
+      return ErrnoStatus(prefix, err);
+    }
+    cur = std::move(next);
+    start = end + 1;
+  }
+  return cur;
+}
+
+}  // namespace
+
+StatusOr<Fd> OpenDirBeneath(int dir, const std::string& rel) {
+  if (!rel.empty() && !g_no_openat2.load(std::memory_order_relaxed)) {
+    struct open_how how;
+    std::memset(&how, 0, sizeof how);
+    how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH;
+    long fd = ::syscall(SYS_openat2, dir, rel.c_str(), &how, sizeof how);
+    if (fd >= 0) return Fd(static_cast<int>(fd));
+    if (errno == ENOSYS) {
+      g_no_openat2 = true;
+    } else if (errno != ELOOP && errno != ENOTDIR && errno != ENOENT && errno != EXDEV) {
+      return ErrnoStatus(rel, errno);
+    }
+    // Otherwise the element-wise walk below names the element at fault.
+  }
+  return OpenDirByElements(dir, rel);
 }
 
 }  // namespace stb

@@ -1,5 +1,5 @@
 // Small POSIX file helpers with Status results: whole-file read, directory creation and fsync,
-// random names, an owning file descriptor.
+// random names, an owning file descriptor, opening a directory beneath another without symlinks.
 #pragma once
 
 #include <string>
@@ -40,5 +40,12 @@ class Fd {
 // Reads exactly n bytes at offset (fewer only at end of file); returns the count read.
 StatusOr<size_t> PreadFull(int fd, uint8_t* buf, size_t n, uint64_t offset, const std::string& what);
 Status WriteFull(int fd, const uint8_t* buf, size_t n, const std::string& what);
+
+// Opens directory `rel` ("a/b", or "" for `dir` itself) beneath `dir` without following any
+// symlink: openat2(RESOLVE_NO_SYMLINKS|RESOLVE_BENEATH), or an O_NOFOLLOW|O_DIRECTORY walk where
+// openat2 is missing. On failure the message starts with the prefix of rel that is missing, a
+// symlink or not a directory ("a: is a symlink, not a directory"); the code is kNotFound when
+// that element does not exist.
+StatusOr<Fd> OpenDirBeneath(int dir, const std::string& rel);
 
 }  // namespace stb

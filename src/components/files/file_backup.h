@@ -31,6 +31,14 @@ struct FileBackupResult {
 FileBackupResult BackupFiles(Repository& repo, BlobSaver& saver, const std::string& component,
                              const FileBackupOptions& opt, Progress& progress);
 
+// The second stage of BackupFiles, after WalkRoots (tests change the files in between): reads
+// each file relative to its directory's descriptor (no symlink followed beneath a root) and
+// checks it against the walk's type, device and inode before reading. One that changed type is
+// skipped with a warning naming it, never read. problems: the walk's warnings.
+FileBackupResult BackupWalkedFiles(Repository& repo, BlobSaver& saver, const std::string& component,
+                                   const FileBackupOptions& opt, Tree tree, std::vector<std::string> problems,
+                                   Progress& progress);
+
 // Stores a tree as tree blobs (content-defined chunks of its serialization) / loads it back.
 StatusOr<std::vector<Id>> SaveTree(Repository& repo, BlobSaver& saver, const Tree& tree);
 StatusOr<Tree> LoadTree(Repository& repo, const nlohmann::json& component_entry);

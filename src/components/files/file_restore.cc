@@ -36,20 +36,46 @@ struct timespec MtimeSpec(int64_t ns) {
   return {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
 }
 
-// Opens the directory `rel` ("a/b", or "" for the root) beneath root_fd, refusing symlinks at
-// every step, so a planted or restored symlink can never redirect a write outside the target.
-StatusOr<Fd> OpenDirBeneath(int root_fd, const std::string& rel) {
-  Fd cur(::dup(root_fd));
-  if (!cur.valid()) return ErrnoStatus("dup", errno);
+// Opens (creating what is missing) the destination `path` of one root. The anchor is trusted and
+// opened as given; each element after it is created with mkdirat and opened without following a
+// symlink, so one planted there (PLAYER_SAVES_DIR replaced by a symlink, or a planted
+// DIR/player_saves/<root>) fails the restore instead of redirecting it.
+StatusOr<Fd> OpenDestination(const std::string& anchor_opt, std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  std::string anchor, rel;
+  if (!anchor_opt.empty() && path.size() > anchor_opt.size() + 1 &&
+      path.compare(0, anchor_opt.size() + 1, anchor_opt + "/") == 0) {
+    anchor = anchor_opt;
+    rel = path.substr(anchor_opt.size() + 1);
+  } else {
+    anchor = Dirname(path);
+    rel = Basename(path);
+    if (rel == "/" || rel == "." || rel == "..") {  // "/" or ".": nothing below an anchor
+      anchor = path;
+      rel.clear();
+    }
+  }
+  RETURN_IF_ERROR(MakeDirs(anchor, 0700));
+  Fd cur(::open(anchor.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!cur.valid()) return ErrnoStatus("opening restore target " + anchor, errno);
+  std::string done = anchor;
   size_t start = 0;
   while (start < rel.size()) {
     size_t end = rel.find('/', start);
     if (end == std::string::npos) end = rel.size();
     std::string part = rel.substr(start, end - start);
-    Fd next(::openat(cur.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!next.valid()) return ErrnoStatus("opening directory " + rel + " in the target", errno);
-    cur = std::move(next);
     start = end + 1;
+    if (part.empty() || part == ".") continue;
+    done += "/" + part;
+    if (::mkdirat(cur.get(), part.c_str(), 0700) != 0 && errno != EEXIST) {
+      return ErrnoStatus("creating restore target " + done, errno);
+    }
+    auto next = OpenDirBeneath(cur.get(), part);
+    if (!next.ok()) {
+      return Status(next.status().code(), "restore target " + Dirname(done) + "/" + next.status().message() +
+                                              "; refusing to restore through it, nothing was written");
+    }
+    cur = std::move(*next);
   }
   return cur;
 }
@@ -58,9 +84,14 @@ struct Restorer {
   Repository& repo;
   const Tree& tree;
   Progress& progress;
-  std::unordered_map<std::string, Fd> root_fds;  // root name -> destination directory
-  std::vector<std::atomic<int64_t>> remaining;   // blobs still to write, per node
+  std::unordered_map<std::string, Fd> root_fds;             // root name -> destination directory
+  std::unordered_map<std::string, std::string> root_dests;  // root name -> its path, for messages
+  std::vector<std::atomic<int64_t>> remaining;              // blobs still to write, per node
   std::vector<std::atomic<bool>> failed;
+  // Files of several blobs: the inode of their temporary once created, so a reopen for a later
+  // blob can check it still writes the file it created (not one swapped in under that name).
+  std::mutex temp_mu;
+  std::unordered_map<size_t, ino_t> temp_inodes;
   std::mutex err_mu;
   std::vector<std::string> errors;
   std::atomic<uint64_t> verified{0};
@@ -93,19 +124,51 @@ struct Restorer {
     if (cache.fd.valid() && cache.key == key) return cache.fd.get();
     auto it = root_fds.find(path.substr(0, first));
     if (it == root_fds.end()) return Internal("no destination for " + path);
-    ASSIGN_OR_RETURN(Fd dir,
-                     OpenDirBeneath(it->second.get(), first == last ? "" : path.substr(first + 1, last - first - 1)));
+    ASSIGN_OR_RETURN(Fd dir, OpenBeneathRoot(it->first, first == last ? "" : path.substr(first + 1, last - first - 1)));
     cache.key = key;
     cache.fd = std::move(dir);
     return cache.fd.get();
+  }
+
+  // Directory `rel` of root `root` (no symlinks); the error names the destination path at fault.
+  StatusOr<Fd> OpenBeneathRoot(const std::string& root, const std::string& rel) {
+    auto fd = OpenDirBeneath(root_fds.at(root).get(), rel);
+    if (fd.ok() || rel.empty()) return fd;
+    return Status(fd.status().code(),
+                  root_dests.at(root) + "/" + fd.status().message() + "; nothing was restored through it");
+  }
+
+  // The temporary of a file: created with O_EXCL|O_NOFOLLOW by its first write; a later write
+  // reopens it and checks it is still the file created.
+  StatusOr<Fd> OpenTemp(size_t node, int dir) {
+    const std::string tmp = TempName(node);
+    const int create = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    const std::string& path = tree.nodes[node].path;
+    if (tree.nodes[node].content.size() <= 1) {
+      Fd fd(::openat(dir, tmp.c_str(), create, CreateMode(node)));
+      if (!fd.valid()) return ErrnoStatus("creating " + path, errno);
+      return fd;
+    }
+    std::lock_guard<std::mutex> g(temp_mu);
+    auto it = temp_inodes.find(node);
+    Fd fd(it == temp_inodes.end() ? ::openat(dir, tmp.c_str(), create, CreateMode(node))
+                                  : ::openat(dir, tmp.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) return ErrnoStatus((it == temp_inodes.end() ? "creating " : "reopening ") + path, errno);
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("stat " + path, errno);
+    if (it == temp_inodes.end()) {
+      temp_inodes.emplace(node, st.st_ino);
+    } else if (st.st_ino != it->second || !S_ISREG(st.st_mode)) {
+      return IoError(path + ": its temporary file was replaced during the restore; nothing more was written to it");
+    }
+    return fd;
   }
 
   // Writes one blob into the file's temporary; the write that completes the file finalizes it.
   Status WriteAt(size_t node, const uint8_t* data, size_t n, uint64_t offset, DirCache& cache) {
     std::string name;
     ASSIGN_OR_RETURN(int dir, ParentFd(tree.nodes[node].path, name, cache));
-    Fd fd(::openat(dir, TempName(node).c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, CreateMode(node)));
-    if (!fd.valid()) return ErrnoStatus("creating " + tree.nodes[node].path, errno);
+    ASSIGN_OR_RETURN(Fd fd, OpenTemp(node, dir));
     size_t done = 0;
     while (done < n) {
       ssize_t w = ::pwrite(fd.get(), data + done, n - done, static_cast<off_t>(offset + done));
@@ -146,9 +209,7 @@ struct Restorer {
   Status CreateEmpty(size_t node, DirCache& cache) {
     std::string name;
     ASSIGN_OR_RETURN(int dir, ParentFd(tree.nodes[node].path, name, cache));
-    Fd fd(
-        ::openat(dir, TempName(node).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, CreateMode(node)));
-    if (!fd.valid()) return ErrnoStatus("creating " + tree.nodes[node].path, errno);
+    ASSIGN_OR_RETURN(Fd fd, OpenTemp(node, dir));
     return Finalize(node, dir, fd.get(), name);
   }
 
@@ -231,11 +292,10 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
   // 2. Destination roots and directories (parents come before children in the tree).
   Restorer::DirCache cache;
   for (const auto& [name, path] : dest) {
-    Status st = MakeDirs(path, 0700);
-    if (!st.ok()) return fail_all(st.message());
-    Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!fd.valid()) return fail_all(ErrnoStatus("opening restore target " + path, errno).message());
-    r.root_fds.emplace(name, std::move(fd));
+    auto fd = OpenDestination(opt.anchor, path);
+    if (!fd.ok()) return fail_all(fd.status().message());
+    r.root_fds.emplace(name, std::move(*fd));
+    r.root_dests.emplace(name, path);
   }
   // Directories one depth at a time (parents first), each depth by several workers: mkdir is
   // slow on journaling file systems, and independent directories need not wait for each other.
@@ -326,9 +386,19 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
       if (::symlinkat(n.target.c_str(), *dir, name.c_str()) != 0) st = ErrnoStatus("creating symlink " + n.path, errno);
     }
     if (st.ok()) {
-      if (r.as_root) (void)::fchownat(*dir, name.c_str(), n.uid, n.gid, AT_SYMLINK_NOFOLLOW);
-      struct timespec ts[2] = {MtimeSpec(n.mtime_ns), MtimeSpec(n.mtime_ns)};
-      ::utimensat(*dir, name.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+      // Owner and times through a descriptor of the link just made, checked to be a symlink, so
+      // a file swapped in under its name meanwhile is not chowned.
+      Fd link(::openat(*dir, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+      struct stat sb;
+      if (!link.valid() || ::fstat(link.get(), &sb) != 0 || !S_ISLNK(sb.st_mode)) {
+        st = IoError("symlink " + n.path + " was replaced during the restore");
+      } else {
+        if (r.as_root) (void)::fchownat(link.get(), "", n.uid, n.gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+        struct timespec ts[2] = {MtimeSpec(n.mtime_ns), MtimeSpec(n.mtime_ns)};
+        if (::utimensat(link.get(), "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0 && errno == EINVAL) {
+          ::utimensat(*dir, name.c_str(), ts, AT_SYMLINK_NOFOLLOW);  // older kernels: times by name
+        }
+      }
     }
     if (!st.ok()) r.Fail(i, st.message());
   }
@@ -341,7 +411,7 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
     if (slash == std::string::npos) {
       fd = Fd(::dup(r.root_fds.at(n.path).get()));
     } else {
-      auto d = OpenDirBeneath(r.root_fds.at(n.path.substr(0, slash)).get(), n.path.substr(slash + 1));
+      auto d = r.OpenBeneathRoot(n.path.substr(0, slash), n.path.substr(slash + 1));
       if (!d.ok()) {
         r.Fail(i, d.status().message());
         continue;

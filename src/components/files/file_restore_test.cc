@@ -31,7 +31,7 @@ class RestoreSafety : public ::testing::Test {
   void TearDown() override { fs::remove_all(base_); }
 
   // Stores tree and content through the repository, loads it back and restores it.
-  FileRestoreResult RoundTrip(Tree tree) {
+  FileRestoreResult RoundTrip(Tree tree, const std::string& anchor = "", const std::string& under = "") {
     BlobSaver saver(*repo_, 1);
     Bytes content = ToBytes("pwned");
     Id id = *saver.Save(BlobType::kData, content.data(), content.size());
@@ -49,7 +49,8 @@ class RestoreSafety : public ::testing::Test {
     auto loaded = LoadTree(*repo_, entry);
     EXPECT_TRUE(loaded.ok());
     FileRestoreOptions opt;
-    for (const auto& r : loaded->roots) opt.destinations[r.name] = target_ + "/" + r.name;
+    opt.anchor = anchor;
+    for (const auto& r : loaded->roots) opt.destinations[r.name] = target_ + under + "/" + r.name;
     Progress p;
     return RestoreFiles(*repo_, *loaded, opt, p);
   }
@@ -128,6 +129,52 @@ TEST_F(RestoreSafety, SymlinkPlantedInTheTargetIsNotFollowed) {
   auto r = RoundTrip(t);
   EXPECT_FALSE(r.success);
   EXPECT_FALSE(fs::exists(base_ + "/outside/pwn"));
+}
+
+// The account owning the restored directory replaced it with a symlink: nothing is written
+// through it, and the directory it points to keeps its owner and mode.
+TEST_F(RestoreSafety, SymlinkAtTheRootIsRefused) {
+  fs::create_directories(base_ + "/outside");
+  ::chmod((base_ + "/outside").c_str(), 0751);
+  fs::create_directories(target_);
+  fs::create_directory_symlink(base_ + "/outside", target_ + "/saves");
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"), File("saves/pwn")};
+  t.nodes[0].mode = 0777;
+  auto r = RoundTrip(t);
+  EXPECT_FALSE(r.success);
+  EXPECT_NE(r.report["error"].get<std::string>().find(target_ + "/saves: is a symlink"), std::string::npos)
+      << r.report.dump();
+  EXPECT_FALSE(fs::exists(base_ + "/outside/pwn"));
+  struct stat st;
+  ASSERT_EQ(::stat((base_ + "/outside").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0751u);
+}
+
+// With an anchor (restore --target DIR), the elements the restore creates below it are not
+// followed either: DIR/player_saves planted as a symlink.
+TEST_F(RestoreSafety, SymlinkBelowTheAnchorIsRefused) {
+  fs::create_directories(base_ + "/outside");
+  fs::create_directories(target_);
+  fs::create_directory_symlink(base_ + "/outside", target_ + "/player_saves");
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"), File("saves/pwn")};
+  auto r = RoundTrip(t, target_, "/player_saves");
+  EXPECT_FALSE(r.success);
+  EXPECT_NE(r.report["error"].get<std::string>().find(target_ + "/player_saves: is a symlink"), std::string::npos)
+      << r.report.dump();
+  EXPECT_TRUE(fs::is_empty(base_ + "/outside"));
+}
+
+TEST_F(RestoreSafety, AnchoredTreeRestores) {
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"), Dir("saves/a"), File("saves/a/b.json")};
+  auto r = RoundTrip(t, target_, "/player_saves");
+  EXPECT_TRUE(r.success) << r.report.dump();
+  EXPECT_TRUE(fs::exists(target_ + "/player_saves/saves/a/b.json"));
 }
 
 TEST_F(RestoreSafety, OrdinaryTreeRestores) {

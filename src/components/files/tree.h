@@ -23,7 +23,8 @@ struct FileNode {
   uint32_t uid = 0, gid = 0;
   int64_t mtime_ns = 0;
   uint64_t size = 0;
-  uint64_t inode = 0;
+  uint64_t inode = 0;       // stored for files; the walk sets it for directories too
+  uint64_t dev = 0;         // set by the walk, not stored: backup checks each file it opens against it
   std::string target;       // symlink target
   std::vector<Id> content;  // file content blobs, in order
 };

@@ -49,6 +49,8 @@ FileNode FromStat(const std::string& path, const struct stat& st) {
   n.uid = st.st_uid;
   n.gid = st.st_gid;
   n.mtime_ns = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  n.inode = st.st_ino;
+  n.dev = st.st_dev;
   if (S_ISDIR(st.st_mode)) {
     n.type = FileNode::Type::kDir;
   } else if (S_ISLNK(st.st_mode)) {
@@ -56,25 +58,26 @@ FileNode FromStat(const std::string& path, const struct stat& st) {
   } else {
     n.type = FileNode::Type::kFile;
     n.size = static_cast<uint64_t>(st.st_size);
-    n.inode = st.st_ino;
   }
   return n;
 }
 
-void WalkDir(const std::string& abs, const std::string& rel, const std::string& rel_in_root,
+// Walks the directory open as `dir` (its path `abs`, for messages). One descriptor per level
+// of depth is open at a time.
+void WalkDir(Fd dir, const std::string& abs, const std::string& rel, const std::string& rel_in_root,
              const std::vector<std::string>& excludes, Tree& tree, std::vector<std::string>& problems) {
-  DIR* d = ::opendir(abs.c_str());
+  DIR* d = ::fdopendir(dir.get());
   if (!d) {
     problems.push_back(abs + ": " + std::strerror(errno));
     return;
   }
+  dir.release();  // closedir closes it
   std::vector<std::string> names;
   while (struct dirent* e = ::readdir(d)) {
     if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) names.emplace_back(e->d_name);
   }
   std::sort(names.begin(), names.end());
   int dfd = dirfd(d);
-  std::vector<size_t> subdirs;
   for (const auto& name : names) {
     std::string child_rel_in_root = rel_in_root.empty() ? name : rel_in_root + "/" + name;
     if (IsExcluded(excludes, name, child_rel_in_root)) continue;
@@ -99,9 +102,22 @@ void WalkDir(const std::string& abs, const std::string& rel, const std::string& 
       n.target = std::move(target);
     }
     tree.nodes.push_back(std::move(n));
-    if (S_ISDIR(st.st_mode)) {
-      WalkDir(abs + "/" + name, rel + "/" + name, child_rel_in_root, excludes, tree, problems);
+    if (!S_ISDIR(st.st_mode)) continue;
+    // Never through a symlink: one swapped in since the fstatat is skipped, not entered.
+    Fd sub(::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub.valid()) {
+      int err = errno;
+      if (err == ENOENT || err == ELOOP || err == ENOTDIR) {
+        tree.nodes.pop_back();  // no longer the directory that was listed
+        problems.push_back(abs + "/" + name +
+                           (err == ENOENT ? ": removed during the backup"
+                                          : ": changed during the backup (no longer a directory); skipped, not read"));
+      } else {
+        problems.push_back(abs + "/" + name + ": " + std::strerror(err));  // kept as an empty directory
+      }
+      continue;
     }
+    WalkDir(std::move(sub), abs + "/" + name, rel + "/" + name, child_rel_in_root, excludes, tree, problems);
   }
   ::closedir(d);
 }
@@ -113,11 +129,19 @@ StatusOr<Tree> WalkRoots(const std::vector<TreeRoot>& roots, const std::vector<s
   Tree tree;
   tree.roots = roots;
   for (const auto& r : roots) {
+    Fd fd(::open(r.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     struct stat st;
-    if (::stat(r.path.c_str(), &st) != 0) return ErrnoStatus("source directory " + r.path, errno);
-    if (!S_ISDIR(st.st_mode)) return InvalidArgument("source " + r.path + " is not a directory");
+    if (!fd.valid()) {
+      int err = errno;
+      if (::stat(r.path.c_str(), &st) != 0) return ErrnoStatus("source directory " + r.path, errno);
+      if (!S_ISDIR(st.st_mode)) return InvalidArgument("source " + r.path + " is not a directory");
+      tree.nodes.push_back(FromStat(r.name, st));  // a directory we may not list: recorded empty
+      problems.push_back(r.path + ": " + std::strerror(err));
+      continue;
+    }
+    if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("source directory " + r.path, errno);
     tree.nodes.push_back(FromStat(r.name, st));
-    WalkDir(r.path, r.name, "", excludes, tree, problems);
+    WalkDir(std::move(fd), r.path, r.name, "", excludes, tree, problems);
   }
   return tree;
 }

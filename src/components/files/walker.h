@@ -1,5 +1,11 @@
 // Walks the roots of a file component into a Tree (content not yet read), applying exclude
 // patterns; unreadable entries are reported as problems rather than failing the walk.
+//
+// A root is an operator-configured path and is opened as given (a deploy symlink such as
+// /opt/game/current is followed). Beneath it the walk is relative to directory descriptors and
+// never follows a symlink: each subdirectory is opened with O_NOFOLLOW|O_DIRECTORY from its
+// parent, so one swapped for a symlink mid-walk is skipped, not entered. Nodes carry the device
+// and inode the walk saw, which the reads check.
 #pragma once
 
 #include <string>
