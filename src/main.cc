@@ -113,6 +113,11 @@ int main(int argc, char** argv) {
   restore->add_flag("--live", rargs.live,
                     "redis: load the snapshot into the running server at REDIS_HOST:REDIS_PORT by replication "
                     "instead of writing dump.rdb");
+  restore->add_option("--include", rargs.includes,
+                      "file components: restore only entries matching this glob (repeatable; a name, or a path "
+                      "such as 'player_saves/saves/0a/player_42.json' as `ls` shows it; a folder brings its contents)");
+  restore->add_option("--exclude", rargs.excludes,
+                      "file components: leave out entries matching this glob (repeatable)");
   restore->add_flag("--sync", rargs.sync, "flush the restored files to disk (syncfs) before reporting success");
   restore->add_flag("--no-progress", no_progress, "no progress line on stderr");
   restore->callback([&] {

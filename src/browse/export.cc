@@ -34,6 +34,10 @@ Status ExportArchive(Repository& repo, const std::vector<BackupEntry>& entries, 
   std::unique_ptr<archive, ArchiveFree> a(archive_write_new());
   if (!a) return Internal("export: libarchive could not start");
   if (archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK) return ArchiveError(a.get(), "tar format");
+  // Names are bytes on Linux and may not be UTF-8: written as they are, not converted.
+  if (archive_write_set_format_option(a.get(), "pax", "hdrcharset", "BINARY") != ARCHIVE_OK) {
+    return ArchiveError(a.get(), "tar header charset");
+  }
   int rc = format == "tar.gz" ? archive_write_add_filter_gzip(a.get()) : archive_write_add_filter_zstd(a.get());
   if (rc != ARCHIVE_OK) return ArchiveError(a.get(), format + " compression");
   // Whole blocks, no padding beyond the tar's own end: the archive is written to a pipe as often

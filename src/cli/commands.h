@@ -30,6 +30,8 @@ struct RestoreArgs {
   std::string target_db;                // database: restore into this database instead of DB_NAME
   bool sync = false;                    // flush to disk before reporting success
   bool live = false;                    // redis: load into the running server by replication
+  // File components: only entries matching an include glob (all when none), less the excluded.
+  std::vector<std::string> includes, excludes;
   bool progress = true;
 };
 int RunRestore(const Settings& s, const RestoreArgs& a);

@@ -3,6 +3,7 @@
 // and prints the report with rto_seconds.
 #include <algorithm>
 
+#include "browse/browse.h"
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -24,6 +25,7 @@ json RestoreFileComponent(Repository& repo, const Settings& s, const RestoreArgs
                           const json& entry, Progress& progress) {
   auto tree = LoadTree(repo, entry);
   if (!tree.ok()) return {{"success", false}, {"error", tree.status().message()}};
+  if (!a.includes.empty() || !a.excludes.empty()) *tree = SelectNodes(*tree, comp, a.includes, a.excludes);
   FileRestoreOptions opt;
   // Restoring many small files waits on file-system metadata more than on the CPU.
   opt.workers = s.workers > 0 ? s.workers : 2 * s.EffectiveWorkers();

@@ -1,0 +1,81 @@
+// Path selection and diffs over backup entries: the rules `ls`, `find`, `diff` and
+// `restore --include/--exclude` rely on.
+#include "browse/browse.h"
+
+#include <gtest/gtest.h>
+
+namespace stb {
+namespace {
+
+TEST(Browse, IsUnderMatchesWholeElementsOnly) {
+  EXPECT_TRUE(IsUnder("player_saves/saves/00/a.json", "player_saves/saves/00"));
+  EXPECT_TRUE(IsUnder("player_saves/saves/00", "player_saves/saves/00"));
+  EXPECT_FALSE(IsUnder("player_saves/saves/001/a.json", "player_saves/saves/00"));
+  EXPECT_TRUE(IsUnder("anything", ""));
+}
+
+TEST(Browse, GlobsMatchTheNameOrWithASlashThePath) {
+  EXPECT_TRUE(GlobMatches("player_4*.json", "player_saves/saves/04/player_42.json"));
+  EXPECT_FALSE(GlobMatches("04", "player_saves/saves/04/player_42.json"));
+  EXPECT_TRUE(GlobMatches("player_saves/*/04/*", "player_saves/saves/04/player_42.json"));
+  EXPECT_FALSE(GlobMatches("player_saves/*", "player_saves/saves/04/player_42.json"));  // '*' stops at '/'
+}
+
+Tree SampleTree() {
+  Tree t;
+  t.roots = {{"saves", "/srv/saves"}};
+  auto add = [&](const std::string& p, FileNode::Type type) {
+    FileNode n;
+    n.path = p;
+    n.type = type;
+    t.nodes.push_back(n);
+  };
+  add("saves", FileNode::Type::kDir);
+  add("saves/03", FileNode::Type::kDir);
+  add("saves/03/player_3.json", FileNode::Type::kFile);
+  add("saves/03/player_33.json", FileNode::Type::kFile);
+  add("saves/04", FileNode::Type::kDir);
+  add("saves/04/player_4.json", FileNode::Type::kFile);
+  return t;
+}
+
+std::vector<std::string> Paths(const Tree& t) {
+  std::vector<std::string> out;
+  for (const auto& n : t.nodes) out.push_back(n.path);
+  return out;
+}
+
+TEST(Browse, SelectNodesKeepsTheParentsOfWhatIsIncluded) {
+  Tree t = SelectNodes(SampleTree(), "player_saves", {"player_saves/saves/03/player_3.json"}, {});
+  EXPECT_EQ(Paths(t), (std::vector<std::string>{"saves", "saves/03", "saves/03/player_3.json"}));
+}
+
+TEST(Browse, SelectNodesTakesWholeFoldersAndExcludes) {
+  Tree t = SelectNodes(SampleTree(), "player_saves", {"player_saves/saves/03"}, {"player_33.json"});
+  EXPECT_EQ(Paths(t), (std::vector<std::string>{"saves", "saves/03", "saves/03/player_3.json"}));
+  t = SelectNodes(SampleTree(), "player_saves", {}, {"player_saves/saves/03"});
+  EXPECT_EQ(Paths(t), (std::vector<std::string>{"saves", "saves/04", "saves/04/player_4.json"}));
+}
+
+TEST(Browse, DiffNamesEveryKindOfChange) {
+  auto entry = [](const std::string& p, uint8_t content, int64_t mtime, FileNode::Type type = FileNode::Type::kFile) {
+    BackupEntry e;
+    e.path = p;
+    e.type = type;
+    e.mtime_ns = mtime;
+    Id id;
+    id.b[0] = content;
+    e.content = {id};
+    return e;
+  };
+  std::vector<BackupEntry> a = {entry("c/same", 1, 1), entry("c/gone", 2, 1), entry("c/edit", 3, 1),
+                                entry("c/touch", 4, 1), entry("c/kind", 5, 1)};
+  std::vector<BackupEntry> b = {entry("c/same", 1, 1), entry("c/edit", 9, 1), entry("c/touch", 4, 2),
+                                entry("c/kind", 5, 1, FileNode::Type::kSymlink), entry("c/new", 6, 1)};
+  std::string got;
+  for (const auto& c : DiffEntries(a, b)) got += std::string(1, c.kind) + c.path + " ";
+  EXPECT_EQ(got, "Mc/edit -c/gone Tc/kind +c/new mc/touch ");
+}
+
+}  // namespace
+}  // namespace stb
