@@ -310,6 +310,28 @@ StatusOr<CatalogSummary> Catalog::Summary() {
       if (it == out.replication.end() || s.time > it->second.time) out.replication[rep.Text(0)] = s;
     }
     if (rc != SQLITE_DONE) return rep.Error("catalog: reading replication");
+    Stmt newest(db_,
+                "SELECT b.backup_id, b.component, b.type, b.status, b.start_time, b.duration_seconds, b.size_bytes "
+                "FROM backups b JOIN (SELECT MAX(id) AS id FROM backups GROUP BY component) m ON b.id = m.id");
+    while ((rc = newest.Step()) == SQLITE_ROW) {
+      out.last_backup[newest.Text(1)] = {newest.Text(0),
+                                         newest.Text(1),
+                                         newest.Text(2),
+                                         newest.Text(3),
+                                         newest.Double(4),
+                                         newest.Double(5),
+                                         static_cast<uint64_t>(newest.Int(6))};
+    }
+    if (rc != SQLITE_DONE) return newest.Error("catalog: reading the newest backups");
+    Stmt drill(db_,
+               "SELECT scenario, status, backup_id, start_time, duration_seconds FROM drills ORDER BY id DESC LIMIT 1");
+    rc = drill.Step();
+    if (rc == SQLITE_ROW) {
+      out.has_drill = true;
+      out.last_drill = {drill.Text(0), drill.Text(1), drill.Text(2), drill.Double(3), drill.Double(4)};
+    } else if (rc != SQLITE_DONE) {
+      return drill.Error("catalog: reading drills");
+    }
     return Status::Ok();
   }();
   Exec("COMMIT").IgnoreError();

@@ -62,6 +62,9 @@ struct CatalogSummary {
   double last_restore_rto = 0;  // rto_seconds of the newest successful restore (drills' included)
   std::map<std::pair<std::string, std::string>, uint64_t> drills;  // (scenario, status) -> count
   std::map<std::string, ReplicationState> replication;             // label -> the newer of replicate/probe
+  std::map<std::string, BackupRecord> last_backup;                 // component -> its newest run, whatever its status
+  bool has_drill = false;
+  DrillRecord last_drill;  // the newest drill
 };
 
 // Thread-safe (one connection behind a mutex). Several processes may use one catalog at once

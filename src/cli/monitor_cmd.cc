@@ -52,6 +52,13 @@ int RunMonitor(const Settings& s, const MonitorArgs& a) {
   opt.info.version = a.version;
   opt.info.target_rpo_seconds = s.rpo_seconds;
   for (const auto& c : clouds) opt.info.location_labels.push_back(c.label);
+  for (const auto& [comp, configured] : {std::pair<std::string, bool>{"database", !s.db_host.empty()},
+                                         {"redis", !s.redis_host.empty()},
+                                         {"player_saves", !s.player_saves_dir.empty()},
+                                         {"configuration", !s.config_dirs.empty()},
+                                         {"application", !s.app_dir.empty()}}) {
+    if (configured) opt.info.components.push_back(comp);
+  }
   Catalog& cat = **catalog;
   // The local repository stays open between probes (opening it derives the key).
   auto repo = std::make_shared<std::unique_ptr<Repository>>();

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "monitor/status_page.h"
 
 namespace stb {
 
@@ -83,8 +84,14 @@ Status RunExporter(Catalog& catalog, const ExporterOptions& opt, const std::func
     res.status = summary.ok() ? 200 : 503;
     res.set_content(summary.ok() ? "ok\n" : "catalog unreadable\n", "text/plain; charset=utf-8");
   });
-  svr.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("spacetime-backup exporter: /metrics, /healthz\n", "text/plain; charset=utf-8");
+  svr.Get("/", [&](const httplib::Request&, httplib::Response& res) {
+    auto summary = catalog.Summary();
+    if (!summary.ok()) {
+      res.status = 500;
+      res.set_content("catalog unreadable: " + summary.status().message() + "\n", "text/plain; charset=utf-8");
+      return;
+    }
+    res.set_content(RenderStatusPage(*summary, opt.info, NowUnix()), "text/html; charset=utf-8");
   });
 
   errno = 0;

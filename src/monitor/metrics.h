@@ -14,6 +14,7 @@ struct MetricsInfo {
   int target_rto_seconds = 900;              // the guide's RTO
   int target_rpo_seconds = 300;              // BACKUP_RPO_SECONDS
   std::vector<std::string> location_labels;  // configured cloud locations: s3_primary, azure_secondary, ...
+  std::vector<std::string> components;       // configured components, in backup order (the status page)
 };
 
 // now: Unix seconds (transaction_log_lag_seconds = now - the newest successful database backup).
