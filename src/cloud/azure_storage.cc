@@ -11,6 +11,8 @@
 #include <map>
 #include <optional>
 
+#include "core/parse.h"
+
 namespace stb {
 
 namespace {
@@ -36,10 +38,8 @@ std::string HttpDate(std::time_t t) {
 }
 
 std::optional<uint64_t> ParseU64(const std::string& s) {
-  if (s.empty() || s.size() > 19 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  return std::stoull(s);
+  auto n = ParseUint(s);
+  return n.ok() ? std::optional<uint64_t>(*n) : std::nullopt;
 }
 
 std::string StripQuestionMark(std::string s) {

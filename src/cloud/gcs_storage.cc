@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "core/file_util.h"
+#include "core/parse.h"
 
 namespace stb {
 
@@ -59,11 +60,8 @@ std::optional<uint64_t> SizeField(const Json& j) {
   if (it == j.end()) return std::nullopt;
   if (it->is_number_unsigned()) return it->get<uint64_t>();
   if (!it->is_string()) return std::nullopt;
-  const std::string& s = it->get_ref<const std::string&>();
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
+  auto v = ParseUint(it->get_ref<const std::string&>());
+  return v.ok() ? std::optional<uint64_t>(*v) : std::nullopt;
 }
 
 std::string Body(const HttpResponse& r) { return std::string(AsString(r.body)); }
@@ -73,7 +71,9 @@ uint64_t CommittedBytes(const HttpResponse& r) {
   std::string range = r.Header("range");
   size_t dash = range.find('-');
   if (!range.starts_with("bytes=") || dash == std::string::npos) return 0;
-  return std::strtoull(range.c_str() + dash + 1, nullptr, 10) + 1;
+  // An unreadable or absurd end reads as "more than anything sent", which the caller rejects.
+  auto last = ParseUint(std::string_view(range).substr(dash + 1), (1ull << 62));
+  return last.ok() ? *last + 1 : UINT64_MAX;
 }
 
 struct ServiceAccount {

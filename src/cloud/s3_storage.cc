@@ -10,6 +10,8 @@
 #include <map>
 #include <optional>
 
+#include "core/parse.h"
+
 namespace stb {
 
 namespace {
@@ -41,10 +43,8 @@ std::string CanonicalQuery(const Query& q) {
 
 // A decimal byte count from a header or an XML answer; nullopt if it is not one.
 std::optional<uint64_t> ParseSize(const std::string& s) {
-  if (s.empty() || s.size() > 19 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  return std::strtoull(s.c_str(), nullptr, 10);
+  auto n = ParseUint(s);
+  return n.ok() ? std::optional<uint64_t>(*n) : std::nullopt;
 }
 
 // The S3 error codes a 200 answer to CompleteMultipartUpload may carry that are worth a retry.
