@@ -64,6 +64,26 @@ std::optional<uint64_t> SizeField(const Json& j) {
   return v.ok() ? std::optional<uint64_t>(*v) : std::nullopt;
 }
 
+}  // namespace
+
+Status ParseGcsListPage(const Bytes& body, const std::string& name_prefix, std::vector<ObjectInfo>& out,
+                        std::string& next_page) {
+  std::optional<Json> j = ParseJson(body);
+  if (!j || !j->is_object()) return IoError("unreadable answer");
+  if (auto items = j->find("items"); items != j->end() && items->is_array()) {
+    for (const Json& item : *items) {
+      std::string full = item.is_object() ? StringField(item, "name") : "";
+      std::optional<uint64_t> size = item.is_object() ? SizeField(item) : std::nullopt;
+      if (!full.starts_with(name_prefix) || !size) return IoError("unreadable item in the answer");
+      out.push_back({full.substr(name_prefix.size()), *size});
+    }
+  }
+  next_page = StringField(*j, "nextPageToken");
+  return Status::Ok();
+}
+
+namespace {
+
 std::string Body(const HttpResponse& r) { return std::string(AsString(r.body)); }
 
 // A resumable session's "Range: bytes=0-N" says it holds N+1 bytes; no Range, none.
@@ -289,19 +309,8 @@ class GcsStorage : public Storage {
                 (page.empty() ? "" : "&pageToken=" + UriEncode(page, false));
       ASSIGN_OR_RETURN(HttpResponse r, Send(req, "list", prefix));
       if (r.status != 200) return Fail(r, "list", prefix, /*bucket_level=*/true);
-      std::optional<Json> j = ParseJson(r.body);
-      if (!j || !j->is_object()) return IoError(Describe() + ": list " + prefix + ": unreadable answer");
-      if (auto items = j->find("items"); items != j->end() && items->is_array()) {
-        for (const Json& item : *items) {
-          std::string full = item.is_object() ? StringField(item, "name") : "";
-          std::optional<uint64_t> size = item.is_object() ? SizeField(item) : std::nullopt;
-          if (!full.starts_with(o_.prefix) || !size) {
-            return IoError(Describe() + ": list " + prefix + ": unreadable item in the answer");
-          }
-          out.push_back({full.substr(o_.prefix.size()), *size});
-        }
-      }
-      std::string next = StringField(*j, "nextPageToken");
+      std::string next;
+      RETURN_IF_ERROR(ParseGcsListPage(r.body, o_.prefix, out, next).Context(Describe() + ": list " + prefix));
       if (!next.empty() && next == page) return IoError(Describe() + ": list " + prefix + ": the listing repeats");
       page = next;
     } while (!page.empty());

@@ -78,18 +78,21 @@ size_t WriteBody(char* data, size_t size, size_t nmemb, void* p) {
 size_t WriteHeader(char* data, size_t size, size_t nitems, void* p) {
   auto* t = static_cast<Transfer*>(p);
   size_t n = size * nitems;
-  std::string_view line(data, n);
-  if (line.starts_with("HTTP/")) {
-    t->response->headers.clear();  // a 100 Continue or a redirect precedes the final answer
-  } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
-    t->response->headers.emplace_back(AsciiLower(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
-  }
+  AddHeaderLine(std::string_view(data, n), *t->response);
   return n;
 }
 
 int64_t BodySizeHint(const HttpRequest& r) { return static_cast<int64_t>(r.body_size); }
 
 }  // namespace
+
+void AddHeaderLine(std::string_view line, HttpResponse& response) {
+  if (line.starts_with("HTTP/")) {
+    response.headers.clear();  // a 100 Continue or a redirect precedes the final answer
+  } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
+    response.headers.emplace_back(AsciiLower(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
+  }
+}
 
 std::string HttpResponse::Header(std::string_view lower_name) const {
   for (const auto& [k, v] : headers) {
