@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <system_error>
 
 namespace stb {
@@ -82,6 +83,26 @@ StatusOr<double> ParseDecimal(std::string_view text, double lo, double hi, std::
   char range[64];
   std::snprintf(range, sizeof range, "a number from %g to %g", lo, hi);
   return NotANumber(text, what, range);
+}
+
+StatusOr<uint64_t> JsonUint(const nlohmann::json& v, uint64_t max, std::string_view what) {
+  if (v.is_number_unsigned() && v.get<uint64_t>() <= max) return v.get<uint64_t>();
+  if (v.is_number_integer() && v.get<int64_t>() >= 0 && static_cast<uint64_t>(v.get<int64_t>()) <= max) {
+    return static_cast<uint64_t>(v.get<int64_t>());
+  }
+  return InvalidArgument(std::string(what) + " must be a whole number from 0 to " + std::to_string(max));
+}
+
+StatusOr<int64_t> JsonInt(const nlohmann::json& v, int64_t lo, int64_t hi, std::string_view what) {
+  if (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() >= lo && v.get<int64_t>() <= hi) {
+    return v.get<int64_t>();
+  }
+  if (v.is_number_unsigned() && v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) &&
+      static_cast<int64_t>(v.get<uint64_t>()) >= lo && static_cast<int64_t>(v.get<uint64_t>()) <= hi) {
+    return static_cast<int64_t>(v.get<uint64_t>());
+  }
+  return InvalidArgument(std::string(what) + " must be a whole number from " + std::to_string(lo) + " to " +
+                         std::to_string(hi));
 }
 
 }  // namespace stb

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,11 @@ std::optional<uint64_t> ParseUintCapped(std::string_view text, uint64_t cap);
 
 // An optional '-', digits and at most one '.' ("12", "0.5"); no exponent, inf or nan; within [lo, hi].
 StatusOr<double> ParseDecimal(std::string_view text, double lo, double hi, std::string_view what = "number");
+
+// A JSON value that must be a whole number in [0, max] (or [lo, hi]): a float, a string, a
+// negative or too large number is an error naming `what`, never a wrapped or undefined cast.
+StatusOr<uint64_t> JsonUint(const nlohmann::json& v, uint64_t max, std::string_view what);
+StatusOr<int64_t> JsonInt(const nlohmann::json& v, int64_t lo, int64_t hi, std::string_view what);
 
 // The text as it may appear in an error message: at most 40 characters, control bytes as '?'.
 std::string QuoteForError(std::string_view text);

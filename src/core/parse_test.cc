@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace stb {
@@ -62,6 +63,21 @@ TEST(ParseDecimal, PlainDecimalsOnly) {
     EXPECT_FALSE(ParseDecimal(bad, 0, 100).ok()) << bad;
   }
   EXPECT_FALSE(ParseDecimal(std::string(400, '9'), 0, 100).ok());
+}
+
+TEST(JsonNumbers, OnlyWholeNumbersInRange) {
+  using nlohmann::json;
+  EXPECT_EQ(*JsonUint(json(5), 10, "n"), 5u);
+  EXPECT_EQ(*JsonUint(json(UINT64_MAX), UINT64_MAX, "n"), UINT64_MAX);
+  for (const json& bad : {json(-1), json(11), json(1e300), json(2.5), json("5"), json(nullptr), json::array()}) {
+    EXPECT_FALSE(JsonUint(bad, 10, "n").ok()) << bad.dump();
+  }
+  EXPECT_EQ(JsonUint(json("5"), 10, "pack_size").status().message(), "pack_size must be a whole number from 0 to 10");
+  EXPECT_EQ(*JsonInt(json(-3), -5, 5, "n"), -3);
+  EXPECT_EQ(*JsonInt(json(3u), -5, 5, "n"), 3);
+  for (const json& bad : {json(-6), json(UINT64_MAX), json(1e300), json(true), json("1")}) {
+    EXPECT_FALSE(JsonInt(bad, -5, 5, "n").ok()) << bad.dump();
+  }
 }
 
 }  // namespace
