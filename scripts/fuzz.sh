@@ -37,10 +37,12 @@ for t in "${targets[@]}"; do
   [ -d "fuzz/corpus/$t" ] && cp -r "fuzz/corpus/$t/." "$work/"
   log=$work.log
   # -rss_limit_mb: parsers must bound what hostile input makes them allocate.
-  if "$bin" "$work" -max_total_time="$SECONDS_PER_TARGET" -jobs=1 -workers=1 -timeout=10 -rss_limit_mb=2048 \
+  # One process per target (no -jobs: the machine's cores are shared).
+  if "$bin" "$work" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
     -max_len=65536 -print_final_stats=1 -artifact_prefix="$ARTIFACTS/$t-" >"$log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    echo "fuzz $t: ok, ${runs:-?} runs in ${SECONDS_PER_TARGET}s"
+    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
+    echo "fuzz $t: ok, ${runs:-?} runs in ${SECONDS_PER_TARGET}s, ${cov:-cov: ?}, corpus $(ls "$work" | wc -l) inputs"
     rm -f "$log"
   else
     echo "fuzz $t: FAILED; last lines of the log ($log):" >&2
