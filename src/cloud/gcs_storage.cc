@@ -212,7 +212,11 @@ class TokenSource {
     std::string token = j && j->is_object() ? StringField(*j, "access_token") : "";
     if (token.empty()) return IoError(what + ": the answer has no access_token (check " + kCredentialVar + ")");
     int64_t expires_in = 3600;
-    if (auto it = j->find("expires_in"); it != j->end() && it->is_number_integer()) expires_in = it->get<int64_t>();
+    // Google grants an hour; anything beyond a day is read as a day (and cannot overflow the clock).
+    if (auto it = j->find("expires_in"); it != j->end() && it->is_number_integer()) {
+      expires_in = it->is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), 86400))
+                                            : std::clamp<int64_t>(it->get<int64_t>(), 0, 86400);
+    }
     token_ = token;
     expiry_ = std::chrono::steady_clock::now() + std::chrono::seconds(expires_in);
     return token_;
