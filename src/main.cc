@@ -8,6 +8,8 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/last_resort.h"
+#include "core/parse.h"
 
 #ifndef STB_VERSION
 #define STB_VERSION "0.0.0"
@@ -50,7 +52,26 @@ Exit status: 0 when overall_success is true, 1 on failure, 2 on a usage error.)"
 
 }  // namespace
 
+namespace {
+
+int Run(int argc, char** argv);
+
+}  // namespace
+
+// Any exception that escapes a module, on the main thread or a worker, ends the process with one
+// error line and exit 1 rather than abort()'s signal.
 int main(int argc, char** argv) {
+  stb::InstallLastResortHandler();
+  try {
+    return Run(argc, argv);
+  } catch (...) {
+    stb::ExitOnUnexpected(std::current_exception());
+  }
+}
+
+namespace {
+
+int Run(int argc, char** argv) {
   // Buffers of 1 MiB and more (chunks, read spans) go straight to mmap and back to the system
   // when freed; glibc's adaptive threshold would otherwise keep them in the heap for good.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
@@ -206,13 +227,9 @@ int main(int argc, char** argv) {
     if (cargs.read_data && !read_data.empty()) {
       std::string p = read_data;
       if (!p.empty() && p.back() == '%') p.pop_back();
-      try {
-        cargs.percent = std::stod(p);
-      } catch (const std::exception&) {
-        cargs.percent = -1;
-      }
-      if (cargs.percent <= 0 || cargs.percent > 100)
-        throw CLI::ValidationError("--read-data", "PERCENT must be in (0, 100]");
+      auto percent = stb::ParseDecimal(p, 0, 100, "--read-data");
+      if (!percent.ok() || *percent <= 0) throw CLI::ValidationError("--read-data", "PERCENT must be in (0, 100]");
+      cargs.percent = *percent;
     }
     run = [&](stb::Settings& s) { return stb::RunCheck(s, cargs); };
   });
@@ -342,3 +359,5 @@ int main(int argc, char** argv) {
   bargs.progress = rargs.progress = !no_progress;
   return run(*settings);
 }
+
+}  // namespace

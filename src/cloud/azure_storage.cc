@@ -11,6 +11,8 @@
 #include <map>
 #include <optional>
 
+#include "core/parse.h"
+
 namespace stb {
 
 namespace {
@@ -36,11 +38,26 @@ std::string HttpDate(std::time_t t) {
 }
 
 std::optional<uint64_t> ParseU64(const std::string& s) {
-  if (s.empty() || s.size() > 19 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  return std::stoull(s);
+  auto n = ParseUint(s);
+  return n.ok() ? std::optional<uint64_t>(*n) : std::nullopt;
 }
+
+}  // namespace
+
+Status ParseAzureListPage(std::string_view xml, const std::string& name_prefix, std::vector<ObjectInfo>& out,
+                          std::string& next_marker) {
+  for (std::string_view blob : XmlBlocks(xml, "Blob")) {
+    std::string full = XmlValue(blob, "Name");
+    if (full.size() < name_prefix.size() || full.compare(0, name_prefix.size(), name_prefix) != 0) continue;
+    std::optional<uint64_t> size = ParseU64(XmlValue(blob, "Content-Length"));
+    if (!size) return IoError("no Content-Length for " + full);
+    out.push_back({full.substr(name_prefix.size()), *size});
+  }
+  next_marker = XmlValue(xml, "NextMarker");
+  return Status::Ok();
+}
+
+namespace {
 
 std::string StripQuestionMark(std::string s) {
   if (!s.empty() && s[0] == '?') s.erase(0, 1);
@@ -157,15 +174,8 @@ class AzureStorage final : public Storage {
       if (!marker.empty()) q.emplace_back("marker", marker);
       ASSIGN_OR_RETURN(HttpResponse r, Send("GET", ContainerPath(), q, {}, nullptr, 0, "list", prefix));
       if (r.status / 100 != 2) return Error(r, "list", prefix);
-      std::string_view xml = AsString(r.body);
-      for (std::string_view blob : XmlBlocks(xml, "Blob")) {
-        std::string full = XmlValue(blob, "Name");
-        if (full.size() < o_.prefix.size() || full.compare(0, o_.prefix.size(), o_.prefix) != 0) continue;
-        std::optional<uint64_t> size = ParseU64(XmlValue(blob, "Content-Length"));
-        if (!size) return IoError(Describe() + ": list " + prefix + ": no Content-Length for " + full);
-        out.push_back({full.substr(o_.prefix.size()), *size});
-      }
-      marker = XmlValue(xml, "NextMarker");
+      RETURN_IF_ERROR(
+          ParseAzureListPage(AsString(r.body), o_.prefix, out, marker).Context(Describe() + ": list " + prefix));
     } while (!marker.empty());
     return out;
   }

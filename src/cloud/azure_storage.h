@@ -36,6 +36,11 @@ StatusOr<AzureOptions> ParseAzureConnectionString(const std::string& connection_
 // Checks the options (an account and a key or SAS, a container), without contacting the server.
 StatusOr<std::unique_ptr<Storage>> OpenAzureStorage(const AzureOptions& options);
 
+// One List Blobs answer: appends the blobs under name_prefix (names without it) to out and sets
+// next_marker ("" on the last page). A blob without a readable Content-Length is an error.
+Status ParseAzureListPage(std::string_view xml, const std::string& name_prefix, std::vector<ObjectInfo>& out,
+                          std::string& next_marker);
+
 // The Shared Key pieces, exposed for their unit tests (published examples). headers: as sent, plus
 // Content-Length when there is a body (names any case); encoded_path: the URL's path as sent
 // ("/devstoreaccount1/container/blob" on a path-style endpoint); query: names and decoded values.

@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "core/file_util.h"
+#include "core/parse.h"
 
 namespace stb {
 
@@ -59,12 +60,29 @@ std::optional<uint64_t> SizeField(const Json& j) {
   if (it == j.end()) return std::nullopt;
   if (it->is_number_unsigned()) return it->get<uint64_t>();
   if (!it->is_string()) return std::nullopt;
-  const std::string& s = it->get_ref<const std::string&>();
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
+  auto v = ParseUint(it->get_ref<const std::string&>());
+  return v.ok() ? std::optional<uint64_t>(*v) : std::nullopt;
 }
+
+}  // namespace
+
+Status ParseGcsListPage(const Bytes& body, const std::string& name_prefix, std::vector<ObjectInfo>& out,
+                        std::string& next_page) {
+  std::optional<Json> j = ParseJson(body);
+  if (!j || !j->is_object()) return IoError("unreadable answer");
+  if (auto items = j->find("items"); items != j->end() && items->is_array()) {
+    for (const Json& item : *items) {
+      std::string full = item.is_object() ? StringField(item, "name") : "";
+      std::optional<uint64_t> size = item.is_object() ? SizeField(item) : std::nullopt;
+      if (!full.starts_with(name_prefix) || !size) return IoError("unreadable item in the answer");
+      out.push_back({full.substr(name_prefix.size()), *size});
+    }
+  }
+  next_page = StringField(*j, "nextPageToken");
+  return Status::Ok();
+}
+
+namespace {
 
 std::string Body(const HttpResponse& r) { return std::string(AsString(r.body)); }
 
@@ -73,7 +91,9 @@ uint64_t CommittedBytes(const HttpResponse& r) {
   std::string range = r.Header("range");
   size_t dash = range.find('-');
   if (!range.starts_with("bytes=") || dash == std::string::npos) return 0;
-  return std::strtoull(range.c_str() + dash + 1, nullptr, 10) + 1;
+  // An unreadable or absurd end reads as "more than anything sent", which the caller rejects.
+  auto last = ParseUint(std::string_view(range).substr(dash + 1), (1ull << 62));
+  return last.ok() ? *last + 1 : UINT64_MAX;
 }
 
 struct ServiceAccount {
@@ -192,7 +212,11 @@ class TokenSource {
     std::string token = j && j->is_object() ? StringField(*j, "access_token") : "";
     if (token.empty()) return IoError(what + ": the answer has no access_token (check " + kCredentialVar + ")");
     int64_t expires_in = 3600;
-    if (auto it = j->find("expires_in"); it != j->end() && it->is_number_integer()) expires_in = it->get<int64_t>();
+    // Google grants an hour; anything beyond a day is read as a day (and cannot overflow the clock).
+    if (auto it = j->find("expires_in"); it != j->end() && it->is_number_integer()) {
+      expires_in = it->is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), 86400))
+                                            : std::clamp<int64_t>(it->get<int64_t>(), 0, 86400);
+    }
     token_ = token;
     expiry_ = std::chrono::steady_clock::now() + std::chrono::seconds(expires_in);
     return token_;
@@ -289,19 +313,8 @@ class GcsStorage : public Storage {
                 (page.empty() ? "" : "&pageToken=" + UriEncode(page, false));
       ASSIGN_OR_RETURN(HttpResponse r, Send(req, "list", prefix));
       if (r.status != 200) return Fail(r, "list", prefix, /*bucket_level=*/true);
-      std::optional<Json> j = ParseJson(r.body);
-      if (!j || !j->is_object()) return IoError(Describe() + ": list " + prefix + ": unreadable answer");
-      if (auto items = j->find("items"); items != j->end() && items->is_array()) {
-        for (const Json& item : *items) {
-          std::string full = item.is_object() ? StringField(item, "name") : "";
-          std::optional<uint64_t> size = item.is_object() ? SizeField(item) : std::nullopt;
-          if (!full.starts_with(o_.prefix) || !size) {
-            return IoError(Describe() + ": list " + prefix + ": unreadable item in the answer");
-          }
-          out.push_back({full.substr(o_.prefix.size()), *size});
-        }
-      }
-      std::string next = StringField(*j, "nextPageToken");
+      std::string next;
+      RETURN_IF_ERROR(ParseGcsListPage(r.body, o_.prefix, out, next).Context(Describe() + ": list " + prefix));
       if (!next.empty() && next == page) return IoError(Describe() + ": list " + prefix + ": the listing repeats");
       page = next;
     } while (!page.empty());

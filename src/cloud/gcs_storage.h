@@ -29,4 +29,10 @@ struct GcsOptions {
 // without contacting the server. Errors name GOOGLE_APPLICATION_CREDENTIALS, never the key.
 StatusOr<std::unique_ptr<Storage>> OpenGcsStorage(const GcsOptions& options);
 
+// One objects.list answer (JSON): appends the objects under name_prefix (names without it) to out
+// and sets next_page ("" on the last page). Unreadable JSON or an item without a name under the
+// prefix or a size is an error.
+Status ParseGcsListPage(const Bytes& body, const std::string& name_prefix, std::vector<ObjectInfo>& out,
+                        std::string& next_page);
+
 }  // namespace stb

@@ -65,7 +65,7 @@ bool VerifyRs256(const std::string& input, const std::string& sig) {
   return ok;
 }
 
-std::string TokenReply(const std::string& token, int expires_in = 3600) {
+std::string TokenReply(const std::string& token, int64_t expires_in = 3600) {
   return Json{{"access_token", token}, {"expires_in", expires_in}, {"token_type", "Bearer"}}.dump();
 }
 
@@ -123,7 +123,7 @@ class GcsTest : public ::testing::Test {
 
 // Token endpoint answers tok-1, tok-2, ... (each valid expires_in seconds); the API answers api().
 struct TokenAndApi {
-  int expires_in = 3600;
+  int64_t expires_in = 3600;
   std::function<Reply(const Request&)> api;
   std::atomic<int> tokens{0};
   Reply operator()(int, const Request& r) {
@@ -192,6 +192,18 @@ TEST_F(GcsTest, TokenNearExpiryIsReplaced) {
   ASSERT_TRUE(s->Stat("x").ok());
   EXPECT_EQ(t.tokens, 2);
   EXPECT_EQ(server.requests().back().headers["authorization"], "Bearer tok-2");
+}
+
+// An absurd lifetime used to overflow the expiry time (signed overflow in std::chrono), so the
+// token looked expired at once and was fetched again for every request.
+TEST_F(GcsTest, AbsurdTokenLifetimeIsCapped) {
+  TokenAndApi t;
+  t.expires_in = INT64_MAX;
+  t.api = [](const Request&) { return Reply{200, R"({"size":"5"})"}; };
+  TestServer server(Script(&t));
+  auto s = OpenWithKey(server);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(s->Stat("x").ok());
+  EXPECT_EQ(t.tokens, 1);
 }
 
 TEST_F(GcsTest, Api401GetsOneFreshToken) {

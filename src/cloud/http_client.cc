@@ -8,8 +8,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstring>
 #include <mutex>
+#include <optional>
+
+#include "core/parse.h"
 
 namespace stb {
 
@@ -74,18 +78,21 @@ size_t WriteBody(char* data, size_t size, size_t nmemb, void* p) {
 size_t WriteHeader(char* data, size_t size, size_t nitems, void* p) {
   auto* t = static_cast<Transfer*>(p);
   size_t n = size * nitems;
-  std::string_view line(data, n);
-  if (line.starts_with("HTTP/")) {
-    t->response->headers.clear();  // a 100 Continue or a redirect precedes the final answer
-  } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
-    t->response->headers.emplace_back(AsciiLower(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
-  }
+  AddHeaderLine(std::string_view(data, n), *t->response);
   return n;
 }
 
 int64_t BodySizeHint(const HttpRequest& r) { return static_cast<int64_t>(r.body_size); }
 
 }  // namespace
+
+void AddHeaderLine(std::string_view line, HttpResponse& response) {
+  if (line.starts_with("HTTP/")) {
+    response.headers.clear();  // a 100 Continue or a redirect precedes the final answer
+  } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
+    response.headers.emplace_back(AsciiLower(Trim(line.substr(0, colon))), Trim(line.substr(colon + 1)));
+  }
+}
 
 std::string HttpResponse::Header(std::string_view lower_name) const {
   for (const auto& [k, v] : headers) {
@@ -199,9 +206,9 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
 double RetryAfterSeconds(const HttpResponse& r) {
   std::string v = r.Header("retry-after");
   if (v.empty()) return 0;
-  if (std::all_of(v.begin(), v.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-    return std::min(3600.0, std::stod(v));
-  }
+  // A server may send any number of digits: beyond an hour is read as an hour, and the retry
+  // wrapper caps the wait further (max_delay_seconds).
+  if (std::optional<uint64_t> n = ParseUintCapped(v, 3600)) return static_cast<double>(*n);
   time_t when = curl_getdate(v.c_str(), nullptr);
   if (when < 0) return 0;
   double delta = std::difftime(when, std::time(nullptr));
@@ -251,6 +258,38 @@ std::string UriEncode(std::string_view s, bool keep_slash) {
 
 namespace {
 
+// "#65" or "#x41" (the text between '&' and ';'): a Unicode scalar value, nullopt for anything
+// else, which then stays in the text as it came.
+std::optional<uint32_t> CharRef(std::string_view ent) {
+  if (!ent.starts_with('#')) return std::nullopt;
+  bool hex = ent.size() > 1 && (ent[1] == 'x' || ent[1] == 'X');
+  std::string_view digits = ent.substr(hex ? 2 : 1);
+  uint32_t cp = 0;
+  if (digits.empty() || digits.size() > 8) return std::nullopt;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), cp, hex ? 16 : 10);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
+  return cp;
+}
+
+void AppendUtf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
 std::string XmlDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -275,19 +314,8 @@ std::string XmlDecode(std::string_view s) {
       out += '"';
     } else if (ent == "apos") {
       out += '\'';
-    } else if (ent.starts_with('#')) {
-      bool hex = ent.size() > 1 && (ent[1] == 'x' || ent[1] == 'X');
-      unsigned long cp = std::strtoul(std::string(ent.substr(hex ? 2 : 1)).c_str(), nullptr, hex ? 16 : 10);
-      if (cp < 0x80) {
-        out += static_cast<char>(cp);
-      } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      } else {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      }
+    } else if (std::optional<uint32_t> cp = CharRef(ent)) {
+      AppendUtf8(out, *cp);
     } else {
       out += s.substr(i, semi - i + 1);
     }

@@ -66,6 +66,10 @@ class HttpClient {
 // the body>", never the URL or a header.
 Status HttpError(const HttpResponse& response, const std::string& what, const std::string& credential_setting);
 
+// One raw header line as curl hands it over ("Name: value\r\n"): stored lower-cased and trimmed;
+// a status line ("HTTP/1.1 100 Continue") starts the headers of a new answer.
+void AddHeaderLine(std::string_view line, HttpResponse& response);
+
 // Retry-After (seconds or an HTTP date) in seconds; 0 if absent or unreadable.
 double RetryAfterSeconds(const HttpResponse& response);
 

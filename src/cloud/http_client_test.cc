@@ -43,6 +43,14 @@ TEST(HttpError, CarriesRetryAfter) {
   EXPECT_GT(RetryAfterSeconds(Answer(503, "", {{"retry-after", "Wed, 21 Oct 2099 07:28:00 GMT"}})), 1e6);
 }
 
+// 400 digits used to throw std::out_of_range from std::stod and abort the process (exit 134).
+TEST(HttpError, HugeRetryAfterIsTheCap) {
+  EXPECT_EQ(RetryAfterSeconds(Answer(503, "", {{"retry-after", std::string(400, '9')}})), 3600);
+  EXPECT_EQ(RetryAfterSeconds(Answer(503, "", {{"retry-after", "18446744073709551616"}})), 3600);
+  EXPECT_EQ(RetryAfterSeconds(Answer(503, "", {{"retry-after", "-5"}})), 0);
+  EXPECT_EQ(HttpError(Answer(503, "", {{"retry-after", std::string(400, '1')}}), "get", "V").retry_after(), 3600);
+}
+
 TEST(Encoding, UriEncode) {
   EXPECT_EQ(UriEncode("data/ab/c d+e", true), "data/ab/c%20d%2Be");
   EXPECT_EQ(UriEncode("data/ab", false), "data%2Fab");
@@ -70,6 +78,14 @@ TEST(Encoding, Xml) {
   EXPECT_EQ(XmlValue(blocks[1], "Size"), "");
   EXPECT_EQ(XmlValue(xml, "NextContinuationToken"), "t+1");
   EXPECT_EQ(XmlBlocks(xml, "Empty").size(), 1u);
+}
+
+TEST(Encoding, XmlCharacterReferencesAreChecked) {
+  EXPECT_EQ(XmlValue("<K>&#x1F600;&#233;</K>", "K"), "\xF0\x9F\x98\x80\xC3\xA9");
+  // Out of Unicode's range, empty or overlong: kept as text rather than turned into garbage.
+  EXPECT_EQ(XmlValue("<K>&#99999999999999999999;</K>", "K"), "&#99999999999999999999;");
+  EXPECT_EQ(XmlValue("<K>a&#;b&#x;</K>", "K"), "a&#;b&#x;");
+  EXPECT_EQ(XmlValue("<K>&#xD800;</K>", "K"), "&#xD800;");
 }
 
 TEST(Signing, HmacAndSha256) {

@@ -6,6 +6,9 @@
 #include <chrono>
 #include <thread>
 
+#include "cloud/s3_storage.h"
+#include "http_test_server.h"
+
 namespace stb {
 namespace {
 
@@ -95,6 +98,32 @@ TEST(ResilientStorage, StopsRetryingWhenTheTimeBudgetIsSpent) {
   EXPECT_EQ(s->Put("a", Bytes{1}).code(), Code::kUnavailable);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
   EXPECT_EQ(raw->calls, 1);
+}
+
+// An S3 endpoint answering 503 with a 400-digit Retry-After used to abort the process (an
+// uncaught std::out_of_range from std::stod). Now the hint is read as the cap and the retry
+// wrapper's own limit decides the wait.
+TEST(ResilientStorage, HugeRetryAfterFromAServerIsCappedNotACrash) {
+  TestServer server([](int i) {
+    if (i == 0)
+      return Reply{503, "<Error><Code>SlowDown</Code></Error>", "Retry-After: " + std::string(400, '9') + "\r\n"};
+    return Reply{200, ""};
+  });
+  S3Options o;
+  o.bucket = "bkt";
+  o.prefix = "pre/";
+  o.endpoint = "http://127.0.0.1:" + std::to_string(server.port());
+  o.access_key_id = "AKIDTEST";
+  o.secret_access_key = "the-secret-key-value";
+  o.http.total_timeout_seconds = 20;
+  auto s3 = OpenS3Storage(o);
+  ASSERT_TRUE(s3.ok()) << s3.status().message();
+  auto s = WithRetriesAndLimit(std::move(s3).value(), {.attempts = 3, .max_delay_seconds = 0.2}, 1);
+  auto start = std::chrono::steady_clock::now();
+  Status st = s->Put("a", Bytes{1});
+  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(server.requests().size(), 2u);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
 }
 
 TEST(ResilientStorage, LimitsRequestsInFlight) {

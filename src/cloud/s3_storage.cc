@@ -10,6 +10,8 @@
 #include <map>
 #include <optional>
 
+#include "core/parse.h"
+
 namespace stb {
 
 namespace {
@@ -41,11 +43,29 @@ std::string CanonicalQuery(const Query& q) {
 
 // A decimal byte count from a header or an XML answer; nullopt if it is not one.
 std::optional<uint64_t> ParseSize(const std::string& s) {
-  if (s.empty() || s.size() > 19 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  return std::strtoull(s.c_str(), nullptr, 10);
+  auto n = ParseUint(s);
+  return n.ok() ? std::optional<uint64_t>(*n) : std::nullopt;
 }
+
+}  // namespace
+
+Status ParseS3ListPage(std::string_view xml, const std::string& key_prefix, std::vector<ObjectInfo>& out,
+                       std::string& next_token) {
+  for (std::string_view c : XmlBlocks(xml, "Contents")) {
+    std::string key = XmlValue(c, "Key");
+    if (!key.starts_with(key_prefix)) continue;  // not ours (cannot happen with a prefix query)
+    std::optional<uint64_t> size = ParseSize(XmlValue(c, "Size"));
+    if (!size) return IoError("no size for " + key);
+    out.push_back({key.substr(key_prefix.size()), *size});
+  }
+  next_token.clear();
+  if (XmlValue(xml, "IsTruncated") != "true") return Status::Ok();
+  next_token = XmlValue(xml, "NextContinuationToken");
+  if (next_token.empty()) return IoError("truncated answer without a continuation token");
+  return Status::Ok();
+}
+
+namespace {
 
 // The S3 error codes a 200 answer to CompleteMultipartUpload may carry that are worth a retry.
 bool RetryableCode(const std::string& code) {
@@ -115,18 +135,10 @@ class S3Storage final : public Storage {
     while (true) {
       ASSIGN_OR_RETURN(HttpResponse r, Send("GET", "", q, {}, nullptr, 0));
       if (r.status != 200) return Error(r, "list " + prefix);
-      std::string_view xml = AsString(r.body);
-      for (std::string_view c : XmlBlocks(xml, "Contents")) {
-        std::string key = XmlValue(c, "Key");
-        if (!key.starts_with(o_.prefix)) continue;  // not ours (cannot happen with a prefix query)
-        std::optional<uint64_t> size = ParseSize(XmlValue(c, "Size"));
-        if (!size) return IoError(Describe() + ": list " + prefix + ": no size for " + key);
-        out.push_back({key.substr(o_.prefix.size()), *size});
-      }
-      if (XmlValue(xml, "IsTruncated") != "true") break;
-      std::string token = XmlValue(xml, "NextContinuationToken");
-      if (token.empty())
-        return IoError(Describe() + ": list " + prefix + ": truncated answer without a continuation token");
+      std::string token;
+      RETURN_IF_ERROR(
+          ParseS3ListPage(AsString(r.body), o_.prefix, out, token).Context(Describe() + ": list " + prefix));
+      if (token.empty()) break;
       q["continuation-token"] = token;
     }
     return out;

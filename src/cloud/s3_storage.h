@@ -27,6 +27,11 @@ struct S3Options {
 // Errors name the variable to set.
 StatusOr<std::unique_ptr<Storage>> OpenS3Storage(const S3Options& options);
 
+// One ListObjectsV2 answer: appends the objects under key_prefix (names without it) to out and
+// sets next_token ("" on the last page). An entry without a readable size is an error.
+Status ParseS3ListPage(std::string_view xml, const std::string& key_prefix, std::vector<ObjectInfo>& out,
+                       std::string& next_token);
+
 // The Signature V4 pieces, exposed for their unit tests (AWS's published examples).
 struct SigV4Request {
   std::string method, host, path /* already URI-encoded */, query /* canonical: sorted, encoded */;

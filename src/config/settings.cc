@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <thread>
 
+#include "core/parse.h"
+
 namespace stb {
 
 std::vector<std::string> SplitList(const std::string& s, char sep) {
@@ -36,15 +38,10 @@ const char* Env(const char* name) {
   return v && *v ? v : nullptr;
 }
 
-StatusOr<int> ParseInt(const std::string& what, const std::string& v, int lo, int hi) {
-  try {
-    size_t used = 0;
-    int n = std::stoi(v, &used);
-    if (used == v.size() && n >= lo && n <= hi) return n;
-  } catch (const std::exception&) {
-  }
-  return InvalidArgument(what + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
-                         ", not '" + v + "'");
+StatusOr<int> EnvInt(const std::string& what, const std::string& v, int lo, int hi) {
+  auto n = ParseInt(v, lo, hi, what);
+  if (!n.ok()) return n.status();
+  return static_cast<int>(*n);
 }
 
 // yes/no, true/false, 1/0 (any case); anything else is an error rather than a silent "no".
@@ -55,7 +52,7 @@ StatusOr<bool> ParseBool(const std::string& what, std::string v) {
   return InvalidArgument(what + " must be yes or no, not '" + v + "'");
 }
 
-std::vector<std::string> StringArray(const toml::node_view<toml::node>& node) {
+std::vector<std::string> StringArray(const toml::node_view<const toml::node>& node) {
   std::vector<std::string> out;
   if (auto* arr = node.as_array()) {
     for (auto& e : *arr) {
@@ -67,6 +64,23 @@ std::vector<std::string> StringArray(const toml::node_view<toml::node>& node) {
   return out;
 }
 
+// An integer setting: absent leaves dst alone; another type or a value outside [lo, hi] is an
+// error (a 64-bit TOML integer is never silently cut to an int).
+Status TomlInt(const toml::table& t, const char* sec, const char* key, int lo, int hi, int& dst,
+               const std::string& path) {
+  auto node = t[sec][key];
+  if (!node) return Status::Ok();
+  auto v = node.value_exact<int64_t>();
+  if (!v || *v < lo || *v > hi) {
+    return InvalidArgument("config file " + path + ": " + sec + "." + key + " must be a whole number from " +
+                           std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  dst = static_cast<int>(*v);
+  return Status::Ok();
+}
+
+Status ApplyTable(Settings& s, const toml::table& t, const std::string& path);
+
 Status ApplyFile(Settings& s, const std::string& path) {
   toml::table t;
   try {
@@ -75,6 +89,10 @@ Status ApplyFile(Settings& s, const std::string& path) {
     return InvalidArgument("config file " + path + ": " + std::string(e.description()) + " at line " +
                            std::to_string(e.source().begin.line));
   }
+  return ApplyTable(s, t, path);
+}
+
+Status ApplyTable(Settings& s, const toml::table& t, const std::string& path) {
   auto str = [&](const char* sec, const char* key, std::string& dst) {
     if (auto v = t[sec][key].value<std::string>()) dst = *v;
   };
@@ -82,35 +100,31 @@ Status ApplyFile(Settings& s, const std::string& path) {
   str("repository", "encryption_key", s.key_file);
   str("repository", "state_dir", s.state_dir);
   str("repository", "log_dir", s.log_dir);
-  if (auto v = t["repository"]["compression"].value<int64_t>()) s.compression = static_cast<int>(*v);
-  if (auto v = t["repository"]["workers"].value<int64_t>()) s.workers = static_cast<int>(*v);
+  RETURN_IF_ERROR(TomlInt(t, "repository", "compression", 0, 19, s.compression, path));
+  RETURN_IF_ERROR(TomlInt(t, "repository", "workers", 0, 256, s.workers, path));
   str("player_saves", "dir", s.player_saves_dir);
   if (t["configuration"]["dirs"]) s.config_dirs = StringArray(t["configuration"]["dirs"]);
   str("application", "dir", s.app_dir);
   if (t["application"]["exclude"]) s.app_exclude = StringArray(t["application"]["exclude"]);
   str("database", "host", s.db_host);
-  if (auto v = t["database"]["port"].value<int64_t>()) s.db_port = static_cast<int>(*v);
+  RETURN_IF_ERROR(TomlInt(t, "database", "port", 1, 65535, s.db_port, path));
   str("database", "name", s.db_name);
   str("database", "user", s.db_user);
   str("database", "password", s.db_password);
   str("database", "sslmode", s.db_sslmode);
   str("database", "engine", s.db_engine);
   str("database", "pg_bin_dir", s.db_pg_bin_dir);
-  if (auto v = t["database"]["restore_jobs"].value<int64_t>()) s.db_restore_jobs = static_cast<int>(*v);
+  RETURN_IF_ERROR(TomlInt(t, "database", "restore_jobs", 1, 64, s.db_restore_jobs, path));
   if (auto v = t["database"]["checksums"].value<bool>()) s.db_checksums = *v;
   str("schedule", "full", s.schedule_full);
   str("schedule", "incremental", s.schedule_incremental);
   str("schedule", "overlap", s.schedule_overlap);
-  if (auto v = t["schedule"]["run_timeout"].value<int64_t>()) {
-    if (*v < 0 || *v > 7 * 86400)
-      return InvalidArgument("config file " + path + ": schedule.run_timeout must be 0..604800");
-    s.run_timeout_seconds = static_cast<int>(*v);
-  }
+  RETURN_IF_ERROR(TomlInt(t, "schedule", "run_timeout", 0, 7 * 86400, s.run_timeout_seconds, path));
   str("retention", "full", s.retention_full);
   str("retention", "incremental", s.retention_incremental);
   str("alerts", "webhook", s.alert_webhook);
   if (auto v = t["alerts"]["on_success"].value<bool>()) s.alert_on_success = *v;
-  if (auto v = t["alerts"]["rpo_seconds"].value<int64_t>()) s.rpo_seconds = static_cast<int>(*v);
+  RETURN_IF_ERROR(TomlInt(t, "alerts", "rpo_seconds", 1, 86400 * 30, s.rpo_seconds, path));
   str("cockroach", "backup_uri", s.cockroach_backup_uri);
   str("cockroach", "backup_location", s.cockroach_backup_location);
   str("s3", "bucket", s.s3_bucket);
@@ -135,20 +149,8 @@ Status ApplyFile(Settings& s, const std::string& path) {
   str("redis", "tls_cert", s.redis_tls_cert);
   str("redis", "tls_key", s.redis_tls_key);
   str("redis", "tls_server_name", s.redis_tls_server_name);
-  if (auto v = t["redis"]["port"].value<int64_t>()) s.redis_port = static_cast<int>(*v);
-  if (auto v = t["redis"]["live_restore_port"].value<int64_t>()) {
-    if (*v < 0 || *v > 65535)
-      return InvalidArgument("config file " + path + ": redis.live_restore_port must be 0..65535");
-    s.redis_live_restore_port = static_cast<int>(*v);
-  }
-  if (s.db_port < 0 || s.db_port > 65535)
-    return InvalidArgument("config file " + path + ": database.port must be 1..65535");
-  if (s.db_restore_jobs < 1 || s.db_restore_jobs > 64)
-    return InvalidArgument("config file " + path + ": database.restore_jobs must be 1..64");
-  if (s.compression < 0 || s.compression > 19)
-    return InvalidArgument("config file " + path + ": repository.compression must be 0..19");
-  if (s.workers < 0 || s.workers > 256)
-    return InvalidArgument("config file " + path + ": repository.workers must be 1..256");
+  RETURN_IF_ERROR(TomlInt(t, "redis", "live_restore_port", 0, 65535, s.redis_live_restore_port, path));
+  RETURN_IF_ERROR(TomlInt(t, "redis", "port", 1, 65535, s.redis_port, path));
   return Status::Ok();
 }
 
@@ -169,6 +171,17 @@ Status ValidateDatabase(Settings& s) {
 }
 
 }  // namespace
+
+Status ApplyConfigText(Settings& s, std::string_view text, const std::string& origin) {
+  toml::table t;
+  try {
+    t = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    return InvalidArgument("config file " + origin + ": " + std::string(e.description()) + " at line " +
+                           std::to_string(e.source().begin.line));
+  }
+  return ApplyTable(s, t, origin);
+}
 
 StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   Settings s;
@@ -192,10 +205,10 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (auto v = Env("BACKUP_ENCRYPTION_KEY")) s.key_file = v;
   if (auto v = Env("BACKUP_PASSPHRASE")) s.passphrase = v;
   if (auto v = Env("BACKUP_COMPRESSION")) {
-    ASSIGN_OR_RETURN(s.compression, ParseInt("BACKUP_COMPRESSION", v, 0, 19));
+    ASSIGN_OR_RETURN(s.compression, EnvInt("BACKUP_COMPRESSION", v, 0, 19));
   }
   if (auto v = Env("BACKUP_WORKERS")) {
-    ASSIGN_OR_RETURN(s.workers, ParseInt("BACKUP_WORKERS", v, 1, 256));
+    ASSIGN_OR_RETURN(s.workers, EnvInt("BACKUP_WORKERS", v, 1, 256));
   }
   if (auto v = Env("PLAYER_SAVES_DIR")) s.player_saves_dir = v;
   if (auto v = Env("CONFIG_DIRS")) s.config_dirs = SplitList(v, ':');
@@ -203,7 +216,7 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (const char* v = std::getenv("APP_EXCLUDE")) s.app_exclude = SplitList(v, ':');  // set but empty: exclude nothing
   if (auto v = Env("DB_HOST")) s.db_host = v;
   if (auto v = Env("DB_PORT")) {
-    ASSIGN_OR_RETURN(s.db_port, ParseInt("DB_PORT", v, 1, 65535));
+    ASSIGN_OR_RETURN(s.db_port, EnvInt("DB_PORT", v, 1, 65535));
   }
   if (auto v = Env("DB_NAME")) s.db_name = v;
   if (auto v = Env("DB_USER")) s.db_user = v;
@@ -212,7 +225,7 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (auto v = Env("DB_ENGINE")) s.db_engine = v;
   if (auto v = Env("DB_PG_BIN_DIR")) s.db_pg_bin_dir = v;
   if (auto v = Env("DB_RESTORE_JOBS")) {
-    ASSIGN_OR_RETURN(s.db_restore_jobs, ParseInt("DB_RESTORE_JOBS", v, 1, 64));
+    ASSIGN_OR_RETURN(s.db_restore_jobs, EnvInt("DB_RESTORE_JOBS", v, 1, 64));
   }
   if (auto v = Env("DB_CHECKSUMS")) {
     ASSIGN_OR_RETURN(s.db_checksums, ParseBool("DB_CHECKSUMS", v));
@@ -221,7 +234,7 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (const char* v = std::getenv("BACKUP_SCHEDULE_INCREMENTAL")) s.schedule_incremental = v;  // "" = none
   if (auto v = Env("BACKUP_SCHEDULE_OVERLAP")) s.schedule_overlap = v;
   if (auto v = Env("BACKUP_RUN_TIMEOUT")) {
-    ASSIGN_OR_RETURN(s.run_timeout_seconds, ParseInt("BACKUP_RUN_TIMEOUT", v, 0, 7 * 86400));
+    ASSIGN_OR_RETURN(s.run_timeout_seconds, EnvInt("BACKUP_RUN_TIMEOUT", v, 0, 7 * 86400));
   }
   if (s.schedule_overlap != "skip" && s.schedule_overlap != "wait") {
     return InvalidArgument("BACKUP_SCHEDULE_OVERLAP must be skip or wait, not '" + s.schedule_overlap + "'");
@@ -233,10 +246,10 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
     ASSIGN_OR_RETURN(s.alert_on_success, ParseBool("BACKUP_ALERT_ON_SUCCESS", v));
   }
   if (auto v = Env("BACKUP_ALERT_TIMEOUT")) {
-    ASSIGN_OR_RETURN(s.alert_timeout_seconds, ParseInt("BACKUP_ALERT_TIMEOUT", v, 1, 300));
+    ASSIGN_OR_RETURN(s.alert_timeout_seconds, EnvInt("BACKUP_ALERT_TIMEOUT", v, 1, 300));
   }
   if (auto v = Env("BACKUP_RPO_SECONDS")) {
-    ASSIGN_OR_RETURN(s.rpo_seconds, ParseInt("BACKUP_RPO_SECONDS", v, 1, 86400 * 30));
+    ASSIGN_OR_RETURN(s.rpo_seconds, EnvInt("BACKUP_RPO_SECONDS", v, 1, 86400 * 30));
   }
   if (auto v = Env("COCKROACH_BACKUP_URI")) s.cockroach_backup_uri = v;
   if (auto v = Env("COCKROACH_BACKUP_LOCATION")) s.cockroach_backup_location = v;
@@ -263,13 +276,13 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (auto v = Env("AZURE_STORAGE_SAS_TOKEN")) s.azure_sas_token = v;
   if (auto v = Env("STORAGE_EMULATOR_HOST")) s.storage_emulator_host = v;
   if (auto v = Env("AWS_PARALLEL_JOBS")) {
-    ASSIGN_OR_RETURN(s.aws_parallel_jobs, ParseInt("AWS_PARALLEL_JOBS", v, 1, 64));
+    ASSIGN_OR_RETURN(s.aws_parallel_jobs, EnvInt("AWS_PARALLEL_JOBS", v, 1, 64));
   }
   if (auto v = Env("AZURE_PARALLEL_JOBS")) {
-    ASSIGN_OR_RETURN(s.azure_parallel_jobs, ParseInt("AZURE_PARALLEL_JOBS", v, 1, 64));
+    ASSIGN_OR_RETURN(s.azure_parallel_jobs, EnvInt("AZURE_PARALLEL_JOBS", v, 1, 64));
   }
   if (auto v = Env("GCS_PARALLEL_JOBS")) {
-    ASSIGN_OR_RETURN(s.gcs_parallel_jobs, ParseInt("GCS_PARALLEL_JOBS", v, 1, 64));
+    ASSIGN_OR_RETURN(s.gcs_parallel_jobs, EnvInt("GCS_PARALLEL_JOBS", v, 1, 64));
   }
   if (auto v = Env("BACKUP_CA_BUNDLE")) s.ca_bundle = v;
   for (std::string* prefix : {&s.s3_prefix, &s.azure_prefix, &s.gcs_prefix}) {
@@ -277,7 +290,7 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   }
   if (auto v = Env("REDIS_HOST")) s.redis_host = v;
   if (auto v = Env("REDIS_PORT")) {
-    ASSIGN_OR_RETURN(s.redis_port, ParseInt("REDIS_PORT", v, 1, 65535));
+    ASSIGN_OR_RETURN(s.redis_port, EnvInt("REDIS_PORT", v, 1, 65535));
   }
   if (auto v = Env("REDIS_USERNAME")) s.redis_username = v;
   if (auto v = Env("REDIS_PASSWORD")) s.redis_password = v;
@@ -291,7 +304,7 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (auto v = Env("REDIS_TLS_KEY")) s.redis_tls_key = v;
   if (auto v = Env("REDIS_TLS_SERVER_NAME")) s.redis_tls_server_name = v;
   if (auto v = Env("REDIS_LIVE_RESTORE_PORT")) {
-    ASSIGN_OR_RETURN(s.redis_live_restore_port, ParseInt("REDIS_LIVE_RESTORE_PORT", v, 0, 65535));
+    ASSIGN_OR_RETURN(s.redis_live_restore_port, EnvInt("REDIS_LIVE_RESTORE_PORT", v, 0, 65535));
   }
   if (auto v = Env("REDIS_DIGEST")) {
     ASSIGN_OR_RETURN(s.redis_digest, ParseBool("REDIS_DIGEST", v));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -78,6 +79,10 @@ struct Settings {
 // Reads the config file (explicit path, BACKUP_CONFIG, or /etc/spacetime/backup.toml when it
 // exists), then the environment. An explicit file that is missing or malformed is an error.
 StatusOr<Settings> LoadSettings(const std::string& config_flag);
+
+// Applies the text of a TOML config file (as LoadSettings does for the file); `origin` names it
+// in errors. A malformed file or a setting of the wrong type or range is InvalidArgument.
+Status ApplyConfigText(Settings& s, std::string_view text, const std::string& origin);
 
 std::vector<std::string> SplitList(const std::string& s, char sep);
 

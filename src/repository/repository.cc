@@ -10,6 +10,7 @@
 
 #include "compress/zstd_codec.h"
 #include "core/file_util.h"
+#include "core/parse.h"
 
 namespace stb {
 
@@ -118,16 +119,28 @@ StatusOr<std::unique_ptr<Repository>> Repository::Open(std::shared_ptr<Storage> 
   }
   std::unique_ptr<Repository> repo(new Repository());
   repo->storage_ = std::move(storage);
+  // The config is not sealed: every field is checked (type, range, hex id) before use.
+  Status bad_config = Status::Ok();
   try {
     json c = json::parse(AsString(*raw));
-    repo->config_.version = c.at("version");
-    repo->config_.id = c.at("id");
-    repo->config_.chunker.min_size = c.at("chunker").at("min_size");
-    repo->config_.chunker.avg_size = c.at("chunker").at("avg_size");
-    repo->config_.chunker.max_size = c.at("chunker").at("max_size");
-    repo->config_.pack_size = c.at("pack_size");
+    auto u32 = [&](const json& v, const char* what) -> uint32_t {
+      auto n = JsonUint(v, UINT32_MAX, what);
+      if (!n.ok() && bad_config.ok()) bad_config = n.status();
+      return n.ok() ? static_cast<uint32_t>(*n) : 0;
+    };
+    repo->config_.version = static_cast<int>(u32(c.at("version"), "version"));
+    repo->config_.id = c.at("id").get<std::string>();
+    repo->config_.chunker.min_size = u32(c.at("chunker").at("min_size"), "chunker.min_size");
+    repo->config_.chunker.avg_size = u32(c.at("chunker").at("avg_size"), "chunker.avg_size");
+    repo->config_.chunker.max_size = u32(c.at("chunker").at("max_size"), "chunker.max_size");
+    repo->config_.pack_size = u32(c.at("pack_size"), "pack_size");
+    auto id = FromHex(repo->config_.id);
+    if (bad_config.ok() && (!id || id->size() != 32)) bad_config = Corrupt("id must be 64 hex digits");
   } catch (const std::exception& e) {
-    return Corrupt("config of " + repo->storage_->Describe() + " is damaged: " + e.what());
+    bad_config = Corrupt(e.what());
+  }
+  if (!bad_config.ok()) {
+    return Corrupt("config of " + repo->storage_->Describe() + " is damaged: " + bad_config.message());
   }
   if (repo->config_.version != kFormatVersion) {
     return InvalidArgument("repository format version " + std::to_string(repo->config_.version) +
@@ -282,7 +295,12 @@ StatusOr<std::vector<std::pair<Id, BlobLocation>>> Repository::ParseIndex(const 
       for (const auto& b : p.at("blobs")) {
         auto id = Id::FromHex(b.at(0).get<std::string>());
         if (!id) throw std::runtime_error("bad blob id");
-        BlobLocation loc{*pack, b.at(2), b.at(3), b.at(4), static_cast<BlobType>(b.at(1).get<int>())};
+        auto field = [&](size_t i) {
+          auto n = JsonUint(b.at(i), UINT32_MAX, "index entry field " + std::to_string(i));
+          if (!n.ok()) throw std::runtime_error(n.status().message());
+          return static_cast<uint32_t>(*n);
+        };
+        BlobLocation loc{*pack, field(2), field(3), field(4), static_cast<BlobType>(field(1))};
         if (loc.length < kSealOverhead) throw std::runtime_error("blob length too small");
         out.emplace_back(*id, loc);
       }

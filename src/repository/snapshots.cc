@@ -9,14 +9,19 @@ StatusOr<std::vector<SnapshotRef>> ListSnapshots(Repository& repo, std::vector<s
   std::vector<SnapshotRef> out;
   for (const auto& o : objs) {
     auto doc = repo.LoadObject(o.name, kKindSnapshot);
-    if (!doc.ok() || !doc->contains("backup_id")) {
+    // A sealed object is trusted to be ours, not to be well-formed: a wrong type is a damaged
+    // snapshot to report, not an exception.
+    if (!doc.ok() || !doc->is_object() || !doc->contains("backup_id") || !(*doc)["backup_id"].is_string()) {
       if (problems) problems->push_back(doc.ok() ? o.name + ": no backup_id" : doc.status().message());
       continue;
     }
     out.push_back({o.name, (*doc)["backup_id"].get<std::string>(), std::move(*doc)});
   }
   // Ids are local time and repeat after a DST fall-back: order by the recorded Unix time first.
-  auto key = [](const SnapshotRef& s) { return std::make_pair(s.doc.value("time_unix", 0.0), s.backup_id); };
+  auto key = [](const SnapshotRef& s) {
+    auto t = s.doc.find("time_unix");
+    return std::make_pair(t != s.doc.end() && t->is_number() ? t->get<double>() : 0.0, s.backup_id);
+  };
   std::sort(out.begin(), out.end(), [&](const SnapshotRef& a, const SnapshotRef& b) { return key(a) < key(b); });
   return out;
 }

@@ -5,6 +5,7 @@
 
 #include "components/database/engines.h"
 #include "core/log.h"
+#include "core/parse.h"
 
 namespace stb {
 
@@ -23,7 +24,7 @@ StatusOr<std::map<std::string, int64_t>> Counts(PgConnection& c, const std::stri
   std::map<std::string, int64_t> out;
   for (const auto& t : tables) {
     ASSIGN_OR_RETURN(std::string n, c.QueryValue(CrdbCountSql(db, *t[0], *t[1], as_of)));
-    out[*t[0] + "." + *t[1]] = std::stoll(n);
+    ASSIGN_OR_RETURN(out[*t[0] + "." + *t[1]], ParseInt(n, 0, INT64_MAX, "row count of " + *t[0] + "." + *t[1]));
   }
   return out;
 }
@@ -68,7 +69,11 @@ DatabaseBackupResult BackupCockroach(const DatabaseOptions& opt, PgConnection& c
     rows += n;
   }
   uint64_t bytes = 0;
-  if (!result->empty() && result->front().size() >= 6 && result->front()[5]) bytes = std::stoull(*result->front()[5]);
+  if (!result->empty() && result->front().size() >= 6 && result->front()[5]) {
+    // The size is only reported; an unreadable one is shown as 0 rather than failing the backup.
+    auto n = ParseUint(*result->front()[5]);
+    bytes = n.ok() ? *n : 0;
+  }
   res.entry = {{"kind", "cockroachdb"},
                {"database", opt.endpoint.name},
                {"collection", collection->shown},

@@ -17,6 +17,7 @@
 #include "components/database/engines.h"
 #include "core/file_util.h"
 #include "core/log.h"
+#include "core/parse.h"
 #include "core/subprocess.h"
 
 namespace stb {
@@ -57,7 +58,10 @@ StatusOr<std::vector<TableCount>> CountTables(PgConnection& c, bool checksums) {
     std::string sql = checksums ? "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0) FROM " + from
                                 : "SELECT count(*), '' FROM " + from;
     ASSIGN_OR_RETURN(auto v, c.Query(sql));
-    t.rows = std::stoll(*v[0][0]);
+    if (v.size() != 1 || v[0].size() < 2 || !v[0][0] || !v[0][1]) {
+      return Corrupt("the server answered an unreadable row count for " + t.schema + "." + t.name);
+    }
+    ASSIGN_OR_RETURN(t.rows, ParseInt(*v[0][0], 0, INT64_MAX, "row count of " + t.schema + "." + t.name));
     t.checksum = *v[0][1];
     out.push_back(std::move(t));
   }
@@ -85,7 +89,10 @@ int ToolMajor(const std::string& path) {
   while ((n = read((*p)->stdout_fd(), buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
   if ((*p)->Wait() != 0) return -1;
   size_t pos = out.find(") ");
-  return pos == std::string::npos ? -1 : std::atoi(out.c_str() + pos + 2);
+  if (pos == std::string::npos) return -1;
+  std::string_view v = std::string_view(out).substr(pos + 2);
+  auto major = ParseUint(v.substr(0, v.find_first_not_of("0123456789")), 1000);
+  return major.ok() ? static_cast<int>(*major) : -1;
 }
 
 bool Executable(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
@@ -185,6 +192,8 @@ DatabaseBackupResult BackupPostgres(Repository& repo, BlobSaver& saver, const Da
   }
   if (!counts.ok()) return fail(counts.status().Context("counting rows"));
   if (!large_objects.ok()) return fail(large_objects.status().Context("counting large objects"));
+  auto large_object_count = ParseInt(*large_objects, 0, INT64_MAX, "large object count");
+  if (!large_object_count.ok()) return fail(large_object_count.status());
 
   int64_t rows = 0;
   for (const auto& t : *counts) rows += t.rows;
@@ -197,13 +206,13 @@ DatabaseBackupResult BackupPostgres(Repository& repo, BlobSaver& saver, const Da
                {"format", "pg_dump custom, uncompressed"},
                {"server_version", c.server_version()},
                {"tables", TablesToJson(*counts)},
-               {"large_objects", std::stoll(*large_objects)},
+               {"large_objects", *large_object_count},
                {"checksums", opt.checksums}};
   res.report["engine"] = "postgresql";
   res.report["size_bytes"] = size;
   res.report["tables"] = counts->size();
   res.report["rows"] = rows;
-  res.report["large_objects"] = std::stoll(*large_objects);
+  res.report["large_objects"] = *large_object_count;
   res.report["success"] = true;
   res.success = true;
   return res;
@@ -278,7 +287,7 @@ json Verify(const DatabaseOptions& opt, const std::string& target, const json& e
   }
   auto lo = (*conn)->QueryValue("SELECT count(*) FROM pg_largeobject_metadata");
   int64_t want_lo = entry.value("large_objects", int64_t{0});
-  if (lo.ok() && std::stoll(*lo) != want_lo) {
+  if (auto n = lo.ok() ? ParseInt(*lo, 0, INT64_MAX) : StatusOr<int64_t>(lo.status()); n.ok() && *n != want_lo) {
     mismatches.push_back("large objects: " + *lo + ", backup has " + std::to_string(want_lo));
   }
   r["tables_verified"] = entry.at("tables").size();

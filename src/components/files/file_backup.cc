@@ -203,12 +203,11 @@ FileBackupResult BackupWalkedFiles(Repository& repo, BlobSaver& saver, const std
     }
   }
   std::vector<size_t> to_read;
-  uint64_t files = 0, bytes = 0, unchanged = 0;
+  uint64_t files = 0, unchanged = 0;
   for (size_t i = 0; i < tree.nodes.size(); ++i) {
     FileNode& n = tree.nodes[i];
     if (n.type != FileNode::Type::kFile) continue;
     ++files;
-    bytes += n.size;
     auto it = parent.find(n.path);
     if (it != parent.end() && it->second->size == n.size && it->second->mtime_ns == n.mtime_ns &&
         it->second->inode == n.inode) {

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <thread>
 
 #include "components/files/file_backup.h"
@@ -19,6 +20,7 @@
 #include "components/redis/rdb.h"
 #include "components/redis/replica_listener.h"
 #include "core/file_util.h"
+#include "core/parse.h"
 #include "core/subprocess.h"
 #include "repository/repository.h"
 
@@ -49,11 +51,9 @@ class RdbSource {
       return Status::Ok();
     }
     if (line[0] != '$') return InvalidArgument("unexpected reply to the sync request: " + line.substr(0, 40));
-    try {
-      remaining_ = std::stoull(line.substr(1));
-    } catch (const std::exception&) {
-      return Corrupt("bad snapshot length from Redis");
-    }
+    auto n = ParseUint(std::string_view(line).substr(1), std::numeric_limits<int64_t>::max(), "snapshot length");
+    if (!n.ok()) return Corrupt("bad snapshot length from Redis: " + n.status().message());
+    remaining_ = *n;
     return Status::Ok();
   }
 
@@ -287,16 +287,27 @@ Status Transfer(Repository& repo, BlobSaver& saver, RedisConnection& c, RdbValid
 
 }  // namespace
 
-StatusOr<json> RedisKeyspace(RedisConnection& conn) {
-  ASSIGN_OR_RETURN(RespValue v, conn.Command({"INFO", "keyspace"}));
+StatusOr<json> ParseKeyspace(const std::string& info) {
   json out = json::object();
-  for (const auto& [db, val] : ParseInfo(v.str)) {
+  for (const auto& [db, val] : ParseInfo(info)) {
     // "keys=123,expires=4,avg_ttl=0"
     size_t eq = val.find("keys=");
     if (db.rfind("db", 0) != 0 || eq == std::string::npos) continue;
-    out[db] = std::stoll(val.substr(eq + 5));
+    std::string_view keys = std::string_view(val).substr(eq + 5);
+    keys = keys.substr(0, keys.find(','));
+    // A bound far above any real server keeps the sum over databases from overflowing.
+    auto n = ParseUint(keys, 1ull << 48, "INFO keyspace " + db + " keys");
+    if (!n.ok()) return Corrupt("Redis answered an unreadable INFO keyspace: " + n.status().message());
+    out[db] = static_cast<int64_t>(*n);
   }
   return out;
+}
+
+StatusOr<json> RedisKeyspace(RedisConnection& conn) {
+  ASSIGN_OR_RETURN(RespValue v, conn.Command({"INFO", "keyspace"}));
+  auto keyspace = ParseKeyspace(v.str);
+  if (!keyspace.ok()) return keyspace.status().Context(conn.endpoint().Describe());
+  return keyspace;
 }
 
 RedisBackupResult BackupRedis(Repository& repo, BlobSaver& saver, const RedisOptions& opt, Progress& progress) {

@@ -45,5 +45,7 @@ nlohmann::json RestoreRedisLive(Repository& repo, const nlohmann::json& entry, c
 
 // Keys per database from INFO keyspace ("db0" -> 123).
 StatusOr<nlohmann::json> RedisKeyspace(RedisConnection& conn);
+// The same from the text of an INFO keyspace answer; an unreadable count is kCorrupt.
+StatusOr<nlohmann::json> ParseKeyspace(const std::string& info);
 
 }  // namespace stb

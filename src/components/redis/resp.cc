@@ -10,16 +10,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "core/parse.h"
 
 namespace stb {
 
 namespace {
 
-constexpr size_t kMaxLine = 64 << 10;      // a status line or number; anything longer is not Redis
-constexpr int64_t kMaxBulk = 512ll << 20;  // Redis' own limit for a bulk string
-constexpr int64_t kMaxArray = 1ll << 24;
+constexpr size_t kMaxLine = 64 << 10;  // a status line or number; anything longer is not Redis
 
 Status Refused(const RedisEndpoint& ep, const std::string& why) {
   return Unavailable("cannot connect to Redis at " + ep.Describe() + " (check REDIS_HOST and REDIS_PORT): " + why);
@@ -151,6 +152,7 @@ Status RedisConnection::Fill() {
     buf_.clear();
     pos_ = 0;
   }
+  if (in_memory_) return Closed();
   uint8_t tmp[64 << 10];
   for (;;) {
     ssize_t r;
@@ -220,6 +222,13 @@ void RedisConnection::SetTimeoutMs(int ms) {
   setsockopt(fd_.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
+std::unique_ptr<RedisConnection> RedisConnection::FromBytes(Bytes data, const RedisEndpoint& peer) {
+  std::unique_ptr<RedisConnection> c(new RedisConnection(peer));
+  c->buf_ = std::move(data);
+  c->in_memory_ = true;
+  return c;
+}
+
 StatusOr<std::string> RedisConnection::ReadLine() {
   for (;;) {
     for (size_t i = pos_; i + 1 < buf_.size(); ++i) {
@@ -248,18 +257,19 @@ StatusOr<size_t> RedisConnection::ReadSome(uint8_t* out, size_t n) {
 }
 
 StatusOr<RespValue> RedisConnection::Read() {
+  int64_t elements = 0;
+  return ReadValue(0, elements);
+}
+
+StatusOr<RespValue> RedisConnection::ReadValue(int depth, int64_t& elements) {
   ASSIGN_OR_RETURN(std::string line, ReadLine());
   RespValue v;
   auto not_redis = [&] { return Corrupt(ep_.Describe() + " does not answer in the Redis protocol"); };
   if (line.empty()) return not_redis();
-  auto number = [&](int64_t& n) {
-    try {
-      size_t used = 0;
-      n = std::stoll(line.substr(1), &used);
-      return used == line.size() - 1;
-    } catch (const std::exception&) {
-      return false;
-    }
+  auto number = [&](int64_t& n, int64_t lo, int64_t hi) {
+    auto parsed = ParseInt(std::string_view(line).substr(1), lo, hi);
+    if (parsed.ok()) n = *parsed;
+    return parsed.ok();
   };
   switch (line[0]) {
     case '+':
@@ -272,29 +282,43 @@ StatusOr<RespValue> RedisConnection::Read() {
       return v;
     case ':':
       v.type = RespValue::Type::kInteger;
-      if (!number(v.integer)) return not_redis();
+      if (!number(v.integer, INT64_MIN, INT64_MAX)) return not_redis();
       return v;
     case '$': {
       int64_t n;
-      if (!number(n) || n < -1 || n > kMaxBulk) return not_redis();
+      if (!number(n, -1, kMaxBulk)) return not_redis();
       if (n == -1) return v;
       v.type = RespValue::Type::kBulk;
-      v.str.resize(static_cast<size_t>(n) + 2);
-      size_t got = 0;
-      while (got < v.str.size()) {
-        ASSIGN_OR_RETURN(size_t k, ReadSome(reinterpret_cast<uint8_t*>(v.str.data()) + got, v.str.size() - got));
-        got += k;
+      // Grown as the bytes arrive: a length alone never makes us allocate hundreds of MiB.
+      size_t want = static_cast<size_t>(n) + 2;
+      v.str.reserve(std::min<size_t>(want, 1 << 20));
+      while (v.str.size() < want) {
+        if (pos_ == buf_.size()) RETURN_IF_ERROR(Fill());
+        size_t k = std::min(want - v.str.size(), buf_.size() - pos_);
+        v.str.append(reinterpret_cast<const char*>(buf_.data() + pos_), k);
+        pos_ += k;
       }
+      if (v.str[static_cast<size_t>(n)] != '\r' || v.str[static_cast<size_t>(n) + 1] != '\n') return not_redis();
       v.str.resize(static_cast<size_t>(n));
       return v;
     }
     case '*': {
       int64_t n;
-      if (!number(n) || n < -1 || n > kMaxArray) return not_redis();
+      if (!number(n, -1, kMaxElements)) return not_redis();
       if (n == -1) return v;
+      // Bounded so that a hostile or broken server cannot exhaust the stack or the memory.
+      if (depth >= kMaxDepth) {
+        return Corrupt(ep_.Describe() + " sent a reply nested deeper than " + std::to_string(kMaxDepth) +
+                       " levels: not a Redis server");
+      }
+      elements += n;
+      if (elements > kMaxElements) {
+        return Corrupt(ep_.Describe() + " sent a reply of more than " + std::to_string(kMaxElements) +
+                       " elements: not a Redis server");
+      }
       v.type = RespValue::Type::kArray;
       for (int64_t i = 0; i < n; ++i) {
-        ASSIGN_OR_RETURN(RespValue e, Read());
+        ASSIGN_OR_RETURN(RespValue e, ReadValue(depth + 1, elements));
         v.elems.push_back(std::move(e));
       }
       return v;

@@ -56,10 +56,20 @@ class RedisConnection {
   static std::unique_ptr<RedisConnection> Adopt(Fd fd, const RedisEndpoint& peer);
   // Changes the read and write timeouts of an open connection.
   void SetTimeoutMs(int ms);
+  // Reads from `data` as if a server had sent it and then closed the connection; sends go
+  // nowhere. For unit tests and fuzzing of the protocol parser.
+  static std::unique_ptr<RedisConnection> FromBytes(Bytes data, const RedisEndpoint& peer = {});
+
+  // Bounds on one reply: nesting depth (Redis' own replies nest a few levels), elements in all
+  // its arrays together, and one bulk string (Redis' proto-max-bulk-len default).
+  static constexpr int kMaxDepth = 32;
+  static constexpr int64_t kMaxElements = 1ll << 24;
+  static constexpr int64_t kMaxBulk = 512ll << 20;
 
  private:
   explicit RedisConnection(const RedisEndpoint& ep) : ep_(ep) {}
   Status Fill();
+  StatusOr<RespValue> ReadValue(int depth, int64_t& elements);
   Status Closed() const;
 
   Status StartTls();
@@ -74,6 +84,7 @@ class RedisConnection {
   std::unique_ptr<ssl_st, SslFree> ssl_;  // declared after fd_: freed before the socket closes
   Bytes buf_;
   size_t pos_ = 0;
+  bool in_memory_ = false;  // FromBytes: no socket behind buf_
 };
 
 // Adds the REDIS_HOST/REDIS_PORT hint to a failure of the first exchange with a server.

@@ -1,0 +1,25 @@
+// Alerts from every run, not only scheduled ones: each command that can fail on its own (backup,
+// restore, replicate, forget/prune, dr-test) posts its outcome to BACKUP_ALERT_WEBHOOK, failures
+// always and successes when BACKUP_ALERT_ON_SUCCESS is set. Best effort: never changes a result.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "alerts/webhook.h"
+#include "config/settings.h"
+
+namespace stb {
+
+WebhookOptions WebhookOf(const Settings& s);
+
+// A backup's report: backup_failed (the failed components and the first error) or
+// backup_succeeded, then location_behind for each copy that could not be written.
+void AlertBackupOutcome(const Settings& s, const std::string& type, const nlohmann::json& report, bool ok);
+
+// Another command's outcome: "<command>_failed" (critical) or "<command>_succeeded" (info, when
+// asked). details: structured fields for receivers (report figures).
+void AlertCommandOutcome(const Settings& s, const std::string& command, bool ok, const std::string& error,
+                         const std::string& backup_id = "", const nlohmann::json& details = nullptr);
+
+}  // namespace stb

@@ -1,0 +1,81 @@
+// Settings from a TOML file and the environment: numbers are checked, never cut or wrapped.
+#include "config/settings.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+namespace stb {
+namespace {
+
+class ConfigFile {
+ public:
+  explicit ConfigFile(const std::string& text) {
+    char tmpl[] = "/tmp/stb-settings-XXXXXX";
+    int fd = mkstemp(tmpl);
+    EXPECT_GE(fd, 0);
+    close(fd);
+    path_ = tmpl;
+    std::ofstream(path_) << text;
+  }
+  ~ConfigFile() { unlink(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+StatusOr<Settings> LoadText(const std::string& text) {
+  ConfigFile f(text);
+  return LoadSettings(f.path());
+}
+
+TEST(Settings, TomlNumbersAreRead) {
+  auto s = LoadText("[database]\nport = 6543\nrestore_jobs = 3\n[redis]\nport = 7000\n[repository]\ncompression = 5\n");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->db_port, 6543);
+  EXPECT_EQ(s->db_restore_jobs, 3);
+  EXPECT_EQ(s->redis_port, 7000);
+  EXPECT_EQ(s->compression, 5);
+}
+
+// 2^32 + 5432 used to be cut to an int and accepted as port 5432.
+TEST(Settings, TomlNumbersOutOfRangeAreErrorsNotTruncated) {
+  auto s = LoadText("[database]\nport = 4294972728\n");
+  ASSERT_FALSE(s.ok()) << "accepted as port " << s->db_port;
+  EXPECT_NE(s.status().message().find("database.port must be a whole number from 1 to 65535"), std::string::npos)
+      << s.status().message();
+  EXPECT_FALSE(LoadText("[redis]\nport = 70000\n").ok());
+  EXPECT_FALSE(LoadText("[alerts]\nrpo_seconds = -1\n").ok());
+  EXPECT_FALSE(LoadText("[repository]\nworkers = 9223372036854775807\n").ok());
+}
+
+TEST(Settings, TomlNumbersOfTheWrongTypeAreErrors) {
+  auto s = LoadText("[database]\nport = \"5432\"\n");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Code::kInvalidArgument);
+  EXPECT_FALSE(LoadText("[repository]\ncompression = 2.5\n").ok());
+}
+
+TEST(Settings, MalformedTomlIsAnError) {
+  Settings s;
+  Status st = ApplyConfigText(s, "[database\nport = 1", "test.toml");
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("test.toml"), std::string::npos);
+}
+
+TEST(Settings, EnvironmentNumbersAreChecked) {
+  ConfigFile empty("");
+  setenv("REDIS_PORT", std::string(400, '9').c_str(), 1);
+  auto s = LoadSettings(empty.path());
+  unsetenv("REDIS_PORT");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("REDIS_PORT"), std::string::npos);
+  EXPECT_LT(s.status().message().size(), 150u);
+}
+
+}  // namespace
+}  // namespace stb
