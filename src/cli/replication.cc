@@ -4,9 +4,11 @@
 #include <thread>
 
 #include "catalog/catalog.h"
+#include "cli/common.h"
 #include "cloud/locations.h"
 #include "core/log.h"
 #include "replication/replicate.h"
+#include "repository/lock.h"
 
 namespace stb {
 
@@ -14,11 +16,23 @@ namespace {
 
 using nlohmann::json;
 
-json ReplicateOne(const Settings& s, Storage& from, const LocationInfo& loc, bool mirror) {
+json ReplicateOne(const Settings& s, Storage& from, const LocationInfo& loc, bool mirror, bool force) {
   auto start = std::chrono::steady_clock::now();
   auto result = [&]() -> StatusOr<ReplicateStats> {
     ASSIGN_OR_RETURN(auto storage, OpenLocation(s, loc.name, loc.name == "local"));
-    return Replicate(from, *storage, {.jobs = storage->Caps().parallelism, .mirror_deletions = mirror});
+    // Deleting at a location is done under that location's exclusive lock, as prune does there
+    // (a restore or check reading it must not lose packs under its feet). A target without a
+    // repository yet has nothing to delete and no lock to take.
+    std::unique_ptr<Repository> target;
+    std::unique_ptr<RepoLock> target_lock;
+    if (mirror && storage->Stat("config").ok()) {
+      ASSIGN_OR_RETURN(target, OpenRepository(s, loc.name));
+      ASSIGN_OR_RETURN(target_lock, RepoLock::Acquire(*target, true));
+    }
+    ReplicateOptions o = AutomaticCopyOptions(storage->Caps().parallelism);
+    o.mirror_deletions = mirror;  // only `replicate --delete` sets it
+    o.force = force;
+    return Replicate(from, *storage, o);
   }();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // backup_storage_replication_status reads this (with the exporter's own probes).
@@ -41,14 +55,15 @@ json ReplicateOne(const Settings& s, Storage& from, const LocationInfo& loc, boo
 
 }  // namespace
 
-json ReplicateToLocations(const Settings& s, Storage& from, const std::vector<std::string>& names, bool mirror) {
+json ReplicateToLocations(const Settings& s, Storage& from, const std::vector<std::string>& names, bool mirror,
+                          bool force) {
   json out = json::object();
   std::mutex mu;
   std::vector<std::thread> threads;
   for (const auto& name : names) {
     threads.emplace_back([&, name] {
       LocationInfo loc{name, LocationLabel(name)};
-      json r = ReplicateOne(s, from, loc, mirror);
+      json r = ReplicateOne(s, from, loc, mirror, force);
       std::lock_guard lk(mu);
       out[loc.label] = std::move(r);
     });
@@ -62,7 +77,9 @@ json ReplicateToCopies(const Settings& s, Storage& local) {
   for (const auto& loc : ConfiguredLocations(s)) {
     if (loc.name != "local") names.push_back(loc.name);
   }
-  return ReplicateToLocations(s, local, names, true);
+  // Additions only: a local repository that was rolled back or partly restored must not delete
+  // history from the copies. A copy's own retention is `forget --prune LOCATION`.
+  return ReplicateToLocations(s, local, names, false, false);
 }
 
 }  // namespace stb
