@@ -40,11 +40,11 @@ Status ForgetAllAndPrune(Repository& repo) {
 // The lock a "crashed" run left is one of this (live) test process, so it would not look stale:
 // remove it as the next run would remove a dead process's lock.
 void ClearLocksOfCrashedRun(Storage& s) {
-  for (const auto& o : *s.List("locks/")) ASSERT_TRUE(s.Remove(o.name).ok());
+  for (const auto& o : Listed(s.List("locks/"))) ASSERT_TRUE(s.Remove(o.name).ok());
 }
 
 void CopyAll(Storage& from, Storage& to) {
-  for (const auto& o : *from.List("")) ASSERT_TRUE(to.Put(o.name, *from.Get(o.name)).ok());
+  for (const auto& o : Listed(from.List(""))) ASSERT_TRUE(to.Put(o.name, *from.Get(o.name)).ok());
 }
 
 // A prune that runs to completion after the backup process opened the repository but before its
@@ -174,11 +174,11 @@ TEST(PruneLock, LapsedLockStopsPruneBeforeDeleting) {
   auto inner = NewRepo();
   auto repo = OpenOn(inner);
   ASSERT_TRUE(MiniBackup(*repo, {TestBlob(1)}, kT0).ok());
-  for (const auto& o : *inner->List("snapshots/")) ASSERT_TRUE(inner->Remove(o.name).ok());
+  for (const auto& o : Listed(inner->List("snapshots/"))) ASSERT_TRUE(inner->Remove(o.name).ok());
   size_t packs = inner->List("data/")->size();
   auto lock = RepoLock::Acquire(*repo, true, std::chrono::seconds(0));
   ASSERT_TRUE(lock.ok());
-  for (const auto& o : *inner->List("locks/")) ASSERT_TRUE(inner->Remove(o.name).ok());  // taken over
+  for (const auto& o : Listed(inner->List("locks/"))) ASSERT_TRUE(inner->Remove(o.name).ok());  // taken over
   Progress progress;
   auto r = Prune(*repo, PruneOptions{.lock = lock->get()}, progress);
   ASSERT_FALSE(r.ok());

@@ -125,7 +125,11 @@ StatusOr<ReplicateStats> Replicate(Storage& from, Storage& to, const ReplicateOp
   Copier copier(from, to, o, stats);
 
   std::vector<std::set<std::string>> source(kFolders.size()), target(kFolders.size());
-  for (size_t f = 0; f < kFolders.size(); ++f) {
+  // Listed snapshots first, packs last: a backup running on the source meanwhile writes packs,
+  // then its index, then its snapshot, so every snapshot listed here has its index and packs
+  // already written and in the later listings. Listed the other way round, a snapshot could be
+  // copied without the packs it needs.
+  for (size_t f = kFolders.size(); f-- > 0;) {
     ASSIGN_OR_RETURN(source[f], Names(from, kFolders[f]));
     ASSIGN_OR_RETURN(target[f], Names(to, kFolders[f]));
   }

@@ -157,20 +157,23 @@ TEST_F(ReplicateTest, StopFlagEndsTheCopy) {
 }
 
 TEST_F(ReplicateTest, MirrorDeletionsRefusedWhenTheSourceHasFewerSnapshots) {
+  AddHashed(*src_, "snapshots", B("snapshot 2"));
   ASSERT_TRUE(Replicate(*src_, *dst_, {}).ok());
   ASSERT_TRUE(src_->Remove((*src_->List("snapshots/"))[0].name).ok());  // a rollback
   auto st = Replicate(*src_, *dst_, {.mirror_deletions = true});
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.status().message().find("fewer than"), std::string::npos) << st.status().message();
-  EXPECT_EQ(Count(*dst_, "snapshots/"), 1u);
+  EXPECT_EQ(Count(*dst_, "snapshots/"), 2u);
   EXPECT_EQ(Count(*dst_, "data/"), 20u);
   auto forced = Replicate(*src_, *dst_, {.mirror_deletions = true, .force = true});
   ASSERT_TRUE(forced.ok()) << forced.status().message();
-  EXPECT_EQ(Count(*dst_, "snapshots/"), 0u);
+  EXPECT_EQ(Count(*dst_, "snapshots/"), 1u);
 }
 
 // The copies made after a backup, over a real repository: a local snapshot deleted by mistake
 // (a rollback, a partial restore) stays in the copy after the next backup's replication.
+size_t Count(Storage& s, const std::string& prefix) { return s.List(prefix)->size(); }
+
 class RepoReplicateTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -242,6 +245,29 @@ TEST_F(RepoReplicateTest, SourceReadsCutShortAreNeverSpread) {
     source->Arm(FaultMode::kNone, 0);
     ASSERT_TRUE(Replicate(*source, *cloud, {}).ok()) << when;
     EXPECT_EQ(ExpectRepositoryIntact(cloud, when + ", then the next run"), 1u) << when;
+  }
+}
+
+// A backup on the source while replication runs (both hold shared locks): whatever the moment,
+// the copy never gets a snapshot without the packs and index it needs.
+TEST_F(RepoReplicateTest, BackupDuringReplicationNeverCopiesASnapshotWithoutItsData) {
+  ASSERT_TRUE(MiniBackup(*repo_, {TestBlob(1)}, 1704291930).ok());
+  for (const char* when : {"keys/", "ids/", "data/", "index/", "snapshots/"}) {
+    std::shared_ptr<Storage> cloud = NewMemStorage();
+    FaultStorage source(local_);
+    bool done = false;
+    int64_t t = 1704292000 + 60 * static_cast<int64_t>(Count(*local_, "snapshots/"));
+    source.SetHook([&](FaultOp op, const std::string& name) {
+      if (op == FaultOp::kList && name == when && !done) {
+        done = true;
+        EXPECT_TRUE(MiniBackup(*repo_, {TestBlob(static_cast<int>(t))}, t).ok());
+      }
+      return Status::Ok();
+    });
+    auto st = Replicate(source, *cloud, {.jobs = 2});
+    ASSERT_TRUE(done);
+    ASSERT_TRUE(st.ok()) << st.status().message();
+    ExpectRepositoryIntact(cloud, std::string("backup while replication listed ") + when);
   }
 }
 

@@ -77,7 +77,9 @@ TEST(InitTest, RacingInitsLeaveOneRepositoryAndOneKey) {
     auto repo = Repository::Open(inner, Key(winner));
     ASSERT_TRUE(repo.ok()) << repo.status().message();
     EXPECT_TRUE((*repo)->config().authenticated);
-    if (!same_key) EXPECT_EQ(Repository::Open(inner, Key(winner == 1 ? 2 : 1)).status().code(), Code::kPermission);
+    if (!same_key) {
+      EXPECT_EQ(Repository::Open(inner, Key(winner == 1 ? 2 : 1)).status().code(), Code::kPermission);
+    }
   }
 }
 
@@ -110,15 +112,15 @@ TEST_F(KeysTest, KeysThatUnwrapToDifferentMastersAreRefusedByName) {
   // What a racing init of the old code left: a second key, same key file, another master key.
   auto other = NewMemStorage();
   ASSERT_TRUE(Repository::Init(*other, Key(1)).ok());
-  std::string stray = (*other->List("keys/"))[0].name;
+  std::string stray = Listed(other->List("keys/"))[0].name;
   ASSERT_TRUE(storage_->Put(stray, *other->Get(stray)).ok());
   std::string right = "";
-  for (const auto& o : *storage_->List("keys/"))
+  for (const auto& o : Listed(storage_->List("keys/")))
     if (o.name != stray) right = o.name.substr(5);
   auto r = Repository::Open(storage_, Key(1));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kPermission);
-  const std::string& m = r.status().message();
+  const std::string m = r.status().message();
   EXPECT_NE(m.find("different master keys"), std::string::npos) << m;
   EXPECT_NE(m.find(right + " matching the config's key check"), std::string::npos) << m;
   EXPECT_NE(m.find(stray.substr(5) + " not"), std::string::npos) << m;
@@ -166,7 +168,7 @@ TEST_F(KeysTest, TamperedConfigIsRefused) {
 }
 
 TEST_F(KeysTest, ConfigWithoutKeysNamesAnInterruptedInit) {
-  ASSERT_TRUE(storage_->Remove((*storage_->List("keys/"))[0].name).ok());
+  ASSERT_TRUE(storage_->Remove(Listed(storage_->List("keys/"))[0].name).ok());
   auto r = Repository::Open(storage_, Key(1));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("interrupted"), std::string::npos) << r.status().message();
@@ -192,7 +194,7 @@ TEST(LegacyTest, LegacyKeysWithDifferentMastersAreRefused) {
   auto r = Repository::Open(s, Key(1));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("different master keys"), std::string::npos) << r.status().message();
-  for (const auto& o : *s->List("keys/")) {
+  for (const auto& o : Listed(s->List("keys/"))) {
     EXPECT_NE(r.status().message().find(o.name.substr(5)), std::string::npos) << r.status().message();
   }
 }
@@ -229,7 +231,7 @@ TEST_F(LockTest, LockTakenOverFailsTheSnapshot) {
   auto lock = RepoLock::Acquire(*repo_, false, std::chrono::seconds(0));
   ASSERT_TRUE(lock.ok());
   // Another process judged it stale and removed it.
-  for (const auto& o : *inner_->List("locks/")) ASSERT_TRUE(inner_->Remove(o.name).ok());
+  for (const auto& o : Listed(inner_->List("locks/"))) ASSERT_TRUE(inner_->Remove(o.name).ok());
   auto snap = WriteSnapshot(*repo_, **lock, json{{"backup_id", "20240103_142530"}, {"components", json::object()}});
   ASSERT_FALSE(snap.ok());
   EXPECT_NE(snap.status().message().find("removed by another process"), std::string::npos) << snap.status().message();
@@ -250,7 +252,7 @@ TEST_F(LockTest, KeyRotationCrashedAtEveryWriteLeavesAWorkingKey) {
   std::string secret = repo_->DeriveSecretHex("t");
   for (uint64_t n = 0;; ++n) {
     auto inner = std::shared_ptr<Storage>(NewMemStorage());
-    for (const auto& o : *inner_->List("")) ASSERT_TRUE(inner->Put(o.name, *inner_->Get(o.name)).ok());
+    for (const auto& o : Listed(inner_->List(""))) ASSERT_TRUE(inner->Put(o.name, *inner_->Get(o.name)).ok());
     auto fault = std::make_shared<FaultStorage>(inner);
     auto repo = Repository::Open(fault, Key(1));
     ASSERT_TRUE(repo.ok());
@@ -264,7 +266,9 @@ TEST_F(LockTest, KeyRotationCrashedAtEveryWriteLeavesAWorkingKey) {
     auto by_new = Repository::Open(inner, Key(9));
     ASSERT_TRUE(by_old.ok() || by_new.ok()) << "crash at write " << n;
     for (auto* r : {&by_old, &by_new}) {
-      if (r->ok()) EXPECT_EQ((**r)->DeriveSecretHex("t"), secret);
+      if (r->ok()) {
+        EXPECT_EQ((**r)->DeriveSecretHex("t"), secret);
+      }
     }
     if (st.ok()) {
       EXPECT_TRUE(by_new.ok());

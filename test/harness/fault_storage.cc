@@ -79,10 +79,8 @@ StatusOr<std::vector<ObjectInfo>> FaultStorage::List(const std::string& prefix) 
   FaultMode m = Enter(FaultOp::kList, prefix, hook);
   if (!hook.ok()) return hook;
   if (m == FaultMode::kCrash) return Crashed("list " + prefix);
-  if (m == FaultMode::kFail) return Unavailable("injected failure of list " + prefix);
-  auto l = inner_->List(prefix);
-  if (m == FaultMode::kCutShort && l.ok()) l->resize(l->size() / 2);
-  return l;
+  if (m == FaultMode::kFail || m == FaultMode::kCutShort) return Unavailable("injected failure of list " + prefix);
+  return inner_->List(prefix);
 }
 
 Status FaultStorage::Remove(const std::string& name) {

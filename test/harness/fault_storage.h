@@ -19,8 +19,14 @@ enum class FaultMode {
   kNone,
   kFail,      // the armed operation alone fails (kUnavailable)
   kCutShort,  // a read returns only the first half; a write stores only the first half and fails
+              // (listings are not cut: a store lists completely or fails, so List just fails)
   kCrash,     // the armed operation and every later one fail: nothing more reaches the location
 };
+
+// A listing's objects by value (a loop over *storage.List(...) would outlive the temporary).
+inline std::vector<ObjectInfo> Listed(StatusOr<std::vector<ObjectInfo>> l) {
+  return l.ok() ? std::move(*l) : std::vector<ObjectInfo>{};
+}
 
 class FaultStorage final : public Storage {
  public:
