@@ -136,8 +136,8 @@ int RunScheduledJob(const Settings& s, const std::string& type) {
   auto policy = RetentionOf(s);
   for (const auto& loc : ConfiguredLocations(s)) {
     if (g_stop) break;
-    auto r = policy.ok() ? RetentionAt(s, loc.name, *policy, std::chrono::seconds(60))
-                         : StatusOr<json>(policy.status());
+    auto r =
+        policy.ok() ? RetentionAt(s, loc.name, *policy, std::chrono::seconds(60)) : StatusOr<json>(policy.status());
     if (r.ok()) {
       LogInfo("retention at " + loc.label + ": kept " + std::to_string((*r)["keep"].size()) + ", removed " +
               std::to_string((*r)["remove"].size()) + " backups; prune freed " +

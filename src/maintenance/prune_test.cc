@@ -98,7 +98,7 @@ TEST(CrashPoints, BackupCutOffAtEveryWrite) {
   ASSERT_TRUE(MiniBackup(*OpenOn(base), {TestBlob(1), TestBlob(2)}, kT0).ok());
   std::vector<Bytes> next;
   for (int i = 0; i < 12; ++i) next.push_back(TestBlob(100 + i, 200000));
-  next.push_back(TestBlob(1));                                             // one already stored
+  next.push_back(TestBlob(1));  // one already stored
   for (uint64_t n = 0;; ++n) {
     std::shared_ptr<Storage> inner = NewMemStorage();
     CopyAll(*base, *inner);

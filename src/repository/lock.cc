@@ -81,7 +81,8 @@ void RepoLock::RefreshLoop(std::chrono::milliseconds every) {
     // repository since, so writing a fresh lock now would hide that.
     auto present = repo_.storage().Stat(name_);
     if (!present.ok() && present.status().code() == Code::kNotFound) {
-      if (lost_.ok()) lost_ = Unavailable("the lock " + name_ + " was removed by another process (taken over as stale)");
+      if (lost_.ok())
+        lost_ = Unavailable("the lock " + name_ + " was removed by another process (taken over as stale)");
       continue;
     }
     Status st = Write();

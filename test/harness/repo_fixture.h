@@ -77,8 +77,8 @@ inline size_t ExpectRepositoryIntact(std::shared_ptr<Storage> storage, const std
         **repo, s,
         [&](const Id& id, const std::string&, const std::string&) {
           auto b = (*repo)->ReadBlob(id);
-          EXPECT_TRUE(b.ok()) << when << ": backup " << s.backup_id << " references a missing blob: "
-                              << b.status().message();
+          EXPECT_TRUE(b.ok()) << when << ": backup " << s.backup_id
+                              << " references a missing blob: " << b.status().message();
         },
         problems);
   }
