@@ -139,9 +139,9 @@ int RunScheduledJob(const Settings& s, const std::string& type) {
     auto r =
         policy.ok() ? RetentionAt(s, loc.name, *policy, std::chrono::seconds(60)) : StatusOr<json>(policy.status());
     if (r.ok()) {
-      LogInfo("retention at " + loc.label + ": kept " + std::to_string((*r)["keep"].size()) + ", removed " +
+      LogInfo("retention: kept " + std::to_string((*r)["keep"].size()) + ", removed " +
               std::to_string((*r)["remove"].size()) + " backups; prune freed " +
-              std::to_string((*r)["prune"].value("bytes_freed", uint64_t{0})) + " bytes");
+              std::to_string((*r)["prune"].value("bytes_freed", uint64_t{0})) + " bytes (at " + loc.label + ")");
       continue;
     }
     LogError("retention at " + loc.label + ": " + r.status().message());
