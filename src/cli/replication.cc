@@ -20,14 +20,18 @@ json ReplicateOne(const Settings& s, Storage& from, const LocationInfo& loc, boo
   auto start = std::chrono::steady_clock::now();
   auto result = [&]() -> StatusOr<ReplicateStats> {
     ASSIGN_OR_RETURN(auto storage, OpenLocation(s, loc.name, loc.name == "local"));
-    // Deleting at a location is done under that location's exclusive lock, as prune does there
-    // (a restore or check reading it must not lose packs under its feet). A target without a
-    // repository yet has nothing to delete and no lock to take.
+    // The target's own lock: shared for copying (a prune running there, which takes it
+    // exclusively, would otherwise delete the packs being copied in as unindexed ones before
+    // their index arrives), exclusive for deleting, as prune does there. A target without a
+    // repository yet has no lock to take, and nothing can prune it.
     std::unique_ptr<Repository> target;
     std::unique_ptr<RepoLock> target_lock;
-    if (mirror && storage->Stat("config").ok()) {
+    auto target_config = storage->Get("config");
+    auto source_config = from.Get("config");
+    // (A target holding another repository is refused by Replicate, naming both.)
+    if (target_config.ok() && source_config.ok() && *target_config == *source_config) {
       ASSIGN_OR_RETURN(target, OpenRepository(s, loc.name));
-      ASSIGN_OR_RETURN(target_lock, RepoLock::Acquire(*target, true));
+      ASSIGN_OR_RETURN(target_lock, RepoLock::Acquire(*target, mirror));
     }
     ReplicateOptions o = AutomaticCopyOptions(storage->Caps().parallelism);
     o.mirror_deletions = mirror;  // only `replicate --delete` sets it

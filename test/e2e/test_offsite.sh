@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Offsite history never follows local mistakes (issue 12), with Azurite as the cloud copy: a
 # backup after a local rollback leaves the copy's snapshots; `replicate --delete` refuses a source
-# with fewer snapshots unless --force; retention at the copy runs there, under its own lock.
+# with fewer snapshots unless --force; retention at the copy runs there, under its own lock; a
+# rotated key stops opening the copy too.
 source "$(dirname "$0")/lib.sh" "$1"
 source "$HERE/../services/lib.sh"
 trap 'service_stop_all; rm -rf "$W"' EXIT
@@ -41,3 +42,13 @@ pass "replicate --delete refused with fewer snapshots in the source; --force nee
 "$BIN" check azure --read-data >/dev/null 2>&1 || fail "check --read-data azure after prune there"
 "$BIN" check --read-data >/dev/null 2>&1 || fail "check --read-data local"
 pass "forget --prune azure applies retention at azure only; check --read-data passes on both"
+
+# 4. Key rotation reaches the copy: replication only adds, so the old key must be removed there too.
+"$BIN" key rotate --new-key-file "$W/key2" >"$W/rot.json" 2>"$W/rot.err" || fail "key rotate: $(cat "$W/rot.json" "$W/rot.err")"
+[ "$(json "$W/rot.json" "r['locations']['azure_secondary']['status']")" = ok ] || fail "rotation at azure: $(cat "$W/rot.json")"
+if "$BIN" snapshots azure >/dev/null 2>&1; then fail "the old key still opens azure after rotation"; fi
+export BACKUP_ENCRYPTION_KEY=$W/key2
+"$BIN" check azure --read-data >/dev/null 2>&1 || fail "the new key does not open azure"
+"$BIN" backup full --no-progress >/dev/null 2>&1 || fail "backup with the new key"
+"$BIN" check azure --read-data >/dev/null 2>&1 || fail "check --read-data azure after rotation"
+pass "key rotate: the old key no longer opens azure, the new one does"
