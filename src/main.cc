@@ -205,7 +205,10 @@ int Run(int argc, char** argv) {
                    "is a cloud location)")
       ->check(CLI::IsMember({"local", "s3", "azure", "gcs"}));
   replicate->add_flag("--delete", repargs.delete_extra,
-                      "also delete from the targets what the source no longer has (forgotten backups, removed keys)");
+                      "also delete from the targets what the source no longer has (forgotten backups, removed keys); "
+                      "refused when the source holds fewer snapshots than a target");
+  replicate->add_flag("--force", repargs.force,
+                      "with --delete: delete even when the source holds fewer snapshots than a target");
   replicate->callback([&] { run = [&](stb::Settings& s) { return stb::RunReplicate(s, repargs); }; });
 
   stb::CheckArgs cargs;
@@ -268,6 +271,10 @@ int Run(int argc, char** argv) {
   forget->add_option("--keep-within", keep["within"], "keep every backup within DURATION (1y2m3d4h) of the newest");
   forget->add_flag("--dry-run", fargs.dry_run, "only print what would be kept and removed");
   forget->add_flag("--prune", fargs.prune, "then prune the data only the removed backups used");
+  forget
+      ->add_option("LOCATION", fargs.location,
+                   "local (default), s3, azure or gcs: the location whose own backups are forgotten, under its lock")
+      ->check(CLI::IsMember({"local", "s3", "azure", "gcs"}));
   forget->callback([&] {
     for (const auto& [rule, value] : keep) {
       if (value.empty()) continue;
@@ -299,6 +306,8 @@ int Run(int argc, char** argv) {
       ->add_option("--repack-unused", pargs.repack_unused_percent,
                    "rewrite packs whose unused share exceeds PERCENT (default 20)")
       ->check(CLI::Range(0.0, 100.0));
+  prune->add_option("LOCATION", pargs.location, "local (default), s3, azure or gcs")
+      ->check(CLI::IsMember({"local", "s3", "azure", "gcs"}));
   prune->callback([&] { run = [&](stb::Settings& s) { return stb::RunPrune(s, pargs); }; });
 
   stb::MonitorArgs margs;

@@ -54,11 +54,10 @@ int RunBackup(const Settings& s, const BackupArgs& a, json* report_out) {
   if (!repo_or.ok()) return Fail(repo_or.status());
   Repository& repo = **repo_or;
   std::vector<std::string> index_problems;
-  Status st = repo.LoadIndex(&index_problems);
-  if (!st.ok()) return Fail(st);
-  for (const auto& p : index_problems) LogWarn("damaged index ignored (its blobs will be stored again): " + p);
-  auto lock = RepoLock::Acquire(repo, false);
+  // The lock before the index: a prune cannot delete what the loaded index names.
+  auto lock = LockAndLoadIndex(repo, false, std::chrono::seconds(60), &index_problems);
   if (!lock.ok()) return Fail(lock.status());
+  for (const auto& p : index_problems) LogWarn("damaged index ignored (its blobs will be stored again): " + p);
 
   // The parent: incremental backups skip unchanged files of it; full backups read everything.
   std::optional<SnapshotRef> parent;
@@ -203,7 +202,7 @@ int RunBackup(const Settings& s, const BackupArgs& a, json* report_out) {
                    {"hostname", Hostname()}, {"start_time", report["start_time"]},
                    {"time_unix", t_start},   {"end_time", report["end_time"]},
                    {"components", entries},  {"report", report}};
-  auto name = repo.SaveObject("snapshots", kKindSnapshot, snapshot);
+  auto name = WriteSnapshot(repo, **lock, snapshot);
   if (!name.ok()) {
     report["overall_success"] = false;
     report["error"] = "writing the snapshot failed: " + name.status().message();

@@ -58,6 +58,7 @@ struct ReplicateArgs {
   std::string from = "local";
   std::vector<std::string> to;  // empty: every other configured location (local when from a copy)
   bool delete_extra = false;    // also delete from the targets what the source no longer has
+  bool force = false;           // --delete even when the source holds fewer snapshots than a target
 };
 int RunReplicate(const Settings& s, const ReplicateArgs& a);
 
@@ -73,12 +74,14 @@ struct ForgetArgs {
   bool explicit_policy = false;  // false: BACKUP_RETENTION_FULL / _INCREMENTAL (the guide's defaults)
   bool dry_run = false;
   bool prune = false;
+  std::string location = "local";  // each location applies the policy to its own snapshots
 };
 int RunForget(const Settings& s, const ForgetArgs& a);
 
 struct PruneArgs {
   bool dry_run = false;
   double repack_unused_percent = 20;
+  std::string location = "local";
 };
 int RunPrune(const Settings& s, const PruneArgs& a);
 

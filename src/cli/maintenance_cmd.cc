@@ -30,15 +30,24 @@ StatusOr<std::unique_ptr<RepoLock>> LockForMaintenance(Repository& repo, const s
   return lock;
 }
 
-StatusOr<json> ForgetAndPrune(Repository& repo, const RetentionConfig& policy, bool by_type, bool dry_run, bool prune) {
+StatusOr<json> ForgetAndPrune(Repository& repo, RepoLock& lock, const RetentionConfig& policy, bool by_type,
+                              bool dry_run, bool prune) {
   Progress progress;
   ASSIGN_OR_RETURN(json report, Forget(repo, policy, by_type, dry_run));
   if (prune) {
     PruneOptions po;
     po.dry_run = dry_run;
+    po.lock = &lock;
     ASSIGN_OR_RETURN(report["prune"], Prune(repo, po, progress));
   }
   return report;
+}
+
+StatusOr<json> RetentionAt(const Settings& s, const std::string& location, const RetentionConfig& policy,
+                           std::chrono::seconds wait) {
+  ASSIGN_OR_RETURN(auto repo, OpenRepository(s, location));
+  ASSIGN_OR_RETURN(auto lock, LockForMaintenance(*repo, "retention at " + location, wait));
+  return ForgetAndPrune(*repo, *lock, policy, true, false, true);
 }
 
 int RunForget(const Settings& s, const ForgetArgs& a) {
@@ -52,12 +61,13 @@ int RunForget(const Settings& s, const ForgetArgs& a) {
     if (!p.ok()) return Fail(p.status());
     policy = *p;
   }
-  auto repo = OpenRepository(s, "local");
+  // Each location forgets and prunes its own snapshots under its own lock: deletions are never
+  // copied from another location.
+  auto repo = OpenRepository(s, a.location);
   if (!repo.ok()) return Fail(repo.status());
-  if (Status st = (*repo)->LoadIndex(); !st.ok()) return Fail(st);
   auto lock = LockForMaintenance(**repo, a.prune ? "forget --prune" : "forget", std::chrono::seconds(0));
   if (!lock.ok()) return Fail(lock.status());
-  auto report = ForgetAndPrune(**repo, policy, !a.explicit_policy, a.dry_run, a.prune);
+  auto report = ForgetAndPrune(**repo, **lock, policy, !a.explicit_policy, a.dry_run, a.prune);
   if (!report.ok()) return Fail(report.status());
   PrintJson(*report);
   return 0;
@@ -65,12 +75,12 @@ int RunForget(const Settings& s, const ForgetArgs& a) {
 
 int RunPrune(const Settings& s, const PruneArgs& a) {
   InitLog(s.log_dir, "prune.log");
-  auto repo = OpenRepository(s, "local");
+  auto repo = OpenRepository(s, a.location);
   if (!repo.ok()) return Fail(repo.status());
   auto lock = LockForMaintenance(**repo, "prune", std::chrono::seconds(0));
   if (!lock.ok()) return Fail(lock.status());
   Progress progress;
-  PruneOptions po{a.dry_run, a.repack_unused_percent};
+  PruneOptions po{a.dry_run, a.repack_unused_percent, lock->get()};
   auto report = Prune(**repo, po, progress);
   if (!report.ok()) return Fail(report.status());
   PrintJson(*report);

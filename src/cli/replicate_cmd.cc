@@ -1,4 +1,4 @@
-// `replicate [--from LOC] [--to LOC]... [--delete]`: copies what the target locations lack from the
+// `replicate [--from LOC] [--to LOC]... [--delete [--force]]`: copies what the target locations lack from the
 // source (local by default, to every configured cloud location): the repair after an outage.
 #include <algorithm>
 
@@ -25,6 +25,7 @@ int RunReplicate(const Settings& s, const ReplicateArgs& a) {
         InvalidArgument("no location to replicate to: configure BACKUP_S3_BUCKET, BACKUP_AZURE_CONTAINER or "
                         "BACKUP_GCS_BUCKET, or name one with --to"));
   }
+  if (a.force && !a.delete_extra) return Fail(InvalidArgument("--force only applies with --delete"));
   if (std::find(to.begin(), to.end(), a.from) != to.end()) {
     return Fail(InvalidArgument("--to " + a.from + " is also --from"));
   }
@@ -35,7 +36,7 @@ int RunReplicate(const Settings& s, const ReplicateArgs& a) {
   auto lock = RepoLock::Acquire(**repo, false);
   if (!lock.ok()) return Fail(lock.status());
   LogInfo("replicate from " + a.from + " starting");
-  nlohmann::json locations = ReplicateToLocations(s, (*repo)->storage(), to, a.delete_extra);
+  nlohmann::json locations = ReplicateToLocations(s, (*repo)->storage(), to, a.delete_extra, a.force);
   bool all = true;
   for (const auto& [label, l] : locations.items()) all &= l.value("status", "") == "ok";
   PrintJson({{"from", LocationLabel(a.from)}, {"locations", locations}, {"overall_success", all}});

@@ -4,9 +4,11 @@
 #include <thread>
 
 #include "catalog/catalog.h"
+#include "cli/common.h"
 #include "cloud/locations.h"
 #include "core/log.h"
 #include "replication/replicate.h"
+#include "repository/lock.h"
 
 namespace stb {
 
@@ -14,11 +16,27 @@ namespace {
 
 using nlohmann::json;
 
-json ReplicateOne(const Settings& s, Storage& from, const LocationInfo& loc, bool mirror) {
+json ReplicateOne(const Settings& s, Storage& from, const LocationInfo& loc, bool mirror, bool force) {
   auto start = std::chrono::steady_clock::now();
   auto result = [&]() -> StatusOr<ReplicateStats> {
     ASSIGN_OR_RETURN(auto storage, OpenLocation(s, loc.name, loc.name == "local"));
-    return Replicate(from, *storage, {.jobs = storage->Caps().parallelism, .mirror_deletions = mirror});
+    // The target's own lock: shared for copying (a prune running there, which takes it
+    // exclusively, would otherwise delete the packs being copied in as unindexed ones before
+    // their index arrives), exclusive for deleting, as prune does there. A target without a
+    // repository yet has no lock to take, and nothing can prune it.
+    std::unique_ptr<Repository> target;
+    std::unique_ptr<RepoLock> target_lock;
+    auto target_config = storage->Get("config");
+    auto source_config = from.Get("config");
+    // (A target holding another repository is refused by Replicate, naming both.)
+    if (target_config.ok() && source_config.ok() && *target_config == *source_config) {
+      ASSIGN_OR_RETURN(target, OpenRepository(s, loc.name));
+      ASSIGN_OR_RETURN(target_lock, RepoLock::Acquire(*target, mirror));
+    }
+    ReplicateOptions o = AutomaticCopyOptions(storage->Caps().parallelism);
+    o.mirror_deletions = mirror;  // only `replicate --delete` sets it
+    o.force = force;
+    return Replicate(from, *storage, o);
   }();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // backup_storage_replication_status reads this (with the exporter's own probes).
@@ -41,14 +59,15 @@ json ReplicateOne(const Settings& s, Storage& from, const LocationInfo& loc, boo
 
 }  // namespace
 
-json ReplicateToLocations(const Settings& s, Storage& from, const std::vector<std::string>& names, bool mirror) {
+json ReplicateToLocations(const Settings& s, Storage& from, const std::vector<std::string>& names, bool mirror,
+                          bool force) {
   json out = json::object();
   std::mutex mu;
   std::vector<std::thread> threads;
   for (const auto& name : names) {
     threads.emplace_back([&, name] {
       LocationInfo loc{name, LocationLabel(name)};
-      json r = ReplicateOne(s, from, loc, mirror);
+      json r = ReplicateOne(s, from, loc, mirror, force);
       std::lock_guard lk(mu);
       out[loc.label] = std::move(r);
     });
@@ -62,7 +81,9 @@ json ReplicateToCopies(const Settings& s, Storage& local) {
   for (const auto& loc : ConfiguredLocations(s)) {
     if (loc.name != "local") names.push_back(loc.name);
   }
-  return ReplicateToLocations(s, local, names, true);
+  // Additions only: a local repository that was rolled back or partly restored must not delete
+  // history from the copies. A copy's own retention is `forget --prune LOCATION`.
+  return ReplicateToLocations(s, local, names, false, false);
 }
 
 }  // namespace stb

@@ -11,13 +11,14 @@
 
 namespace stb {
 
-// Replicates local to every configured cloud location (deletions mirrored, as local is the
-// primary). Returns {"s3_primary": {"status": "ok"|"failed", "objects_copied", "bytes_copied",
-// "duration_seconds", "error"}, ...}; failures are logged. Empty when none is configured.
+// Replicates local to every configured cloud location, adding only: nothing is ever deleted
+// from a copy here (deletions are `prune` at that location, or an explicit `replicate --delete`). Returns
+// {"s3_primary": {"status": "ok"|"failed", "objects_copied", "bytes_copied", "duration_seconds", "error"}, ...};
+// failures are logged. Empty when none is configured.
 nlohmann::json ReplicateToCopies(const Settings& s, Storage& local);
 
 // The same for the named locations ("s3", "local", ...), keyed by their labels.
 nlohmann::json ReplicateToLocations(const Settings& s, Storage& from, const std::vector<std::string>& names,
-                                    bool mirror_deletions);
+                                    bool mirror_deletions, bool force = false);
 
 }  // namespace stb

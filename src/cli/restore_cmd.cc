@@ -59,11 +59,10 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
   if (!repo_or.ok()) return Fail(repo_or.status());
   Repository& repo = **repo_or;
   std::vector<std::string> index_problems;
-  Status st = repo.LoadIndex(&index_problems);
-  if (!st.ok()) return Fail(st);
-  for (const auto& p : index_problems) LogError("damaged index: " + p);
-  auto lock = RepoLock::Acquire(repo, false);
+  // The lock before the index, so that a prune cannot move the packs the loaded index names.
+  auto lock = LockAndLoadIndex(repo, false, std::chrono::seconds(60), &index_problems);
   if (!lock.ok()) return Fail(lock.status());
+  for (const auto& p : index_problems) LogError("damaged index: " + p);
   auto snap = FindSnapshot(repo, a.backup_id);
   if (!snap.ok()) return Fail(snap.status());
 

@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/maintenance.h"
+#include "cloud/locations.h"
 #include "core/file_util.h"
 #include "core/log.h"
 #include "core/subprocess.h"
@@ -205,27 +206,30 @@ int RunScheduledJob(const Settings& s, const std::string& type) {
     }
   }
 
-  // Retention after every run, as the guide's schedule expects; its failure is alerted on but
-  // does not change the backup's result.
+  // Retention after every run, as the guide's schedule expects, at every location on its own
+  // (its own snapshots, its own lock): deletions are never copied from local. A failure is
+  // alerted on but does not change the backup's result.
   if (g_stop) return rc;
   InitLog(s.log_dir, "prune.log");
-  Status st = [&]() -> Status {
-    ASSIGN_OR_RETURN(RetentionConfig policy, RetentionOf(s));
-    ASSIGN_OR_RETURN(auto repo, OpenRepository(s, "local"));
-    RETURN_IF_ERROR(repo->LoadIndex());
-    ASSIGN_OR_RETURN(auto lock, LockForMaintenance(*repo, "retention", std::chrono::seconds(60)));
-    ASSIGN_OR_RETURN(json r, ForgetAndPrune(*repo, policy, true, false, true));
-    LogInfo("retention: kept " + std::to_string(r["keep"].size()) + ", removed " + std::to_string(r["remove"].size()) +
-            " backups; prune freed " + std::to_string(r["prune"].value("bytes_freed", uint64_t{0})) + " bytes");
-    return Status::Ok();
-  }();
-  if (!st.ok()) {
-    LogError("retention: " + st.message());
+  auto policy = RetentionOf(s);
+  for (const auto& loc : ConfiguredLocations(s)) {
+    if (g_stop) break;
+    auto r =
+        policy.ok() ? RetentionAt(s, loc.name, *policy, std::chrono::seconds(60)) : StatusOr<json>(policy.status());
+    if (r.ok()) {
+      LogInfo("retention: kept " + std::to_string((*r)["keep"].size()) + ", removed " +
+              std::to_string((*r)["remove"].size()) + " backups; prune freed " +
+              std::to_string((*r)["prune"].value("bytes_freed", uint64_t{0})) + " bytes (at " + loc.label + ")");
+      continue;
+    }
+    LogError("retention at " + loc.label + ": " + r.status().message());
     Alert a;
     a.event = "retention_failed";
     a.severity = "warning";
-    a.error = st.message();
+    a.error = loc.label + ": " + r.status().message();
+    a.details = {{"location", loc.label}};
     NotifyBestEffort(WebhookOf(s), a);
+    if (!policy.ok()) break;  // the same error at every location
   }
   return rc;
 }

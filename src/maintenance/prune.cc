@@ -162,12 +162,14 @@ StatusOr<json> Prune(Repository& repo, const PruneOptions& opt, Progress& progre
     new_objects.push_back(name);
   }
   std::unordered_set<std::string> fresh(new_objects.begin(), new_objects.end());
+  if (opt.lock) RETURN_IF_ERROR(opt.lock->Check().Context("prune stops before deleting anything"));
   for (const auto& o : index_objects) {
     if (!fresh.count(o.name)) RETURN_IF_ERROR(repo.storage().Remove(o.name));
   }
 
   // 3. Only now the packs: nothing indexed points at them any more.
   progress.phase = "prune: deleting packs";
+  if (opt.lock) RETURN_IF_ERROR(opt.lock->Check().Context("prune stops before deleting packs"));
   uint64_t deleted_bytes = 0;
   for (const auto& list : {remove, repack}) {
     for (const auto& pid : list) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/progress.h"
+#include "repository/lock.h"
 #include "repository/repository.h"
 
 namespace stb {
@@ -14,6 +15,9 @@ struct PruneOptions {
   // A pack whose unused share exceeds this is rewritten with its used blobs only; below it, the
   // unused bytes stay (rewriting a pack to free a little costs more than the space is worth).
   double repack_unused_percent = 20;
+  // The exclusive lock the caller holds: checked before anything is deleted, so that a prune
+  // whose lock lapsed (refresh failed, taken over) never deletes what a newer backup uses.
+  RepoLock* lock = nullptr;
 };
 
 // The report: packs and bytes before, deleted, repacked, after; blobs kept and dropped. Refuses

@@ -7,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/log.h"
 #include "crypto/crypto.h"
 
@@ -41,6 +43,11 @@ class Copier {
     if (NamedByHash(name) && Sha256(b).Hex() != Basename(name)) {
       return Corrupt(name + " in " + from_.Describe() +
                      " does not match its hash: not copied (run `check --read-data` on that location)");
+    }
+    // config and keys are plaintext JSON with no hash in their name: a read cut short must not
+    // leave the copy with half a config or half a key.
+    if ((name == "config" || name.starts_with("keys/")) && !nlohmann::json::accept(AsString(b))) {
+      return Corrupt(name + " read from " + from_.Describe() + " is not valid JSON: not copied");
     }
     RETURN_IF_ERROR(to_.Put(name, b, PutMode::kReplace));
     std::lock_guard lk(mu_);
@@ -109,6 +116,8 @@ StatusOr<bool> CheckConfigs(Storage& from, Storage& to) {
 
 }  // namespace
 
+ReplicateOptions AutomaticCopyOptions(int jobs) { return {.jobs = jobs, .mirror_deletions = false}; }
+
 StatusOr<ReplicateStats> Replicate(Storage& from, Storage& to, const ReplicateOptions& o) {
   auto start = std::chrono::steady_clock::now();
   ReplicateStats stats;
@@ -116,7 +125,11 @@ StatusOr<ReplicateStats> Replicate(Storage& from, Storage& to, const ReplicateOp
   Copier copier(from, to, o, stats);
 
   std::vector<std::set<std::string>> source(kFolders.size()), target(kFolders.size());
-  for (size_t f = 0; f < kFolders.size(); ++f) {
+  // Listed snapshots first, packs last: a backup running on the source meanwhile writes packs,
+  // then its index, then its snapshot, so every snapshot listed here has its index and packs
+  // already written and in the later listings. Listed the other way round, a snapshot could be
+  // copied without the packs it needs.
+  for (size_t f = kFolders.size(); f-- > 0;) {
     ASSIGN_OR_RETURN(source[f], Names(from, kFolders[f]));
     ASSIGN_OR_RETURN(target[f], Names(to, kFolders[f]));
   }
@@ -146,6 +159,14 @@ StatusOr<ReplicateStats> Replicate(Storage& from, Storage& to, const ReplicateOp
       return InvalidArgument(from.Describe() + " has no packs or no snapshots while " + to.Describe() +
                              " has some: not deleting anything there (repair the source with `replicate --from` "
                              "the copy first)");
+    }
+    // Fewer snapshots in the source is what a rollback or a partial restore looks like; a copy's
+    // own retention is `prune` at that location. Only a deliberate --force mirrors it.
+    if (source[snaps].size() < target[snaps].size() && !o.force) {
+      return InvalidArgument(from.Describe() + " holds " + std::to_string(source[snaps].size()) +
+                             " snapshot objects, fewer than the " + std::to_string(target[snaps].size()) + " of " +
+                             to.Describe() + ": not deleting anything there (apply retention with `forget --prune` " +
+                             "at that location, or add --force if the source is right)");
     }
     std::mutex mu;
     for (size_t f = kFolders.size(); f-- > 0;) {  // snapshots first, packs after the index

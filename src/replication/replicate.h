@@ -13,9 +13,12 @@ namespace stb {
 
 struct ReplicateOptions {
   int jobs = 4;  // objects copied at once
-  // Also delete from the target what the source no longer has (forget/prune done on the source,
-  // keys removed). Only ever from the primary: repairing the primary from a copy never deletes.
+  // Also delete from the target what the source no longer has. Only ever explicit (`replicate
+  // --delete`): the copies after a backup only add, so that a rolled-back or partly restored
+  // source cannot take the copies' history with it. Refused when the source holds fewer
+  // snapshots than the target, unless force is set.
   bool mirror_deletions = false;
+  bool force = false;
   const std::atomic<bool>* stop = nullptr;  // set from a signal handler: stop between objects
 };
 
@@ -25,6 +28,9 @@ struct ReplicateStats {
   uint64_t objects_deleted = 0;
   double seconds = 0;
 };
+
+// The options of the copies made after every init and backup: additions only, never a deletion.
+ReplicateOptions AutomaticCopyOptions(int jobs);
 
 // Copies config, keys/, ids/, data/, index/ and then snapshots/ (a snapshot only once everything
 // it references is there), skipping locks/. An object named by its hash (data/, index/,

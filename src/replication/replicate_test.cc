@@ -5,6 +5,8 @@
 #include <mutex>
 
 #include "crypto/crypto.h"
+#include "fault_storage.h"
+#include "repo_fixture.h"
 
 namespace stb {
 namespace {
@@ -52,8 +54,8 @@ class ReplicateTest : public ::testing::Test {
   void SetUp() override {
     src_ = NewMemStorage();
     dst_ = NewMemStorage();
-    Put(*src_, "config", B("config-1"));
-    Put(*src_, "keys/k1", B("key one"));
+    Put(*src_, "config", B(R"({"id": "config-1"})"));
+    Put(*src_, "keys/k1", B(R"({"key": "one"})"));
     Put(*src_, "ids/i1", B("id"));
     Put(*src_, "locks/l1", B("a lock"));
     for (int i = 0; i < 20; ++i) AddHashed(*src_, "data", B("pack " + std::to_string(i)));
@@ -76,7 +78,7 @@ TEST_F(ReplicateTest, CopiesEverythingButLocksInAConsistentOrder) {
   auto st = Replicate(*src_, checked, {.jobs = 4});
   ASSERT_TRUE(st.ok()) << st.status().message();
   EXPECT_EQ(st->objects_copied, 25u);  // config, key, id, 20 packs, index, snapshot
-  EXPECT_EQ(*dst_->Get("config"), B("config-1"));
+  EXPECT_EQ(*dst_->Get("config"), B(R"({"id": "config-1"})"));
   EXPECT_EQ(Count(*dst_, "data/"), 20u);
   EXPECT_EQ(Count(*dst_, "locks/"), 0u);
   // A second run finds everything in place.
@@ -108,7 +110,7 @@ TEST_F(ReplicateTest, CorruptSourceObjectIsReportedNotSpread) {
 }
 
 TEST_F(ReplicateTest, RefusesAnotherRepository) {
-  Put(*dst_, "config", B("config-2"));
+  Put(*dst_, "config", B(R"({"id": "config-2"})"));
   auto st = Replicate(*src_, *dst_, {});
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.status().message().find("another repository"), std::string::npos);
@@ -126,7 +128,7 @@ TEST_F(ReplicateTest, MirrorDeletionsRemoveWhatTheSourceDropped) {
   auto packs = src_->List("data/");
   ASSERT_TRUE(src_->Remove((*packs)[0].name).ok());
   ASSERT_TRUE(src_->Remove("keys/k1").ok());
-  Put(*src_, "keys/k2", B("key two"));
+  Put(*src_, "keys/k2", B(R"({"key": "two"})"));
   // Without mirroring nothing is deleted.
   ASSERT_TRUE(Replicate(*src_, *dst_, {}).ok());
   EXPECT_TRUE(dst_->Stat((*packs)[0].name).ok());
@@ -152,6 +154,121 @@ TEST_F(ReplicateTest, StopFlagEndsTheCopy) {
   auto st = Replicate(*src_, *dst_, {.stop = &stop});
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(Count(*dst_, "snapshots/"), 0u);
+}
+
+TEST_F(ReplicateTest, MirrorDeletionsRefusedWhenTheSourceHasFewerSnapshots) {
+  AddHashed(*src_, "snapshots", B("snapshot 2"));
+  ASSERT_TRUE(Replicate(*src_, *dst_, {}).ok());
+  ASSERT_TRUE(src_->Remove((*src_->List("snapshots/"))[0].name).ok());  // a rollback
+  auto st = Replicate(*src_, *dst_, {.mirror_deletions = true});
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("fewer than"), std::string::npos) << st.status().message();
+  EXPECT_EQ(Count(*dst_, "snapshots/"), 2u);
+  EXPECT_EQ(Count(*dst_, "data/"), 20u);
+  auto forced = Replicate(*src_, *dst_, {.mirror_deletions = true, .force = true});
+  ASSERT_TRUE(forced.ok()) << forced.status().message();
+  EXPECT_EQ(Count(*dst_, "snapshots/"), 1u);
+}
+
+// The copies made after a backup, over a real repository: a local snapshot deleted by mistake
+// (a rollback, a partial restore) stays in the copy after the next backup's replication.
+size_t Count(Storage& s, const std::string& prefix) { return s.List(prefix)->size(); }
+
+class RepoReplicateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    local_ = NewMemStorage();
+    cloud_ = NewMemStorage();
+    ASSERT_TRUE(Repository::Init(*local_, FixtureKey()).ok());
+    auto r = Repository::Open(local_, FixtureKey());
+    ASSERT_TRUE(r.ok());
+    repo_ = std::move(*r);
+  }
+  std::shared_ptr<Storage> local_, cloud_;
+  std::unique_ptr<Repository> repo_;
+};
+
+TEST_F(RepoReplicateTest, BackupAfterALocalRollbackLeavesTheCloudCopy) {
+  ASSERT_TRUE(MiniBackup(*repo_, {TestBlob(1), TestBlob(2)}, 1704291930).ok());
+  ASSERT_TRUE(Replicate(*local_, *cloud_, AutomaticCopyOptions(4)).ok());
+  ASSERT_TRUE(MiniBackup(*repo_, {TestBlob(3)}, 1704291990).ok());
+  ASSERT_TRUE(Replicate(*local_, *cloud_, AutomaticCopyOptions(4)).ok());
+  ASSERT_EQ(Count(*cloud_, "snapshots/"), 2u);
+  // The local repository is rolled back: its first snapshot and that snapshot's packs are gone.
+  auto snaps = ListSnapshots(*repo_, nullptr);
+  ASSERT_TRUE(local_->Remove(snaps->front().object).ok());
+  size_t cloud_packs = Count(*cloud_, "data/");
+  ASSERT_TRUE(MiniBackup(*repo_, {TestBlob(4)}, 1704292050).ok());
+  auto st = Replicate(*local_, *cloud_, AutomaticCopyOptions(4));
+  ASSERT_TRUE(st.ok()) << st.status().message();
+  EXPECT_EQ(st->objects_deleted, 0u);
+  EXPECT_EQ(Count(*cloud_, "snapshots/"), 3u);
+  EXPECT_GE(Count(*cloud_, "data/"), cloud_packs);
+  EXPECT_EQ(ExpectRepositoryIntact(cloud_, "cloud after the rollback"), 3u);
+  EXPECT_EQ(ExpectRepositoryIntact(local_, "local after the rollback"), 2u);
+}
+
+// Replication to a copy "crashes" at every write in turn: the copy is a valid repository
+// whenever it has a config, every snapshot in it reads back, and the next run completes.
+TEST_F(RepoReplicateTest, ReplicateCutOffAtEveryWrite) {
+  ASSERT_TRUE(MiniBackup(*repo_, {TestBlob(1), TestBlob(2, 300000)}, 1704291930).ok());
+  ASSERT_TRUE(MiniBackup(*repo_, {TestBlob(3), TestBlob(2, 300000)}, 1704291990).ok());
+  for (uint64_t n = 0;; ++n) {
+    std::shared_ptr<Storage> cloud = NewMemStorage();
+    FaultStorage fault(cloud);
+    fault.Arm(FaultMode::kCrash, n);
+    auto st = Replicate(*local_, fault, {.jobs = 1});
+    std::string when = "replicate crashed at write " + std::to_string(n);
+    if (!fault.fired()) {
+      ASSERT_TRUE(st.ok()) << st.status().message();
+      EXPECT_EQ(ExpectRepositoryIntact(cloud, "uninterrupted replicate"), 2u);
+      break;
+    }
+    ASSERT_FALSE(st.ok()) << when;
+    if (cloud->Stat("config").ok()) ExpectRepositoryIntact(cloud, when);
+    ASSERT_TRUE(Replicate(*local_, *cloud, {}).ok()) << when;
+    EXPECT_EQ(ExpectRepositoryIntact(cloud, when + ", then the next run"), 2u) << when;
+  }
+}
+
+// Reads of the source cut short, one at a time: nothing damaged reaches the copy.
+TEST_F(RepoReplicateTest, SourceReadsCutShortAreNeverSpread) {
+  ASSERT_TRUE(MiniBackup(*repo_, {TestBlob(1), TestBlob(2, 300000)}, 1704291930).ok());
+  auto source = std::make_shared<FaultStorage>(local_);
+  for (uint64_t n = 0;; ++n) {
+    std::shared_ptr<Storage> cloud = NewMemStorage();
+    source->Arm(FaultMode::kCutShort, n, /*writes_only=*/false);
+    auto st = Replicate(*source, *cloud, {.jobs = 1});
+    if (!source->fired()) break;
+    std::string when = "source read " + std::to_string(n) + " cut short";
+    if (cloud->Stat("config").ok()) ExpectRepositoryIntact(cloud, when);
+    source->Arm(FaultMode::kNone, 0);
+    ASSERT_TRUE(Replicate(*source, *cloud, {}).ok()) << when;
+    EXPECT_EQ(ExpectRepositoryIntact(cloud, when + ", then the next run"), 1u) << when;
+  }
+}
+
+// A backup on the source while replication runs (both hold shared locks): whatever the moment,
+// the copy never gets a snapshot without the packs and index it needs.
+TEST_F(RepoReplicateTest, BackupDuringReplicationNeverCopiesASnapshotWithoutItsData) {
+  ASSERT_TRUE(MiniBackup(*repo_, {TestBlob(1)}, 1704291930).ok());
+  for (const char* when : {"keys/", "ids/", "data/", "index/", "snapshots/"}) {
+    std::shared_ptr<Storage> cloud = NewMemStorage();
+    FaultStorage source(local_);
+    bool done = false;
+    int64_t t = 1704292000 + 60 * static_cast<int64_t>(Count(*local_, "snapshots/"));
+    source.SetHook([&](FaultOp op, const std::string& name) {
+      if (op == FaultOp::kList && name == when && !done) {
+        done = true;
+        EXPECT_TRUE(MiniBackup(*repo_, {TestBlob(static_cast<int>(t))}, t).ok());
+      }
+      return Status::Ok();
+    });
+    auto st = Replicate(source, *cloud, {.jobs = 2});
+    ASSERT_TRUE(done);
+    ASSERT_TRUE(st.ok()) << st.status().message();
+    ExpectRepositoryIntact(cloud, std::string("backup while replication listed ") + when);
+  }
 }
 
 }  // namespace

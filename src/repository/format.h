@@ -16,6 +16,9 @@ constexpr size_t kPackHeaderEntrySize = 1 + 32 + 4 + 4 + 4;  // type, id, offset
 
 // Associated data of sealed objects: binds each ciphertext to what it claims to be.
 constexpr std::string_view kAadKey = "spacetime-backup key v1";
+// Key objects of repositories whose config is authenticated (version 2 key objects): a key
+// wrapped under this cannot be passed off as one of a legacy repository to skip the config MAC.
+constexpr std::string_view kAadKeyV2 = "spacetime-backup key v2";
 constexpr std::string_view kAadPackHeader = "spacetime-backup pack header v1";
 constexpr std::string_view kKindIndex = "index";
 constexpr std::string_view kKindSnapshot = "snapshot";

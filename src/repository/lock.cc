@@ -20,11 +20,13 @@ Status RepoLock::Write() {
   RETURN_IF_ERROR(repo_.storage().Put(name, repo_.SealJson(kKindLock, doc), PutMode::kCreateOnly));
   std::string old = name_;
   name_ = name;
+  written_at_ = now;
   if (!old.empty()) repo_.storage().Remove(old).IgnoreError();
   return Status::Ok();
 }
 
-StatusOr<std::unique_ptr<RepoLock>> RepoLock::Acquire(Repository& repo, bool exclusive, std::chrono::seconds wait) {
+StatusOr<std::unique_ptr<RepoLock>> RepoLock::Acquire(Repository& repo, bool exclusive, std::chrono::seconds wait,
+                                                      std::chrono::milliseconds refresh_every) {
   std::unique_ptr<RepoLock> lock(new RepoLock(repo, exclusive));
   auto deadline = std::chrono::steady_clock::now() + wait;
   std::mt19937 rng(std::random_device{}());
@@ -68,15 +70,50 @@ StatusOr<std::unique_ptr<RepoLock>> RepoLock::Acquire(Repository& repo, bool exc
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 400));
   }
-  lock->refresher_ = std::thread([l = lock.get()] { l->RefreshLoop(); });
+  lock->refresher_ = std::thread([l = lock.get(), refresh_every] { l->RefreshLoop(refresh_every); });
   return lock;
 }
 
-void RepoLock::RefreshLoop() {
+void RepoLock::RefreshLoop(std::chrono::milliseconds every) {
   std::unique_lock<std::mutex> lk(mu_);
-  while (!cv_.wait_for(lk, std::chrono::seconds(kRefreshSeconds), [&] { return stop_; })) {
-    Write().IgnoreError();  // a failed refresh leaves the previous lock in place until it is stale
+  while (!cv_.wait_for(lk, every, [&] { return stop_; })) {
+    // Gone means another process found it stale and removed it: someone else may have had the
+    // repository since, so writing a fresh lock now would hide that.
+    auto present = repo_.storage().Stat(name_);
+    if (!present.ok() && present.status().code() == Code::kNotFound) {
+      if (lost_.ok())
+        lost_ = Unavailable("the lock " + name_ + " was removed by another process (taken over as stale)");
+      continue;
+    }
+    Status st = Write();
+    // Kept trying (the old object stays until stale), but the failure is remembered: Check fails.
+    if (!st.ok() && lost_.ok()) lost_ = st.Context("refreshing the lock in " + repo_.storage().Describe());
   }
+}
+
+Status RepoLock::Check() {
+  std::lock_guard<std::mutex> g(mu_);
+  if (!lost_.ok()) return lost_;
+  auto present = repo_.storage().Stat(name_);
+  if (!present.ok()) {
+    if (present.status().code() == Code::kNotFound) {
+      lost_ = Unavailable("the lock " + name_ + " was removed by another process (taken over as stale)");
+      return lost_;
+    }
+    return present.status().Context("checking the lock in " + repo_.storage().Describe());
+  }
+  // A margin under the stale age: the next write must not race another process's stale check.
+  if (static_cast<int64_t>(NowSeconds()) - written_at_ > kStaleSeconds - kRefreshSeconds) {
+    return Unavailable("the lock " + name_ + " was not refreshed for too long and may be taken over");
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<RepoLock>> LockAndLoadIndex(Repository& repo, bool exclusive, std::chrono::seconds wait,
+                                                     std::vector<std::string>* problems) {
+  ASSIGN_OR_RETURN(auto lock, RepoLock::Acquire(repo, exclusive, wait));
+  RETURN_IF_ERROR(repo.LoadIndex(problems));
+  return lock;
 }
 
 RepoLock::~RepoLock() {

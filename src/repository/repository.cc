@@ -10,6 +10,7 @@
 
 #include "compress/zstd_codec.h"
 #include "core/file_util.h"
+#include "core/log.h"
 #include "core/parse.h"
 
 namespace stb {
@@ -31,10 +32,11 @@ StatusOr<Bytes> DeriveKek(const KeySource& src, const std::string& kdf, const By
   return NotFound("key kind does not match");
 }
 
-json MakeKeyObject(const KeySource& src, const Bytes& master) {
+// version 2 key objects wrap under kAadKeyV2 and belong to repositories with an authenticated config.
+json MakeKeyObject(const KeySource& src, const Bytes& master, int version) {
   json k;
   Bytes salt = RandomBytes(src.kind == KeySource::Kind::kKeyFile ? 32 : crypto_pwhash_SALTBYTES);
-  k["version"] = 1;
+  k["version"] = version;
   k["kdf"] = src.kind == KeySource::Kind::kKeyFile ? "keyfile" : "argon2id";
   k["salt"] = ToHex(salt);
   if (src.kind == KeySource::Kind::kPassphrase) {
@@ -42,10 +44,31 @@ json MakeKeyObject(const KeySource& src, const Bytes& master) {
     k["mem"] = kArgonMem;
   }
   Bytes kek = DeriveKek(src, k["kdf"], salt, kArgonOps, kArgonMem).value();
-  k["wrapped"] = ToHex(Aead(kek).Seal(master, kAadKey));
+  k["wrapped"] = ToHex(Aead(kek).Seal(master, version >= 2 ? kAadKeyV2 : kAadKey));
   k["created"] = IsoTimestamp(NowSeconds());
   k["host"] = Hostname();
   return k;
+}
+
+// Names the master key without revealing it: stored in config, compared on open.
+std::string KeyCheckOf(const Bytes& master, const std::string& repo_id) {
+  return ToHex(Hkdf(master, *FromHex(repo_id), "spacetime-backup key check v1", 16));
+}
+
+// The MAC over every field of config but "mac" itself (compact, keys sorted: nlohmann's order).
+std::string ConfigMacOf(const Bytes& master, const std::string& repo_id, json c) {
+  c.erase("mac");
+  std::string text = c.dump();
+  Hmac h(Hkdf(master, *FromHex(repo_id), "spacetime-backup config mac v1", 32));
+  return h.Compute(reinterpret_cast<const uint8_t*>(text.data()), text.size()).Hex();
+}
+
+bool IsHex(const std::string& s, size_t len) {
+  if (s.size() != len) return false;
+  for (char c : s) {
+    if (!std::isxdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -90,23 +113,48 @@ std::string IsoTimestamp(double t) {
   return buf;
 }
 
+Status ValidateConfig(const RepoConfig& c) {
+  if (!IsHex(c.id, 64)) return Corrupt("its id is not 64 lowercase hex digits");
+  const ChunkerParams& k = c.chunker;
+  if (k.min_size < (4u << 10) || k.max_size > (64u << 20) || !(k.min_size < k.avg_size && k.avg_size < k.max_size) ||
+      (k.avg_size & (k.avg_size - 1)) != 0) {
+    return Corrupt("its chunker sizes are out of bounds (need 4 KiB <= min < avg < max <= 64 MiB, avg a power of two)");
+  }
+  if (c.pack_size < (1u << 20) || c.pack_size > (1u << 30)) {
+    return Corrupt("its pack_size " + std::to_string(c.pack_size) + " is out of bounds (1 MiB to 1 GiB)");
+  }
+  if (!c.key_check.empty() && !IsHex(c.key_check, 32)) return Corrupt("its key_check is not 32 hex digits");
+  return Status::Ok();
+}
+
 Status Repository::Init(Storage& storage, const KeySource& key, const RepoConfig& cfg_in) {
+  if (!storage.Caps().atomic_create) {
+    return InvalidArgument(storage.Describe() + " cannot create objects atomically: init a local directory and " +
+                           "replicate to it instead");
+  }
   auto existing = storage.Stat("config");
   if (existing.ok()) return AlreadyExists(storage.Describe() + " already holds a repository");
   RepoConfig cfg = cfg_in;
   if (cfg.id.empty()) cfg.id = ToHex(RandomBytes(32));
+  if (Status st = ValidateConfig(cfg); !st.ok()) return InvalidArgument("config: " + st.message());
   Bytes master = RandomBytes(32);
-  json k = MakeKeyObject(key, master);
-  RETURN_IF_ERROR(storage.Put("keys/" + ToHex(RandomBytes(16)), ToBytes(k.dump(2)), PutMode::kCreateOnly));
   json c = {
       {"version", cfg.version},
       {"id", cfg.id},
       {"chunker",
        {{"min_size", cfg.chunker.min_size}, {"avg_size", cfg.chunker.avg_size}, {"max_size", cfg.chunker.max_size}}},
       {"pack_size", cfg.pack_size},
-      {"created", IsoTimestamp(NowSeconds())}};
-  // config last: a location without one is not a repository, so a half-done init can be redone.
-  return storage.Put("config", ToBytes(c.dump(2)), PutMode::kCreateOnly);
+      {"created", IsoTimestamp(NowSeconds())},
+      {"key_check", KeyCheckOf(master, cfg.id)}};
+  c["mac"] = ConfigMacOf(master, cfg.id, c);
+  // config first, create-only: of two racing inits exactly one gets it, and the other stops here
+  // having written nothing, so no second master key can ever appear. A crash before the key
+  // below leaves a config without keys, which open names as an interrupted init.
+  Status st = storage.Put("config", ToBytes(c.dump(2)), PutMode::kCreateOnly);
+  if (st.code() == Code::kAlreadyExists) return AlreadyExists(storage.Describe() + " already holds a repository");
+  RETURN_IF_ERROR(st);
+  return storage.Put("keys/" + ToHex(RandomBytes(16)), ToBytes(MakeKeyObject(key, master, 2).dump(2)),
+                     PutMode::kCreateOnly);
 }
 
 StatusOr<std::unique_ptr<Repository>> Repository::Open(std::shared_ptr<Storage> storage, const KeySource& key) {
@@ -120,9 +168,12 @@ StatusOr<std::unique_ptr<Repository>> Repository::Open(std::shared_ptr<Storage> 
   std::unique_ptr<Repository> repo(new Repository());
   repo->storage_ = std::move(storage);
   // The config is not sealed: every field is checked (type, range, hex id) before use.
+  const std::string where = repo->storage_->Describe();
+  json c;
+  std::string mac;
   Status bad_config = Status::Ok();
   try {
-    json c = json::parse(AsString(*raw));
+    c = json::parse(AsString(*raw));
     auto u32 = [&](const json& v, const char* what) -> uint32_t {
       auto n = JsonUint(v, UINT32_MAX, what);
       if (!n.ok() && bad_config.ok()) bad_config = n.status();
@@ -134,42 +185,32 @@ StatusOr<std::unique_ptr<Repository>> Repository::Open(std::shared_ptr<Storage> 
     repo->config_.chunker.avg_size = u32(c.at("chunker").at("avg_size"), "chunker.avg_size");
     repo->config_.chunker.max_size = u32(c.at("chunker").at("max_size"), "chunker.max_size");
     repo->config_.pack_size = u32(c.at("pack_size"), "pack_size");
-    auto id = FromHex(repo->config_.id);
-    if (bad_config.ok() && (!id || id->size() != 32)) bad_config = Corrupt("id must be 64 hex digits");
+    repo->config_.key_check = c.value("key_check", "");
+    mac = c.value("mac", "");
   } catch (const std::exception& e) {
     bad_config = Corrupt(e.what());
   }
   if (!bad_config.ok()) {
-    return Corrupt("config of " + repo->storage_->Describe() + " is damaged: " + bad_config.message());
+    return Corrupt("config of " + where + " is damaged: " + bad_config.message());
   }
   if (repo->config_.version != kFormatVersion) {
     return InvalidArgument("repository format version " + std::to_string(repo->config_.version) +
                            " is not supported by this build (it reads version " + std::to_string(kFormatVersion) + ")");
   }
-  ASSIGN_OR_RETURN(auto keys, repo->storage_->List("keys/"));
-  if (keys.empty()) return Corrupt(repo->storage_->Describe() + " has no keys/ objects");
-  for (const auto& obj : keys) {
-    auto body = repo->storage_->Get(obj.name);
-    if (!body.ok()) continue;
-    try {
-      json k = json::parse(AsString(*body));
-      auto salt = FromHex(k.at("salt").get<std::string>());
-      auto wrapped = FromHex(k.at("wrapped").get<std::string>());
-      if (!salt || !wrapped) continue;
-      auto kek = DeriveKek(key, k.at("kdf"), *salt, k.value("ops", kArgonOps), k.value("mem", kArgonMem));
-      if (!kek.ok()) continue;
-      auto master = Aead(*kek).Open(*wrapped, kAadKey);
-      if (!master.ok() || master->size() != 32) continue;
-      repo->master_ = std::move(*master);
-      repo->key_id_ = obj.name.substr(5);
-      break;
-    } catch (const std::exception&) {
-      continue;  // a damaged key object must not stop another key from opening the repository
-    }
+  if (Status st = ValidateConfig(repo->config_); !st.ok()) {
+    return Corrupt("config of " + where + " is damaged or was altered: " + st.message());
   }
-  if (repo->master_.empty()) {
-    return PermissionDenied(key.Describe() + " does not unlock the repository at " + repo->storage_->Describe() +
-                            ": none of its " + std::to_string(keys.size()) + " key(s) matches");
+  RETURN_IF_ERROR(repo->SelectMaster(key));
+  if (!mac.empty() || !repo->config_.key_check.empty()) {
+    if (mac != ConfigMacOf(repo->master_, repo->config_.id, c)) {
+      return Corrupt("config of " + where +
+                     " was altered: its MAC does not verify under the master key (restore the config object from " +
+                     "another location)");
+    }
+    repo->config_.authenticated = true;
+  } else {
+    LogWarn("config of " + where + " predates config authentication (no key check or MAC): accepted as written " +
+            "by an older version; it is not protected against tampering");
   }
   Bytes salt = *FromHex(repo->config_.id);
   repo->aead_ = std::make_unique<Aead>(Hkdf(repo->master_, salt, "spacetime-backup encryption v1", 32));
@@ -181,6 +222,75 @@ StatusOr<std::unique_ptr<Repository>> Repository::Open(std::shared_ptr<Storage> 
     return Corrupt(std::string("config: ") + e.what());
   }
   return repo;
+}
+
+Status Repository::SelectMaster(const KeySource& key) {
+  const std::string where = storage_->Describe();
+  ASSIGN_OR_RETURN(auto keys, storage_->List("keys/"));
+  if (keys.empty()) {
+    return Corrupt(where + " has a config but no keys/ objects (an init that was interrupted? If no init is " +
+                   "running, remove its config and run init again)");
+  }
+  // Every key this secret unwraps, not just the first: two that disagree are two repositories'
+  // worth of master keys (a racing or planted key), and listing order must never pick one.
+  struct Unwrapped {
+    std::string id;
+    Bytes master;
+    int version;
+  };
+  std::vector<Unwrapped> opened;
+  for (const auto& obj : keys) {
+    auto body = storage_->Get(obj.name);
+    if (!body.ok()) continue;
+    try {
+      json k = json::parse(AsString(*body));
+      int version = k.value("version", 1);
+      auto salt = FromHex(k.at("salt").get<std::string>());
+      auto wrapped = FromHex(k.at("wrapped").get<std::string>());
+      if (!salt || !wrapped) continue;
+      auto kek = DeriveKek(key, k.at("kdf"), *salt, k.value("ops", kArgonOps), k.value("mem", kArgonMem));
+      if (!kek.ok()) continue;
+      auto master = Aead(*kek).Open(*wrapped, version >= 2 ? kAadKeyV2 : kAadKey);
+      if (!master.ok() || master->size() != 32) continue;
+      opened.push_back({obj.name.substr(5), std::move(*master), version});
+    } catch (const std::exception&) {
+      continue;  // a damaged key object must not stop another key from opening the repository
+    }
+  }
+  if (opened.empty()) {
+    return PermissionDenied(key.Describe() + " does not unlock the repository at " + where + ": none of its " +
+                            std::to_string(keys.size()) + " key(s) matches");
+  }
+  const std::string& check = config_.key_check;
+  std::vector<std::string> right, wrong;
+  for (const auto& u : opened) {
+    bool ok = check.empty() ? u.master == opened.front().master : KeyCheckOf(u.master, config_.id) == check;
+    (ok ? right : wrong).push_back(u.id);
+  }
+  auto join = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+    return out;
+  };
+  if (!wrong.empty()) {
+    std::string msg = "keys of " + where + " unwrap to different master keys: ";
+    if (check.empty()) {
+      msg += join(right) + " and " + join(wrong) + " (this config has no key check to tell which is right)";
+    } else {
+      msg += (right.empty() ? std::string("none") : join(right)) + " matching the config's key check, " + join(wrong) +
+             " not (left by a racing init, or planted)";
+    }
+    return PermissionDenied(msg + "; refusing to guess: remove the wrong keys/ object(s) by hand");
+  }
+  for (const auto& u : opened) {
+    if (u.version >= 2 && check.empty()) {
+      return Corrupt("config of " + where + " was altered: key " + u.id +
+                     " belongs to a repository with an authenticated config, but the config has no key check or MAC");
+    }
+  }
+  master_ = opened.front().master;
+  key_id_ = opened.front().id;
+  return Status::Ok();
 }
 
 StatusOr<std::vector<KeyInfo>> Repository::ListKeys() {
@@ -208,7 +318,11 @@ StatusOr<std::vector<KeyInfo>> Repository::ListKeys() {
 
 StatusOr<std::string> Repository::AddKey(const KeySource& key) {
   std::string id = ToHex(RandomBytes(16));
-  RETURN_IF_ERROR(storage_->Put("keys/" + id, ToBytes(MakeKeyObject(key, master_).dump(2)), PutMode::kCreateOnly));
+  // A legacy repository (config without MAC) keeps version 1 keys: a version 2 key would demand
+  // a MAC its config does not have.
+  int version = config_.authenticated ? 2 : 1;
+  RETURN_IF_ERROR(
+      storage_->Put("keys/" + id, ToBytes(MakeKeyObject(key, master_, version).dump(2)), PutMode::kCreateOnly));
   return id;
 }
 

@@ -22,7 +22,14 @@ struct RepoConfig {
   std::string id;  // 64 hex digits
   ChunkerParams chunker;
   uint32_t pack_size = kDefaultPackSize;
+  // Written by init since issue 12: which master key is the right one, and a MAC over the whole
+  // config under that master key. A config without them (older repositories) is accepted.
+  std::string key_check;
+  bool authenticated = false;  // the config carried a MAC and it verified
 };
+
+// The sane bounds a config must keep (a tampered or damaged one is refused before use).
+Status ValidateConfig(const RepoConfig& c);
 
 struct KeyInfo {
   std::string id, kdf, created, host;
@@ -31,8 +38,12 @@ struct KeyInfo {
 
 class Repository {
  public:
-  // Creates config and a first key. Fails with kAlreadyExists if the location has a config.
+  // Creates config (create-only, first: of two racing inits exactly one wins it, and the loser
+  // writes nothing) and then the first key. Fails with kAlreadyExists if the location has a
+  // config; needs a location with atomic create.
   static Status Init(Storage& storage, const KeySource& key, const RepoConfig& cfg = {});
+  // Refuses keys that unwrap to different master keys (naming them), a master key that the
+  // config's key check does not name, and a config whose MAC does not verify.
   static StatusOr<std::unique_ptr<Repository>> Open(std::shared_ptr<Storage> storage, const KeySource& key);
 
   Storage& storage() { return *storage_; }
@@ -79,6 +90,7 @@ class Repository {
 
  private:
   Repository() = default;
+  Status SelectMaster(const KeySource& key);
   std::shared_ptr<Storage> storage_;
   RepoConfig config_;
   std::string key_id_;

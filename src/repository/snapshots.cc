@@ -2,7 +2,16 @@
 
 #include <algorithm>
 
+#include "repository/lock.h"
+
 namespace stb {
+
+StatusOr<std::string> WriteSnapshot(Repository& repo, RepoLock& lock, const nlohmann::json& doc) {
+  if (Status held = lock.Check(); !held.ok()) {
+    return held.Context("not writing the snapshot (its data may have been pruned meanwhile)");
+  }
+  return repo.SaveObject("snapshots", kKindSnapshot, doc);
+}
 
 StatusOr<std::vector<SnapshotRef>> ListSnapshots(Repository& repo, std::vector<std::string>* problems) {
   ASSIGN_OR_RETURN(auto objs, repo.storage().List("snapshots/"));

@@ -1,0 +1,89 @@
+// Test helpers over a real repository: a small backup done the way `backup` does it (lock, then
+// index, blobs, snapshot under the lock), and the checks every repository-changing test ends with.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "checker/checker.h"
+#include "checker/references.h"
+#include "repository/blob_saver.h"
+#include "repository/lock.h"
+#include "repository/snapshots.h"
+
+namespace stb {
+
+inline KeySource FixtureKey() {
+  KeySource k;
+  k.kind = KeySource::Kind::kKeyFile;
+  k.path = "fixture-key";
+  k.secret = Bytes(32, 0x5a);
+  return k;
+}
+
+// Stores blobs and a snapshot naming them (as a database component's blob list). The order is
+// backup's: the shared lock, the index read under it, packs and index, the snapshot last.
+inline StatusOr<std::string> MiniBackup(Repository& repo, const std::vector<Bytes>& blobs, int64_t t,
+                                        std::chrono::seconds wait = std::chrono::seconds(0)) {
+  ASSIGN_OR_RETURN(auto lock, LockAndLoadIndex(repo, false, wait));
+  BlobSaver saver(repo, 1);
+  nlohmann::json ids = nlohmann::json::array();
+  for (const auto& b : blobs) {
+    ASSIGN_OR_RETURN(Id id, saver.Save(BlobType::kData, b.data(), b.size()));
+    ids.push_back(id.Hex());
+  }
+  RETURN_IF_ERROR(saver.Finish());
+  std::string backup_id = FormatBackupId(t);
+  nlohmann::json doc = {{"version", 1},
+                        {"backup_id", backup_id},
+                        {"type", "full"},
+                        {"time_unix", static_cast<double>(t)},
+                        {"components", {{"database", {{"kind", "postgresql"}, {"blobs", ids}}}}}};
+  return WriteSnapshot(repo, *lock, doc);
+}
+
+// Deterministic blob contents: small, incompressible.
+inline Bytes TestBlob(int i, size_t n = 3000) {
+  Bytes b(n);
+  uint32_t x = 2654435761u * static_cast<uint32_t>(i + 1);
+  for (auto& c : b) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<uint8_t>(x);
+  }
+  return b;
+}
+
+// The repository in storage, opened afresh (a new process): the checker with --read-data finds
+// no error, and every blob of every snapshot reads back. Returns the number of snapshots.
+inline size_t ExpectRepositoryIntact(std::shared_ptr<Storage> storage, const std::string& when) {
+  auto repo = Repository::Open(storage, FixtureKey());
+  EXPECT_TRUE(repo.ok()) << when << ": " << repo.status().message();
+  if (!repo.ok()) return 0;
+  Progress progress;
+  CheckResult r = CheckRepository(**repo, {.read_data = true, .read_data_percent = 100, .workers = 1}, progress);
+  for (const auto& e : r.errors) ADD_FAILURE() << when << ": check: " << e;
+  EXPECT_TRUE((*repo)->LoadIndex().ok());
+  std::vector<std::string> problems;
+  auto snaps = ListSnapshots(**repo, &problems);
+  EXPECT_TRUE(snaps.ok() && problems.empty()) << when;
+  if (!snaps.ok()) return 0;
+  for (const auto& s : *snaps) {
+    ForEachBlobOf(
+        **repo, s,
+        [&](const Id& id, const std::string&, const std::string&) {
+          auto b = (*repo)->ReadBlob(id);
+          EXPECT_TRUE(b.ok()) << when << ": backup " << s.backup_id
+                              << " references a missing blob: " << b.status().message();
+        },
+        problems);
+  }
+  EXPECT_TRUE(problems.empty()) << when;
+  return snaps->size();
+}
+
+}  // namespace stb
