@@ -28,8 +28,7 @@ struct OpenedRepo {
 StatusOr<OpenedRepo> OpenForReading(const Settings& s, const std::string& location) {
   OpenedRepo o;
   ASSIGN_OR_RETURN(o.repo, OpenRepository(s, location));
-  ASSIGN_OR_RETURN(o.lock, RepoLock::Acquire(*o.repo, false));
-  RETURN_IF_ERROR(o.repo->LoadIndex());
+  ASSIGN_OR_RETURN(o.lock, LockAndLoadIndex(*o.repo, false, std::chrono::seconds(60)));
   return o;
 }
 

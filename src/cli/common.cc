@@ -38,7 +38,14 @@ StatusOr<std::unique_ptr<Repository>> OpenRepository(const Settings& s, const st
   return repo;
 }
 
+namespace {
+std::string g_last_failure;
+}  // namespace
+
+std::string LastFailure() { return g_last_failure; }
+
 int Fail(const Status& st) {
+  g_last_failure = st.message();
   LogError(st.message());
   std::fprintf(stderr, "error: %s\n", st.message().c_str());
   return 1;

@@ -22,6 +22,8 @@ StatusOr<KeySource> LoadKey(const Settings& s);
 StatusOr<std::unique_ptr<Repository>> OpenRepository(const Settings& s, const std::string& location);
 // Prints "error: <message>" on stderr and logs it; returns the exit status (1).
 int Fail(const Status& st);
+// The message of the last Fail() of this process ("" if none): what a failure alert says.
+std::string LastFailure();
 void PrintJson(const nlohmann::json& j);
 RedisOptions RedisOptionsOf(const Settings& s);
 // The database settings, with CockroachDB's collection built from the configured locations and

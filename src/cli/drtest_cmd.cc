@@ -21,6 +21,7 @@
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/run_alerts.h"
 #include "components/database/pg_client.h"
 #include "core/file_util.h"
 #include "core/log.h"
@@ -247,6 +248,8 @@ int RunDrTest(const Settings& s, const DrTestArgs& a) {
     for (const auto& e : errors) LogError("dr-test: " + e.get<std::string>());
     LogInfo("dr-test " + a.scenario + (ok ? " succeeded" : " failed"));
     PrintJson(report);
+    AlertCommandOutcome(s, "drill", ok, errors.empty() ? "" : errors[0].get<std::string>(), backup_id,
+                        {{"scenario", a.scenario}, {"duration_seconds", t1 - t0}});
     return ok ? 0 : 1;
   };
 

@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/maintenance.h"
+#include "cli/run_alerts.h"
 #include "core/log.h"
 #include "maintenance/forget.h"
 #include "maintenance/prune.h"
@@ -50,7 +51,9 @@ StatusOr<json> RetentionAt(const Settings& s, const std::string& location, const
   return ForgetAndPrune(*repo, *lock, policy, true, false, true);
 }
 
-int RunForget(const Settings& s, const ForgetArgs& a) {
+namespace {
+
+int ForgetOnce(const Settings& s, const ForgetArgs& a) {
   InitLog(s.log_dir, "prune.log");
   RetentionConfig policy;
   if (a.explicit_policy) {
@@ -73,7 +76,7 @@ int RunForget(const Settings& s, const ForgetArgs& a) {
   return 0;
 }
 
-int RunPrune(const Settings& s, const PruneArgs& a) {
+int PruneOnce(const Settings& s, const PruneArgs& a) {
   InitLog(s.log_dir, "prune.log");
   auto repo = OpenRepository(s, a.location);
   if (!repo.ok()) return Fail(repo.status());
@@ -85,6 +88,21 @@ int RunPrune(const Settings& s, const PruneArgs& a) {
   if (!report.ok()) return Fail(report.status());
   PrintJson(*report);
   return 0;
+}
+
+}  // namespace
+
+int RunForget(const Settings& s, const ForgetArgs& a) {
+  int rc = ForgetOnce(s, a);
+  if (!a.dry_run)
+    AlertCommandOutcome(s, a.prune ? "prune" : "forget", rc == 0, LastFailure(), "", {{"location", a.location}});
+  return rc;
+}
+
+int RunPrune(const Settings& s, const PruneArgs& a) {
+  int rc = PruneOnce(s, a);
+  if (!a.dry_run) AlertCommandOutcome(s, "prune", rc == 0, LastFailure(), "", {{"location", a.location}});
+  return rc;
 }
 
 }  // namespace stb

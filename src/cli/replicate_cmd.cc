@@ -5,13 +5,16 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/replication.h"
+#include "cli/run_alerts.h"
 #include "cloud/locations.h"
 #include "core/log.h"
 #include "repository/lock.h"
 
 namespace stb {
 
-int RunReplicate(const Settings& s, const ReplicateArgs& a) {
+namespace {
+
+int ReplicateOnce(const Settings& s, const ReplicateArgs& a, nlohmann::json& report) {
   InitLog(s.log_dir, "backup.log");
   std::vector<std::string> to = a.to;
   if (to.empty()) {
@@ -39,8 +42,24 @@ int RunReplicate(const Settings& s, const ReplicateArgs& a) {
   nlohmann::json locations = ReplicateToLocations(s, (*repo)->storage(), to, a.delete_extra, a.force);
   bool all = true;
   for (const auto& [label, l] : locations.items()) all &= l.value("status", "") == "ok";
-  PrintJson({{"from", LocationLabel(a.from)}, {"locations", locations}, {"overall_success", all}});
+  report = {{"from", LocationLabel(a.from)}, {"locations", locations}, {"overall_success", all}};
+  PrintJson(report);
   return all ? 0 : 1;
+}
+
+}  // namespace
+
+int RunReplicate(const Settings& s, const ReplicateArgs& a) {
+  nlohmann::json report = nlohmann::json::object();
+  int rc = ReplicateOnce(s, a, report);
+  std::string error = LastFailure();
+  if (report.contains("locations")) {
+    for (const auto& [label, l] : report["locations"].items()) {
+      if (l.value("status", "") != "ok" && error.empty()) error = label + ": " + l.value("error", "failed");
+    }
+  }
+  AlertCommandOutcome(s, "replicate", rc == 0, error, "", {{"from", a.from}});
+  return rc;
 }
 
 }  // namespace stb

@@ -7,6 +7,7 @@
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/run_alerts.h"
 #include "components/files/file_backup.h"
 #include "components/files/file_restore.h"
 #include "components/redis/redis_component.h"
@@ -45,7 +46,9 @@ json RestoreFileComponent(Repository& repo, const Settings& s, const RestoreArgs
 
 }  // namespace
 
-int RunRestore(const Settings& s, const RestoreArgs& a) {
+namespace {
+
+int RestoreOnce(const Settings& s, const RestoreArgs& a, json& report) {
   double t_start = NowSeconds();
   InitLog(s.log_dir, "restore.log");
   LogInfo("restore " + a.backup_id + " from " + a.location + " starting");
@@ -112,10 +115,10 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
     }
   }
   double t_end = NowSeconds();
-  json report = {{"backup_id", snap->backup_id},    {"start_time", IsoTimestamp(t_start)},
-                 {"end_time", IsoTimestamp(t_end)}, {"restore_location", a.location},
-                 {"rto_seconds", t_end - t_start},  {"components", components},
-                 {"restore_order", order},          {"overall_success", ok && !components.empty()}};
+  report = {{"backup_id", snap->backup_id},    {"start_time", IsoTimestamp(t_start)},
+            {"end_time", IsoTimestamp(t_end)}, {"restore_location", a.location},
+            {"rto_seconds", t_end - t_start},  {"components", components},
+            {"restore_order", order},          {"overall_success", ok && !components.empty()}};
   if (!a.target.empty()) report["target"] = a.target;
   if (!index_problems.empty()) report["errors"] = index_problems;
   if (components.empty()) report["error"] = "nothing was restored";
@@ -123,6 +126,22 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
   UpdateCatalogBestEffort(s.state_dir, [&](Catalog& c) { return c.RecordRestoreReport(report, t_end); });
   PrintJson(report);
   return report["overall_success"].get<bool>() ? 0 : 1;
+}
+
+}  // namespace
+
+int RunRestore(const Settings& s, const RestoreArgs& a) {
+  json report = json::object();
+  int rc = RestoreOnce(s, a, report);
+  std::string error = report.value("error", LastFailure());
+  if (report.contains("components")) {
+    for (const auto& [comp, r] : report["components"].items()) {
+      if (!r.value("success", false) && error.empty()) error = comp + ": " + r.value("error", "failed");
+    }
+  }
+  AlertCommandOutcome(s, "restore", rc == 0, error, report.value("backup_id", a.backup_id),
+                      {{"location", a.location}, {"rto_seconds", report.value("rto_seconds", 0.0)}});
+  return rc;
 }
 
 }  // namespace stb

@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/maintenance.h"
+#include "cli/run_alerts.h"
 #include "cloud/locations.h"
 #include "core/file_util.h"
 #include "core/log.h"
@@ -40,31 +41,6 @@ void OnTerminate(int) {
   g_stop = true;
   pid_t child = g_child.load();
   if (child > 0) kill(child, SIGTERM);
-}
-
-WebhookOptions WebhookOf(const Settings& s) {
-  WebhookOptions w;
-  w.url = s.alert_webhook;
-  w.timeout_seconds = s.alert_timeout_seconds;
-  return w;
-}
-
-// The failed components and the first error of a backup report.
-Alert FailureAlert(const json& report, const std::string& type) {
-  Alert a;
-  a.event = "backup_failed";
-  a.severity = "critical";
-  a.backup_id = report.value("backup_id", "");
-  if (report.contains("components")) {
-    for (const auto& [comp, r] : report["components"].items()) {
-      if (r.value("status", "") != "failed") continue;
-      a.components.push_back(comp);
-      if (a.error.empty()) a.error = comp + ": " + r.value("error", "failed");
-    }
-  }
-  if (a.error.empty()) a.error = report.value("error", "the " + type + " backup did not run; see backup.log");
-  a.details = {{"type", type}};
-  return a;
 }
 
 // When the database failed this time: alert if the newest database backup is older than the RPO.
@@ -178,33 +154,8 @@ int RunScheduledJob(const Settings& s, const std::string& type) {
   InitLog(s.log_dir, "schedule.log");
   LogInfo("scheduled " + type + " backup " + report.value("backup_id", "(none)") +
           (rc == 0 ? " succeeded" : " failed"));
-  if (rc != 0) {
-    NotifyBestEffort(WebhookOf(s), FailureAlert(report, type));
-  } else if (s.alert_on_success) {
-    Alert a;
-    a.event = "backup_succeeded";
-    a.severity = "info";
-    a.backup_id = report.value("backup_id", "");
-    for (const auto& [comp, r] : report["components"].items()) {
-      if (r.value("status", "") == "success") a.components.push_back(comp);
-    }
-    a.details = {{"type", type}, {"duration_seconds", report.value("duration_seconds", 0.0)}};
-    NotifyBestEffort(WebhookOf(s), a);
-  }
+  // backup_failed / backup_succeeded / location_behind came from the backup itself.
   CheckRpo(s, report);
-  // A copy that could not be written leaves the backup a success but the location behind.
-  if (report.contains("locations")) {
-    for (const auto& [label, l] : report["locations"].items()) {
-      if (l.value("status", "") != "failed") continue;
-      Alert a;
-      a.event = "location_behind";
-      a.severity = "warning";
-      a.backup_id = report.value("backup_id", "");
-      a.error = label + ": " + l.value("error", "replication failed");
-      a.details = {{"location", label}};
-      NotifyBestEffort(WebhookOf(s), a);
-    }
-  }
 
   // Retention after every run, as the guide's schedule expects, at every location on its own
   // (its own snapshots, its own lock): deletions are never copied from local. A failure is

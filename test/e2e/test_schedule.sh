@@ -38,12 +38,36 @@ json "$W/hook1/1.json" "r['text']" | grep -q "failed" || fail "alert text: $(jso
 ! grep -rq "pw-$$\|secret-token-$$" "$W/run1.json" "$W/run1.err" "$W/log" || fail "a secret was printed or logged"
 pass "failed run: alerts backup_failed ($(json "$W/hook1/1.json" "r['text']")) and rpo_exceeded"
 
+# 1b. Alerts from every run, not only scheduled ones: a failing `backup full` run directly (the
+# guide's Task Scheduler recipe), a failing restore, replicate and a failing drill.
+hook1_url=$HOOK_URL
+start_webhook ok "$W/hook-direct"
+rc=0
+BACKUP_ALERT_WEBHOOK=$HOOK_URL DB_HOST=127.0.0.1 DB_PORT=$closed DB_NAME=game \
+  "$BIN" backup full --no-progress >"$W/direct.json" 2>/dev/null || rc=$?
+[ "$rc" = 1 ] || fail "direct failed backup exited $rc"
+[ "$(json "$W/hook-direct/1.json" "r['event']")" = backup_failed ] || fail "direct backup: no backup_failed alert"
+[ "$(json "$W/hook-direct/1.json" "r['components']")" = "['database']" ] || fail "direct backup alert components"
+BACKUP_ALERT_WEBHOOK=$HOOK_URL "$BIN" restore 19990101_000000 --target "$W/nowhere" >/dev/null 2>&1 &&
+  fail "restore of a missing backup succeeded"
+[ "$(json "$W/hook-direct/2.json" "r['event']")" = restore_failed ] || fail "no restore_failed alert"
+json "$W/hook-direct/2.json" "r['error']" | grep -q 19990101_000000 || fail "restore alert: $(cat "$W/hook-direct/2.json")"
+BACKUP_ALERT_WEBHOOK=$HOOK_URL "$BIN" replicate >/dev/null 2>&1 && fail "replicate with no location succeeded"
+[ "$(json "$W/hook-direct/3.json" "r['event']")" = replicate_failed ] || fail "no replicate_failed alert"
+BACKUP_ALERT_WEBHOOK=$HOOK_URL BACKUP_ROOT=$W/no-repo "$BIN" dr-test >/dev/null 2>&1 && fail "drill without a repository succeeded"
+[ "$(json "$W/hook-direct/4.json" "r['event']")" = drill_failed ] || fail "no drill_failed alert: $(ls "$W/hook-direct")"
+BACKUP_ALERT_WEBHOOK=$HOOK_URL BACKUP_ALERT_ON_SUCCESS=yes "$BIN" prune >/dev/null || fail "prune"
+[ "$(json "$W/hook-direct/5.json" "r['event']")" = prune_succeeded ] || fail "no prune_succeeded alert"
+! grep -rq "secret-token-$$" "$W/log" || fail "the webhook URL's token was logged"
+pass "direct runs alert: backup_failed, restore_failed, replicate_failed, drill_failed, prune_succeeded"
+HOOK_URL=$hook1_url
+
 # 2. Success alert when asked for; retention ran after the run (prune.log).
 BACKUP_ALERT_WEBHOOK=$HOOK_URL BACKUP_ALERT_ON_SUCCESS=yes "$BIN" schedule run incremental >"$W/run2.json" ||
   fail "incremental run failed"
 [ "$(json "$W/hook1/3.json" "r['event']")" = backup_succeeded ] || fail "no success alert"
-grep -q "retention: kept 2, removed 0 backups" "$W/log/prune.log" || fail "retention did not run: $(tail -3 "$W/log/prune.log")"
-pass "successful run: backup_succeeded alert; retention ran (kept 2)"
+grep -q "retention: kept 3, removed 0 backups" "$W/log/prune.log" || fail "retention did not run: $(tail -3 "$W/log/prune.log")"
+pass "successful run: backup_succeeded alert; retention ran (kept 3: two scheduled runs and the direct one)"
 
 # 3. A webhook answering 500, and one that never answers: same result, the run completes.
 for mode in 500 hang; do
