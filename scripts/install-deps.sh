@@ -14,7 +14,7 @@ build=(
   libgtest-dev libgmock-dev
 )
 runtime=(postgresql postgresql-client redis-server redis-tools zstd python3 python-is-python3 openssl)
-test_set=(libbenchmark-dev clang-format logrotate radosgw ceph-mon ceph-osd prometheus chromium)
+test_set=(libbenchmark-dev clang-format clang libclang-rt-14-dev logrotate radosgw ceph-mon ceph-osd prometheus chromium)
 
 set_name=all bench=no
 for arg in "$@"; do
