@@ -37,23 +37,9 @@ as_pg "$PGBIN/initdb" -D "$V/pg/data" -U postgres --auth=scram-sha-256 --pwfile=
 DB_PORT=$(free_port)
 as_pg "$PGBIN/pg_ctl" -D "$V/pg/data" -l "$V/pg/log" -w -o "-p $DB_PORT -k $V/pg -c listen_addresses=127.0.0.1" start >/dev/null
 REDIS_PORT=$(free_port)
-# The restart command the restore uses: stop without saving (so the restored dump.rdb is what
-# loads), start again with the same settings.
-cat >"$V/redis/start.sh" <<EOF
-#!/bin/sh
-exec redis-server --port $REDIS_PORT --bind 127.0.0.1 --dir "$V/redis" --requirepass "$REDIS_PW" \\
-  --save "" --appendonly no --daemonize yes --pidfile "$V/redis/redis.pid" --logfile "$V/redis/redis.log"
-EOF
-cat >"$V/redis/restart.sh" <<EOF
-#!/bin/sh
-redis-cli -p $REDIS_PORT -a "$REDIS_PW" --no-auth-warning SHUTDOWN NOSAVE >/dev/null 2>&1
-while [ -e "$V/redis/redis.pid" ] && kill -0 "\$(cat "$V/redis/redis.pid")" 2>/dev/null; do sleep 0.05; done
-exec "$V/redis/start.sh"
-EOF
-chmod 700 "$V/redis/start.sh" "$V/redis/restart.sh"
-"$V/redis/start.sh"
+source scripts/scratch_redis.sh
+scratch_redis "$V/redis" "$REDIS_PORT" "$REDIS_PW"
 rcli() { redis-cli -p "$REDIS_PORT" -a "$REDIS_PW" --no-auth-warning "$@"; }
-for _ in $(seq 1 100); do rcli PING 2>/dev/null | grep -q PONG && break; sleep 0.05; done
 psql_() { PGPASSWORD=$PG_PW psql -h 127.0.0.1 -p "$DB_PORT" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 export DB_HOST=127.0.0.1 DB_PORT DB_NAME=planetary_survival DB_USER=postgres DB_PASSWORD=$PG_PW

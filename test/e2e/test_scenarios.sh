@@ -24,22 +24,9 @@ start_pg
 service_start s3 "$W/svc"
 service_start azure "$W/svc"
 RP=$(free_port)
-mkdir -p "$W/redis"
-cat >"$W/redis/start.sh" <<EOS
-#!/bin/sh
-exec redis-server --port $RP --bind 127.0.0.1 --dir "$W/redis" --requirepass "$RPW" --save "" --appendonly no \
-  --daemonize yes --pidfile "$W/redis/redis.pid" --logfile "$W/redis/redis.log"
-EOS
-cat >"$W/redis/restart.sh" <<EOS
-#!/bin/sh
-redis-cli -p $RP -a "$RPW" --no-auth-warning SHUTDOWN NOSAVE >/dev/null 2>&1
-while [ -e "$W/redis/redis.pid" ] && kill -0 "\$(cat "$W/redis/redis.pid")" 2>/dev/null; do sleep 0.05; done
-exec "$W/redis/start.sh"
-EOS
-chmod +x "$W/redis/start.sh" "$W/redis/restart.sh"
-"$W/redis/start.sh"
+source "$ROOT/scripts/scratch_redis.sh"
+scratch_redis "$W/redis" "$RP" "$RPW"
 rcli() { redis-cli -p "$RP" -a "$RPW" --no-auth-warning "$@"; }
-for _ in $(seq 1 100); do rcli PING 2>/dev/null | grep -q PONG && break; sleep 0.05; done
 export DB_NAME=planetary_survival REDIS_HOST=127.0.0.1 REDIS_PORT=$RP REDIS_PASSWORD=$RPW REDIS_DATA_DIR=$W/redis
 export REDIS_RESTART_COMMAND=$W/redis/restart.sh
 psql_ postgres -c "CREATE DATABASE planetary_survival"
