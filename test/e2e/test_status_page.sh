@@ -67,5 +67,6 @@ assert targets["recovery point (database)"][3][1] == "missed", targets  # config
 assert "recovery time (last restore)" in targets, targets
 PY
 ! grep -q "$SECRET" "$W/dom.html" || fail "a secret is on the status page"
+"$BIN" check --read-data >/dev/null 2>"$W/c.err" || fail "check: $(cat "$W/c.err")"
 mkdir -p "${STB_ARTIFACTS:-$W}" && cp "$W/status.png" "${STB_ARTIFACTS:-$W}/status-page.png"
 pass "status page rendered by Chromium: components (database failed, saves ok), s3_primary down, targets, drill match the catalog; screenshot $(stat -c %s "$W/status.png") bytes"
