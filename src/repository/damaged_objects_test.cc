@@ -36,7 +36,7 @@ TEST(DamagedObjects, ConfigIdMustBeHex) {
   auto r = OpenWithConfig([](json& c) { c["id"] = "not hex at all"; });
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kCorrupt);
-  EXPECT_NE(r.status().message().find("id must be 64 hex digits"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("id is not 64 lowercase hex digits"), std::string::npos) << r.status().message();
 }
 
 TEST(DamagedObjects, ConfigNumbersAreChecked) {
