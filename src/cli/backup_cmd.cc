@@ -50,21 +50,15 @@ namespace {
 int BackupOnce(const Settings& s, const BackupArgs& a, json* report_out) {
   double t_start = NowSeconds();
   RecordBackupOnExit record_in_catalog(s.state_dir, report_out);
-  // A backup that cannot start still reports why (the alert carries it).
-  auto fail_early = [&](const Status& st) {
-    (*report_out)["error"] = st.message();
-    (*report_out)["overall_success"] = false;
-    return Fail(st);
-  };
   InitLog(s.log_dir, "backup.log");
   LogInfo("backup " + a.type + " starting");
   auto repo_or = OpenRepository(s, "local");
-  if (!repo_or.ok()) return fail_early(repo_or.status());
+  if (!repo_or.ok()) return Fail(repo_or.status());
   Repository& repo = **repo_or;
   std::vector<std::string> index_problems;
   // The lock before the index: a prune cannot delete what the loaded index names.
   auto lock = LockAndLoadIndex(repo, false, std::chrono::seconds(60), &index_problems);
-  if (!lock.ok()) return fail_early(lock.status());
+  if (!lock.ok()) return Fail(lock.status());
   for (const auto& p : index_problems) LogWarn("damaged index ignored (its blobs will be stored again): " + p);
 
   // The parent: incremental backups skip unchanged files of it; full backups read everything.
@@ -72,21 +66,21 @@ int BackupOnce(const Settings& s, const BackupArgs& a, json* report_out) {
   if (a.type == "incremental") {
     std::string pid = a.parent.empty() ? "latest" : Basename(a.parent);
     if (!a.parent.empty() && !IsBackupId(pid)) {
-      return fail_early(InvalidArgument("PARENT '" + a.parent +
-                                        "' is neither a backup id (YYYYMMDD_HHMMSS) nor a path ending in one"));
+      return Fail(InvalidArgument("PARENT '" + a.parent +
+                                  "' is neither a backup id (YYYYMMDD_HHMMSS) nor a path ending in one"));
     }
     auto found = FindSnapshot(repo, pid);
     if (found.ok()) {
       parent = std::move(*found);
     } else if (!a.parent.empty() || found.status().code() != Code::kNotFound) {
-      return fail_early(found.status());
+      return Fail(found.status());
     } else {
       LogWarn("no earlier backup: this incremental backup reads every file");
     }
   }
 
   auto backup_id = repo.ReserveBackupId(static_cast<int64_t>(std::floor(t_start)));
-  if (!backup_id.ok()) return fail_early(backup_id.status());
+  if (!backup_id.ok()) return Fail(backup_id.status());
   LogInfo("backup id " + *backup_id + (parent ? ", parent " + parent->backup_id : ""));
 
   Progress progress;
@@ -237,6 +231,10 @@ int RunBackup(const Settings& s, const BackupArgs& a, json* report_out) {
   json own_report;
   if (!report_out) report_out = &own_report;
   int rc = BackupOnce(s, a, report_out);
+  // A backup that could not start has no report: its alert carries the error it failed with.
+  if (rc != 0 && !report_out->contains("error") && !report_out->contains("components")) {
+    (*report_out)["error"] = LastFailure();
+  }
   AlertBackupOutcome(s, a.type, *report_out, rc == 0);
   return rc;
 }
