@@ -244,15 +244,25 @@ Status Repository::SelectMaster(const KeySource& key) {
     if (!body.ok()) continue;
     try {
       json k = json::parse(AsString(*body));
-      int version = k.value("version", 1);
+      // Numbers of a key object come from the location: checked, never cast (a float such as
+      // 1e51 converted to int is undefined behaviour; the fuzzer found it).
+      auto number = [&](const char* name, uint64_t fallback, uint64_t max) -> std::optional<uint64_t> {
+        if (!k.contains(name)) return fallback;
+        auto n = JsonUint(k[name], max, name);
+        return n.ok() ? std::optional<uint64_t>(*n) : std::nullopt;
+      };
+      auto version = number("version", 1, 1000);
+      auto ops = number("ops", kArgonOps, UINT32_MAX);
+      auto mem = number("mem", kArgonMem, SIZE_MAX);
+      if (!version || !ops || !mem) continue;
       auto salt = FromHex(k.at("salt").get<std::string>());
       auto wrapped = FromHex(k.at("wrapped").get<std::string>());
       if (!salt || !wrapped) continue;
-      auto kek = DeriveKek(key, k.at("kdf"), *salt, k.value("ops", kArgonOps), k.value("mem", kArgonMem));
+      auto kek = DeriveKek(key, k.at("kdf"), *salt, *ops, static_cast<size_t>(*mem));
       if (!kek.ok()) continue;
-      auto master = Aead(*kek).Open(*wrapped, version >= 2 ? kAadKeyV2 : kAadKey);
+      auto master = Aead(*kek).Open(*wrapped, *version >= 2 ? kAadKeyV2 : kAadKey);
       if (!master.ok() || master->size() != 32) continue;
-      opened.push_back({obj.name.substr(5), std::move(*master), version});
+      opened.push_back({obj.name.substr(5), std::move(*master), static_cast<int>(*version)});
     } catch (const std::exception&) {
       continue;  // a damaged key object must not stop another key from opening the repository
     }
