@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Lists the longest function bodies in C++ sources, and fails when one in the given limit's scope
-is longer: `function_lengths.py [--max N --scope DIR...] [--top K] FILE_OR_DIR...`.
+is longer: `function_lengths.py [--max N --scope PATH ...] [--top K] FILE_OR_DIR...`.
 
 A textual scan (comments and literals blanked, braces matched), not a parser: a function is a
 top-level `{ ... }` block (namespaces do not count as a level) whose header ends in `)` plus
@@ -96,7 +96,7 @@ def main():
     p.add_argument("paths", nargs="+")
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--max", type=int, default=0, help="fail when a function in --scope is longer")
-    p.add_argument("--scope", nargs="*", default=[])
+    p.add_argument("--scope", action="append", default=[], help="a path prefix --max applies to (repeatable)")
     a = p.parse_args()
     found = sorted((f for s in sources(a.paths) for f in functions(s)), reverse=True)
     for lines, path, line, name in found[: a.top]:
