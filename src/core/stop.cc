@@ -30,6 +30,11 @@ void StopToken::Reset() {
 
 StopToken& ProcessStopToken() { return g_process_stop; }
 
+const StopToken& NeverStop() {
+  static const StopToken never;
+  return never;
+}
+
 void StopOnSignals(std::initializer_list<int> signals, void (*on_signal)(int)) {
   g_on_signal.store(on_signal);
   struct sigaction sa {};

@@ -33,6 +33,10 @@ class StopToken {
 // The token StopOnSignals sets; never set in a process that did not call it.
 StopToken& ProcessStopToken();
 
+// A token nothing stops: for waits that must run to their end even after a stop (cleanup, a child
+// that was sent SIGTERM and is waited for).
+const StopToken& NeverStop();
+
 // From now on each of `signals` stops ProcessStopToken() and then calls on_signal(sig) if given
 // (it runs in the signal handler: only async-signal-safe calls, such as kill(2) of a child).
 // No SA_RESTART: a blocked read or wait returns EINTR, so its caller notices the stop.
