@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/file_util.h"
+#include "fake_env.h"
 #include "fault_storage.h"
 #include "repository/lock.h"
 #include "repository/repository.h"
@@ -244,6 +245,63 @@ TEST_F(LockTest, HeldLockWritesTheSnapshot) {
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a few refreshes
   EXPECT_TRUE(WriteSnapshot(*repo_, **lock, json{{"backup_id", "20240103_142530"}}).ok());
   EXPECT_EQ(Count(*inner_, "snapshots/"), 1u);
+}
+
+// Waits for a lock and a lock's age run on a fake clock: a minute's wait, or half an hour's
+// staleness, take no time. (The refresher wakes on its own real timer; tests give it an hour.)
+TEST_F(LockTest, AcquireWaitsOutItsTimeAndNamesTheHolder) {
+  testing::FakeEnv env;
+  auto holder = RepoLock::Acquire(*repo_, true, std::chrono::seconds(0), std::chrono::hours(1), env);
+  ASSERT_TRUE(holder.ok());
+  auto waiter = RepoLock::Acquire(*repo_, false, std::chrono::seconds(60), std::chrono::hours(1), env);
+  ASSERT_FALSE(waiter.ok());
+  EXPECT_NE(waiter.status().message().find("an exclusive lock held by pid"), std::string::npos)
+      << waiter.status().message();
+  EXPECT_GE(env.slept(), 60);
+  EXPECT_LE(env.slept(), 60.6);
+  for (double d : env.sleeps()) {
+    EXPECT_GE(d, 0.2);
+    EXPECT_LE(d, 0.6);
+  }
+  EXPECT_EQ(Count(*inner_, "locks/"), 1u);  // the waiter took its own lock away again
+}
+
+TEST_F(LockTest, ALockOfAnotherHostGoesStaleWhileWaiting) {
+  testing::FakeEnv env;
+  json other = {{"host", "elsewhere"},
+                {"pid", 1},
+                {"exclusive", true},
+                {"time", static_cast<int64_t>(env.NowSeconds()) - (RepoLock::kStaleSeconds - 30)}};
+  ASSERT_TRUE(inner_->Put("locks/other", repo_->SealJson(kKindLock, other)).ok());
+  auto lock = RepoLock::Acquire(*repo_, true, std::chrono::seconds(60), std::chrono::hours(1), env);
+  ASSERT_TRUE(lock.ok()) << lock.status().message();
+  EXPECT_GE(env.slept(), 31);  // until it was more than kStaleSeconds old
+  EXPECT_LE(env.slept(), 31.6);
+  EXPECT_EQ(inner_->Stat("locks/other").status().code(), Code::kNotFound);
+}
+
+TEST_F(LockTest, ALockNotRefreshedForTooLongFailsTheCheck) {
+  testing::FakeEnv env;
+  auto lock = RepoLock::Acquire(*repo_, false, std::chrono::seconds(0), std::chrono::hours(1), env);
+  ASSERT_TRUE(lock.ok());
+  EXPECT_TRUE((*lock)->Check().ok());
+  env.Advance(RepoLock::kStaleSeconds - RepoLock::kRefreshSeconds);
+  EXPECT_TRUE((*lock)->Check().ok());
+  env.Advance(1);
+  Status st = (*lock)->Check();
+  EXPECT_NE(st.message().find("not refreshed for too long"), std::string::npos) << st.message();
+}
+
+TEST_F(LockTest, AStopEndsTheWaitForALock) {
+  testing::FakeEnv env;
+  auto holder = RepoLock::Acquire(*repo_, true, std::chrono::seconds(0), std::chrono::hours(1), env);
+  ASSERT_TRUE(holder.ok());
+  ProcessStopToken().Stop();
+  auto waiter = RepoLock::Acquire(*repo_, true, std::chrono::seconds(3600), std::chrono::hours(1), env);
+  ProcessStopToken().Reset();
+  ASSERT_FALSE(waiter.ok());
+  EXPECT_EQ(waiter.status().code(), Code::kUnavailable);
+  EXPECT_EQ(env.slept(), 0);
 }
 
 // Key rotation (add the new key, remove the old) cut off at every write: one of the two keys
