@@ -2,7 +2,9 @@
 // checked before a snapshot is written, and key rotation cut off at every write.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <barrier>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -215,13 +217,32 @@ class LockTest : public ::testing::Test {
   std::unique_ptr<Repository> repo_;
 };
 
+// Lets a test wait for the lock's refresher (on its own timer) to have written `n` times, rather
+// than sleeping for a guess.
+class LockWrites {
+ public:
+  explicit LockWrites(int n) : n_(n) {}
+  void Seen() {
+    if (++seen_ == n_) done_.set_value();
+  }
+  void Wait() { ASSERT_EQ(done_.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready); }
+
+ private:
+  const int n_;
+  std::atomic<int> seen_{0};
+  std::promise<void> done_;
+};
+
 TEST_F(LockTest, FailedRefreshFailsTheSnapshotBeforeItIsWritten) {
+  LockWrites refreshes(1);  // before the lock: its refresher may call the hook until the lock is gone
   auto lock = RepoLock::Acquire(*repo_, false, std::chrono::seconds(0), std::chrono::milliseconds(20));
   ASSERT_TRUE(lock.ok());
-  fault_->SetHook([](FaultOp op, const std::string& name) {
-    return op == FaultOp::kPut && name.starts_with("locks/") ? Unavailable("locks/ unwritable") : Status::Ok();
+  fault_->SetHook([&](FaultOp op, const std::string& name) {
+    if (!(op == FaultOp::kPut && name.starts_with("locks/"))) return Status::Ok();
+    refreshes.Seen();
+    return Unavailable("locks/ unwritable");
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  refreshes.Wait();  // the refresher holds the lock's mutex until it has recorded the failure
   auto snap = WriteSnapshot(*repo_, **lock, json{{"backup_id", "20240103_142530"}, {"components", json::object()}});
   ASSERT_FALSE(snap.ok());
   EXPECT_NE(snap.status().message().find("refreshing the lock"), std::string::npos) << snap.status().message();
@@ -240,9 +261,14 @@ TEST_F(LockTest, LockTakenOverFailsTheSnapshot) {
 }
 
 TEST_F(LockTest, HeldLockWritesTheSnapshot) {
+  LockWrites refreshes(3);  // before the lock: its refresher may call the hook until the lock is gone
   auto lock = RepoLock::Acquire(*repo_, false, std::chrono::seconds(0), std::chrono::milliseconds(20));
   ASSERT_TRUE(lock.ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a few refreshes
+  fault_->SetHook([&](FaultOp op, const std::string& name) {
+    if (op == FaultOp::kPut && name.starts_with("locks/")) refreshes.Seen();
+    return Status::Ok();
+  });
+  refreshes.Wait();  // a few refreshes
   EXPECT_TRUE(WriteSnapshot(*repo_, **lock, json{{"backup_id", "20240103_142530"}}).ok());
   EXPECT_EQ(Count(*inner_, "snapshots/"), 1u);
 }
