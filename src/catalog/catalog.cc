@@ -13,6 +13,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "core/env.h"
 #include "core/file_util.h"
 #include "core/log.h"
 
@@ -22,11 +23,7 @@ using json = nlohmann::json;
 
 namespace {
 
-double Now() {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
+double Now() { return NowSeconds(); }
 
 // A prepared statement with positional binds; finalized on destruction.
 class Stmt {

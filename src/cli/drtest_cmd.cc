@@ -16,15 +16,16 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <thread>
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/run_alerts.h"
 #include "components/database/pg_client.h"
+#include "core/env.h"
 #include "core/file_util.h"
 #include "core/log.h"
+#include "core/stop.h"
 #include "core/subprocess.h"
 #include "repository/snapshots.h"
 
@@ -96,18 +97,13 @@ std::string RedisConfQuote(const std::string& s) {
   return out + "\"";
 }
 
-volatile sig_atomic_t g_signal = 0;
-void OnSignal(int sig) { g_signal = sig; }
+// The signal that interrupted the drill, 0 if none.
+int Interrupted() { return ProcessStopToken().signal(); }
 
 // SIGINT, SIGTERM and SIGHUP (a scheduler's timeout, Ctrl-C, a closed terminal) must not leave a
 // scratch redis-server, database or directory behind: they only stop the restore, and the
 // drill goes on to its cleanup. No SA_RESTART, so a blocked read returns and notices.
-void CatchTerminatingSignals() {
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
-}
+void CatchTerminatingSignals() { StopOnSignals({SIGINT, SIGTERM, SIGHUP}); }
 
 // Reads a child's standard output (the restore's report); on a terminating signal, stops the
 // child and reads what is left.
@@ -116,7 +112,7 @@ StatusOr<std::string> ReadAll(int fd, Subprocess& child) {
   char buf[65536];
   bool stopped = false;
   for (;;) {
-    if (g_signal != 0 && !stopped) {
+    if (Interrupted() != 0 && !stopped) {
       child.Kill(SIGTERM);
       stopped = true;
     }
@@ -186,7 +182,7 @@ std::string ScratchRedisCommand(const std::string& dir) {
 Status StopScratchRedis(const std::string& pidfile, int port) {
   auto pid_bytes = ReadWholeFile(pidfile);
   for (int i = 0; !pid_bytes.ok() && port > 0 && Listening(port) && i < 100; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    Env::Default().SleepFor(0.02, NeverStop());  // cleanup runs after a stop too
     pid_bytes = ReadWholeFile(pidfile);
   }
   if (!pid_bytes.ok()) return Status::Ok();  // it never started
@@ -196,7 +192,7 @@ Status StopScratchRedis(const std::string& pidfile, int port) {
     return errno == ESRCH ? Status::Ok() : ErrnoStatus("stopping the scratch redis", errno);
   for (int i = 0; i < 100; ++i) {
     if (::kill(pid, 0) != 0) return Status::Ok();
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    Env::Default().SleepFor(0.05, NeverStop());
   }
   ::kill(pid, SIGKILL);
   return Status::Ok();
@@ -231,8 +227,8 @@ int RunDrTest(const Settings& s, const DrTestArgs& a) {
   json errors = json::array();
   std::string backup_id;
   auto finish = [&]() -> int {
-    if (g_signal != 0) {
-      errors.push_back("interrupted by signal " + std::to_string(g_signal) + " (" + strsignal(g_signal) +
+    if (int sig = Interrupted(); sig != 0) {
+      errors.push_back("interrupted by signal " + std::to_string(sig) + " (" + strsignal(sig) +
                        "): the drill did not complete");
     }
     bool ok = errors.empty();
@@ -319,7 +315,7 @@ int RunDrTest(const Settings& s, const DrTestArgs& a) {
   }
   report["scratch"] = scratch;
 
-  if (prep.ok() && g_signal == 0) {
+  if (prep.ok() && Interrupted() == 0) {
     auto child = Subprocess::Start(spec);
     if (!child.ok()) {
       errors.push_back("starting the restore: " + child.status().message());

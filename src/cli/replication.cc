@@ -6,6 +6,7 @@
 #include "catalog/catalog.h"
 #include "cli/common.h"
 #include "cloud/locations.h"
+#include "core/env.h"
 #include "core/log.h"
 #include "replication/replicate.h"
 #include "repository/lock.h"
@@ -17,7 +18,7 @@ namespace {
 using nlohmann::json;
 
 json ReplicateOne(const Settings& s, Storage& from, const LocationInfo& loc, bool mirror, bool force) {
-  auto start = std::chrono::steady_clock::now();
+  const double start = Env::Default().MonotonicSeconds();
   auto result = [&]() -> StatusOr<ReplicateStats> {
     ASSIGN_OR_RETURN(auto storage, OpenLocation(s, loc.name, loc.name == "local"));
     // The target's own lock: shared for copying (a prune running there, which takes it
@@ -38,7 +39,7 @@ json ReplicateOne(const Settings& s, Storage& from, const LocationInfo& loc, boo
     o.force = force;
     return Replicate(from, *storage, o);
   }();
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = Env::Default().MonotonicSeconds() - start;
   // backup_storage_replication_status reads this (with the exporter's own probes).
   UpdateCatalogBestEffort(s.state_dir, [&](Catalog& c) {
     return c.RecordReplication(loc.label, result.ok(), "", result.ok() ? "" : result.status().message());

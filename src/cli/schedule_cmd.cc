@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <thread>
 
 #include "alerts/webhook.h"
 #include "cli/commands.h"
@@ -21,8 +20,10 @@
 #include "cli/maintenance.h"
 #include "cli/run_alerts.h"
 #include "cloud/locations.h"
+#include "core/env.h"
 #include "core/file_util.h"
 #include "core/log.h"
+#include "core/stop.h"
 #include "core/subprocess.h"
 #include "repository/snapshots.h"
 #include "schedule/cron.h"
@@ -34,14 +35,15 @@ using json = nlohmann::json;
 
 namespace {
 
-std::atomic<bool> g_stop{false};
 std::atomic<pid_t> g_child{0};
 
-void OnTerminate(int) {
-  g_stop = true;
+// Runs in the signal handler, after ProcessStopToken() is stopped.
+void PassOnToChild(int) {
   pid_t child = g_child.load();
   if (child > 0) kill(child, SIGTERM);
 }
+
+bool Stopping() { return ProcessStopToken().stopped(); }
 
 // When the database failed this time: alert if the newest database backup is older than the RPO.
 void CheckRpo(const Settings& s, const json& report) {
@@ -90,13 +92,7 @@ std::string SignalText(int code) {
   return "signal " + std::to_string(sig) + (name ? std::string(" (SIG") + name + ")" : "");
 }
 
-void CatchTermination() {
-  struct sigaction sa {};
-  sa.sa_handler = OnTerminate;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-}
+void CatchTermination() { StopOnSignals({SIGTERM, SIGINT}, PassOnToChild); }
 
 }  // namespace
 
@@ -112,22 +108,22 @@ int SuperviseScheduledJob(const Settings& s, const std::string& type) {
     return 1;
   }
   g_child = (*child)->pid();
-  if (g_stop) (*child)->Kill(SIGTERM);  // a signal that came just before
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
-  const auto limit = std::chrono::seconds(s.run_timeout_seconds);
+  if (Stopping()) (*child)->Kill(SIGTERM);  // a signal that came just before
+  Env& env = Env::Default();
+  const double start = env.MonotonicSeconds();
+  const double limit = s.run_timeout_seconds;
   // After SIGTERM an interrupted backup needs only to stop writing; past this it is killed.
-  constexpr auto kGrace = std::chrono::seconds(30);
+  constexpr double kGrace = 30;
   bool timed_out = false;
   int rc = 0;
   while (!(*child)->TryWait(&rc)) {
-    auto elapsed = Clock::now() - start;
+    double elapsed = env.MonotonicSeconds() - start;
     if (s.run_timeout_seconds > 0 && elapsed > limit) {
       if (!timed_out) (*child)->Kill(SIGTERM);
       timed_out = true;
       if (elapsed > limit + kGrace) (*child)->Kill(SIGKILL);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    env.SleepFor(0.1, NeverStop());  // a stop was passed on to the child: wait for it
   }
   g_child = 0;
   InitLog(s.log_dir, "schedule.log");
@@ -139,7 +135,7 @@ int SuperviseScheduledJob(const Settings& s, const std::string& type) {
   }
   if (rc >= 128) {
     std::string why = "the " + type + " run was ended by " + SignalText(rc) + " before it reported";
-    if (g_stop) {
+    if (Stopping()) {
       LogWarn(why + " (stopped on request)");  // an operator's stop, not a failure to alert on
     } else {
       AlertRunDied(s, type, why + " (a crash, the OOM killer or a kill); see backup.log");
@@ -160,11 +156,11 @@ int RunScheduledJob(const Settings& s, const std::string& type) {
   // Retention after every run, as the guide's schedule expects, at every location on its own
   // (its own snapshots, its own lock): deletions are never copied from local. A failure is
   // alerted on but does not change the backup's result.
-  if (g_stop) return rc;
+  if (Stopping()) return rc;
   InitLog(s.log_dir, "prune.log");
   auto policy = RetentionOf(s);
   for (const auto& loc : ConfiguredLocations(s)) {
-    if (g_stop) break;
+    if (Stopping()) break;
     auto r =
         policy.ok() ? RetentionAt(s, loc.name, *policy, std::chrono::seconds(60)) : StatusOr<json>(policy.status());
     if (r.ok()) {
@@ -203,10 +199,10 @@ int RunSchedule(const Settings& s, const ScheduleArgs& a) {
                         return 1;
                       }
                       g_child = (*child)->pid();
-                      if (g_stop) kill((*child)->pid(), SIGTERM);  // a signal that came just before
+                      if (Stopping()) kill((*child)->pid(), SIGTERM);  // a signal that came just before
                       int rc = (*child)->Wait();
                       g_child = 0;
-                      if (rc >= 128 && !g_stop) {
+                      if (rc >= 128 && !Stopping()) {
                         AlertRunDied(s, type, "the " + type + " run was ended by " + SignalText(rc));
                       } else if (rc != 0) {
                         LogWarn(type + " run exited " + std::to_string(rc) + ": " + (*child)->FirstErrorLine());
@@ -223,13 +219,13 @@ int RunSchedule(const Settings& s, const ScheduleArgs& a) {
           s.schedule_overlap);
   std::fprintf(stderr, "schedule: full '%s', incremental '%s' (local time), overlap %s; logging to %s\n",
                s.schedule_full.c_str(), s.schedule_incremental.c_str(), s.schedule_overlap.c_str(), s.log_dir.c_str());
-  if (a.run_now && jobs.front().name == "full" && !g_stop) {
+  if (a.run_now && jobs.front().name == "full" && !Stopping()) {
     log("running a full backup now (--now)");
     jobs.front().run();
   }
-  SystemClock clock;
-  Scheduler scheduler(jobs, clock, s.schedule_overlap == "wait" ? OverlapPolicy::kWait : OverlapPolicy::kSkip, log);
-  scheduler.Run(g_stop);
+  Scheduler scheduler(jobs, Env::Default(), s.schedule_overlap == "wait" ? OverlapPolicy::kWait : OverlapPolicy::kSkip,
+                      log);
+  scheduler.Run(ProcessStopToken());
   LogInfo("schedule stopped (signal)");
   std::fprintf(stderr, "schedule: stopped\n");
   return 0;

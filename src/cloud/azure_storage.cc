@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 
+#include "core/env.h"
 #include "core/parse.h"
 
 namespace stb {
@@ -214,7 +215,7 @@ class AzureStorage final : public Storage {
   StatusOr<HttpResponse> Send(const std::string& method, const std::string& path, const HttpHeaders& query,
                               HttpHeaders headers, const uint8_t* body, size_t n, const std::string& op,
                               const std::string& name) {
-    headers.emplace_back("x-ms-date", HttpDate(std::time(nullptr)));
+    headers.emplace_back("x-ms-date", HttpDate(Env::Default().Now()));
     headers.emplace_back("x-ms-version", kApiVersion);
     std::string url = origin_ + path;
     char sep = '?';

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "core/env.h"
 #include "core/file_util.h"
 #include "core/parse.h"
 
@@ -28,7 +29,7 @@ constexpr const char* kScope = "https://www.googleapis.com/auth/devstorage.read_
 constexpr const char* kDefaultEndpoint = "https://storage.googleapis.com";
 constexpr uint64_t kChunkGranularity = 256 * 1024;  // GCS wants non-final chunks in multiples of this
 // A token with less than this left is replaced before use, so that it cannot expire mid-request.
-constexpr std::chrono::seconds kTokenMargin{300};
+constexpr double kTokenMarginSeconds = 300;
 // Asking a resumable session where it stands after a failed chunk is not a retry of the request
 // (no waiting, no resending what it has): a few such resumes per upload, then the wrapper retries.
 constexpr int kMaxResumes = 3;
@@ -149,7 +150,7 @@ class TokenSource {
 
   StatusOr<std::string> Get() {
     std::lock_guard lk(mu_);  // held while fetching: concurrent callers wait for one exchange
-    if (!token_.empty() && std::chrono::steady_clock::now() + kTokenMargin < expiry_) return token_;
+    if (!token_.empty() && Env::Default().MonotonicSeconds() + kTokenMarginSeconds < expiry_) return token_;
     return Fetch();
   }
 
@@ -161,8 +162,7 @@ class TokenSource {
 
  private:
   StatusOr<std::string> Assertion() const {
-    int64_t now =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    int64_t now = Env::Default().Now();
     Json claims = {
         {"iss", sa_.client_email}, {"scope", kScope}, {"aud", sa_.token_uri}, {"iat", now}, {"exp", now + 3600}};
     std::string header = R"({"alg":"RS256","typ":"JWT"})";
@@ -218,7 +218,7 @@ class TokenSource {
                                             : std::clamp<int64_t>(it->get<int64_t>(), 0, 86400);
     }
     token_ = token;
-    expiry_ = std::chrono::steady_clock::now() + std::chrono::seconds(expires_in);
+    expiry_ = Env::Default().MonotonicSeconds() + static_cast<double>(expires_in);
     return token_;
   }
 
@@ -227,7 +227,7 @@ class TokenSource {
   const std::string describe_;
   std::mutex mu_;
   std::string token_;  // "" = none yet, or invalidated
-  std::chrono::steady_clock::time_point expiry_;
+  double expiry_ = 0;  // Env::MonotonicSeconds()
 };
 
 class GcsStorage : public Storage {

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 
+#include "core/env.h"
 #include "core/parse.h"
 
 namespace stb {
@@ -211,7 +212,7 @@ double RetryAfterSeconds(const HttpResponse& r) {
   if (std::optional<uint64_t> n = ParseUintCapped(v, 3600)) return static_cast<double>(*n);
   time_t when = curl_getdate(v.c_str(), nullptr);
   if (when < 0) return 0;
-  double delta = std::difftime(when, std::time(nullptr));
+  double delta = std::difftime(when, Env::Default().Now());
   return delta > 0 ? delta : 0;
 }
 

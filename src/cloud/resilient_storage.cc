@@ -1,13 +1,12 @@
 #include "cloud/resilient_storage.h"
 
 #include <algorithm>
-#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
-#include <random>
-#include <thread>
+#include <optional>
 
+#include "core/backoff.h"
 #include "core/log.h"
 
 namespace stb {
@@ -74,25 +73,27 @@ class ResilientStorage final : public Storage {
 
   template <typename R, typename F>
   R Run(const std::string& what, F&& call) {
-    auto start = std::chrono::steady_clock::now();
-    thread_local std::mt19937_64 rng{std::random_device{}()};
+    Env& env = policy_.env != nullptr ? *policy_.env : Env::Default();
+    const StopToken& stop = policy_.stop != nullptr ? *policy_.stop : ProcessStopToken();
+    const double start = env.MonotonicSeconds();
+    std::optional<Backoff> backoff;  // seeded on the first failure only: most calls succeed at once
     for (int attempt = 1;; ++attempt) {
       slots_.Acquire();
       R result = call();
       slots_.Release();
       Status st = StatusOf(result);
       if (st.ok() || st.code() != Code::kUnavailable || attempt >= policy_.attempts) return result;
-      double ceiling =
-          std::min(policy_.max_delay_seconds, policy_.base_delay_seconds * double(1 << std::min(attempt - 1, 20)));
-      double wait = std::uniform_real_distribution<double>(0, ceiling)(rng);
-      if (st.retry_after() > 0) wait = std::min(policy_.max_delay_seconds, std::max(wait, st.retry_after()));
-      double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (spent + wait > policy_.max_total_seconds) return result;
+      if (!backoff)
+        backoff.emplace(
+            BackoffPolicy{.base_seconds = policy_.base_delay_seconds, .max_seconds = policy_.max_delay_seconds});
+      double wait = backoff->Delay(attempt, st.retry_after());
+      double spent = env.MonotonicSeconds() - start;
+      if (spent + wait > policy_.max_total_seconds || stop.stopped()) return result;
       char delay[32];
       std::snprintf(delay, sizeof delay, "%.1f", wait);
       LogWarn(inner_->Describe() + ": " + what + " failed (attempt " + std::to_string(attempt) + " of " +
               std::to_string(policy_.attempts) + "), retrying in " + delay + " s: " + st.message());
-      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+      if (!env.SleepFor(wait, stop)) return result;  // stopping: the failure stands
     }
   }
 

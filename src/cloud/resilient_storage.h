@@ -4,6 +4,8 @@
 
 #include <memory>
 
+#include "core/env.h"
+#include "core/stop.h"
 #include "storage/storage.h"
 
 namespace stb {
@@ -14,10 +16,12 @@ struct RetryPolicy {
   double max_delay_seconds = 20;    // no single wait is longer, Retry-After included
   // A location that stays down for this long fails the operation, so a backup moves on without it.
   double max_total_seconds = 90;
+  Env* env = nullptr;               // the clock and sleep; nullptr: Env::Default()
+  const StopToken* stop = nullptr;  // once stopped, no further retry; nullptr: ProcessStopToken()
 };
 
-// Retries kUnavailable (5xx, 429, timeouts, cut connections; a Retry-After hint is honoured) and
-// passes every other result through at once. At most parallel_jobs calls run inside inner at a
+// Retries kUnavailable (5xx, 429, timeouts, cut connections; a Retry-After hint is honoured) with
+// core/backoff and passes every other result through at once. At most parallel_jobs calls run inside inner at a
 // time; the rest wait. Failures are logged at warn level with the attempt number.
 std::unique_ptr<Storage> WithRetriesAndLimit(std::unique_ptr<Storage> inner, RetryPolicy policy, int parallel_jobs);
 

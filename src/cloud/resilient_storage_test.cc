@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cloud/s3_storage.h"
+#include "fake_env.h"
 #include "http_test_server.h"
 
 namespace stb {
@@ -49,55 +50,86 @@ class FlakyStorage final : public Storage {
   std::unique_ptr<Storage> inner_;
 };
 
-RetryPolicy Fast() {
-  return {.attempts = 4, .base_delay_seconds = 0.01, .max_delay_seconds = 0.05, .max_total_seconds = 5};
+// Waits pass on a fake clock: no test here sleeps between retries.
+RetryPolicy Fast(testing::FakeEnv& env) {
+  return {.attempts = 4, .base_delay_seconds = 0.01, .max_delay_seconds = 0.05, .max_total_seconds = 5, .env = &env};
 }
 
 TEST(ResilientStorage, RetriesRetryableFailures) {
   auto flaky = std::make_unique<FlakyStorage>(2, Unavailable("HTTP 503"));
   auto* raw = flaky.get();
-  auto s = WithRetriesAndLimit(std::move(flaky), Fast(), 4);
+  testing::FakeEnv env;
+  auto s = WithRetriesAndLimit(std::move(flaky), Fast(env), 4);
   ASSERT_TRUE(s->Put("a", Bytes{1, 2, 3}).ok());
   EXPECT_EQ(raw->calls, 3);
+  ASSERT_EQ(env.sleeps().size(), 2u);
+  EXPECT_LE(env.sleeps()[0], 0.01);  // full jitter under the first ceiling
+  EXPECT_LE(env.sleeps()[1], 0.02);
   EXPECT_EQ(s->Get("a")->size(), 3u);
 }
 
 TEST(ResilientStorage, GivesUpAfterTheLastAttempt) {
   auto flaky = std::make_unique<FlakyStorage>(100, Unavailable("HTTP 500"));
   auto* raw = flaky.get();
-  auto s = WithRetriesAndLimit(std::move(flaky), Fast(), 4);
+  testing::FakeEnv env;
+  auto s = WithRetriesAndLimit(std::move(flaky), Fast(env), 4);
   Status st = s->Put("a", Bytes{1});
   EXPECT_EQ(st.code(), Code::kUnavailable);
   EXPECT_EQ(raw->calls, 4);
+  EXPECT_EQ(env.sleeps().size(), 3u);
 }
 
 TEST(ResilientStorage, PermanentFailuresAreNotRetried) {
   for (const Status& error : {PermissionDenied("HTTP 403"), NotFound("HTTP 404"), IoError("HTTP 400")}) {
     auto flaky = std::make_unique<FlakyStorage>(1, error);
     auto* raw = flaky.get();
-    auto s = WithRetriesAndLimit(std::move(flaky), Fast(), 4);
+    testing::FakeEnv env;
+    auto s = WithRetriesAndLimit(std::move(flaky), Fast(env), 4);
     EXPECT_EQ(s->Put("a", Bytes{1}).code(), error.code());
     EXPECT_EQ(raw->calls, 1);
+    EXPECT_TRUE(env.sleeps().empty());
   }
 }
 
 TEST(ResilientStorage, HonoursRetryAfter) {
   auto flaky = std::make_unique<FlakyStorage>(1, Unavailable("HTTP 503").WithRetryAfter(0.3));
-  auto s =
-      WithRetriesAndLimit(std::move(flaky), {.attempts = 3, .base_delay_seconds = 0.001, .max_delay_seconds = 1}, 1);
-  auto start = std::chrono::steady_clock::now();
+  testing::FakeEnv env;
+  auto s = WithRetriesAndLimit(std::move(flaky),
+                               {.attempts = 3, .base_delay_seconds = 0.001, .max_delay_seconds = 1, .env = &env}, 1);
   ASSERT_TRUE(s->Put("a", Bytes{1}).ok());
-  EXPECT_GE(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 0.3);
+  ASSERT_EQ(env.sleeps().size(), 1u);
+  EXPECT_GE(env.sleeps()[0], 0.3);
+  EXPECT_LE(env.sleeps()[0], 1);
 }
 
 TEST(ResilientStorage, StopsRetryingWhenTheTimeBudgetIsSpent) {
   auto flaky = std::make_unique<FlakyStorage>(100, Unavailable("HTTP 503").WithRetryAfter(10));
   auto* raw = flaky.get();
-  auto s = WithRetriesAndLimit(std::move(flaky), {.attempts = 10, .max_delay_seconds = 10, .max_total_seconds = 1}, 1);
-  auto start = std::chrono::steady_clock::now();
+  testing::FakeEnv env;
+  auto s = WithRetriesAndLimit(std::move(flaky),
+                               {.attempts = 10, .max_delay_seconds = 10, .max_total_seconds = 1, .env = &env}, 1);
   EXPECT_EQ(s->Put("a", Bytes{1}).code(), Code::kUnavailable);
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
+  EXPECT_EQ(env.slept(), 0);
   EXPECT_EQ(raw->calls, 1);
+}
+
+// A daemon told to stop (SIGTERM) does not sit out a location's retries: the failure comes back.
+TEST(ResilientStorage, AStopEndsTheRetries) {
+  // Retry-After above the cap: every wait is the cap, 0.05 s.
+  auto flaky = std::make_unique<FlakyStorage>(100, Unavailable("HTTP 503").WithRetryAfter(1));
+  auto* raw = flaky.get();
+  testing::FakeEnv env;
+  StopToken stop;
+  RetryPolicy p = Fast(env);
+  p.stop = &stop;
+  auto s = WithRetriesAndLimit(std::move(flaky), p, 1);
+  env.StopAt(env.NowSeconds() + 0.075, stop);  // during the second wait
+  EXPECT_EQ(s->Put("a", Bytes{1}).code(), Code::kUnavailable);
+  EXPECT_EQ(raw->calls, 2);
+  EXPECT_TRUE(stop.stopped());
+  int calls = raw->calls;
+  EXPECT_EQ(s->Put("b", Bytes{1}).code(), Code::kUnavailable);
+  EXPECT_EQ(raw->calls, calls + 1);  // stopped: one try, no retry
 }
 
 // An S3 endpoint answering 503 with a 400-digit Retry-After used to abort the process (an
@@ -118,18 +150,19 @@ TEST(ResilientStorage, HugeRetryAfterFromAServerIsCappedNotACrash) {
   o.http.total_timeout_seconds = 20;
   auto s3 = OpenS3Storage(o);
   ASSERT_TRUE(s3.ok()) << s3.status().message();
-  auto s = WithRetriesAndLimit(std::move(s3).value(), {.attempts = 3, .max_delay_seconds = 0.2}, 1);
-  auto start = std::chrono::steady_clock::now();
+  testing::FakeEnv env;
+  auto s = WithRetriesAndLimit(std::move(s3).value(), {.attempts = 3, .max_delay_seconds = 0.2, .env = &env}, 1);
   Status st = s->Put("a", Bytes{1});
   EXPECT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(server.requests().size(), 2u);
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
+  EXPECT_EQ(env.sleeps(), std::vector<double>{0.2});
 }
 
 TEST(ResilientStorage, LimitsRequestsInFlight) {
   auto flaky = std::make_unique<FlakyStorage>(0, Status::Ok());
   auto* raw = flaky.get();
-  auto s = WithRetriesAndLimit(std::move(flaky), Fast(), 3);
+  testing::FakeEnv env;
+  auto s = WithRetriesAndLimit(std::move(flaky), Fast(env), 3);
   EXPECT_EQ(s->Caps().parallelism, 3);
   std::vector<std::thread> threads;
   for (int t = 0; t < 12; ++t) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 
+#include "core/env.h"
 #include "core/parse.h"
 
 namespace stb {
@@ -21,7 +22,7 @@ constexpr uint64_t kMaxParts = 10000;          // and more parts than this
 constexpr const char* kCredentials = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
 
 std::string AmzDateNow() {
-  time_t now = time(nullptr);
+  time_t now = Env::Default().Now();
   struct tm t;
   gmtime_r(&now, &t);
   char buf[32];

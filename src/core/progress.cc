@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "core/env.h"
+
 namespace stb {
 
 ProgressPrinter::ProgressPrinter(Progress& p, bool enabled) : p_(p) {
@@ -24,10 +26,10 @@ ProgressPrinter::~ProgressPrinter() {
 }
 
 void ProgressPrinter::Loop() {
-  auto start = std::chrono::steady_clock::now();
+  const double start = Env::Default().MonotonicSeconds();
   std::unique_lock<std::mutex> lk(mu_);
   while (!cv_.wait_for(lk, std::chrono::milliseconds(250), [&] { return stop_; })) {
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double secs = Env::Default().MonotonicSeconds() - start;
     double done = static_cast<double>(p_.bytes_done.load()), total = static_cast<double>(p_.bytes_total.load());
     double rate = secs > 0 ? done / secs : 0;
     char eta[32] = "?";

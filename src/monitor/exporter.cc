@@ -13,16 +13,12 @@
 #include <mutex>
 #include <thread>
 
+#include "core/env.h"
 #include "core/log.h"
+#include "core/stop.h"
 #include "monitor/status_page.h"
 
 namespace stb {
-
-namespace {
-
-double NowUnix() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
-
-}  // namespace
 
 StatusOr<ListenAddress> ParseListen(const std::string& value) {
   auto bad = [&](const std::string& why) {
@@ -55,7 +51,8 @@ StatusOr<ListenAddress> ParseListen(const std::string& value) {
 }
 
 Status RunExporter(Catalog& catalog, const ExporterOptions& opt, const std::function<void()>& ready) {
-  // SIGTERM and SIGINT go to one thread (sigtimedwait below), not to whichever thread they hit.
+  // SIGTERM and SIGINT go to one thread (sigtimedwait below), not to whichever thread they hit; it
+  // stops the process's token, which ends the server whoever stops it.
   sigset_t sigs, old;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
@@ -77,7 +74,7 @@ Status RunExporter(Catalog& catalog, const ExporterOptions& opt, const std::func
       res.set_content("catalog unreadable: " + summary.status().message() + "\n", "text/plain; charset=utf-8");
       return;
     }
-    res.set_content(RenderMetrics(*summary, opt.info, NowUnix()), "text/plain; version=0.0.4; charset=utf-8");
+    res.set_content(RenderMetrics(*summary, opt.info, NowSeconds()), "text/plain; version=0.0.4; charset=utf-8");
   });
   svr.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) {
     auto summary = catalog.Summary();
@@ -91,7 +88,7 @@ Status RunExporter(Catalog& catalog, const ExporterOptions& opt, const std::func
       res.set_content("catalog unreadable: " + summary.status().message() + "\n", "text/plain; charset=utf-8");
       return;
     }
-    res.set_content(RenderStatusPage(*summary, opt.info, NowUnix()), "text/html; charset=utf-8");
+    res.set_content(RenderStatusPage(*summary, opt.info, NowSeconds()), "text/html; charset=utf-8");
   });
 
   errno = 0;
@@ -131,10 +128,13 @@ Status RunExporter(Catalog& catalog, const ExporterOptions& opt, const std::func
     struct timespec tick {
       0, 200 * 1000 * 1000
     };
+    StopToken& stop = ProcessStopToken();
     while (!served) {
       int sig = sigtimedwait(&sigs, nullptr, &tick);
-      if (sig == SIGTERM || sig == SIGINT) {
-        LogInfo("monitor: stopping (signal " + std::to_string(sig) + ")");
+      if (sig == SIGTERM || sig == SIGINT) stop.Stop(sig);
+      if (stop.stopped()) {
+        LogInfo("monitor: stopping (" + (stop.signal() != 0 ? "signal " + std::to_string(stop.signal()) : "requested") +
+                ")");
         svr.stop();
         return;
       }

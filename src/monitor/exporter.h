@@ -27,7 +27,7 @@ struct ExporterOptions {
 };
 
 // Binds (an error names the address and the cause: in use, not local, permission), then serves
-// until SIGTERM or SIGINT. ready is called once the socket listens.
+// until SIGTERM or SIGINT, or until ProcessStopToken() is stopped. ready is called once the socket listens.
 Status RunExporter(Catalog& catalog, const ExporterOptions& opt, const std::function<void()>& ready = nullptr);
 
 }  // namespace stb

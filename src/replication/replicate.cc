@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/env.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
 
@@ -65,7 +66,7 @@ class Copier {
     std::mutex err_mu;
     auto worker = [&] {
       while (!failed) {
-        if (o_.stop != nullptr && o_.stop->load()) {
+        if (o_.stop != nullptr && o_.stop->stopped()) {
           std::lock_guard lk(err_mu);
           if (!failed.exchange(true)) first = Unavailable("replication stopped");
           return;
@@ -119,7 +120,7 @@ StatusOr<bool> CheckConfigs(Storage& from, Storage& to) {
 ReplicateOptions AutomaticCopyOptions(int jobs) { return {.jobs = jobs, .mirror_deletions = false}; }
 
 StatusOr<ReplicateStats> Replicate(Storage& from, Storage& to, const ReplicateOptions& o) {
-  auto start = std::chrono::steady_clock::now();
+  const double start = Env::Default().MonotonicSeconds();
   ReplicateStats stats;
   ASSIGN_OR_RETURN(bool target_has_config, CheckConfigs(from, to));
   Copier copier(from, to, o, stats);
@@ -182,7 +183,7 @@ StatusOr<ReplicateStats> Replicate(Storage& from, Storage& to, const ReplicateOp
       }));
     }
   }
-  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stats.seconds = Env::Default().MonotonicSeconds() - start;
   return stats;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "core/stop.h"
 #include "storage/storage.h"
 
 namespace stb {
@@ -19,7 +20,7 @@ struct ReplicateOptions {
   // snapshots than the target, unless force is set.
   bool mirror_deletions = false;
   bool force = false;
-  const std::atomic<bool>* stop = nullptr;  // set from a signal handler: stop between objects
+  const StopToken* stop = nullptr;  // e.g. ProcessStopToken(): stop between objects
 };
 
 struct ReplicateStats {

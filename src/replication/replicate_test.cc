@@ -150,7 +150,8 @@ TEST_F(ReplicateTest, MirrorDeletionsNeverEmptyTheCopyFromAWipedSource) {
 }
 
 TEST_F(ReplicateTest, StopFlagEndsTheCopy) {
-  std::atomic<bool> stop{true};
+  StopToken stop;
+  stop.Stop();
   auto st = Replicate(*src_, *dst_, {.stop = &stop});
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(Count(*dst_, "snapshots/"), 0u);

@@ -2,11 +2,14 @@
 // checked before a snapshot is written, and key rotation cut off at every write.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <barrier>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/file_util.h"
+#include "fake_env.h"
 #include "fault_storage.h"
 #include "repository/lock.h"
 #include "repository/repository.h"
@@ -214,13 +217,32 @@ class LockTest : public ::testing::Test {
   std::unique_ptr<Repository> repo_;
 };
 
+// Lets a test wait for the lock's refresher (on its own timer) to have written `n` times, rather
+// than sleeping for a guess.
+class LockWrites {
+ public:
+  explicit LockWrites(int n) : n_(n) {}
+  void Seen() {
+    if (++seen_ == n_) done_.set_value();
+  }
+  void Wait() { ASSERT_EQ(done_.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready); }
+
+ private:
+  const int n_;
+  std::atomic<int> seen_{0};
+  std::promise<void> done_;
+};
+
 TEST_F(LockTest, FailedRefreshFailsTheSnapshotBeforeItIsWritten) {
+  LockWrites refreshes(1);  // before the lock: its refresher may call the hook until the lock is gone
   auto lock = RepoLock::Acquire(*repo_, false, std::chrono::seconds(0), std::chrono::milliseconds(20));
   ASSERT_TRUE(lock.ok());
-  fault_->SetHook([](FaultOp op, const std::string& name) {
-    return op == FaultOp::kPut && name.starts_with("locks/") ? Unavailable("locks/ unwritable") : Status::Ok();
+  fault_->SetHook([&](FaultOp op, const std::string& name) {
+    if (!(op == FaultOp::kPut && name.starts_with("locks/"))) return Status::Ok();
+    refreshes.Seen();
+    return Unavailable("locks/ unwritable");
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  refreshes.Wait();  // the refresher holds the lock's mutex until it has recorded the failure
   auto snap = WriteSnapshot(*repo_, **lock, json{{"backup_id", "20240103_142530"}, {"components", json::object()}});
   ASSERT_FALSE(snap.ok());
   EXPECT_NE(snap.status().message().find("refreshing the lock"), std::string::npos) << snap.status().message();
@@ -239,11 +261,73 @@ TEST_F(LockTest, LockTakenOverFailsTheSnapshot) {
 }
 
 TEST_F(LockTest, HeldLockWritesTheSnapshot) {
+  LockWrites refreshes(3);  // before the lock: its refresher may call the hook until the lock is gone
   auto lock = RepoLock::Acquire(*repo_, false, std::chrono::seconds(0), std::chrono::milliseconds(20));
   ASSERT_TRUE(lock.ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a few refreshes
+  fault_->SetHook([&](FaultOp op, const std::string& name) {
+    if (op == FaultOp::kPut && name.starts_with("locks/")) refreshes.Seen();
+    return Status::Ok();
+  });
+  refreshes.Wait();  // a few refreshes
   EXPECT_TRUE(WriteSnapshot(*repo_, **lock, json{{"backup_id", "20240103_142530"}}).ok());
   EXPECT_EQ(Count(*inner_, "snapshots/"), 1u);
+}
+
+// Waits for a lock and a lock's age run on a fake clock: a minute's wait, or half an hour's
+// staleness, take no time. (The refresher wakes on its own real timer; tests give it an hour.)
+TEST_F(LockTest, AcquireWaitsOutItsTimeAndNamesTheHolder) {
+  testing::FakeEnv env;
+  auto holder = RepoLock::Acquire(*repo_, true, std::chrono::seconds(0), std::chrono::hours(1), env);
+  ASSERT_TRUE(holder.ok());
+  auto waiter = RepoLock::Acquire(*repo_, false, std::chrono::seconds(60), std::chrono::hours(1), env);
+  ASSERT_FALSE(waiter.ok());
+  EXPECT_NE(waiter.status().message().find("an exclusive lock held by pid"), std::string::npos)
+      << waiter.status().message();
+  EXPECT_GE(env.slept(), 60);
+  EXPECT_LE(env.slept(), 60.6);
+  for (double d : env.sleeps()) {
+    EXPECT_GE(d, 0.2);
+    EXPECT_LE(d, 0.6);
+  }
+  EXPECT_EQ(Count(*inner_, "locks/"), 1u);  // the waiter took its own lock away again
+}
+
+TEST_F(LockTest, ALockOfAnotherHostGoesStaleWhileWaiting) {
+  testing::FakeEnv env;
+  json other = {{"host", "elsewhere"},
+                {"pid", 1},
+                {"exclusive", true},
+                {"time", static_cast<int64_t>(env.NowSeconds()) - (RepoLock::kStaleSeconds - 30)}};
+  ASSERT_TRUE(inner_->Put("locks/other", repo_->SealJson(kKindLock, other)).ok());
+  auto lock = RepoLock::Acquire(*repo_, true, std::chrono::seconds(60), std::chrono::hours(1), env);
+  ASSERT_TRUE(lock.ok()) << lock.status().message();
+  EXPECT_GE(env.slept(), 31);  // until it was more than kStaleSeconds old
+  EXPECT_LE(env.slept(), 31.6);
+  EXPECT_EQ(inner_->Stat("locks/other").status().code(), Code::kNotFound);
+}
+
+TEST_F(LockTest, ALockNotRefreshedForTooLongFailsTheCheck) {
+  testing::FakeEnv env;
+  auto lock = RepoLock::Acquire(*repo_, false, std::chrono::seconds(0), std::chrono::hours(1), env);
+  ASSERT_TRUE(lock.ok());
+  EXPECT_TRUE((*lock)->Check().ok());
+  env.Advance(RepoLock::kStaleSeconds - RepoLock::kRefreshSeconds);
+  EXPECT_TRUE((*lock)->Check().ok());
+  env.Advance(1);
+  Status st = (*lock)->Check();
+  EXPECT_NE(st.message().find("not refreshed for too long"), std::string::npos) << st.message();
+}
+
+TEST_F(LockTest, AStopEndsTheWaitForALock) {
+  testing::FakeEnv env;
+  auto holder = RepoLock::Acquire(*repo_, true, std::chrono::seconds(0), std::chrono::hours(1), env);
+  ASSERT_TRUE(holder.ok());
+  ProcessStopToken().Stop();
+  auto waiter = RepoLock::Acquire(*repo_, true, std::chrono::seconds(3600), std::chrono::hours(1), env);
+  ProcessStopToken().Reset();
+  ASSERT_FALSE(waiter.ok());
+  EXPECT_EQ(waiter.status().code(), Code::kUnavailable);
+  EXPECT_EQ(env.slept(), 0);
 }
 
 // Key rotation (add the new key, remove the old) cut off at every write: one of the two keys

@@ -5,16 +5,17 @@
 
 #include <cerrno>
 #include <nlohmann/json.hpp>
-#include <random>
 
+#include "core/backoff.h"
 #include "core/file_util.h"
+#include "core/stop.h"
 
 namespace stb {
 
 using json = nlohmann::json;
 
 Status RepoLock::Write() {
-  int64_t now = static_cast<int64_t>(NowSeconds());
+  int64_t now = static_cast<int64_t>(env_.NowSeconds());
   json doc = {{"host", Hostname()}, {"pid", static_cast<int64_t>(getpid())}, {"exclusive", exclusive_}, {"time", now}};
   std::string name = "locks/" + RandomHex(16);
   RETURN_IF_ERROR(repo_.storage().Put(name, repo_.SealJson(kKindLock, doc), PutMode::kCreateOnly));
@@ -26,16 +27,17 @@ Status RepoLock::Write() {
 }
 
 StatusOr<std::unique_ptr<RepoLock>> RepoLock::Acquire(Repository& repo, bool exclusive, std::chrono::seconds wait,
-                                                      std::chrono::milliseconds refresh_every) {
-  std::unique_ptr<RepoLock> lock(new RepoLock(repo, exclusive));
-  auto deadline = std::chrono::steady_clock::now() + wait;
-  std::mt19937 rng(std::random_device{}());
+                                                      std::chrono::milliseconds refresh_every, Env& env) {
+  std::unique_ptr<RepoLock> lock(new RepoLock(repo, exclusive, env));
+  const double deadline = env.MonotonicSeconds() + static_cast<double>(wait.count());
+  // 0.2 to 0.6 s between looks, at random, so that waiting processes do not retry in step.
+  Backoff backoff({.base_seconds = 0.6, .max_seconds = 0.6, .min_seconds = 0.2});
   const std::string host = Hostname();
   for (;;) {
     RETURN_IF_ERROR(lock->Write().Context("writing a lock to " + repo.storage().Describe()));
     ASSIGN_OR_RETURN(auto objs, repo.storage().List("locks/"));
     std::string holder;
-    int64_t now = static_cast<int64_t>(NowSeconds());
+    int64_t now = static_cast<int64_t>(env.NowSeconds());
     for (const auto& o : objs) {
       if (o.name == lock->name_) continue;
       auto doc = repo.LoadObject(o.name, kKindLock);
@@ -64,11 +66,10 @@ StatusOr<std::unique_ptr<RepoLock>> RepoLock::Acquire(Repository& repo, bool exc
     if (holder.empty()) break;
     repo.storage().Remove(lock->name_).IgnoreError();
     lock->name_.clear();
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (env.MonotonicSeconds() >= deadline || !env.SleepFor(backoff.Next(), ProcessStopToken())) {
       return Unavailable("the repository at " + repo.storage().Describe() + " is in use: " + holder +
                          "; wait for it to finish (it is removed automatically once its process is gone)");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 400));
   }
   lock->refresher_ = std::thread([l = lock.get(), refresh_every] { l->RefreshLoop(refresh_every); });
   return lock;
@@ -103,7 +104,7 @@ Status RepoLock::Check() {
     return present.status().Context("checking the lock in " + repo_.storage().Describe());
   }
   // A margin under the stale age: the next write must not race another process's stale check.
-  if (static_cast<int64_t>(NowSeconds()) - written_at_ > kStaleSeconds - kRefreshSeconds) {
+  if (static_cast<int64_t>(env_.NowSeconds()) - written_at_ > kStaleSeconds - kRefreshSeconds) {
     return Unavailable("the lock " + name_ + " was not refreshed for too long and may be taken over");
   }
   return Status::Ok();

@@ -9,17 +9,20 @@
 #include <mutex>
 #include <thread>
 
+#include "core/env.h"
 #include "repository/repository.h"
 
 namespace stb {
 
 class RepoLock {
  public:
-  // Waits up to `wait` for conflicting locks to go away; the error names who holds them.
-  // refresh_every: how often the lock is rewritten (tests shorten it).
+  // Waits up to `wait` for conflicting locks to go away (polling with core/backoff; a stop of
+  // ProcessStopToken() ends the wait); the error names who holds them. refresh_every: how often
+  // the lock is rewritten (tests shorten it). env: the clock of the wait and of the lock's age; the
+  // refresher wakes on its own timer (it must also wake at once when the lock is released).
   static StatusOr<std::unique_ptr<RepoLock>> Acquire(
       Repository& repo, bool exclusive, std::chrono::seconds wait = std::chrono::seconds(60),
-      std::chrono::milliseconds refresh_every = std::chrono::seconds(kRefreshSeconds));
+      std::chrono::milliseconds refresh_every = std::chrono::seconds(kRefreshSeconds), Env& env = Env::Default());
   ~RepoLock();
   RepoLock(const RepoLock&) = delete;
   RepoLock& operator=(const RepoLock&) = delete;
@@ -34,12 +37,13 @@ class RepoLock {
   static constexpr int64_t kRefreshSeconds = 5 * 60;
 
  private:
-  RepoLock(Repository& repo, bool exclusive) : repo_(repo), exclusive_(exclusive) {}
+  RepoLock(Repository& repo, bool exclusive, Env& env) : repo_(repo), exclusive_(exclusive), env_(env) {}
   Status Write();  // mu_ held, or before the refresher starts
   void RefreshLoop(std::chrono::milliseconds every);
 
   Repository& repo_;
   bool exclusive_;
+  Env& env_;
   std::mutex mu_;
   std::string name_;
   int64_t written_at_ = 0;  // unix seconds of the current lock object

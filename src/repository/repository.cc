@@ -73,10 +73,6 @@ bool IsHex(const std::string& s, size_t len) {
 
 }  // namespace
 
-double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 Chunker Repository::MakeChunker(const ChunkerParams& params) const {
   return Chunker(Hkdf(master_, *FromHex(config_.id), "spacetime-backup chunker v1", 32), params);
 }

@@ -9,6 +9,7 @@
 
 #include "chunker/fastcdc.h"
 #include "core/bytes.h"
+#include "core/env.h"  // NowSeconds, which callers of this header use
 #include "core/status.h"
 #include "crypto/crypto.h"
 #include "crypto/key_source.h"
@@ -106,6 +107,5 @@ std::string FormatBackupId(int64_t unix_seconds);
 bool IsBackupId(std::string_view s);
 // Local time with microseconds, as the guide's reports print it: 2024-01-03T14:25:30.123456
 std::string IsoTimestamp(double unix_seconds);
-double NowSeconds();
 
 }  // namespace stb

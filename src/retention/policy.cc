@@ -5,6 +5,8 @@
 #include <ctime>
 #include <optional>
 
+#include "core/env.h"
+
 namespace stb {
 
 namespace {
@@ -280,7 +282,7 @@ StatusOr<std::vector<Decision>> ApplyPolicy(std::vector<RetentionItem> items, co
 }
 
 StatusOr<std::vector<Decision>> ApplyPolicy(std::vector<RetentionItem> items, const Policy& p) {
-  return ApplyPolicy(std::move(items), p, static_cast<int64_t>(std::time(nullptr)));
+  return ApplyPolicy(std::move(items), p, static_cast<int64_t>(Env::Default().Now()));
 }
 
 StatusOr<Policy> ParsePolicySpec(const std::string& setting, const std::string& spec) {
@@ -355,7 +357,7 @@ StatusOr<std::vector<Decision>> ApplyRetention(std::vector<RetentionItem> items,
 }
 
 StatusOr<std::vector<Decision>> ApplyRetention(std::vector<RetentionItem> items, const RetentionConfig& c) {
-  return ApplyRetention(std::move(items), c, static_cast<int64_t>(std::time(nullptr)));
+  return ApplyRetention(std::move(items), c, static_cast<int64_t>(Env::Default().Now()));
 }
 
 }  // namespace stb

@@ -1,29 +1,10 @@
 #include "schedule/scheduler.h"
 
 #include <algorithm>
-#include <chrono>
 #include <exception>
-#include <thread>
 #include <utility>
 
 namespace stb {
-
-// Not time(): glibc may read a coarser clock there, which can still show the previous second after
-// SleepUntil saw the target on system_clock, and a run would then seem to start before it was due.
-time_t SystemClock::Now() { return std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()); }
-
-bool SystemClock::SleepUntil(time_t t, const std::atomic<bool>& stop) {
-  using Duration = std::chrono::system_clock::duration;
-  constexpr Duration kSlice = std::chrono::milliseconds(200);
-  const auto target = std::chrono::system_clock::from_time_t(t);
-  while (!stop.load()) {
-    // Sub-second time, so a run starts within a slice of its second rather than up to a second late.
-    const auto now = std::chrono::system_clock::now();
-    if (now >= target) return true;
-    std::this_thread::sleep_for(std::min<Duration>(target - now, kSlice));
-  }
-  return false;
-}
 
 namespace {
 
@@ -35,9 +16,9 @@ std::string HowLong(time_t seconds) {
 
 }  // namespace
 
-Scheduler::Scheduler(std::vector<Job> jobs, Clock& clock, OverlapPolicy policy, Logger log)
+Scheduler::Scheduler(std::vector<Job> jobs, Env& env, OverlapPolicy policy, Logger log)
     : jobs_(std::move(jobs)),
-      clock_(clock),
+      env_(env),
       policy_(policy),
       log_(log ? std::move(log) : Logger([](const std::string&) {})),
       next_(jobs_.size()),
@@ -52,14 +33,14 @@ std::optional<time_t> Scheduler::NextTime(size_t i, time_t after) {
   return *t;
 }
 
-void Scheduler::Run(const std::atomic<bool>& stop) {
-  const time_t start = clock_.Now();
+void Scheduler::Run(const StopToken& stop) {
+  const time_t start = env_.Now();
   for (size_t i = 0; i < jobs_.size(); ++i) {
     next_[i] = NextTime(i, start - 1);
     waiting_[i] = false;
     if (next_[i]) log_(jobs_[i].name + " (" + jobs_[i].when.text + "): next run at " + FormatLocalTime(*next_[i]));
   }
-  while (!stop.load()) {
+  while (!stop.stopped()) {
     std::optional<size_t> due;
     for (size_t i = 0; i < jobs_.size(); ++i) {
       if (next_[i] && (!due || *next_[i] < *next_[*due])) due = i;  // strict: ties go to the job listed first
@@ -68,7 +49,7 @@ void Scheduler::Run(const std::atomic<bool>& stop) {
       log_("no job has a future run time; scheduler stopping");
       return;
     }
-    if (!clock_.SleepUntil(*next_[*due], stop) || stop.load()) return;
+    if (!env_.SleepUntil(static_cast<double>(*next_[*due]), stop) || stop.stopped()) return;
     RunJob(*due);
     if (max_runs_ > 0 && runs_ >= max_runs_) return;
   }
@@ -77,7 +58,7 @@ void Scheduler::Run(const std::atomic<bool>& stop) {
 void Scheduler::RunJob(size_t i) {
   const Job& job = jobs_[i];
   const time_t due = *next_[i];
-  const time_t started = clock_.Now();
+  const time_t started = env_.Now();
   std::string line = job.name + ": starting run due at " + FormatLocalTime(due);
   if (started - due >= 60) line += ", " + HowLong(started - due) + " late";
   log_(line);
@@ -93,7 +74,7 @@ void Scheduler::RunJob(size_t i) {
     outcome = "failed: unknown exception";
   }
   ++runs_;
-  const time_t finished = clock_.Now();
+  const time_t finished = env_.Now();
   log_(job.name + ": " + outcome + " after " + HowLong(finished - started));
 
   // This run stands for every time of the job up to its start (with kWait, all the times it missed).

@@ -1,34 +1,18 @@
 // The core of the backup daemon: runs cron-scheduled jobs one at a time, deciding what happens to a
-// run that falls due while another is running. Time comes from a Clock so tests need not sleep.
+// run that falls due while another is running. Time comes from an Env so tests need not sleep.
 #pragma once
 
-#include <atomic>
 #include <ctime>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/env.h"
+#include "core/stop.h"
 #include "schedule/cron.h"
 
 namespace stb {
-
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual time_t Now() = 0;
-  // Returns true once Now() >= t, false as soon as `stop` is set (checked first).
-  virtual bool SleepUntil(time_t t, const std::atomic<bool>& stop) = 0;
-};
-
-// The wall clock. Sleeps in slices of at most 200 ms, re-reading the time after each: a stop flag set
-// by a signal handler (which cannot notify a condition variable) is seen promptly, and a clock
-// stepped by NTP or a resume from suspend is noticed rather than slept through.
-class SystemClock : public Clock {
- public:
-  time_t Now() override;
-  bool SleepUntil(time_t t, const std::atomic<bool>& stop) override;
-};
 
 struct Job {
   std::string name;
@@ -44,7 +28,8 @@ enum class OverlapPolicy {
 };
 
 // Runs jobs synchronously on the calling thread, so never two at once. At each step it sleeps until
-// the earliest next time of any job, then runs the due job with the earliest time; on a tie the job
+// the earliest next time of any job (on the Env's wall clock, so tests pass a fake one), then runs the
+// due job with the earliest time; on a tie the job
 // listed first. When a run finishes, every job that fell due meanwhile (including a job due at the
 // same minute the run started, such as the 02:00 incremental behind the 02:00 full listed first) is
 // overlapped and follows the policy, with one log line per overlapped job.
@@ -53,12 +38,12 @@ class Scheduler {
  public:
   using Logger = std::function<void(const std::string&)>;
 
-  Scheduler(std::vector<Job> jobs, Clock& clock, OverlapPolicy policy, Logger log);
+  Scheduler(std::vector<Job> jobs, Env& env, OverlapPolicy policy, Logger log);
 
   // Loops until `stop` is set: checked while sleeping and before starting each run. A run in progress
   // is not interrupted (the caller makes the job itself honour a shutdown). Also returns when no job
   // has a future time, or after max_runs runs.
-  void Run(const std::atomic<bool>& stop);
+  void Run(const StopToken& stop);
 
   void set_max_runs(int n) { max_runs_ = n; }  // 0 = no limit; for tests
   int runs() const { return runs_; }
@@ -71,7 +56,7 @@ class Scheduler {
   void Overlapped(size_t j, size_t ran, time_t finished);
 
   std::vector<Job> jobs_;
-  Clock& clock_;
+  Env& env_;
   OverlapPolicy policy_;
   Logger log_;
   std::vector<std::optional<time_t>> next_;

@@ -3,11 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <memory>
 #include <stdexcept>
-#include <thread>
 
+#include "fake_env.h"
 #include "time_util.h"
 
 namespace stb {
@@ -19,29 +18,12 @@ using testing::Utc;
 using testing::UtcText;
 
 // Simulated time: sleeping jumps to the wake-up time, jobs move time on by their duration. Asked to
-// sleep past `end`, it sets the stop flag instead, as a SIGTERM handler would.
-class FakeClock : public Clock {
+// sleep past `end`, it stops the token instead, as a SIGTERM handler would.
+class FakeClock : public testing::FakeEnv {
  public:
-  FakeClock(time_t start, time_t end, std::atomic<bool>& stop) : now_(start), end_(end), stop_(stop) {}
-  time_t Now() override { return now_; }
-  bool SleepUntil(time_t t, const std::atomic<bool>& stop) override {
-    ++sleeps_;
-    if (stop.load()) return false;
-    if (t > end_) {
-      now_ = std::max(now_, end_);
-      stop_.store(true);
-      return false;
-    }
-    now_ = std::max(now_, t);
-    return true;
+  FakeClock(time_t start, time_t end, StopToken& stop) : FakeEnv(static_cast<double>(start)) {
+    StopAt(static_cast<double>(end), stop);
   }
-  void Advance(time_t seconds) { now_ += seconds; }
-  int sleeps() const { return sleeps_; }
-
- private:
-  time_t now_, end_;
-  std::atomic<bool>& stop_;
-  int sleeps_ = 0;
 };
 
 struct RunRecord {
@@ -95,7 +77,7 @@ std::string DumpLog(const Recorder& rec) {
 class SchedulerTest : public ::testing::Test {
  protected:
   ScopedTz tz_{"UTC"};
-  std::atomic<bool> stop_{false};
+  StopToken stop_;
   Recorder rec_;
   const time_t start_ = Utc(2026, 3, 1);
 };
@@ -114,7 +96,7 @@ TEST_F(SchedulerTest, DefaultJobsOverThreeDaysSkipTheIncrementalAtTwo) {
   for (const auto& r : rec_.runs) got.push_back(UtcText(r.start) + (r.name == "full" ? " full" : " inc"));
   EXPECT_EQ(got, want);
   EXPECT_EQ(s.runs(), 72);
-  EXPECT_TRUE(stop_.load());  // Run returned because the clock set the flag, not on its own
+  EXPECT_TRUE(stop_.stopped());  // Run returned because the clock set the flag, not on its own
   EXPECT_TRUE(rec_.Logged("full (0 2 * * *): next run at 2026-03-01 02:00 UTC")) << DumpLog(rec_);
   EXPECT_TRUE(rec_.Logged("incremental (0 * * * *): next run at 2026-03-01 00:00 UTC")) << DumpLog(rec_);
   EXPECT_TRUE(rec_.Logged(
@@ -196,7 +178,7 @@ TEST_F(SchedulerTest, FullDueWhileIncrementalRunsFollowsThePolicyToo) {
   for (OverlapPolicy policy : {OverlapPolicy::kSkip, OverlapPolicy::kWait}) {
     SCOPED_TRACE(policy == OverlapPolicy::kSkip ? "skip" : "wait");
     Recorder rec;
-    std::atomic<bool> stop{false};
+    StopToken stop;
     FakeClock clock(start_, start_ + 86400 - 1, stop);
     Scheduler s(
         {MakeJob("full", "0 2 * * *", 30 * 60, clock, rec), MakeJob("incremental", "50 1 * * *", 20 * 60, clock, rec)},
@@ -237,7 +219,7 @@ TEST_F(SchedulerTest, JobLongerThanItsIntervalSkipsItsOwnTimes) {
       rec_.Logged("backup due at 2026-03-01 01:00 UTC skipped: its previous run was still running; next run "
                   "at 2026-03-01 02:00 UTC"))
       << DumpLog(rec_);
-  EXPECT_FALSE(stop_.load());  // max_runs ended it
+  EXPECT_FALSE(stop_.stopped());  // max_runs ended it
 }
 
 TEST_F(SchedulerTest, JobLongerThanItsIntervalWaitsAndRunsBackToBack) {
@@ -259,7 +241,7 @@ TEST_F(SchedulerTest, NeverTwoRunsAtOnceOverSeveralDays) {
   for (OverlapPolicy policy : {OverlapPolicy::kSkip, OverlapPolicy::kWait}) {
     SCOPED_TRACE(policy == OverlapPolicy::kSkip ? "skip" : "wait");
     Recorder rec;
-    std::atomic<bool> stop{false};
+    StopToken stop;
     FakeClock clock(start_, start_ + 4 * 86400, stop);
     Scheduler s(
         {MakeJob("full", "0 2 * * *", 150 * 60, clock, rec), MakeJob("incremental", "0 * * * *", 45 * 60, clock, rec),
@@ -284,7 +266,7 @@ TEST_F(SchedulerTest, NeverTwoRunsAtOnceOverSeveralDays) {
 TEST_F(SchedulerTest, StopSetBeforeRunStartsNothing) {
   FakeClock clock(start_, start_ + 86400, stop_);
   Scheduler s({MakeJob("incremental", "* * * * *", 0, clock, rec_)}, clock, OverlapPolicy::kWait, rec_.Logger());
-  stop_ = true;
+  stop_.Stop();
   s.Run(stop_);
   EXPECT_TRUE(rec_.runs.empty());
   EXPECT_EQ(clock.Now(), start_);
@@ -296,7 +278,7 @@ TEST_F(SchedulerTest, StopSetDuringARunStartsNoFurtherRunEvenOneThatIsDue) {
   auto inner = full.run;
   full.run = [&, inner] {
     int rc = inner();
-    stop_ = true;  // SIGTERM arrives while the full backup runs
+    stop_.Stop();  // SIGTERM arrives while the full backup runs
     return rc;
   };
   Scheduler s({full, MakeJob("incremental", "0 3 * * *", 5 * 60, clock, rec_)}, clock, OverlapPolicy::kWait,
@@ -365,7 +347,7 @@ TEST_F(SchedulerTest, JobThatNeverFiresIsDisabled) {
     Scheduler s({never}, clock, OverlapPolicy::kSkip, rec_.Logger());
     s.Run(stop_);
     EXPECT_TRUE(rec_.runs.empty());
-    EXPECT_FALSE(stop_.load());  // returned on its own
+    EXPECT_FALSE(stop_.stopped());  // returned on its own
     EXPECT_EQ(rec_.LogCount("never: disabled: cron expression '0 0 30 * *' does not fire"), 1) << DumpLog(rec_);
     EXPECT_TRUE(rec_.Logged("no job has a future run time; scheduler stopping")) << DumpLog(rec_);
   }
@@ -377,7 +359,7 @@ TEST_F(SchedulerTest, JobThatNeverFiresIsDisabled) {
 TEST(SchedulerDst, DailyJobAcrossBerlinSpringForward) {
   ScopedTz tz("Europe/Berlin");
   ASSERT_EQ(OffsetAt(Utc(2026, 1, 15)), 3600) << "tzdata lacks Europe/Berlin";
-  std::atomic<bool> stop{false};
+  StopToken stop;
   Recorder rec;
   FakeClock clock(Utc(2026, 3, 27, 23, 0), Utc(2026, 3, 30, 22, 0), stop);
   Scheduler s({MakeJob("full", "30 2 * * *", 600, clock, rec)}, clock, OverlapPolicy::kSkip, rec.Logger());
@@ -388,46 +370,17 @@ TEST(SchedulerDst, DailyJobAcrossBerlinSpringForward) {
   EXPECT_TRUE(rec.Logged("full: starting run due at 2026-03-29 03:00 CEST")) << DumpLog(rec);
 }
 
-TEST(SystemClockTest, SleepUntilReturnsPromptlyWhenStopped) {
-  SystemClock clock;
-  std::atomic<bool> stop{false};
-  auto begin = std::chrono::steady_clock::now();
-  std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    stop = true;
-  });
-  bool reached = clock.SleepUntil(clock.Now() + 3600, stop);
-  stopper.join();
-  EXPECT_FALSE(reached);
-  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(2));
-}
-
-TEST(SystemClockTest, SleepUntilWaitsForTheTime) {
-  SystemClock clock;
-  std::atomic<bool> stop{false};
-  EXPECT_TRUE(clock.SleepUntil(clock.Now() - 1, stop));
-  time_t target = clock.Now() + 1;
-  EXPECT_TRUE(clock.SleepUntil(target, stop));
-  EXPECT_GE(clock.Now(), target);
-  stop = true;
-  EXPECT_FALSE(clock.SleepUntil(clock.Now() - 1, stop));  // stop is checked first
-}
-
-TEST(SystemClockTest, RunReturnsPromptlyWhenStoppedWhileSleeping) {
-  SystemClock clock;
-  std::atomic<bool> stop{false};
+// The real Env's sleep returning promptly on a stop is tested in core/env_test.cc.
+TEST(SchedulerStop, RunReturnsWhenStoppedWhileSleeping) {
+  StopToken stop;
+  FakeClock clock(Utc(2026, 3, 1), Utc(2026, 3, 11), stop);  // a SIGTERM ten days before the run
   std::vector<std::string> log;
   int runs = 0;
   Job yearly{"yearly", *ParseCron("@yearly"), [&] { return ++runs, 0; }};
   Scheduler s({yearly}, clock, OverlapPolicy::kSkip, [&](const std::string& l) { log.push_back(l); });
-  auto begin = std::chrono::steady_clock::now();
-  std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    stop = true;
-  });
   s.Run(stop);
-  stopper.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(2));
+  EXPECT_TRUE(stop.stopped());
+  EXPECT_EQ(clock.Now(), Utc(2026, 3, 11));
   EXPECT_EQ(runs, 0);
   ASSERT_EQ(log.size(), 1u);  // only the "next run at" line
 }

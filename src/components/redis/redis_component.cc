@@ -13,14 +13,16 @@
 #include <chrono>
 #include <cstring>
 #include <limits>
-#include <thread>
 
 #include "components/files/file_backup.h"
 #include "components/files/file_restore.h"
 #include "components/redis/rdb.h"
 #include "components/redis/replica_listener.h"
+#include "core/backoff.h"
+#include "core/env.h"
 #include "core/file_util.h"
 #include "core/parse.h"
+#include "core/stop.h"
 #include "core/subprocess.h"
 #include "repository/repository.h"
 
@@ -311,7 +313,7 @@ StatusOr<json> RedisKeyspace(RedisConnection& conn) {
 }
 
 RedisBackupResult BackupRedis(Repository& repo, BlobSaver& saver, const RedisOptions& opt, Progress& progress) {
-  auto t0 = std::chrono::steady_clock::now();
+  const double t0 = Env::Default().MonotonicSeconds();
   RedisBackupResult res;
   res.report = {{"type", "redis"}, {"files", json::array({"dump.rdb"})}};
   auto fail = [&](const Status& st) {
@@ -379,7 +381,7 @@ RedisBackupResult BackupRedis(Repository& repo, BlobSaver& saver, const RedisOpt
   res.report["redis_version"] = *version;
   res.report["keyspace_exact"] = exact;
   if (exact && !digest.empty()) res.entry["digest"] = digest;
-  res.report["duration_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.report["duration_seconds"] = Env::Default().MonotonicSeconds() - t0;
   res.report["success"] = true;
   res.success = true;
   return res;
@@ -399,9 +401,11 @@ Status RunCommand(const std::string& command) {
 
 // Waits until Redis answers and has finished loading its data set.
 StatusOr<std::unique_ptr<RedisConnection>> WaitLoaded(const RedisOptions& opt) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opt.load_timeout_seconds);
+  Env& env = Env::Default();
+  const double deadline = env.MonotonicSeconds() + opt.load_timeout_seconds;
+  Backoff poll({.base_seconds = 0.2, .max_seconds = 0.2, .min_seconds = 0.2});
   Status last;
-  while (std::chrono::steady_clock::now() < deadline) {
+  while (env.MonotonicSeconds() < deadline) {
     auto c = RedisConnection::Connect(opt.endpoint);
     if (c.ok()) {
       auto loading = InfoField(**c, "persistence", "loading");
@@ -411,7 +415,9 @@ StatusOr<std::unique_ptr<RedisConnection>> WaitLoaded(const RedisOptions& opt) {
       last = c.status();
       if (last.code() == Code::kPermission) return last;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (!env.SleepFor(poll.Next(), ProcessStopToken())) {
+      return Unavailable("stopped while waiting for Redis to finish loading: " + last.message());
+    }
   }
   return Unavailable("Redis did not finish loading within " + std::to_string(opt.load_timeout_seconds) +
                      " s: " + last.message());
@@ -618,15 +624,19 @@ json RestoreRedisLive(Repository& repo, const json& entry, const RedisOptions& o
   auto& replica = *accepted;
   st = ServeSnapshot(repo, entry, *replica);
   if (!st.ok()) return fail(st.Context("serving the snapshot to Redis at " + opt.endpoint.Describe()));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opt.load_timeout_seconds);
+  Env& env = Env::Default();
+  const double deadline = env.MonotonicSeconds() + opt.load_timeout_seconds;
+  Backoff poll({.base_seconds = 0.1, .max_seconds = 0.1, .min_seconds = 0.1});
   for (;;) {
     auto done = LinkUpAndLoaded(c);
     if (done.ok() && *done) break;
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (env.MonotonicSeconds() > deadline) {
       return fail(Unavailable("Redis at " + opt.endpoint.Describe() + " did not load the snapshot within " +
                               std::to_string(opt.load_timeout_seconds) + " s"));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!env.SleepFor(poll.Next(), ProcessStopToken())) {
+      return fail(Unavailable("stopped while Redis at " + opt.endpoint.Describe() + " loaded the snapshot"));
+    }
   }
   st = c.Command({"REPLICAOF", "NO", "ONE"}).status();
   if (!st.ok()) return fail(st);
