@@ -11,7 +11,7 @@ using json = nlohmann::json;
 
 // Printed by `backup incremental` (commit a6e3c30, before typed reports): one component failed,
 // two skipped, two stored.
-const char* kOldIncrementalReport = R"({
+const char* kOldIncrementalReport = R"json({
   "backup_id": "20261128_103748",
   "components": {
     "application": {
@@ -68,7 +68,7 @@ const char* kOldIncrementalReport = R"({
   },
   "start_time": "2026-11-28T10:37:47.451335",
   "type": "incremental"
-})";
+})json";
 
 TEST(Reports, OldBackupReportRoundTripsByteForByte) {
   json old = json::parse(kOldIncrementalReport);
