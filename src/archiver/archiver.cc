@@ -20,7 +20,8 @@ StatusOr<std::optional<SnapshotRef>> FindParent(Repository& repo, const ArchiveO
   if (a.type != "incremental") return std::optional<SnapshotRef>();
   std::string pid = a.parent.empty() ? "latest" : Basename(a.parent);
   if (!a.parent.empty() && !IsBackupId(pid)) {
-    return InvalidArgument("PARENT '" + a.parent + "' is neither a backup id (YYYYMMDD_HHMMSS) nor a path ending in one");
+    return InvalidArgument("PARENT '" + a.parent +
+                           "' is neither a backup id (YYYYMMDD_HHMMSS) nor a path ending in one");
   }
   auto found = FindSnapshot(repo, pid);
   if (found.ok()) return std::optional<SnapshotRef>(std::move(*found));
@@ -50,7 +51,7 @@ struct Outcome {
 
 // Each configured component in backup order; their reports and entries go into the snapshot.
 Outcome BackupAll(const ComponentRegistry& registry, BackupContext ctx, const std::optional<SnapshotRef>& parent,
-                     Snapshot& snap) {
+                  Snapshot& snap) {
   Outcome out;
   for (Component* c : registry.BackupOrder()) {
     std::string name(c->name());

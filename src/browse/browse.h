@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "repository/tree.h"
-#include "repository/tree_select.h"  // GlobMatches, SelectNodes (restore --include)
 #include "core/status.h"
 #include "repository/repository.h"
+#include "repository/tree.h"
+#include "repository/tree_select.h"  // GlobMatches, SelectNodes (restore --include)
 
 namespace stb {
 

@@ -11,11 +11,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "repository/tree.h"
 #include "core/file_util.h"
 #include "crypto/crypto.h"
 #include "repository/pack.h"
 #include "repository/snapshots.h"
+#include "repository/tree.h"
 
 namespace stb {
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "repository/tree.h"
 #include "core/progress.h"
 #include "repository/blob_saver.h"
+#include "repository/tree.h"
 
 namespace stb {
 

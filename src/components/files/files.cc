@@ -99,18 +99,21 @@ std::unique_ptr<Component> NewFilesComponent(std::string name, std::string varia
 }
 
 std::unique_ptr<Component> NewPlayerSavesComponent() {
-  return NewFilesComponent("player_saves", "PLAYER_SAVES_DIR",
-                           [](const Settings& s) { return FileSource{OneOrNone(s.player_saves_dir), {}}; });
+  return NewFilesComponent("player_saves", "PLAYER_SAVES_DIR", [](const Settings& s) {
+    return FileSource{OneOrNone(s.player_saves_dir), {}};
+  });
 }
 
 std::unique_ptr<Component> NewConfigurationComponent() {
-  return NewFilesComponent("configuration", "CONFIG_DIRS",
-                           [](const Settings& s) { return FileSource{s.config_dirs, {}}; });
+  return NewFilesComponent("configuration", "CONFIG_DIRS", [](const Settings& s) {
+    return FileSource{s.config_dirs, {}};
+  });
 }
 
 std::unique_ptr<Component> NewApplicationComponent() {
-  return NewFilesComponent("application", "APP_DIR",
-                           [](const Settings& s) { return FileSource{OneOrNone(s.app_dir), s.app_exclude}; });
+  return NewFilesComponent("application", "APP_DIR", [](const Settings& s) {
+    return FileSource{OneOrNone(s.app_dir), s.app_exclude};
+  });
 }
 
 }  // namespace stb
