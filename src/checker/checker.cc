@@ -11,11 +11,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "components/files/file_backup.h"
 #include "core/file_util.h"
 #include "crypto/crypto.h"
 #include "repository/pack.h"
 #include "repository/snapshots.h"
+#include "repository/tree.h"
 
 namespace stb {
 
@@ -116,7 +116,7 @@ CheckResult CheckRepository(Repository& repo, const CheckOptions& opt, Progress&
             res.errors.push_back("backup " + s.backup_id + ", " + comp + ": " + what + " needs blob " +
                                  id.Hex().substr(0, 16) + ", which no index lists");
           },
-          res.errors);
+          res.errors, opt.components ? *opt.components : Components());
     }
   }
 

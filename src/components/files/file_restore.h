@@ -18,9 +18,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "components/files/tree.h"
 #include "core/progress.h"
 #include "repository/repository.h"
+#include "repository/tree.h"
 
 namespace stb {
 
