@@ -8,6 +8,7 @@
 
 #include "alerts/webhook.h"
 #include "config/settings.h"
+#include "reports/reports.h"
 
 namespace stb {
 
@@ -21,5 +22,10 @@ void AlertBackupOutcome(const Settings& s, const std::string& type, const nlohma
 // asked). details: structured fields for receivers (report figures).
 void AlertCommandOutcome(const Settings& s, const std::string& command, bool ok, const std::string& error,
                          const std::string& backup_id = "", const nlohmann::json& details = nullptr);
+
+// A restore's outcome: restore_failed with the report's first error (or why it could not start)
+// or restore_succeeded, with the location and rto_seconds.
+void AlertRestoreOutcome(const Settings& s, const std::string& location, const std::string& backup_id,
+                         const StatusOr<RestoreReport>& outcome);
 
 }  // namespace stb

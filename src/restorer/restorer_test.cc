@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fake_component.h"
 #include "repo_fixture.h"
 #include "storage/storage.h"
 
@@ -12,45 +13,6 @@ namespace stb {
 namespace {
 
 using json = nlohmann::json;
-
-// Restores by reading the blobs its entry lists (as the database component's dump); records the
-// order it was called in. fail: the report it returns fails with this error.
-class FakeComponent : public Component {
- public:
-  FakeComponent(std::string name, std::vector<std::string>* calls, std::string fail = "")
-      : name_(std::move(name)), calls_(calls), fail_(std::move(fail)) {}
-  std::string_view name() const override { return name_; }
-  std::string NotConfigured(const Settings&) const override { return ""; }
-  ComponentBackup Backup(BackupContext&) override { return {}; }
-  ComponentReport Restore(const json& entry, RestoreContext& ctx) override {
-    calls_->push_back(name_);
-    ComponentReport r;
-    uint64_t bytes = 0;
-    for (const auto& hex : entry["blobs"]) {
-      auto blob = ctx.repo.ReadBlob(*Id::FromHex(hex.get<std::string>()));
-      if (!blob.ok()) {
-        r.error = blob.status().message();
-        return r;
-      }
-      bytes += blob->size();
-    }
-    r.size_bytes = bytes;
-    r.details["restored_to"] = ctx.options.target + "/" + name_;
-    if (!fail_.empty()) {
-      r.error = fail_;
-      return r;
-    }
-    r.success = true;
-    return r;
-  }
-  void VisitBlobs(Repository&, const json&, const std::string&, const BlobVisitor&,
-                  std::vector<std::string>&) override {}
-
- private:
-  std::string name_;
-  std::vector<std::string>* calls_;
-  std::string fail_;
-};
 
 class RestorerTest : public ::testing::Test {
  protected:
@@ -68,30 +30,12 @@ class RestorerTest : public ::testing::Test {
     }
   }
 
-  // A backup holding these components, each one blob, as `backup` stores them.
-  std::string Backup(const std::vector<std::string>& comps, int64_t t = 1700000000) {
+  std::string Backup(const std::vector<std::string>& comps) {
     auto repo = Repository::Open(storage_, FixtureKey());
     EXPECT_TRUE(repo.ok());
-    auto lock = LockAndLoadIndex(**repo, false, std::chrono::seconds(0));
-    EXPECT_TRUE(lock.ok());
-    BlobSaver saver(**repo, 1);
-    json entries = json::object();
-    int i = 0;
-    for (const auto& c : comps) {
-      Bytes b = TestBlob(i++);
-      auto id = saver.Save(BlobType::kData, b.data(), b.size());
-      EXPECT_TRUE(id.ok());
-      entries[c] = {{"kind", "postgresql"}, {"blobs", {id->Hex()}}};
-    }
-    EXPECT_TRUE(saver.Finish().ok());
-    std::string backup_id = FormatBackupId(t);
-    json doc = {{"version", 1},
-                {"backup_id", backup_id},
-                {"type", "full"},
-                {"time_unix", static_cast<double>(t)},
-                {"components", entries}};
-    EXPECT_TRUE(WriteSnapshot(**repo, **lock, doc).ok());
-    return backup_id;
+    auto id = ComponentsBackup(**repo, comps);
+    EXPECT_TRUE(id.ok()) << id.status().message();
+    return id.ok() ? *id : "";
   }
 
   StatusOr<RestoreReport> Restore(RestoreRequest req) {

@@ -58,6 +58,29 @@ inline Bytes TestBlob(int i, size_t n = 3000) {
   return b;
 }
 
+// A backup of these components, one blob each (TestBlob(0), TestBlob(1), ...) listed in its entry
+// as {"kind": kind, "blobs": [id]}, stored as MiniBackup stores it.
+inline StatusOr<std::string> ComponentsBackup(Repository& repo, const std::vector<std::string>& comps,
+                                              const std::string& kind = "postgresql", int64_t t = 1700000000) {
+  ASSIGN_OR_RETURN(auto lock, LockAndLoadIndex(repo, false, std::chrono::seconds(0)));
+  BlobSaver saver(repo, 1);
+  nlohmann::json entries = nlohmann::json::object();
+  for (size_t i = 0; i < comps.size(); ++i) {
+    Bytes b = TestBlob(static_cast<int>(i));
+    ASSIGN_OR_RETURN(Id id, saver.Save(BlobType::kData, b.data(), b.size()));
+    entries[comps[i]] = {{"kind", kind}, {"blobs", {id.Hex()}}};
+  }
+  RETURN_IF_ERROR(saver.Finish());
+  std::string backup_id = FormatBackupId(t);
+  nlohmann::json doc = {{"version", 1},
+                        {"backup_id", backup_id},
+                        {"type", "full"},
+                        {"time_unix", static_cast<double>(t)},
+                        {"components", entries}};
+  RETURN_IF_ERROR(WriteSnapshot(repo, *lock, doc).status());
+  return backup_id;
+}
+
 // The repository in storage, opened afresh (a new process): the checker with --read-data finds
 // no error, and every blob of every snapshot reads back. Returns the number of snapshots.
 inline size_t ExpectRepositoryIntact(std::shared_ptr<Storage> storage, const std::string& when) {
