@@ -8,6 +8,7 @@
 #include "fault_storage.h"
 #include "maintenance/forget.h"
 #include "repo_fixture.h"
+#include "repository/pack.h"
 
 namespace stb {
 namespace {
@@ -184,6 +185,76 @@ TEST(PruneLock, LapsedLockStopsPruneBeforeDeleting) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("before deleting"), std::string::npos) << r.status().message();
   EXPECT_EQ(inner->List("data/")->size(), packs);
+}
+
+// What prune must refuse: deleting on incomplete knowledge could lose data. Each case leaves every
+// object in place and says why.
+class PruneRefuses : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    inner_ = NewRepo();
+    auto repo = OpenOn(inner_);
+    ASSERT_TRUE(MiniBackup(*repo, {TestBlob(1, 100000), TestBlob(2, 100000)}, kT0).ok());
+    ASSERT_TRUE(MiniBackup(*repo, {TestBlob(2, 100000), TestBlob(3, 100000)}, kT0 + 60).ok());
+    ASSERT_TRUE(Forget(*repo, RetentionConfig{.full = Policy{.last = 1}}, false, false).ok());
+  }
+  std::vector<std::string> Names() {
+    std::vector<std::string> out;
+    for (const auto& o : Listed(inner_->List(""))) out.push_back(o.name);
+    return out;
+  }
+  StatusOr<nlohmann::json> RunPrune(bool dry_run) {
+    auto repo = OpenOn(inner_);
+    ASSIGN_OR_RETURN(auto lock, RepoLock::Acquire(*repo, true, std::chrono::seconds(0)));
+    Progress progress;
+    auto r = Prune(*repo, PruneOptions{.dry_run = dry_run, .repack_unused_percent = 0, .lock = lock.get()}, progress);
+    return r;
+  }
+  void ExpectRefusal(const std::string& why) {
+    auto before = Names();
+    auto r = RunPrune(false);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("prune refuses to run"), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find(why), std::string::npos) << r.status().message();
+    auto after = Names();
+    std::erase_if(after, [](const std::string& n) { return n.starts_with("locks/"); });
+    std::erase_if(before, [](const std::string& n) { return n.starts_with("locks/"); });
+    EXPECT_EQ(after, before);
+  }
+  std::shared_ptr<Storage> inner_;
+};
+
+TEST_F(PruneRefuses, ADryRunChangesNothing) {
+  auto before = Names();
+  auto r = RunPrune(true);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_GT((*r)["packs_deleted"].get<uint64_t>() + (*r)["packs_repacked"].get<uint64_t>(), 0u) << r->dump();
+  EXPECT_EQ(Names(), before);
+}
+
+TEST_F(PruneRefuses, ASnapshotThatDoesNotParse) {
+  auto snaps = Listed(inner_->List("snapshots/"));
+  ASSERT_EQ(snaps.size(), 1u);
+  ASSERT_TRUE(inner_->Put(snaps[0].name, Bytes{'{'}).ok());
+  ExpectRefusal(snaps[0].name);
+}
+
+TEST_F(PruneRefuses, AnIndexThatDoesNotParse) {
+  auto index = Listed(inner_->List("index/"));
+  ASSERT_FALSE(index.empty());
+  ASSERT_TRUE(inner_->Put(index[0].name, Bytes{'x'}).ok());
+  ExpectRefusal("index " + index[0].name + " is unreadable");
+}
+
+TEST_F(PruneRefuses, APackBackupsNeedIsMissing) {
+  // The pack of the kept backup's newest blob.
+  auto repo = OpenOn(inner_);
+  ASSERT_TRUE(repo->LoadIndex().ok());
+  Bytes blob = TestBlob(3, 100000);
+  auto loc = repo->index().find(repo->hmac().Compute(blob.data(), blob.size()));
+  ASSERT_NE(loc, repo->index().end());
+  ASSERT_TRUE(inner_->Remove(PackName(loc->second.pack)).ok());
+  ExpectRefusal("is missing but holds data backups need");
 }
 
 }  // namespace
