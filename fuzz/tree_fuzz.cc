@@ -2,7 +2,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "components/files/tree.h"
+#include "repository/tree.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto tree = stb::ParseTree(stb::Bytes(data, data + size));

@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "components/files/tree.h"
+#include "repository/tree.h"
+#include "repository/tree_select.h"  // GlobMatches, SelectNodes (restore --include)
 #include "core/status.h"
 #include "repository/repository.h"
 
@@ -36,16 +37,6 @@ StatusOr<std::vector<BackupEntry>> SnapshotEntries(Repository& repo, const nlohm
 
 // True for the entry at prefix and those below it ("player_saves/saves/00"); "" matches all.
 bool IsUnder(const std::string& path, const std::string& prefix);
-// fnmatch(3) glob: a pattern with a '/' is matched against the whole path (a '*' does not cross
-// '/'), one without against the last path element.
-bool GlobMatches(const std::string& pattern, const std::string& path);
-
-// The nodes of a file component's tree to restore: those that match an include glob (or lie
-// below a directory that does; all when there is none), less those that match an exclude glob
-// (or lie below one), plus the directories above them so they have somewhere to go. Globs are
-// matched as GlobMatches does, against "<component>/<root>/a/b".
-Tree SelectNodes(const Tree& tree, const std::string& component, const std::vector<std::string>& includes,
-                 const std::vector<std::string>& excludes);
 
 struct EntryChange {
   char kind;  // '+' added, '-' removed, 'M' content changed, 'T' type changed, 'm' metadata only

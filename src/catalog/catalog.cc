@@ -215,34 +215,20 @@ Status Catalog::RecordProbe(const std::string& location_label, bool ok, const st
   return RecordLocation(db_, location_label, "probe", ok, "", error);
 }
 
-Status Catalog::RecordBackupReport(const json& report, double end_time) {
-  if (!report.is_object() || !report.contains("components") || !report["components"].is_object()) {
-    return InvalidArgument("catalog: the backup report has no components");
-  }
+Status Catalog::RecordBackupReport(const BackupReport& report, double end_time) {
+  if (report.components.empty()) return InvalidArgument("catalog: the backup report has no components");
   // Without a snapshot nothing was backed up, whatever each component reported.
-  bool stored = false;
-  if (report.contains("locations") && report["locations"].is_object() && report["locations"].contains("local")) {
-    stored = report["locations"]["local"].value("status", "") == "ok";
-  }
-  double total = report.contains("duration_seconds") && report["duration_seconds"].is_number()
-                     ? report["duration_seconds"].get<double>()
-                     : 0.0;
-  for (const auto& [comp, r] : report["components"].items()) {
+  bool stored = report.Stored();
+  for (const auto& [comp, r] : report.components) {
     BackupRecord b;
-    b.backup_id = report.value("backup_id", "");
+    b.backup_id = report.backup_id;
     b.component = comp;
-    b.type = report.value("type", "");
-    b.status = r.value("status", "failed");
+    b.type = report.type;
+    b.status = r.status.empty() ? "failed" : r.status;
     if (b.status == "success" && !stored) b.status = "failed";
-    b.duration_seconds = r.contains("duration_seconds") && r["duration_seconds"].is_number()
-                             ? r["duration_seconds"].get<double>()
-                             : total;
+    b.duration_seconds = r.duration_seconds.value_or(report.duration_seconds);
     b.start_time = end_time - b.duration_seconds;
-    if (r.contains("size_bytes") && r["size_bytes"].is_number_integer()) {
-      b.size_bytes = r["size_bytes"].is_number_unsigned()
-                         ? r["size_bytes"].get<uint64_t>()
-                         : static_cast<uint64_t>(std::max<int64_t>(0, r["size_bytes"].get<int64_t>()));
-    }
+    b.size_bytes = r.size_bytes.value_or(0);
     RETURN_IF_ERROR(RecordBackup(b));
   }
   return Status::Ok();
@@ -364,7 +350,7 @@ void UpdateCatalogBestEffort(const std::string& state_dir, const std::function<S
 }
 
 RecordBackupOnExit::~RecordBackupOnExit() {
-  if (!report_ || !report_->is_object() || !report_->contains("components")) return;
+  if (!report_ || report_->components.empty()) return;
   UpdateCatalogBestEffort(state_dir_, [&](Catalog& c) { return c.RecordBackupReport(*report_, Now()); });
 }
 

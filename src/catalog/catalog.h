@@ -95,7 +95,7 @@ class Catalog {
   // From a `backup` JSON report (the guide's): one record per component. A component counts as
   // a success only when the snapshot was written (locations.local.status == "ok"). end_time is when
   // the run finished (Unix seconds).
-  Status RecordBackupReport(const nlohmann::json& report, double end_time);
+  Status RecordBackupReport(const BackupReport& report, double end_time);
   // From a restore's report (rto_seconds, overall_success); a drill's restore too.
   Status RecordRestoreReport(const RestoreReport& report, double end_time);
 
@@ -120,7 +120,7 @@ void UpdateCatalogBestEffort(const std::string& state_dir, const std::function<S
 // that ended before it had a report is not recorded). Put at the top of RunBackup.
 class RecordBackupOnExit {
  public:
-  RecordBackupOnExit(std::string state_dir, const nlohmann::json* report)
+  RecordBackupOnExit(std::string state_dir, const BackupReport* report)
       : state_dir_(std::move(state_dir)), report_(report) {}
   ~RecordBackupOnExit();
   RecordBackupOnExit(const RecordBackupOnExit&) = delete;
@@ -128,7 +128,7 @@ class RecordBackupOnExit {
 
  private:
   std::string state_dir_;
-  const nlohmann::json* report_;
+  const BackupReport* report_;
 };
 
 }  // namespace stb

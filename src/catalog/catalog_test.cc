@@ -34,7 +34,7 @@ class CatalogTest : public ::testing::Test {
   std::string root_, dir_;
 };
 
-json BackupReport(const std::string& id, const std::string& type, bool stored) {
+json ReportJson(const std::string& id, const std::string& type, bool stored) {
   json r = {{"backup_id", id}, {"type", type}, {"duration_seconds", 10.0}};
   r["components"] = {{"database", {{"status", "failed"}, {"error", "connection refused (check DB_HOST and DB_PORT)"}}},
                      {"redis", {{"status", "skipped"}, {"reason", "not configured (REDIS_HOST)"}}},
@@ -42,6 +42,11 @@ json BackupReport(const std::string& id, const std::string& type, bool stored) {
                      {"configuration", {{"status", "success"}, {"size_bytes", 56}}}};
   if (stored) r["locations"] = {{"local", {{"status", "ok"}}}};
   return r;
+}
+
+// The typed report the backup command hands the catalog, from the guide's JSON.
+BackupReport Report(const std::string& id, const std::string& type, bool stored) {
+  return BackupReport::FromJson(ReportJson(id, type, stored));
 }
 
 TEST_F(CatalogTest, CreatesPrivateFilesAndReopens) {
@@ -52,7 +57,7 @@ TEST_F(CatalogTest, CreatesPrivateFilesAndReopens) {
   EXPECT_EQ(st.st_mode & 0777, 0700u);
   ASSERT_EQ(stat((dir_ + "/catalog.db").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  ASSERT_TRUE(c->RecordBackupReport(BackupReport("20240103_142530", "full", true), 1000).ok());
+  ASSERT_TRUE(c->RecordBackupReport(Report("20240103_142530", "full", true), 1000).ok());
   c.reset();
   auto again = OpenOk();
   ASSERT_TRUE(again);
@@ -64,10 +69,10 @@ TEST_F(CatalogTest, CreatesPrivateFilesAndReopens) {
 TEST_F(CatalogTest, BackupReportsBecomeTheExportersFigures) {
   auto c = OpenOk();
   ASSERT_TRUE(c);
-  ASSERT_TRUE(c->RecordBackupReport(BackupReport("20240103_142530", "full", true), 1000).ok());
+  ASSERT_TRUE(c->RecordBackupReport(Report("20240103_142530", "full", true), 1000).ok());
   // No snapshot was written: every component counts as failed, whatever it reported.
-  ASSERT_TRUE(c->RecordBackupReport(BackupReport("20240103_152530", "full", false), 2000).ok());
-  ASSERT_TRUE(c->RecordBackupReport(BackupReport("20240103_162530", "incremental", true), 3000).ok());
+  ASSERT_TRUE(c->RecordBackupReport(Report("20240103_152530", "full", false), 2000).ok());
+  ASSERT_TRUE(c->RecordBackupReport(Report("20240103_162530", "incremental", true), 3000).ok());
   auto s = c->Summary();
   ASSERT_TRUE(s.ok()) << s.status().message();
   using K = CatalogSummary::Key;
@@ -84,15 +89,15 @@ TEST_F(CatalogTest, BackupReportsBecomeTheExportersFigures) {
   EXPECT_EQ(s->last_database_success_end, 0);
   EXPECT_FALSE(s->has_restore);
 
-  json db_ok = BackupReport("20240103_172530", "incremental", true);
+  json db_ok = ReportJson("20240103_172530", "incremental", true);
   db_ok["components"]["database"] = {{"status", "success"}, {"size_bytes", 99}, {"duration_seconds", 2.0}};
-  ASSERT_TRUE(c->RecordBackupReport(db_ok, 4000).ok());
+  ASSERT_TRUE(c->RecordBackupReport(BackupReport::FromJson(db_ok), 4000).ok());
   s = c->Summary();
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->last_database_success_end, 4000);
   EXPECT_EQ(s->last_size.at("database"), 99u);
 
-  EXPECT_FALSE(c->RecordBackupReport(json{{"error", "nothing to back up"}}, 1).ok());
+  EXPECT_FALSE(c->RecordBackupReport(BackupReport::FromJson(json{{"error", "nothing to back up"}}), 1).ok());
 }
 
 TEST_F(CatalogTest, RestoresDrillsAndReplication) {

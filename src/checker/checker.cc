@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "components/files/file_backup.h"
+#include "repository/tree.h"
 #include "core/file_util.h"
 #include "crypto/crypto.h"
 #include "repository/pack.h"
@@ -116,7 +116,7 @@ CheckResult CheckRepository(Repository& repo, const CheckOptions& opt, Progress&
             res.errors.push_back("backup " + s.backup_id + ", " + comp + ": " + what + " needs blob " +
                                  id.Hex().substr(0, 16) + ", which no index lists");
           },
-          res.errors);
+          res.errors, opt.components ? *opt.components : Components());
     }
   }
 

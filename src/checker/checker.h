@@ -12,10 +12,13 @@
 
 namespace stb {
 
+class ComponentRegistry;
+
 struct CheckOptions {
   bool read_data = false;
   double read_data_percent = 100;  // with read_data: share of packs read, chosen at random
   int workers = 2;
+  const ComponentRegistry* components = nullptr;  // whose entries are visited; nullptr: the built-ins
 };
 
 struct CheckResult {

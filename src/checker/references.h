@@ -1,22 +1,19 @@
-// Which blobs a backup needs, component by component: the one place that knows the shape of each
-// component entry (file trees, redis and database blob lists), for check and prune.
+// Which blobs a backup needs, component by component, for check and prune: each entry of a
+// snapshot is handed to the registered component of its key, the one code that knows its shape.
 #pragma once
 
-#include <functional>
 #include <string>
 #include <vector>
 
+#include "components/component.h"
 #include "repository/snapshots.h"
 
 namespace stb {
 
-// Called for every blob a snapshot needs: comp is the component, what says where it is used
-// ("tree", a file's path, "dump", "snapshot", "aof tree"...).
-using BlobVisitor = std::function<void(const Id& id, const std::string& comp, const std::string& what)>;
-
 // Visits the snapshot's blobs; trees are read through the index to find file contents. Each
-// problem (a malformed entry, an unreadable tree) is appended to errors naming the backup.
+// problem (a malformed entry, an unknown component, an unreadable tree) is appended to errors
+// naming the backup.
 void ForEachBlobOf(Repository& repo, const SnapshotRef& snap, const BlobVisitor& visit,
-                   std::vector<std::string>& errors);
+                   std::vector<std::string>& errors, const ComponentRegistry& registry = Components());
 
 }  // namespace stb

@@ -7,15 +7,14 @@
 #include <string>
 #include <vector>
 
-#include "components/database/database_component.h"
-#include "components/redis/redis_component.h"
+#include "components/database/database.h"  // DatabaseOptionsOf (restore_cmd, until the restorer)
+#include "components/redis/redis.h"        // RedisOptionsOf (likewise)
 #include "config/settings.h"
 #include "repository/repository.h"
 
 namespace stb {
 
-// Backup order (the guide's "What's included") and restore order (its "Restore Process").
-extern const std::vector<std::string> kBackupOrder;
+// The restore order (the guide's "Restore Process"): restore_cmd.cc only, until the restorer (the registry has it).
 extern const std::vector<std::string> kRestoreOrder;
 
 StatusOr<KeySource> LoadKey(const Settings& s);
@@ -25,9 +24,5 @@ int Fail(const Status& st);
 // The message of the last Fail() of this process ("" if none): what a failure alert says.
 std::string LastFailure();
 void PrintJson(const nlohmann::json& j);
-RedisOptions RedisOptionsOf(const Settings& s);
-// The database settings, with CockroachDB's collection built from the configured locations and
-// its encryption passphrase derived from the repository key.
-StatusOr<DatabaseOptions> DatabaseOptionsOf(const Settings& s, const Repository& repo);
 
 }  // namespace stb

@@ -11,40 +11,38 @@ WebhookOptions WebhookOf(const Settings& s) {
   return w;
 }
 
-void AlertBackupOutcome(const Settings& s, const std::string& type, const json& report, bool ok) {
+void AlertBackupOutcome(const Settings& s, const std::string& type, const BackupReport& report, bool ok) {
   if (s.alert_webhook.empty()) return;
   Alert a;
-  a.backup_id = report.value("backup_id", "");
+  a.backup_id = report.backup_id;
   a.details = {{"type", type}};
   if (!ok) {
     a.event = "backup_failed";
     a.severity = "critical";
-    if (report.contains("components") && report["components"].is_object()) {
-      for (const auto& [comp, r] : report["components"].items()) {
-        if (r.value("status", "") != "failed") continue;
-        a.components.push_back(comp);
-        if (a.error.empty()) a.error = comp + ": " + r.value("error", "failed");
-      }
+    for (const auto& [comp, r] : report.components) {
+      if (r.status != "failed") continue;
+      a.components.push_back(comp);
+      if (a.error.empty()) a.error = comp + ": " + r.error.value_or("failed");
     }
-    if (a.error.empty()) a.error = report.value("error", "the " + type + " backup did not run; see backup.log");
+    if (a.error.empty()) a.error = report.error.value_or("the " + type + " backup did not run; see backup.log");
     NotifyBestEffort(WebhookOf(s), a);
   } else if (s.alert_on_success) {
     a.event = "backup_succeeded";
     a.severity = "info";
-    for (const auto& [comp, r] : report["components"].items()) {
-      if (r.value("status", "") == "success") a.components.push_back(comp);
+    for (const auto& [comp, r] : report.components) {
+      if (r.status == "success") a.components.push_back(comp);
     }
-    a.details["duration_seconds"] = report.value("duration_seconds", 0.0);
+    a.details["duration_seconds"] = report.duration_seconds;
     NotifyBestEffort(WebhookOf(s), a);
   }
   // A copy that could not be written leaves the backup a success but the location behind.
-  if (report.contains("locations") && report["locations"].is_object()) {
-    for (const auto& [label, l] : report["locations"].items()) {
-      if (l.value("status", "") != "failed") continue;
+  if (report.locations.is_object()) {
+    for (const auto& [label, l] : report.locations.items()) {
+      if (!l.is_object() || l.value("status", "") != "failed") continue;
       Alert b;
       b.event = "location_behind";
       b.severity = "warning";
-      b.backup_id = report.value("backup_id", "");
+      b.backup_id = report.backup_id;
       b.error = label + ": " + l.value("error", "replication failed");
       b.details = {{"location", label}};
       NotifyBestEffort(WebhookOf(s), b);

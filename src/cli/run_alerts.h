@@ -16,7 +16,7 @@ WebhookOptions WebhookOf(const Settings& s);
 
 // A backup's report: backup_failed (the failed components and the first error) or
 // backup_succeeded, then location_behind for each copy that could not be written.
-void AlertBackupOutcome(const Settings& s, const std::string& type, const nlohmann::json& report, bool ok);
+void AlertBackupOutcome(const Settings& s, const std::string& type, const BackupReport& report, bool ok);
 
 // Another command's outcome: "<command>_failed" (critical) or "<command>_succeeded" (info, when
 // asked). details: structured fields for receivers (report figures).

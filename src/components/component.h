@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "reports/reports.h"
+#include "repository/blob_refs.h"
 
 namespace stb {
 
 class BlobSaver;
 class Repository;
-struct Id;
 struct Progress;
 struct Settings;
 
@@ -50,8 +50,8 @@ struct RestoreContext {
   Progress& progress;
 };
 
-// Called for every blob an entry needs: what says where it is used ("tree", a file's path, "dump").
-using BlobVisitor = std::function<void(const Id& id, const std::string& comp, const std::string& what)>;
+// BlobVisitor: called for every blob an entry needs (repository/blob_refs.h, with the helpers
+// that walk id lists and file trees).
 
 class Component {
  public:

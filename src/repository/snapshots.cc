@@ -6,6 +6,62 @@
 
 namespace stb {
 
+using json = nlohmann::json;
+
+json Snapshot::ToJson() const {
+  json j = extra.is_object() ? extra : json::object();
+  json comps = json::object();
+  for (const auto& [name, entry] : components) comps[name] = entry;
+  j.update({{"version", version},
+            {"backup_id", backup_id},
+            {"type", type},
+            {"parent", parent ? json(*parent) : json(nullptr)},
+            {"hostname", hostname},
+            {"start_time", start_time},
+            {"time_unix", time_unix},
+            {"end_time", end_time},
+            {"components", comps},
+            {"report", report.ToJson()}});
+  return j;
+}
+
+StatusOr<Snapshot> Snapshot::FromJson(const json& doc) {
+  if (!doc.is_object() || !doc.contains("backup_id") || !doc["backup_id"].is_string()) {
+    return Corrupt("snapshot: no backup_id");
+  }
+  Snapshot s;
+  json j = doc;
+  auto take = [&](const char* key) {
+    json v;
+    if (auto it = j.find(key); it != j.end()) {
+      v = std::move(*it);
+      j.erase(it);
+    }
+    return v;
+  };
+  auto str = [](const json& v) { return v.is_string() ? v.get<std::string>() : std::string(); };
+  json v = take("version");
+  s.version = v.is_number_integer() ? v.get<int>() : 1;
+  s.backup_id = str(take("backup_id"));
+  s.type = str(take("type"));
+  if (json p = take("parent"); p.is_string()) s.parent = p.get<std::string>();
+  s.hostname = str(take("hostname"));
+  s.start_time = str(take("start_time"));
+  json t = take("time_unix");
+  s.time_unix = t.is_number() ? t.get<double>() : 0.0;
+  s.end_time = str(take("end_time"));
+  if (json c = take("components"); c.is_object()) {
+    for (auto& [name, entry] : c.items()) s.components[name] = entry;
+  }
+  s.report = BackupReport::FromJson(take("report"));
+  s.extra = std::move(j);
+  return s;
+}
+
+StatusOr<std::string> WriteSnapshot(Repository& repo, RepoLock& lock, const Snapshot& snapshot) {
+  return WriteSnapshot(repo, lock, snapshot.ToJson());
+}
+
 StatusOr<std::string> WriteSnapshot(Repository& repo, RepoLock& lock, const nlohmann::json& doc) {
   if (Status held = lock.Check(); !held.ok()) {
     return held.Context("not writing the snapshot (its data may have been pruned meanwhile)");

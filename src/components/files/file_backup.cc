@@ -18,34 +18,6 @@ namespace stb {
 
 using json = nlohmann::json;
 
-StatusOr<std::vector<Id>> SaveTree(Repository& repo, BlobSaver& saver, const Tree& tree) {
-  Bytes data = SerializeTree(tree);
-  std::vector<Id> ids;
-  size_t pos = 0;
-  while (pos < data.size()) {
-    size_t cut = repo.chunker().FindBoundary(data.data() + pos, data.size() - pos, true);
-    ASSIGN_OR_RETURN(Id id, saver.Save(BlobType::kTree, data.data() + pos, cut));
-    ids.push_back(id);
-    pos += cut;
-  }
-  return ids;
-}
-
-StatusOr<Tree> LoadTree(Repository& repo, const json& entry) {
-  Bytes data;
-  try {
-    for (const auto& h : entry.at("tree")) {
-      auto id = Id::FromHex(h.get<std::string>());
-      if (!id) return Corrupt("snapshot has a bad tree blob id");
-      ASSIGN_OR_RETURN(Bytes part, repo.ReadBlob(*id));
-      data.insert(data.end(), part.begin(), part.end());
-    }
-  } catch (const std::exception& e) {
-    return Corrupt(std::string("snapshot component entry: ") + e.what());
-  }
-  return ParseTree(data);
-}
-
 namespace {
 
 const char* TypeName(mode_t mode) {

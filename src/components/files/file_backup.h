@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "components/files/tree.h"
+#include "repository/tree.h"
 #include "core/progress.h"
 #include "repository/blob_saver.h"
 
@@ -38,9 +38,5 @@ FileBackupResult BackupFiles(Repository& repo, BlobSaver& saver, const std::stri
 FileBackupResult BackupWalkedFiles(Repository& repo, BlobSaver& saver, const std::string& component,
                                    const FileBackupOptions& opt, Tree tree, std::vector<std::string> problems,
                                    Progress& progress);
-
-// Stores a tree as tree blobs (content-defined chunks of its serialization) / loads it back.
-StatusOr<std::vector<Id>> SaveTree(Repository& repo, BlobSaver& saver, const Tree& tree);
-StatusOr<Tree> LoadTree(Repository& repo, const nlohmann::json& component_entry);
 
 }  // namespace stb

@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "components/files/tree.h"
+#include "repository/tree.h"
 #include "core/progress.h"
 #include "repository/repository.h"
 

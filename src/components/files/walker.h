@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "components/files/tree.h"
+#include "repository/tree.h"
 
 namespace stb {
 

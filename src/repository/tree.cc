@@ -1,8 +1,12 @@
-#include "components/files/tree.h"
+#include "repository/tree.h"
 
 #include <algorithm>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
+
+#include "repository/blob_saver.h"
+#include "repository/repository.h"
 
 namespace stb {
 
@@ -157,6 +161,34 @@ StatusOr<Tree> ParseTree(const Bytes& data) {
   } catch (const std::exception& e) {
     return Corrupt(std::string("tree: ") + e.what());
   }
+}
+
+StatusOr<std::vector<Id>> SaveTree(Repository& repo, BlobSaver& saver, const Tree& tree) {
+  Bytes data = SerializeTree(tree);
+  std::vector<Id> ids;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    size_t cut = repo.chunker().FindBoundary(data.data() + pos, data.size() - pos, true);
+    ASSIGN_OR_RETURN(Id id, saver.Save(BlobType::kTree, data.data() + pos, cut));
+    ids.push_back(id);
+    pos += cut;
+  }
+  return ids;
+}
+
+StatusOr<Tree> LoadTree(Repository& repo, const nlohmann::json& entry) {
+  Bytes data;
+  try {
+    for (const auto& h : entry.at("tree")) {
+      auto id = Id::FromHex(h.get<std::string>());
+      if (!id) return Corrupt("snapshot has a bad tree blob id");
+      ASSIGN_OR_RETURN(Bytes part, repo.ReadBlob(*id));
+      data.insert(data.end(), part.begin(), part.end());
+    }
+  } catch (const std::exception& e) {
+    return Corrupt(std::string("snapshot component entry: ") + e.what());
+  }
+  return ParseTree(data);
 }
 
 }  // namespace stb

@@ -2,6 +2,7 @@
 // order (parents first), with the blob ids of each file's content. Stored as tree blobs.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,14 @@ struct Tree {
 
 Bytes SerializeTree(const Tree& tree);
 StatusOr<Tree> ParseTree(const Bytes& data);
+
+class BlobSaver;
+class Repository;
+
+// Stores a tree as tree blobs (content-defined chunks of its serialization) / loads the tree of a
+// snapshot entry (its "tree" list of blob ids) back.
+StatusOr<std::vector<Id>> SaveTree(Repository& repo, BlobSaver& saver, const Tree& tree);
+StatusOr<Tree> LoadTree(Repository& repo, const nlohmann::json& component_entry);
 
 // Restore safety: a relative path of plain names (no "", ".", "..", no leading '/', no NUL).
 bool IsSafeRelativePath(const std::string& path);

@@ -1,4 +1,4 @@
-#include "components/files/tree.h"
+#include "repository/tree.h"
 
 #include <gtest/gtest.h>
 
