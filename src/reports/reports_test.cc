@@ -568,55 +568,66 @@ TEST(ReportsTest, RestoreFirstError) {
 
 // Printed by `backup incremental` (commit a6e3c30, before typed reports): one component failed,
 // two skipped, two stored.
-const char *kOldIncrementalReport = R"({
+const char* kOldIncrementalReport = R"json({
   "backup_id": "20261128_103748",
   "components": {
     "application": {
       "error": "source directory /tmp/comp/e/src/nonexistent: No such file or directory (check APP_DIR)",
-           "status" : "failed", "success" : false, "type" : "application"
-}
-, "configuration" : {
-  "duration_seconds" : 0.010491969,
-  "file_count" : 1,
-  "files" : 1,
-  "size_bytes" : 2,
-  "status" : "success",
-  "success" : true,
-  "type" : "configuration",
-  "unchanged_files" : 1
-},
-                    "database" : {"reason" : "not configured (DB_HOST)", "status" : "skipped"},
-                                 "player_saves" : {
-                                   "duration_seconds" : 0.001065276,
-                                   "file_count" : 2,
-                                   "files" : 2,
-                                   "size_bytes" : 5,
-                                   "status" : "success",
-                                   "success" : true,
-                                   "type" : "player_saves",
-                                   "unchanged_files" : 1
-                                 },
-                                                  "redis" : {
-  "reason" : "not configured (REDIS_HOST)", "status" : "skipped"
-}
-}
-, "duration_seconds" : 0.1287386417388916, "end_time" : "2026-11-28T10:37:47.580073",
-                                                        "locations"
-    : {"local" : {"path" : "/tmp/comp/e/repo", "status" : "ok"}},
-      "overall_success" : false,
-                          "parent" : "20261128_103747",
-                                     "repository" : {
-                                       "dedup_ratio" : 1.4937759336099585,
-                                       "new_blobs" : 2,
-                                       "new_bytes" : 197,
-                                       "reused_bytes" : 163,
-                                       "stored_bytes" : 241
-                                     },
-                                                    "start_time" : "2026-11-28T10:37:47.451335",
-                                                                   "type" : "incremental"
-})";
+      "status": "failed",
+      "success": false,
+      "type": "application"
+    },
+    "configuration": {
+      "duration_seconds": 0.010491969,
+      "file_count": 1,
+      "files": 1,
+      "size_bytes": 2,
+      "status": "success",
+      "success": true,
+      "type": "configuration",
+      "unchanged_files": 1
+    },
+    "database": {
+      "reason": "not configured (DB_HOST)",
+      "status": "skipped"
+    },
+    "player_saves": {
+      "duration_seconds": 0.001065276,
+      "file_count": 2,
+      "files": 2,
+      "size_bytes": 5,
+      "status": "success",
+      "success": true,
+      "type": "player_saves",
+      "unchanged_files": 1
+    },
+    "redis": {
+      "reason": "not configured (REDIS_HOST)",
+      "status": "skipped"
+    }
+  },
+  "duration_seconds": 0.1287386417388916,
+  "end_time": "2026-11-28T10:37:47.580073",
+  "locations": {
+    "local": {
+      "path": "/tmp/comp/e/repo",
+      "status": "ok"
+    }
+  },
+  "overall_success": false,
+  "parent": "20261128_103747",
+  "repository": {
+    "dedup_ratio": 1.4937759336099585,
+    "new_blobs": 2,
+    "new_bytes": 197,
+    "reused_bytes": 163,
+    "stored_bytes": 241
+  },
+  "start_time": "2026-11-28T10:37:47.451335",
+  "type": "incremental"
+})json";
 
-TEST(Reports, OldBackupReportRoundTripsByteForByte) {
+TEST(ReportsTest, OldBackupReportRoundTripsByteForByte) {
   json old = json::parse(kOldIncrementalReport);
   BackupReport r = BackupReport::FromJson(old);
   EXPECT_EQ(r.backup_id, "20261128_103748");
@@ -636,7 +647,7 @@ TEST(Reports, OldBackupReportRoundTripsByteForByte) {
   EXPECT_EQ(r.ToJson().dump(2), kOldIncrementalReport);
 }
 
-TEST(Reports, FieldsOfTheWrongTypeStayAsTheyCame) {
+TEST(ReportsTest, FieldsOfTheWrongTypeStayAsTheyCame) {
   json odd = {{"status", "success"}, {"success", true}, {"size_bytes", "12"}, {"duration_seconds", 1.5}};
   ComponentReport c = ComponentReport::FromJson(odd);
   EXPECT_FALSE(c.size_bytes);
