@@ -90,84 +90,6 @@ constexpr char kBackupFullWithSkipped[] = R"json({
   "type": "full"
 })json";
 
-constexpr char kBackupIncremental[] = R"json({
-  "backup_id": "20261128_102421",
-  "components": {
-    "application": {
-      "reason": "not configured (APP_DIR)",
-      "status": "skipped"
-    },
-    "configuration": {
-      "duration_seconds": 0.002957261,
-      "file_count": 3,
-      "files": 3,
-      "size_bytes": 1053,
-      "status": "success",
-      "success": true,
-      "type": "configuration",
-      "unchanged_files": 3
-    },
-    "database": {
-      "database": "game",
-      "duration_seconds": 0.290074519,
-      "engine": "postgresql",
-      "large_objects": 0,
-      "rows": 100,
-      "size_bytes": 2702,
-      "status": "success",
-      "success": true,
-      "tables": 1,
-      "type": "incremental"
-    },
-    "player_saves": {
-      "duration_seconds": 0.004124662,
-      "file_count": 15,
-      "files": 15,
-      "size_bytes": 3218177,
-      "status": "success",
-      "success": true,
-      "type": "player_saves",
-      "unchanged_files": 14
-    },
-    "redis": {
-      "duration_seconds": 5.332775419,
-      "files": [
-        "dump.rdb"
-      ],
-      "keys": 0,
-      "keyspace": {},
-      "keyspace_exact": true,
-      "redis_version": "7.0.15",
-      "size_bytes": 172,
-      "status": "success",
-      "success": true,
-      "type": "redis",
-      "warnings": [
-        "no readable appendonlydir in REDIS_DATA_DIR /w/redis: only the RDB snapshot was backed up"
-      ]
-    }
-  },
-  "duration_seconds": 5.738345623016357,
-  "end_time": "2026-11-28T10:24:26.848105",
-  "locations": {
-    "local": {
-      "path": "/w/repo",
-      "status": "ok"
-    }
-  },
-  "overall_success": true,
-  "parent": "20261128_102414",
-  "repository": {
-    "dedup_ratio": 2.045201000192345,
-    "new_blobs": 5,
-    "new_bytes": 10299,
-    "reused_bytes": 334,
-    "stored_bytes": 5199
-  },
-  "start_time": "2026-11-28T10:24:21.109760",
-  "type": "incremental"
-})json";
-
 constexpr char kBackupWithFailedComponent[] = R"json({
   "backup_id": "20261128_102427",
   "components": {
@@ -505,8 +427,8 @@ constexpr char kRestoreDamagedIndex[] = R"json({
 })json";
 
 TEST(ReportsTest, BackupReportsRoundTripByteForByte) {
-  for (const char* text : {kBackupFullWithSkipped, kBackupIncremental, kBackupWithFailedComponent,
-                           kBackupNothingToBackUp, kBackupStoreFailed}) {
+  for (const char* text :
+       {kBackupFullWithSkipped, kBackupWithFailedComponent, kBackupNothingToBackUp, kBackupStoreFailed}) {
     json in = json::parse(text);
     ASSERT_EQ(Printed(in), text) << "the fixture is not in PrintJson's form";
     EXPECT_EQ(Printed(BackupReport::FromJson(in).ToJson()), text);
@@ -541,7 +463,7 @@ TEST(ReportsTest, TypedFieldsAreRead) {
   EXPECT_FALSE(nothing.Stored());
   EXPECT_EQ(nothing.error.value_or("").rfind("nothing to back up", 0), 0u);
   EXPECT_FALSE(BackupReport::FromJson(json::parse(kBackupStoreFailed)).Stored());
-  EXPECT_EQ(BackupReport::FromJson(json::parse(kBackupIncremental)).parent, "20261128_102414");
+  EXPECT_EQ(BackupReport::FromJson(json::parse(kBackupStoreFailed)).parent, "20261128_102000");
 
   RestoreReport r = RestoreReport::FromJson(json::parse(kRestoreDamagedPack));
   EXPECT_EQ(r.restore_order, (std::vector<std::string>{"configuration", "database", "redis", "player_saves"}));
