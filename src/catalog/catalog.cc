@@ -231,15 +231,14 @@ Status Catalog::RecordBackupReport(const BackupReport& report, double end_time) 
   return Status::Ok();
 }
 
-Status Catalog::RecordRestoreReport(const json& report, double end_time) {
+Status Catalog::RecordRestoreReport(const RestoreReport& report, double end_time) {
   RestoreRecord r;
-  r.backup_id = report.value("backup_id", "");
-  r.location = report.value("restore_location", "local");
-  r.rto_seconds =
-      report.contains("rto_seconds") && report["rto_seconds"].is_number() ? report["rto_seconds"].get<double>() : 0.0;
+  r.backup_id = report.backup_id;
+  r.location = report.restore_location;
+  r.rto_seconds = report.rto_seconds;
   r.duration_seconds = r.rto_seconds;
   r.start_time = end_time - r.duration_seconds;
-  r.success = report.value("overall_success", false);
+  r.success = report.overall_success;
   return RecordRestore(r);
 }
 

@@ -96,8 +96,8 @@ class Catalog {
   // a success only when the snapshot was written (locations.local.status == "ok"). end_time is when
   // the run finished (Unix seconds).
   Status RecordBackupReport(const BackupReport& report, double end_time);
-  // From a `restore` JSON report (rto_seconds, overall_success).
-  Status RecordRestoreReport(const nlohmann::json& report, double end_time);
+  // From a restore's report (rto_seconds, overall_success); a drill's restore too.
+  Status RecordRestoreReport(const RestoreReport& report, double end_time);
 
   StatusOr<CatalogSummary> Summary();
   StatusOr<std::vector<BackupRecord>> Backups();  // oldest first, for tests and tools

@@ -103,13 +103,14 @@ TEST_F(CatalogTest, BackupReportsBecomeTheExportersFigures) {
 TEST_F(CatalogTest, RestoresDrillsAndReplication) {
   auto c = OpenOk();
   ASSERT_TRUE(c);
-  json restore = {{"backup_id", "20240103_142530"},
-                  {"restore_location", "local"},
-                  {"rto_seconds", 12.5},
-                  {"overall_success", true}};
+  RestoreReport restore;
+  restore.backup_id = "20240103_142530";
+  restore.restore_location = "local";
+  restore.rto_seconds = 12.5;
+  restore.overall_success = true;
   ASSERT_TRUE(c->RecordRestoreReport(restore, 5000).ok());
-  restore["rto_seconds"] = 99.0;
-  restore["overall_success"] = false;  // a failed restore has no recovery time to show
+  restore.rto_seconds = 99.0;
+  restore.overall_success = false;  // a failed restore has no recovery time to show
   ASSERT_TRUE(c->RecordRestoreReport(restore, 6000).ok());
   ASSERT_TRUE(c->RecordDrill({"restore_verify", "success", "20240103_142530", 10, 3}).ok());
   ASSERT_TRUE(c->RecordDrill({"restore_verify", "failed", "20240103_142530", 20, 3}).ok());

@@ -62,4 +62,15 @@ void AlertCommandOutcome(const Settings& s, const std::string& command, bool ok,
   NotifyBestEffort(WebhookOf(s), a);
 }
 
+void AlertRestoreOutcome(const Settings& s, const std::string& location, const std::string& backup_id,
+                         const StatusOr<RestoreReport>& outcome) {
+  if (!outcome.ok()) {
+    AlertCommandOutcome(s, "restore", false, outcome.status().message(), backup_id,
+                        {{"location", location}, {"rto_seconds", 0.0}});
+    return;
+  }
+  AlertCommandOutcome(s, "restore", outcome->overall_success, outcome->FirstError(), outcome->backup_id,
+                      {{"location", location}, {"rto_seconds", outcome->rto_seconds}});
+}
+
 }  // namespace stb

@@ -23,4 +23,9 @@ void AlertBackupOutcome(const Settings& s, const std::string& type, const Backup
 void AlertCommandOutcome(const Settings& s, const std::string& command, bool ok, const std::string& error,
                          const std::string& backup_id = "", const nlohmann::json& details = nullptr);
 
+// A restore's outcome: restore_failed with the report's first error (or why it could not start)
+// or restore_succeeded, with the location and rto_seconds.
+void AlertRestoreOutcome(const Settings& s, const std::string& location, const std::string& backup_id,
+                         const StatusOr<RestoreReport>& outcome);
+
 }  // namespace stb

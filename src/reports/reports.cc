@@ -156,10 +156,8 @@ BackupReport BackupReport::FromJson(const json& in) {
 
 std::string RestoreReport::FirstError() const {
   if (error) return *error;
-  for (const auto& name : restore_order) {
-    auto it = components.find(name);
-    if (it != components.end() && !it->second.success) return name + ": " + it->second.error.value_or("failed");
-  }
+  // By name, not in restore order: the restore alert and the drill's errors have always taken the
+  // first failure of the report's components object, whose keys are sorted.
   for (const auto& [name, r] : components) {
     if (!r.success) return name + ": " + r.error.value_or("failed");
   }

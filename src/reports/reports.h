@@ -73,7 +73,7 @@ struct RestoreReport {
   std::optional<std::string> error;
   bool overall_success = false;
 
-  // The first failure, "<component>: <error>", or error; "" when none.
+  // error, else the first failed component by name, "<component>: <error>"; "" when none.
   std::string FirstError() const;
   nlohmann::json ToJson() const;
   static RestoreReport FromJson(const nlohmann::json& j);

@@ -24,25 +24,36 @@ inline KeySource FixtureKey() {
   return k;
 }
 
-// Stores blobs and a snapshot naming them (as a database component's blob list). The order is
-// backup's: the shared lock, the index read under it, packs and index, the snapshot last.
-inline StatusOr<std::string> MiniBackup(Repository& repo, const std::vector<Bytes>& blobs, int64_t t,
-                                        std::chrono::seconds wait = std::chrono::seconds(0)) {
+// Stores each component's blobs and a snapshot listing them as {"kind": kind, "blobs": [ids]} (a
+// database component's dump). The order is backup's: the shared lock, the index read under it,
+// packs and index, the snapshot last. Returns the snapshot's object name.
+inline StatusOr<std::string> BackupOfBlobs(Repository& repo,
+                                           const std::vector<std::pair<std::string, std::vector<Bytes>>>& comps,
+                                           const std::string& kind, int64_t t, std::chrono::seconds wait) {
   ASSIGN_OR_RETURN(auto lock, LockAndLoadIndex(repo, false, wait));
   BlobSaver saver(repo, 1);
-  nlohmann::json ids = nlohmann::json::array();
-  for (const auto& b : blobs) {
-    ASSIGN_OR_RETURN(Id id, saver.Save(BlobType::kData, b.data(), b.size()));
-    ids.push_back(id.Hex());
+  nlohmann::json entries = nlohmann::json::object();
+  for (const auto& [comp, blobs] : comps) {
+    nlohmann::json ids = nlohmann::json::array();
+    for (const auto& b : blobs) {
+      ASSIGN_OR_RETURN(Id id, saver.Save(BlobType::kData, b.data(), b.size()));
+      ids.push_back(id.Hex());
+    }
+    entries[comp] = {{"kind", kind}, {"blobs", ids}};
   }
   RETURN_IF_ERROR(saver.Finish());
-  std::string backup_id = FormatBackupId(t);
   nlohmann::json doc = {{"version", 1},
-                        {"backup_id", backup_id},
+                        {"backup_id", FormatBackupId(t)},
                         {"type", "full"},
                         {"time_unix", static_cast<double>(t)},
-                        {"components", {{"database", {{"kind", "postgresql"}, {"blobs", ids}}}}}};
+                        {"components", entries}};
   return WriteSnapshot(repo, *lock, doc);
+}
+
+// A backup whose database component lists these blobs.
+inline StatusOr<std::string> MiniBackup(Repository& repo, const std::vector<Bytes>& blobs, int64_t t,
+                                        std::chrono::seconds wait = std::chrono::seconds(0)) {
+  return BackupOfBlobs(repo, {{"database", blobs}}, "postgresql", t, wait);
 }
 
 // Deterministic blob contents: small, incompressible.
@@ -56,6 +67,15 @@ inline Bytes TestBlob(int i, size_t n = 3000) {
     c = static_cast<uint8_t>(x);
   }
   return b;
+}
+
+// A backup of these components, one blob each (TestBlob(0), TestBlob(1), ...). Returns its id.
+inline StatusOr<std::string> ComponentsBackup(Repository& repo, const std::vector<std::string>& comps,
+                                              const std::string& kind = "postgresql", int64_t t = 1700000000) {
+  std::vector<std::pair<std::string, std::vector<Bytes>>> blobs;
+  for (size_t i = 0; i < comps.size(); ++i) blobs.push_back({comps[i], {TestBlob(static_cast<int>(i))}});
+  RETURN_IF_ERROR(BackupOfBlobs(repo, blobs, kind, t, std::chrono::seconds(0)).status());
+  return FormatBackupId(t);
 }
 
 // The repository in storage, opened afresh (a new process): the checker with --read-data finds

@@ -1,0 +1,49 @@
+// The disaster-recovery drill (`dr-test`): restores the latest backup in process into scratch
+// targets (a temporary directory, a scratch database, a scratch redis-server that loads the
+// restored RDB), so every component is verified as a real restore verifies it; then removes them
+// and records the drill, and its restore, in the catalog.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "components/component.h"
+#include "config/settings.h"
+#include "reports/reports.h"
+#include "restorer/restorer.h"
+
+namespace stb {
+
+struct DrillScratch {
+  std::string directory;
+  std::optional<std::string> database;  // its name
+  std::optional<std::string> redis;     // "127.0.0.1:PORT"
+};
+
+struct DrillReport {
+  std::string scenario;
+  std::string start_time, end_time;
+  double duration_seconds = 0;
+  std::optional<std::string> backup_id;  // the latest backup, once found
+  std::optional<DrillScratch> scratch;   // once the scratch directory exists
+  // The restore's outcome when it was run (an error: it could not start).
+  std::optional<StatusOr<RestoreReport>> restore;
+  std::map<std::string, std::string> cleanup;  // target -> "stopped", "dropped", "removed" or the error
+  std::vector<std::string> errors;
+  int signal = 0;  // the terminating signal that cut the drill short, 0 if none
+  bool overall_success = false;
+
+  // What `dr-test` prints: the restore's rto_seconds, components and restore_order among the
+  // drill's own fields, and status "success" or "failed".
+  nlohmann::json ToJson() const;
+};
+
+// Never fails as a whole: every problem is in the report's errors. Catches SIGINT, SIGTERM and
+// SIGHUP from here on (the process stop token, core/stop.h) to stop the restore and still clean up.
+DrillReport RunDrill(const ComponentRegistry& registry, const Settings& s, const RepositoryOpener& open,
+                     const std::string& scenario);
+
+}  // namespace stb

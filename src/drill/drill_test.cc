@@ -1,0 +1,147 @@
+// The drill in process with fake components over an in-memory repository (scratch directory under
+// a private TMPDIR, catalog in a private state directory), and the scratch helpers. The drills
+// with PostgreSQL and Redis run in test/e2e/test_drill.sh.
+#include "drill/drill.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "catalog/catalog.h"
+#include "core/file_util.h"
+#include "drill/scratch.h"
+#include "fake_component.h"
+#include "repo_fixture.h"
+#include "storage/storage.h"
+
+namespace stb {
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+class DrillTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("stb-drill-test-" + RandomHex(4));
+    fs::create_directories(root_ / "tmp");
+    setenv("TMPDIR", (root_ / "tmp").c_str(), 1);
+    settings_.state_dir = root_ / "state";
+    ASSERT_TRUE(Repository::Init(*storage_, FixtureKey()).ok());
+  }
+  void TearDown() override {
+    unsetenv("TMPDIR");
+    fs::remove_all(root_);
+  }
+  void Register(const std::string& failing = "") {
+    registry_.Add(std::make_unique<FakeComponent>("player_saves", &calls_, failing == "player_saves" ? "bad" : ""), 1,
+                  2);
+    registry_.Add(std::make_unique<FakeComponent>("configuration", &calls_), 2, 1);
+  }
+  std::string Backup() {
+    auto repo = Repository::Open(storage_, FixtureKey());
+    EXPECT_TRUE(repo.ok());
+    auto id = ComponentsBackup(**repo, {"player_saves", "configuration"}, "fake");
+    EXPECT_TRUE(id.ok());
+    return id.ok() ? *id : "";
+  }
+  CatalogSummary Catalog() {
+    auto c = Catalog::Open(settings_.state_dir);
+    EXPECT_TRUE(c.ok());
+    auto s = (*c)->Summary();
+    EXPECT_TRUE(s.ok());
+    return *s;
+  }
+
+  fs::path root_;
+  std::shared_ptr<Storage> storage_ = NewMemStorage();
+  RepositoryOpener opener_ = [this](const std::string&) { return Repository::Open(storage_, FixtureKey()); };
+  Settings settings_;
+  ComponentRegistry registry_;
+  std::vector<std::string> calls_;
+};
+
+TEST_F(DrillTest, RestoresIntoAScratchDirectoryInProcessAndRemovesIt) {
+  Register();
+  std::string id = Backup();
+  DrillReport r = RunDrill(registry_, settings_, opener_, "restore_verify");
+  EXPECT_TRUE(r.overall_success) << r.ToJson().dump();
+  EXPECT_EQ(calls_, (std::vector<std::string>{"configuration", "player_saves"}));
+  json j = r.ToJson();
+  EXPECT_EQ(j["status"], "success");
+  EXPECT_EQ(j["backup_id"], id);
+  std::string dir = j["scratch"]["directory"];
+  EXPECT_EQ(dir.rfind((root_ / "tmp" / "stb-drill-").string(), 0), 0u) << dir;
+  EXPECT_EQ(j["scratch"], json({{"directory", dir}}));  // no database, no redis in this backup
+  EXPECT_EQ(j["components"]["player_saves"]["restored_to"], dir + "/player_saves");
+  EXPECT_EQ(j["restore_order"], json({"configuration", "player_saves"}));
+  EXPECT_TRUE(j["rto_seconds"].is_number());
+  EXPECT_EQ(j["cleanup"], json({{"directory", "removed"}}));
+  EXPECT_FALSE(j.contains("errors"));
+  EXPECT_FALSE(fs::exists(dir));
+  EXPECT_TRUE(fs::is_empty(root_ / "tmp"));
+  CatalogSummary s = Catalog();
+  EXPECT_EQ(s.drills[std::make_pair("restore_verify", "success")], 1u);
+  EXPECT_TRUE(s.has_restore);  // the drill's restore counts for the RTO, as `restore`'s do
+  EXPECT_EQ(s.last_restore_rto, r.restore->value().rto_seconds);
+}
+
+TEST_F(DrillTest, AFailingComponentFailsTheDrillWhichStillCleansUp) {
+  Register("player_saves");
+  Backup();
+  DrillReport r = RunDrill(registry_, settings_, opener_, "failover");
+  json j = r.ToJson();
+  EXPECT_EQ(j["status"], "failed");
+  EXPECT_EQ(j["overall_success"], false);
+  EXPECT_EQ(j["errors"], json({"player_saves: bad"}));
+  EXPECT_EQ(j["components"]["configuration"]["success"], true);
+  EXPECT_EQ(j["cleanup"], json({{"directory", "removed"}}));
+  EXPECT_TRUE(fs::is_empty(root_ / "tmp"));
+  EXPECT_EQ(Catalog().drills[std::make_pair("failover", "failed")], 1u);
+}
+
+TEST_F(DrillTest, NoRepositoryPrintsWhatTheDrillAlwaysPrinted) {
+  Register();
+  RepositoryOpener none = [](const std::string&) -> StatusOr<std::unique_ptr<Repository>> {
+    return NotFound("no repository at /x (BACKUP_ROOT): run `spacetime-backup init` first");
+  };
+  json j = RunDrill(registry_, settings_, none, "restore_verify").ToJson();
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : j.items()) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"duration_seconds", "end_time", "errors", "overall_success", "scenario",
+                                            "start_time", "status"}));
+  EXPECT_EQ(j["errors"], json({"no repository at /x (BACKUP_ROOT): run `spacetime-backup init` first"}));
+  EXPECT_TRUE(calls_.empty());
+}
+
+TEST(ScratchTest, RedisConfQuoteKeepsAnyPasswordIntact) {
+  EXPECT_EQ(RedisConfQuote("plain"), "\"plain\"");
+  EXPECT_EQ(RedisConfQuote("a \"b\" \\ c"), "\"a \\\"b\\\" \\\\ c\"");
+  EXPECT_EQ(RedisConfQuote(std::string("x\ny\x7f", 4)), "\"x\\x0ay\\x7f\"");
+}
+
+TEST(ScratchTest, FreeLoopbackPortIsBelowTheEphemeralRange) {
+  int low = 32768;
+  if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> low;
+  auto port = FreeLoopbackPort();
+  ASSERT_TRUE(port.ok()) << port.status().message();
+  EXPECT_GE(*port, 1024);
+  EXPECT_LT(*port, low);
+}
+
+TEST(ScratchTest, AScratchDirectoryRemovesItselfWhenTheDrillDidNot) {
+  std::string path;
+  {
+    auto dir = ScratchDirectory::Create();
+    ASSERT_TRUE(dir.ok()) << dir.status().message();
+    path = (*dir)->path();
+    std::ofstream(path + "/file") << "x";
+    ASSERT_TRUE(fs::exists(path + "/file"));
+  }
+  EXPECT_FALSE(fs::exists(path));
+}
+
+}  // namespace
+}  // namespace stb
