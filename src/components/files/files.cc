@@ -1,9 +1,9 @@
 #include "components/files/files.h"
 
-#include "components/files/file_backup.h"
-#include "components/files/file_restore.h"
-#include "components/files/walker.h"
 #include "core/log.h"
+#include "filetree/file_backup.h"
+#include "filetree/file_restore.h"
+#include "filetree/walker.h"
 #include "repository/tree_select.h"
 
 namespace stb {

@@ -14,8 +14,6 @@
 #include <cstring>
 #include <limits>
 
-#include "components/files/file_backup.h"
-#include "components/files/file_restore.h"
 #include "components/redis/rdb.h"
 #include "components/redis/replica_listener.h"
 #include "core/backoff.h"
@@ -24,6 +22,8 @@
 #include "core/parse.h"
 #include "core/stop.h"
 #include "core/subprocess.h"
+#include "filetree/file_backup.h"
+#include "filetree/file_restore.h"
 #include "repository/repository.h"
 
 namespace stb {

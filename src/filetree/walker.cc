@@ -1,4 +1,4 @@
-#include "components/files/walker.h"
+#include "filetree/walker.h"
 
 #include <dirent.h>
 #include <fcntl.h>

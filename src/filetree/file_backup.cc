@@ -1,4 +1,4 @@
-#include "components/files/file_backup.h"
+#include "filetree/file_backup.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,8 +11,8 @@
 #include <thread>
 #include <unordered_map>
 
-#include "components/files/walker.h"
 #include "core/file_util.h"
+#include "filetree/walker.h"
 
 namespace stb {
 

@@ -1,6 +1,6 @@
 // Restore safety: a snapshot crafted through the library with escaping paths must be refused,
 // and nothing may be written outside the target.
-#include "components/files/file_restore.h"
+#include "filetree/file_restore.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "components/files/file_backup.h"
+#include "filetree/file_backup.h"
 #include "repository/blob_saver.h"
 
 namespace stb {

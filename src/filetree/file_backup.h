@@ -1,6 +1,6 @@
-// Backs up one file component (player_saves, configuration, application): walks its roots,
-// reuses unchanged files of the parent tree without reading them, chunks and stores the rest
-// with a pool of workers, and stores the resulting tree. Returns the component's snapshot entry.
+// Backs up directories as one tree (the file components' roots, Redis's AOF directory): walks
+// the roots, reuses unchanged files of the parent tree without reading them, chunks and stores
+// the rest with a pool of workers, and stores the resulting tree. Returns the snapshot entry.
 #pragma once
 
 #include <nlohmann/json.hpp>

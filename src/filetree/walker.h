@@ -1,4 +1,4 @@
-// Walks the roots of a file component into a Tree (content not yet read), applying exclude
+// Walks a set of roots (a file component's, Redis's AOF directory) into a Tree (content not yet read), applying exclude
 // patterns; unreadable entries are reported as problems rather than failing the walk.
 //
 // A root is an operator-configured path and is opened as given (a deploy symlink such as

@@ -1,4 +1,4 @@
-#include "components/files/file_restore.h"
+#include "filetree/file_restore.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,7 +1,7 @@
 // Backup safety: files changed between the walk and the reads. A directory swapped for a symlink
 // (to /dev or /etc) must not be read through, and a file swapped for a FIFO must not hang the
 // backup; both are skipped with a warning naming the path.
-#include "components/files/file_backup.h"
+#include "filetree/file_backup.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "components/files/walker.h"
+#include "filetree/walker.h"
 #include "repository/blob_saver.h"
 
 namespace stb {
