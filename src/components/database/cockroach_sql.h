@@ -30,8 +30,6 @@ struct CrdbStatement {
 
 // The collection URI (with credentials), and its printable form.
 StatusOr<CrdbStatement> CrdbCollectionUri(const CrdbStorage& st);
-// Replaces the values of secret query parameters in a URI (and the password of user:pass@).
-std::string RedactUri(const std::string& uri);
 
 std::string SqlString(const std::string& s);  // 'it''s'
 std::string SqlName(const std::string& s);    // "my""db"

@@ -1,20 +1,20 @@
-#include "cloud/http_client.h"
+#include "http/http_client.h"
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 #include <time.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include "core/env.h"
 #include "core/parse.h"
+#include "core/redact.h"
 
 namespace stb {
 
@@ -33,15 +33,44 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-// "scheme://host:port" of a URL, for messages: the path and query may hold a SAS token.
-std::string HostOf(const std::string& url) {
-  size_t scheme = url.find("://");
-  size_t start = scheme == std::string::npos ? 0 : scheme + 3;
-  size_t end = url.find_first_of("/?#", start);
-  std::string host = url.substr(0, end);
-  size_t at = host.find('@', start);  // never echo user:password@
-  if (at != std::string::npos) host = host.substr(0, start) + host.substr(at + 1);
-  return host;
+// Connection-level failures worth another try; the others (a bad URL, a certificate that does not
+// verify, an unreadable CA file) will fail the same way next time.
+bool Transient(CURLcode rc) {
+  switch (rc) {
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return true;
+    default:
+      return false;
+  }
+}
+
+HttpFailure::Kind KindOf(CURLcode rc) {
+  switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return HttpFailure::kTimeout;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return HttpFailure::kConnect;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return HttpFailure::kBadUrl;
+    case CURLE_PEER_FAILED_VERIFICATION:
+      return HttpFailure::kTlsVerify;
+    case CURLE_SSL_CACERT_BADFILE:
+      return HttpFailure::kCaFile;
+    default:
+      return HttpFailure::kOther;
+  }
 }
 
 struct Transfer {
@@ -116,7 +145,7 @@ HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)), pool
 
 HttpClient::~HttpClient() = default;
 
-StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
+StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request, HttpFailure* failure) {
   CURL* h = nullptr;
   {
     std::lock_guard lk(pool_->mu);
@@ -183,10 +212,21 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   if (rc != CURLE_OK) {
+    HttpFailure f;
+    f.kind = KindOf(rc);
+    f.retryable = Transient(rc);
+    f.detail = RedactSecrets(errbuf[0] != 0 ? std::string(errbuf) : std::string(curl_easy_strerror(rc)),
+                             UrlSecretParts(request.url), "…", 1);
+    if (f.kind == HttpFailure::kConnect) {
+      // libcurl's text is "Couldn't connect to server" whatever the cause: the system says which.
+      long os_errno = 0;
+      curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+      if (os_errno != 0) f.os_error = std::strerror(static_cast<int>(os_errno));
+    }
     // A failed handle may hold a half-used connection: drop it rather than reuse it.
     curl_easy_cleanup(h);
-    std::string msg = request.method + " " + HostOf(request.url) + ": " +
-                      (errbuf[0] != 0 ? std::string(errbuf) : std::string(curl_easy_strerror(rc)));
+    std::string msg = request.method + " " + UrlHost(request.url) + ": " + f.detail;
+    if (failure != nullptr) *failure = std::move(f);
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM) {
       return PermissionDenied(msg + " (TLS verification failed; for a private CA set BACKUP_CA_BUNDLE)");
     }
@@ -202,6 +242,30 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   if (h != nullptr) curl_easy_cleanup(h);
   response.status = status;
   return response;
+}
+
+HttpOutcome SendWithRetries(HttpClient& client, const HttpRequest& request, const HttpRetryPolicy& policy,
+                            const std::function<void(const HttpOutcome&, double)>& on_retry) {
+  HttpOutcome out;
+  double delay = policy.backoff_seconds;
+  for (;;) {
+    out.failure = HttpFailure{};
+    out.response = client.Send(request, &out.failure);
+    ++out.attempts;
+    double retry_after = 0;
+    if (out.response.ok()) {
+      long s = out.response->status;
+      out.retryable = s == 429 || s >= 500;
+      if (out.retryable) retry_after = RetryAfterSeconds(*out.response);
+    } else {
+      out.retryable = out.failure.retryable;
+    }
+    if (!out.retryable || out.attempts >= policy.attempts) return out;
+    double wait = std::max(delay, std::min(retry_after, policy.max_retry_after_seconds));
+    if (on_retry) on_retry(out, wait);
+    std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+    delay *= 2;
+  }
 }
 
 double RetryAfterSeconds(const HttpResponse& r) {
@@ -239,22 +303,6 @@ Status HttpError(const HttpResponse& r, const std::string& what, const std::stri
   if (s == 401 || s == 403) return PermissionDenied(msg + " (check " + credential_setting + ")");
   if (s == 409 || s == 412) return AlreadyExists(msg);
   return IoError(msg);
-}
-
-std::string UriEncode(std::string_view s, bool keep_slash) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size() * 3 / 2);
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 namespace {
@@ -355,39 +403,6 @@ std::string XmlValue(std::string_view xml, std::string_view tag) {
   return blocks.empty() ? "" : XmlDecode(blocks.front());
 }
 
-std::string Base64Encode(const uint8_t* data, size_t n) {
-  std::string out(4 * ((n + 2) / 3), '\0');
-  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
-  out.resize(static_cast<size_t>(len));
-  return out;
-}
-
-StatusOr<Bytes> Base64Decode(std::string_view s) {
-  std::string in;
-  for (char c : s) {
-    if (!std::isspace(static_cast<unsigned char>(c))) in += c;
-  }
-  if (in.size() % 4 != 0) return InvalidArgument("not base64 (length)");
-  Bytes out(in.size() / 4 * 3);
-  int len = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (len < 0) return InvalidArgument("not base64");
-  size_t pad = 0;
-  if (!in.empty() && in.back() == '=') ++pad;
-  if (in.size() > 1 && in[in.size() - 2] == '=') ++pad;
-  out.resize(static_cast<size_t>(len) - pad);
-  return out;
-}
-
-std::string Base64UrlEncode(const uint8_t* data, size_t n) {
-  std::string s = Base64Encode(data, n);
-  while (!s.empty() && s.back() == '=') s.pop_back();
-  for (char& c : s) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return s;
-}
-
 std::string AsciiLower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -407,20 +422,6 @@ std::string FoldSpaces(std::string_view v) {
     out += c;
   }
   return out;
-}
-
-Bytes HmacSha256(const Bytes& key, std::string_view message) {
-  Bytes out(32);
-  unsigned int len = 32;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
-       message.size(), out.data(), &len);
-  return out;
-}
-
-std::string Sha256Hex(const uint8_t* data, size_t n) {
-  uint8_t d[SHA256_DIGEST_LENGTH];
-  SHA256(data, n, d);
-  return ToHex(d, sizeof d);
 }
 
 }  // namespace stb

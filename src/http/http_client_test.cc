@@ -1,4 +1,4 @@
-#include "cloud/http_client.h"
+#include "http/http_client.h"
 
 #include <gtest/gtest.h>
 
@@ -51,23 +51,6 @@ TEST(HttpError, HugeRetryAfterIsTheCap) {
   EXPECT_EQ(HttpError(Answer(503, "", {{"retry-after", std::string(400, '1')}}), "get", "V").retry_after(), 3600);
 }
 
-TEST(Encoding, UriEncode) {
-  EXPECT_EQ(UriEncode("data/ab/c d+e", true), "data/ab/c%20d%2Be");
-  EXPECT_EQ(UriEncode("data/ab", false), "data%2Fab");
-  EXPECT_EQ(UriEncode("a-b_c.d~e", false), "a-b_c.d~e");
-}
-
-TEST(Encoding, Base64RoundTripsAndRejectsGarbage) {
-  std::string s = "any carnal pleasure.";
-  EXPECT_EQ(Base64Encode(s), "YW55IGNhcm5hbCBwbGVhc3VyZS4=");
-  auto back = Base64Decode("YW55IGNhcm5hbCBwbGVhc3VyZS4=");
-  ASSERT_TRUE(back.ok());
-  EXPECT_EQ(std::string(back->begin(), back->end()), s);
-  EXPECT_FALSE(Base64Decode("abc").ok());
-  uint8_t raw[] = {0xfb, 0xff};
-  EXPECT_EQ(Base64UrlEncode(raw, 2), "-_8");
-}
-
 TEST(Encoding, Xml) {
   std::string xml =
       "<R><Contents><Key>a&amp;b</Key><Size>3</Size></Contents><Contents><Key>c</Key></Contents>"
@@ -86,14 +69,6 @@ TEST(Encoding, XmlCharacterReferencesAreChecked) {
   EXPECT_EQ(XmlValue("<K>&#99999999999999999999;</K>", "K"), "&#99999999999999999999;");
   EXPECT_EQ(XmlValue("<K>a&#;b&#x;</K>", "K"), "a&#;b&#x;");
   EXPECT_EQ(XmlValue("<K>&#xD800;</K>", "K"), "&#xD800;");
-}
-
-TEST(Signing, HmacAndSha256) {
-  // RFC 4231 test case 2.
-  Bytes key{'J', 'e', 'f', 'e'};
-  EXPECT_EQ(ToHex(HmacSha256(key, "what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-  EXPECT_EQ(Sha256Hex(nullptr, 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 TEST(HttpClient, SendsBodyAndReadsAnswer) {
