@@ -80,16 +80,13 @@ std::string ShellQuote(const std::string& s) {
 // A redis.conf argument in double quotes: a password or path may hold spaces, quotes or
 // backslashes, which unquoted (or naively quoted) make redis-server refuse the whole file.
 std::string RedisConfQuote(const std::string& s) {
-  static const char kHex[] = "0123456789abcdef";
   std::string out = "\"";
   for (unsigned char c : s) {
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
     } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
+      out += "\\x" + ToHex(&c, 1);
     } else {
       out += static_cast<char>(c);
     }
