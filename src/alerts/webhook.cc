@@ -2,15 +2,8 @@
 
 #include <time.h>
 
-#include <algorithm>
 #include <cctype>
-#include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <memory>
-#include <mutex>
-#include <thread>
 
 #include "core/file_util.h"
 #include "core/log.h"
@@ -28,7 +21,6 @@ constexpr size_t kMaxTextError = 500;         // of the error inside Slack's tex
 constexpr size_t kMaxAnswerKept = 4096;       // of the server's answer, read for the error message
 constexpr size_t kMaxAnswerShown = 200;       // of that, in the error message
 constexpr double kMaxRetryAfterSeconds = 30;  // a Retry-After beyond this would hold up the backup
-constexpr size_t kMinSecretPart = 12;         // path and query parts this long are treated as tokens
 
 // "alert backup_failed", for messages.
 std::string AlertName(const Alert& a) { return a.event.empty() ? "alert" : "alert " + a.event; }
@@ -46,21 +38,6 @@ std::string Truncate(const std::string& s, size_t n) {
   if (s.size() <= n) return s;
   while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
   return s.substr(0, n) + "…";
-}
-
-// Control characters (newlines of a multi-line error, say) as single spaces: one line.
-std::string OneLine(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    bool ctl = static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-    if (!ctl) {
-      out += c;
-    } else if (!out.empty() && out.back() != ' ') {
-      out += ' ';
-    }
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
 }
 
 // Slack reads <...> in text as links or mentions ("<!channel>") and & as an entity: an error

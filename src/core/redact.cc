@@ -18,21 +18,6 @@ constexpr std::array<std::string_view, 7> kSecretParams = {"AWS_SECRET_ACCESS_KE
                                                            "BEARER_TOKEN",
                                                            "sig"};
 
-// Control characters as single spaces: a host name shown in a one-line message stays one line.
-std::string OneLine(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    bool ctl = static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-    if (!ctl) {
-      out += c;
-    } else if (!out.empty() && out.back() != ' ') {
-      out += ' ';
-    }
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
-}
-
 struct Split {
   bool ok = false;   // a scheme was found
   size_t start = 0;  // of the authority
@@ -54,6 +39,20 @@ Split SplitUrl(const std::string& url) {
 }
 
 }  // namespace
+
+std::string OneLine(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    bool ctl = static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    if (!ctl) {
+      out += c;
+    } else if (!out.empty() && out.back() != ' ') {
+      out += ' ';
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
 
 std::string UrlHost(const std::string& url) {
   Split s = SplitUrl(url);

@@ -13,6 +13,10 @@ namespace stb {
 // What a secret is replaced with in URIs and texts, unless a caller asks for another mark.
 inline constexpr std::string_view kRedacted = "redacted";
 
+// Control characters (a multi-line error's newlines, a host name's) as single spaces, trailing ones
+// dropped: text that stays one log line.
+std::string OneLine(const std::string& s);
+
 // "scheme://host[:port]": the URL without user info, path, query or fragment, any of which may
 // hold a token; "…" when there is no scheme to tell the host by, "" for "".
 std::string UrlHost(const std::string& url);

@@ -18,6 +18,12 @@ TEST(RedactUrl, KeepsSchemeAndHostOnly) {
   EXPECT_EQ(RedactUrl("a/b://c/d"), "…");
 }
 
+TEST(OneLine, ControlCharactersBecomeOneSpace) {
+  EXPECT_EQ(OneLine("a\nb\r\n\tc\n"), "a b c");
+  EXPECT_EQ(OneLine("\n\nx"), "x");
+  EXPECT_EQ(OneLine("del\x7f"), "del");
+}
+
 TEST(UrlHost, DropsUserInfoPathAndQuery) {
   EXPECT_EQ(UrlHost("https://user:pass@example.com:8443/hook?token=abc#x"), "https://example.com:8443");
   EXPECT_EQ(UrlHost("https://acct.blob.core.windows.net/c/o?sv=1&sig=SECRET"), "https://acct.blob.core.windows.net");
