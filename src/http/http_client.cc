@@ -7,6 +7,7 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -112,6 +113,10 @@ size_t WriteHeader(char* data, size_t size, size_t nitems, void* p) {
   return n;
 }
 
+// A timeout in whole milliseconds, at least 1: libcurl reads 0 as "no timeout" (or its 300 s
+// default for connecting), so a sub-millisecond setting must not round down to it.
+long Millis(double seconds) { return std::max(1L, std::lround(seconds * 1000)); }
+
 int64_t BodySizeHint(const HttpRequest& r) { return static_cast<int64_t>(r.body_size); }
 
 }  // namespace
@@ -178,11 +183,11 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request, HttpFailure*
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
   if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_seconds * 1000));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, Millis(options_.connect_timeout_seconds));
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(options_.stall_timeout_seconds)));
   if (options_.total_timeout_seconds > 0) {
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout_seconds * 1000));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, Millis(options_.total_timeout_seconds));
   }
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "http_test_server.h"
 
 namespace stb {
@@ -131,6 +133,75 @@ TEST(HttpClient, RefusedConnectionIsRetryable) {
   auto r = client.Send(req);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kUnavailable);
+}
+
+// A timeout under a millisecond used to reach libcurl as 0, which it reads as "none": the request
+// then waited for the stall timeout instead.
+TEST(HttpClient, SubMillisecondTimeoutIsStillATimeout) {
+  TestServer server([](int) { return Reply{.hang = true}; });
+  HttpOptions o;
+  o.stall_timeout_seconds = 30;
+  o.total_timeout_seconds = 0.0001;
+  HttpClient client(o);
+  HttpRequest req;
+  req.url = server.Url("/o");
+  HttpFailure failure;
+  auto start = std::chrono::steady_clock::now();
+  auto r = client.Send(req, &failure);
+  ASSERT_FALSE(r.ok());
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10);
+  EXPECT_EQ(failure.kind, HttpFailure::kTimeout);
+  EXPECT_TRUE(failure.retryable);
+}
+
+TEST(HttpClient, FailureSaysWhyWithoutTheUrlsSecrets) {
+  int port;
+  {
+    TestServer gone([](int) { return Reply{}; });
+    port = gone.port();
+  }
+  HttpClient client(HttpOptions{});
+  HttpRequest req;
+  req.url = "http://127.0.0.1:" + std::to_string(port) + "/hook/SECRETTOKEN0123456789";
+  HttpFailure failure;
+  ASSERT_FALSE(client.Send(req, &failure).ok());
+  EXPECT_EQ(failure.kind, HttpFailure::kConnect);
+  EXPECT_TRUE(failure.retryable);
+  EXPECT_FALSE(failure.os_error.empty());
+  EXPECT_EQ(failure.detail.find("SECRETTOKEN"), std::string::npos) << failure.detail;
+
+  req.url = "ftp://127.0.0.1/x";
+  ASSERT_FALSE(client.Send(req, &failure).ok());
+  EXPECT_EQ(failure.kind, HttpFailure::kBadUrl);
+  EXPECT_FALSE(failure.retryable);
+}
+
+TEST(SendWithRetries, RetriesServerErrorsOnly) {
+  TestServer server([](int i) { return i < 2 ? Reply{503, "busy"} : Reply{200, "ok"}; });
+  HttpClient client(HttpOptions{});
+  HttpRequest req;
+  req.url = server.Url("/o");
+  int retries = 0;
+  HttpOutcome out = SendWithRetries(client, req, {3, 0.01, 30}, [&](const HttpOutcome&, double) { ++retries; });
+  ASSERT_TRUE(out.response.ok());
+  EXPECT_EQ(out.response->status, 200);
+  EXPECT_EQ(out.attempts, 3);
+  EXPECT_EQ(retries, 2);
+  EXPECT_EQ(server.count(), 3u);
+
+  TestServer refuses([](int) { return Reply{400, "bad"}; });
+  req.url = refuses.Url("/o");
+  out = SendWithRetries(client, req, {3, 0.01, 30});
+  EXPECT_EQ(out.response->status, 400);
+  EXPECT_EQ(out.attempts, 1);
+  EXPECT_FALSE(out.retryable);
+
+  TestServer down([](int) { return Reply{500}; });
+  req.url = down.Url("/o");
+  out = SendWithRetries(client, req, {2, 0.01, 30});
+  EXPECT_EQ(out.response->status, 500);
+  EXPECT_EQ(out.attempts, 2);
+  EXPECT_TRUE(out.retryable);
 }
 
 }  // namespace
