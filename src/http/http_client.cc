@@ -74,6 +74,22 @@ HttpFailure::Kind KindOf(CURLcode rc) {
   }
 }
 
+// Why a transfer failed, from libcurl's code and texts, with the URL's secrets cut out.
+HttpFailure FailureOf(CURL* h, CURLcode rc, const char* errbuf, const std::string& url) {
+  HttpFailure f;
+  f.kind = KindOf(rc);
+  f.retryable = Transient(rc);
+  f.detail = RedactSecrets(errbuf[0] != 0 ? std::string(errbuf) : std::string(curl_easy_strerror(rc)),
+                           UrlSecretParts(url), "…", 1);
+  if (f.kind == HttpFailure::kConnect) {
+    // libcurl's text is "Couldn't connect to server" whatever the cause: the system says which.
+    long os_errno = 0;
+    curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+    if (os_errno != 0) f.os_error = std::strerror(static_cast<int>(os_errno));
+  }
+  return f;
+}
+
 struct Transfer {
   const HttpRequest* request;
   size_t sent = 0;
@@ -217,17 +233,7 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request, HttpFailure*
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   if (rc != CURLE_OK) {
-    HttpFailure f;
-    f.kind = KindOf(rc);
-    f.retryable = Transient(rc);
-    f.detail = RedactSecrets(errbuf[0] != 0 ? std::string(errbuf) : std::string(curl_easy_strerror(rc)),
-                             UrlSecretParts(request.url), "…", 1);
-    if (f.kind == HttpFailure::kConnect) {
-      // libcurl's text is "Couldn't connect to server" whatever the cause: the system says which.
-      long os_errno = 0;
-      curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
-      if (os_errno != 0) f.os_error = std::strerror(static_cast<int>(os_errno));
-    }
+    HttpFailure f = FailureOf(h, rc, errbuf, request.url);
     // A failed handle may hold a half-used connection: drop it rather than reuse it.
     curl_easy_cleanup(h);
     std::string msg = request.method + " " + UrlHost(request.url) + ": " + f.detail;
