@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <optional>
-#include <thread>
 
+#include "core/backoff.h"
 #include "core/env.h"
 #include "core/parse.h"
 #include "core/redact.h"
@@ -257,8 +257,13 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request, HttpFailure*
 
 HttpOutcome SendWithRetries(HttpClient& client, const HttpRequest& request, const HttpRetryPolicy& policy,
                             const std::function<void(const HttpOutcome&, double)>& on_retry) {
+  // Doubling without jitter or a ceiling: one sender's few tries, whose caller chose the first wait.
+  Backoff backoff({.base_seconds = policy.backoff_seconds,
+                   .max_seconds = std::numeric_limits<double>::infinity(),
+                   .jitter = false,
+                   .max_retry_after_seconds = policy.max_retry_after_seconds});
+  Env& env = policy.env != nullptr ? *policy.env : Env::Default();
   HttpOutcome out;
-  double delay = policy.backoff_seconds;
   for (;;) {
     out.failure = HttpFailure{};
     out.response = client.Send(request, &out.failure);
@@ -272,10 +277,9 @@ HttpOutcome SendWithRetries(HttpClient& client, const HttpRequest& request, cons
       out.retryable = out.failure.retryable;
     }
     if (!out.retryable || out.attempts >= policy.attempts) return out;
-    double wait = std::max(delay, std::min(retry_after, policy.max_retry_after_seconds));
+    double wait = backoff.Next(retry_after);
     if (on_retry) on_retry(out, wait);
-    std::this_thread::sleep_for(std::chrono::duration<double>(wait));
-    delay *= 2;
+    env.SleepFor(wait, NeverStop());
   }
 }
 

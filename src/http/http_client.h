@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/bytes.h"
+#include "core/env.h"
 #include "core/status.h"
 
 namespace stb {
@@ -87,6 +88,7 @@ struct HttpRetryPolicy {
   int attempts = 1;  // tries in all, >= 1
   double backoff_seconds = 1;
   double max_retry_after_seconds = 30;  // a longer Retry-After would hold the caller up
+  Env* env = nullptr;                   // what sleeps between tries; nullptr = Env::Default()
 };
 struct HttpOutcome {
   StatusOr<HttpResponse> response = Unavailable("not sent");  // an answer, or no answer
