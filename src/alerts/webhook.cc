@@ -1,20 +1,14 @@
 #include "alerts/webhook.h"
 
-#include <curl/curl.h>
 #include <time.h>
 
-#include <algorithm>
 #include <cctype>
-#include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <memory>
-#include <mutex>
-#include <thread>
 
 #include "core/file_util.h"
 #include "core/log.h"
+#include "core/redact.h"
+#include "http/http_client.h"
 
 namespace stb {
 
@@ -27,7 +21,6 @@ constexpr size_t kMaxTextError = 500;         // of the error inside Slack's tex
 constexpr size_t kMaxAnswerKept = 4096;       // of the server's answer, read for the error message
 constexpr size_t kMaxAnswerShown = 200;       // of that, in the error message
 constexpr double kMaxRetryAfterSeconds = 30;  // a Retry-After beyond this would hold up the backup
-constexpr size_t kMinSecretPart = 12;         // path and query parts this long are treated as tokens
 
 // "alert backup_failed", for messages.
 std::string AlertName(const Alert& a) { return a.event.empty() ? "alert" : "alert " + a.event; }
@@ -45,21 +38,6 @@ std::string Truncate(const std::string& s, size_t n) {
   if (s.size() <= n) return s;
   while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
   return s.substr(0, n) + "…";
-}
-
-// Control characters (newlines of a multi-line error, say) as single spaces: one line.
-std::string OneLine(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    bool ctl = static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-    if (!ctl) {
-      out += c;
-    } else if (!out.empty() && out.back() != ' ') {
-      out += ' ';
-    }
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
 }
 
 // Slack reads <...> in text as links or mentions ("<!channel>") and & as an entity: an error
@@ -118,92 +96,9 @@ bool StartsWithNoCase(const std::string& s, const std::string& prefix) {
   return true;
 }
 
-// The parts of the URL that may carry a token: the user info, everything after the host, and the
-// long path and query parts on their own (a server may echo "Cannot POST /services/..." or just the
-// token, JSON-escaped perhaps). Short parts are left alone: "/x" is no secret, and scrubbing it would
-// mangle host names in the same message. Longest first, so that a part inside another goes with it.
-std::vector<std::string> SecretParts(const std::string& url) {
-  std::vector<std::string> parts{url};
-  size_t start = url.find("://");
-  start = start == std::string::npos ? 0 : start + 3;
-  size_t end = std::min(url.find_first_of("/?#", start), url.size());
-  size_t at = url.rfind('@', end);
-  if (at != std::string::npos && at >= start) parts.push_back(url.substr(start, at - start));  // a password
-  std::string rest = url.substr(end);
-  std::string escaped;  // as a JSON string may quote it: "\/services\/..."
-  for (char c : rest) escaped += c == '/' ? std::string("\\/") : std::string(1, c);
-  std::vector<std::string> long_parts{rest, rest.empty() ? "" : rest.substr(1), escaped};
-  for (size_t i = 0; i < rest.size();) {
-    size_t j = std::min(rest.find_first_of("/?&=#", i), rest.size());
-    long_parts.push_back(rest.substr(i, j - i));
-    i = j + 1;
-  }
-  for (auto& p : long_parts) {
-    if (p.size() >= kMinSecretPart) parts.push_back(std::move(p));
-  }
-  std::erase_if(parts, [](const std::string& p) { return p.empty(); });
-  std::sort(parts.begin(), parts.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  return parts;
-}
-
 // Text from libcurl or from the server, fit for a log line: no URL secrets, one line, short.
 std::string Scrub(const std::string& text, const std::vector<std::string>& secrets, size_t max_len) {
-  std::string s = text;
-  for (const auto& secret : secrets) {
-    for (size_t p = s.find(secret); p != std::string::npos; p = s.find(secret, p + 3)) s.replace(p, secret.size(), "…");
-  }
-  return Truncate(OneLine(s), max_len);
-}
-
-// curl_global_init must run before the first handle and is not thread-safe on every libcurl build,
-// hence once per process. It is never undone: curl_global_cleanup would race with other threads,
-// and OpenSSL, which libcurl initialises here, may be in use elsewhere in the process.
-CURLcode InitCurl() {
-  static std::once_flag once;
-  static CURLcode rc = CURLE_OK;
-  std::call_once(once, [] { rc = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  return rc;
-}
-
-// Connection-level failures worth another try; the others (a bad URL, a certificate that does not
-// verify, an unreadable CA file) will fail the same way next time.
-bool Transient(CURLcode rc) {
-  switch (rc) {
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return true;
-    default:
-      return false;
-  }
-}
-
-struct Attempt {
-  bool sent = false;
-  bool retry = false;
-  std::string what;        // why it failed, scrubbed
-  double retry_after = 0;  // seconds, from a 429 or 503 answer
-};
-
-size_t KeepAnswer(char* data, size_t size, size_t n, void* user) {
-  auto* answer = static_cast<std::string*>(user);
-  size_t len = size * n;
-  answer->append(data, std::min(len, kMaxAnswerKept - std::min(kMaxAnswerKept, answer->size())));
-  return len;  // the rest is read and dropped, so that the transfer completes
-}
-
-// curl_easy_setopt is variadic: the value must have the type the option expects (long, not int).
-template <typename T>
-void SetOpt(CURL* h, CURLoption opt, T value, CURLcode& rc) {
-  if (rc == CURLE_OK) rc = curl_easy_setopt(h, opt, value);
+  return Truncate(OneLine(RedactSecrets(text, secrets, "…", 1)), max_len);
 }
 
 std::string FormatSeconds(double s) {
@@ -212,113 +107,44 @@ std::string FormatSeconds(double s) {
   return buf;
 }
 
-Attempt PostOnce(const WebhookOptions& o, const std::string& body, const std::vector<std::string>& secrets) {
-  Attempt a;
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> handle(curl_easy_init(), curl_easy_cleanup);
-  if (!handle) {
-    a.what = "libcurl could not create a handle";
-    return a;
-  }
-  CURL* h = handle.get();
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
-  // "Expect:" drops the "Expect: 100-continue" libcurl sends with larger bodies, which costs a round
-  // trip, or a second, against servers that ignore it.
-  for (const char* line : {"Content-Type: application/json", "Expect:"}) {
-    curl_slist* grown = curl_slist_append(headers.get(), line);
-    if (grown == nullptr) {
-      a.what = "libcurl could not allocate the request headers";
-      return a;
-    }
-    headers.release();
-    headers.reset(grown);
-  }
-  auto timeout_ms = static_cast<long>(std::max(1.0, std::round(o.timeout_seconds * 1000)));
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  std::string answer;
-  CURLcode rc = CURLE_OK;
-  SetOpt(h, CURLOPT_URL, o.url.c_str(), rc);
-  SetOpt(h, CURLOPT_PROTOCOLS_STR, "http,https", rc);
-  SetOpt(h, CURLOPT_FOLLOWLOCATION, 0L, rc);  // a redirect could carry the token to another host
-  SetOpt(h, CURLOPT_HTTPHEADER, headers.get(), rc);
-  SetOpt(h, CURLOPT_USERAGENT, "spacetime-backup", rc);
-  SetOpt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()), rc);
-  SetOpt(h, CURLOPT_POSTFIELDS, body.data(), rc);
-  SetOpt(h, CURLOPT_TIMEOUT_MS, timeout_ms, rc);
-  SetOpt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms, rc);
-  // Timeouts without SIGALRM: signals are not thread-safe, and the process has other threads.
-  SetOpt(h, CURLOPT_NOSIGNAL, 1L, rc);
-  SetOpt(h, CURLOPT_SSL_VERIFYPEER, 1L, rc);
-  SetOpt(h, CURLOPT_SSL_VERIFYHOST, 2L, rc);
-  SetOpt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2), rc);
-  if (!o.ca_file.empty()) SetOpt(h, CURLOPT_CAINFO, o.ca_file.c_str(), rc);
-  SetOpt(h, CURLOPT_ERRORBUFFER, errbuf, rc);
-  SetOpt(h, CURLOPT_WRITEFUNCTION, &KeepAnswer, rc);
-  SetOpt(h, CURLOPT_WRITEDATA, static_cast<void*>(&answer), rc);
-  if (rc != CURLE_OK) {
-    a.what = std::string("libcurl rejected an option: ") + curl_easy_strerror(rc);
-    return a;
-  }
-
-  rc = curl_easy_perform(h);
-  if (rc != CURLE_OK) {
-    std::string detail = Scrub(errbuf[0] ? errbuf : curl_easy_strerror(rc), secrets, 300);
-    a.retry = Transient(rc);
-    switch (rc) {
-      case CURLE_OPERATION_TIMEDOUT:
-        a.what = "no answer within " + FormatSeconds(o.timeout_seconds) + " (" + detail + ")";
-        break;
-      case CURLE_COULDNT_CONNECT:
-      case CURLE_COULDNT_RESOLVE_HOST: {
-        // libcurl's text is "Couldn't connect to server" whatever the cause: add the system's.
-        long os_errno = 0;
-        curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
-        if (os_errno != 0) detail += std::string(": ") + strerror(static_cast<int>(os_errno));
-        a.what = detail + " (check the host in " + kSetting + " and the network)";
-        break;
-      }
-      case CURLE_URL_MALFORMAT:
-      case CURLE_UNSUPPORTED_PROTOCOL:
-        a.what = std::string("not a valid http(s) URL (check ") + kSetting + ")";
-        break;
-      case CURLE_PEER_FAILED_VERIFICATION:
-        a.what = "the server's TLS certificate did not verify: " + detail +
-                 (o.ca_file.empty() ? std::string(" (is it signed by a CA of the system store?)")
-                                    : " (is it signed by a CA in " + o.ca_file + "?)");
-        break;
-      case CURLE_SSL_CACERT_BADFILE:
-        a.what = (o.ca_file.empty() ? std::string("cannot use the system CA store")
-                                    : "cannot use the CA file '" + o.ca_file + "'") +
-                 ": " + detail;
-        break;
+// Why one try failed, in the operator's terms: the setting to check, never the URL.
+std::string Explain(const WebhookOptions& o, const HttpOutcome& out, const std::vector<std::string>& secrets) {
+  if (!out.response.ok()) {
+    const HttpFailure& f = out.failure;
+    std::string detail = Scrub(f.detail.empty() ? out.response.status().message() : f.detail, secrets, 300);
+    switch (f.kind) {
+      case HttpFailure::kTimeout:
+        return "no answer within " + FormatSeconds(o.timeout_seconds) + " (" + detail + ")";
+      case HttpFailure::kConnect:
+        return detail + (f.os_error.empty() ? "" : ": " + f.os_error) + " (check the host in " + kSetting +
+               " and the network)";
+      case HttpFailure::kBadUrl:
+        return std::string("not a valid http(s) URL (check ") + kSetting + ")";
+      case HttpFailure::kTlsVerify:
+        return "the server's TLS certificate did not verify: " + detail +
+               (o.ca_file.empty() ? std::string(" (is it signed by a CA of the system store?)")
+                                  : " (is it signed by a CA in " + o.ca_file + "?)");
+      case HttpFailure::kCaFile:
+        return (o.ca_file.empty() ? std::string("cannot use the system CA store")
+                                  : "cannot use the CA file '" + o.ca_file + "'") +
+               ": " + detail;
       default:
-        a.what = detail;
+        return detail;
     }
-    return a;
   }
-  long status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  if (status >= 200 && status < 300) {
-    a.sent = true;
-    return a;
-  }
-  a.what = "the server answered HTTP " + std::to_string(status);
-  std::string shown = Scrub(answer, secrets, kMaxAnswerShown);
-  if (status >= 300 && status < 400) {
+  const HttpResponse& r = *out.response;
+  std::string what = "the server answered HTTP " + std::to_string(r.status);
+  if (r.status >= 300 && r.status < 400) {
     // The target of the redirect is not shown: it may hold a token too.
-    a.what += std::string(", a redirect, which is not followed (set ") + kSetting + " to the final URL)";
-    return a;
+    return what + ", a redirect, which is not followed (set " + kSetting + " to the final URL)";
   }
-  if (!shown.empty()) a.what += ": " + shown;
-  if (status == 429 || status >= 500) {
-    a.retry = true;
-    curl_off_t after = 0;
-    if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0) {
-      a.retry_after = static_cast<double>(after);
-    }
-  } else if (status == 401 || status == 403 || status == 404 || status == 410) {
-    a.what += std::string(" (check ") + kSetting + ": the URL may be wrong, revoked or expired)";
+  std::string answer(AsString(r.body).substr(0, kMaxAnswerKept));
+  std::string shown = Scrub(answer, secrets, kMaxAnswerShown);
+  if (!shown.empty()) what += ": " + shown;
+  if (r.status == 401 || r.status == 403 || r.status == 404 || r.status == 410) {
+    what += std::string(" (check ") + kSetting + ": the URL may be wrong, revoked or expired)";
   }
-  return a;
+  return what;
 }
 
 Status CheckOptions(const WebhookOptions& o, const std::string& where) {
@@ -345,26 +171,28 @@ Status Send(const WebhookOptions& o, const Alert& alert) {
   // Error texts often quote file names or server output that are not UTF-8, which dump() would
   // otherwise throw on.
   std::string body = AlertPayload(alert, Hostname()).dump(-1, ' ', false, json::error_handler_t::replace);
-  if (CURLcode rc = InitCurl(); rc != CURLE_OK) {
-    return Internal(AlertName(alert) + " not sent to " + where +
-                    ": libcurl failed to initialise: " + curl_easy_strerror(rc));
-  }
-  const std::vector<std::string> secrets = SecretParts(o.url);
-  double delay = o.backoff_seconds;
-  for (int attempt = 1;; ++attempt) {
-    Attempt a = PostOnce(o, body, secrets);
-    if (a.sent) return Status::Ok();
-    if (!a.retry || attempt >= o.attempts) {
-      std::string tries =
-          a.retry ? " after " + std::to_string(attempt) + (attempt == 1 ? " attempt" : " attempts") : "";
-      return Unavailable(AlertName(alert) + " not sent to " + where + tries + ": " + a.what);
-    }
-    double wait = std::max(delay, std::min(a.retry_after, kMaxRetryAfterSeconds));
-    LogInfo(AlertName(alert) + " to " + where + ": attempt " + std::to_string(attempt) + " of " +
-            std::to_string(o.attempts) + " failed: " + a.what + "; retrying in " + FormatSeconds(wait));
-    std::this_thread::sleep_for(std::chrono::duration<double>(wait));
-    delay *= 2;
-  }
+  HttpOptions http;
+  http.ca_file = o.ca_file;
+  http.connect_timeout_seconds = o.timeout_seconds;
+  http.total_timeout_seconds = o.timeout_seconds;
+  HttpClient client(http);
+  HttpRequest req;
+  req.method = "POST";
+  req.url = o.url;
+  req.headers = {{"Content-Type", "application/json"}};
+  req.body = reinterpret_cast<const uint8_t*>(body.data());
+  req.body_size = body.size();
+  const std::vector<std::string> secrets = UrlSecretParts(o.url);
+  HttpRetryPolicy retry{o.attempts, o.backoff_seconds, kMaxRetryAfterSeconds};
+  HttpOutcome out = SendWithRetries(client, req, retry, [&](const HttpOutcome& failed, double wait) {
+    LogInfo(AlertName(alert) + " to " + where + ": attempt " + std::to_string(failed.attempts) + " of " +
+            std::to_string(o.attempts) + " failed: " + Explain(o, failed, secrets) + "; retrying in " +
+            FormatSeconds(wait));
+  });
+  if (out.response.ok() && out.response->status >= 200 && out.response->status < 300) return Status::Ok();
+  std::string tries =
+      out.retryable ? " after " + std::to_string(out.attempts) + (out.attempts == 1 ? " attempt" : " attempts") : "";
+  return Unavailable(AlertName(alert) + " not sent to " + where + tries + ": " + Explain(o, out, secrets));
 }
 
 }  // namespace
@@ -406,22 +234,6 @@ void NotifyBestEffort(const WebhookOptions& options, const Alert& alert) noexcep
     }
   } catch (...) {  // the log itself failed; the caller goes on regardless
   }
-}
-
-std::string RedactUrl(const std::string& url) {
-  // Without a scheme there is no telling host from token: show nothing.
-  size_t sep = url.find("://");
-  if (sep == std::string::npos || sep == 0) return url.empty() ? "" : "…";
-  for (size_t i = 0; i < sep; ++i) {
-    unsigned char c = static_cast<unsigned char>(url[i]);
-    if (!std::isalnum(c) && c != '+' && c != '-' && c != '.') return "…";
-  }
-  size_t start = sep + 3;
-  size_t end = std::min(url.find_first_of("/?#", start), url.size());
-  std::string authority = url.substr(start, end - start);
-  size_t at = authority.rfind('@');
-  if (at != std::string::npos) authority = authority.substr(at + 1);
-  return url.substr(0, start) + OneLine(authority) + (end < url.size() ? "/…" : "");
 }
 
 }  // namespace stb

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/redact.h"  // RedactUrl, for messages naming the webhook
 #include "core/status.h"
 
 namespace stb {
@@ -43,9 +44,5 @@ Status SendAlert(const WebhookOptions& options, const Alert& alert);
 // SendAlert for callers that must go on whatever happens: a failure is logged as a warning.
 // Never throws.
 void NotifyBestEffort(const WebhookOptions& options, const Alert& alert) noexcept;
-
-// "scheme://host[:port]/…": the URL without credentials, path, query or fragment, which may hold
-// tokens (https://hooks.slack.com/services/T000/B000/XXXX -> https://hooks.slack.com/…).
-std::string RedactUrl(const std::string& url);
 
 }  // namespace stb

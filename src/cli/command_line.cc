@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cloud/locations.h"
 #include "core/parse.h"
 
 namespace stb {
@@ -45,7 +46,7 @@ Environment (see doc/configuration.md; flags override, a TOML config file is ove
 Exit status: 0 when overall_success is true, 1 on failure, 2 on a usage error.)";
 
 const CLI::IsMember& Locations() {
-  static const CLI::IsMember kLocations({"local", "s3", "azure", "gcs"});
+  static const CLI::IsMember kLocations(LocationNames());
   return kLocations;
 }
 
@@ -200,7 +201,7 @@ void AddReplicate(CommandLine& cl) {
 
 // `check [--read-data [PERCENT]] [LOCATION]`: the optional value may have taken the location.
 void ParseReadData(CheckArgs& a, std::string value) {
-  if (value == "local" || value == "s3" || value == "azure" || value == "gcs") {
+  if (FindLocation(value) != nullptr) {
     a.location = value;
     value.clear();
   }

@@ -2,8 +2,6 @@
 // Put Block List, ranged Get Blob, List Blobs by marker. Retries are the wrapper's job, not ours.
 #include "cloud/azure_storage.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -11,8 +9,11 @@
 #include <map>
 #include <optional>
 
+#include "core/encoding.h"
 #include "core/env.h"
 #include "core/parse.h"
+#include "crypto/crypto.h"
+#include "crypto/digest.h"
 
 namespace stb {
 
@@ -97,9 +98,7 @@ class AzureStorage final : public Storage {
     }
     // Block ids: one random tag per upload so that two writers of the same name never mix their
     // uncommitted blocks, then the index; all of one length, as Azure requires.
-    uint8_t rnd[8];
-    RAND_bytes(rnd, sizeof rnd);
-    std::string tag = ToHex(rnd, sizeof rnd);
+    std::string tag = ToHex(RandomBytes(8));
     std::string list = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
     size_t index = 0;
     for (size_t off = 0; off < n; off += o_.block_size, ++index) {

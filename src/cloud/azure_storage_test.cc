@@ -8,6 +8,8 @@
 
 #include <thread>
 
+#include "core/encoding.h"
+#include "crypto/digest.h"
 #include "http_test_server.h"
 
 namespace stb {

@@ -2,12 +2,6 @@
 // paged listing) authorised by a service account's RS256 JWT exchanged for a cached bearer token.
 #include "cloud/gcs_storage.h"
 
-#include <openssl/bio.h>
-#include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -16,9 +10,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "core/encoding.h"
 #include "core/env.h"
 #include "core/file_util.h"
 #include "core/parse.h"
+#include "crypto/digest.h"
 
 namespace stb {
 
@@ -35,14 +31,6 @@ constexpr double kTokenMarginSeconds = 300;
 constexpr int kMaxResumes = 3;
 
 using Json = nlohmann::json;
-
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-
-// Never prompts for a passphrase: an encrypted key is an error, not a hang on the terminal.
-int NoPassphrase(char*, int, int, void*) { return -1; }
 
 std::optional<Json> ParseJson(const Bytes& body) {
   Json j = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
@@ -100,7 +88,7 @@ uint64_t CommittedBytes(const HttpResponse& r) {
 struct ServiceAccount {
   std::string client_email;
   std::string token_uri;
-  Pkey key;
+  std::optional<RsaPrivateKey> key;
 };
 
 StatusOr<ServiceAccount> LoadServiceAccount(const std::string& path) {
@@ -110,7 +98,7 @@ StatusOr<ServiceAccount> LoadServiceAccount(const std::string& path) {
     return InvalidArgument("gcs: cannot read the key file named by " + where + ": " + bytes.status().message());
   }
   std::optional<Json> j = ParseJson(*bytes);
-  OPENSSL_cleanse(bytes->data(), bytes->size());
+  Cleanse(bytes->data(), bytes->size());
   if (!j || !j->is_object()) return InvalidArgument("gcs: " + where + " is not a JSON key file");
   if (std::string type = StringField(*j, "type"); type != "service_account") {
     return InvalidArgument("gcs: " + where + " is not a service-account key (type '" + type.substr(0, 40) +
@@ -127,17 +115,15 @@ StatusOr<ServiceAccount> LoadServiceAccount(const std::string& path) {
   if (!sa.token_uri.starts_with("https://") && !sa.token_uri.starts_with("http://")) {
     return InvalidArgument("gcs: " + where + " has a token_uri that is not an http(s) URL");
   }
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  sa.key.reset(bio ? PEM_read_bio_PrivateKey(bio, nullptr, &NoPassphrase, nullptr) : nullptr);
-  BIO_free(bio);
-  OPENSSL_cleanse(pem.data(), pem.size());
+  auto key = RsaPrivateKey::FromPem(pem);
+  Cleanse(pem.data(), pem.size());
   if (std::string& in_json = (*j)["private_key"].get_ref<std::string&>(); !in_json.empty()) {
-    OPENSSL_cleanse(in_json.data(), in_json.size());
+    Cleanse(in_json.data(), in_json.size());
   }
-  ERR_clear_error();
-  if (!sa.key || EVP_PKEY_base_id(sa.key.get()) != EVP_PKEY_RSA) {
+  if (!key.ok()) {
     return InvalidArgument("gcs: " + where + " has a private_key that is not an unencrypted RSA key in PEM");
   }
+  sa.key = std::move(*key);
   return sa;
 }
 
@@ -167,22 +153,10 @@ class TokenSource {
         {"iss", sa_.client_email}, {"scope", kScope}, {"aud", sa_.token_uri}, {"iat", now}, {"exp", now + 3600}};
     std::string header = R"({"alg":"RS256","typ":"JWT"})";
     std::string claims_text = claims.dump();
-    std::string input = Base64UrlEncode(reinterpret_cast<const uint8_t*>(header.data()), header.size()) + "." +
-                        Base64UrlEncode(reinterpret_cast<const uint8_t*>(claims_text.data()), claims_text.size());
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    size_t len = 0;
-    Bytes sig;
-    bool ok = ctx != nullptr && EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, sa_.key.get()) == 1 &&
-              EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const uint8_t*>(input.data()), input.size()) == 1;
-    if (ok) {
-      sig.resize(len);
-      ok = EVP_DigestSign(ctx, sig.data(), &len, reinterpret_cast<const uint8_t*>(input.data()), input.size()) == 1;
-      sig.resize(len);
-    }
-    EVP_MD_CTX_free(ctx);
-    ERR_clear_error();
-    if (!ok) return Internal(describe_ + ": signing the token request failed (check " + kCredentialVar + ")");
-    return input + "." + Base64UrlEncode(sig.data(), sig.size());
+    std::string input = Base64UrlEncode(header) + "." + Base64UrlEncode(claims_text);
+    auto sig = sa_.key->SignSha256(input);
+    if (!sig.ok()) return Internal(describe_ + ": signing the token request failed (check " + kCredentialVar + ")");
+    return input + "." + Base64UrlEncode(sig->data(), sig->size());
   }
 
   StatusOr<std::string> Fetch() {

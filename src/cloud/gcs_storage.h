@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "cloud/http_client.h"
+#include "http/http_client.h"
 #include "storage/storage.h"
 
 namespace stb {

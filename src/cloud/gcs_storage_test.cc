@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/encoding.h"
 #include "core/file_util.h"
 #include "http_test_server.h"
 
@@ -36,10 +37,8 @@ std::string PrivatePem() {
   return pem;
 }
 
-std::string Base64UrlDecode(std::string s) {
-  for (char& c : s) c = c == '-' ? '+' : c == '_' ? '/' : c;
-  while (s.size() % 4 != 0) s += '=';
-  auto b = Base64Decode(s);
+std::string DecodeJwtPart(const std::string& s) {
+  auto b = Base64UrlDecode(s);
   EXPECT_TRUE(b.ok()) << s;
   return b.ok() ? std::string(AsString(*b)) : "";
 }
@@ -153,8 +152,8 @@ TEST_F(GcsTest, JwtIsSignedRs256AndTheTokenIsSent) {
   ASSERT_TRUE(reqs[0].body.starts_with(form_start)) << reqs[0].body;
   std::vector<std::string> jwt = Split(reqs[0].body.substr(form_start.size()), '.');
   ASSERT_EQ(jwt.size(), 3u);
-  EXPECT_EQ(Json::parse(Base64UrlDecode(jwt[0])), Json::parse(R"({"alg":"RS256","typ":"JWT"})"));
-  Json claims = Json::parse(Base64UrlDecode(jwt[1]));
+  EXPECT_EQ(Json::parse(DecodeJwtPart(jwt[0])), Json::parse(R"({"alg":"RS256","typ":"JWT"})"));
+  Json claims = Json::parse(DecodeJwtPart(jwt[1]));
   EXPECT_EQ(claims["iss"], kEmail);
   EXPECT_EQ(claims["scope"], "https://www.googleapis.com/auth/devstorage.read_write");
   EXPECT_EQ(claims["aud"], server.Url("/token"));
@@ -162,7 +161,7 @@ TEST_F(GcsTest, JwtIsSignedRs256AndTheTokenIsSent) {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   EXPECT_NEAR(claims["iat"].get<int64_t>(), now, 60);
   EXPECT_EQ(claims["exp"].get<int64_t>() - claims["iat"].get<int64_t>(), 3600);
-  std::string sig = Base64UrlDecode(jwt[2]);
+  std::string sig = DecodeJwtPart(jwt[2]);
   EXPECT_TRUE(VerifyRs256(jwt[0] + "." + jwt[1], sig));
   std::string forged = Base64UrlEncode(reinterpret_cast<const uint8_t*>("{\"iss\":\"x\"}"), 11);
   EXPECT_FALSE(VerifyRs256(jwt[0] + "." + forged, sig));  // the check above can fail

@@ -10,8 +10,10 @@
 #include <map>
 #include <optional>
 
+#include "core/encoding.h"
 #include "core/env.h"
 #include "core/parse.h"
+#include "crypto/digest.h"
 
 namespace stb {
 

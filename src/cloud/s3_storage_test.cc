@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/encoding.h"
+#include "crypto/digest.h"
 #include "http_test_server.h"
 
 namespace stb {

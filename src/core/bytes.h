@@ -35,6 +35,7 @@ struct DefaultInitAllocator : std::allocator<T> {
 
 using Bytes = std::vector<uint8_t, DefaultInitAllocator<uint8_t>>;
 
+// Hex (lower case); defined in core/encoding.cc with the other encodings.
 std::string ToHex(const uint8_t* data, size_t n);
 inline std::string ToHex(const Bytes& b) { return ToHex(b.data(), b.size()); }
 // Returns nullopt on odd length or a non-hex character.

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "components/database/pg_client.h"
+#include "core/bytes.h"
 #include "core/file_util.h"
 #include "core/log.h"
 #include "core/subprocess.h"
@@ -133,16 +134,13 @@ StatusOr<int> FreeLoopbackPort() {
 
 // Spaces, quotes or backslashes unquoted (or naively quoted) make redis-server refuse the file.
 std::string RedisConfQuote(const std::string& s) {
-  static const char kHex[] = "0123456789abcdef";
   std::string out = "\"";
   for (unsigned char c : s) {
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
     } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
+      out += "\\x" + ToHex(&c, 1);
     } else {
       out += static_cast<char>(c);
     }

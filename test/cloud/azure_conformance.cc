@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cloud/azure_storage.h"
+#include "core/encoding.h"
 #include "core/file_util.h"
 #include "storage_conformance.h"
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cloud/s3_storage.h"
+#include "crypto/digest.h"
 #include "storage_conformance.h"
 
 namespace stb {

@@ -6,6 +6,7 @@
 #include "components/database/engines.h"
 #include "core/log.h"
 #include "core/parse.h"
+#include "core/redact.h"
 
 namespace stb {
 
@@ -36,7 +37,7 @@ DatabaseBackupResult BackupCockroach(const DatabaseOptions& opt, PgConnection& c
   res.report["engine"] = "cockroachdb";
   auto fail = [&](const Status& st) {
     res.report["success"] = false;
-    res.report["error"] = Scrub(st.message(), Secrets(opt));
+    res.report["error"] = RedactSecrets(st.message(), Secrets(opt));
     return res;
   };
   auto collection = CrdbCollectionUri(opt.crdb);
@@ -96,7 +97,7 @@ DatabaseBackupResult BackupCockroach(const DatabaseOptions& opt, PgConnection& c
 json RestoreCockroach(const json& entry, const DatabaseOptions& opt, const std::string& target) {
   json r = {{"success", false}, {"engine", "cockroachdb"}, {"database", target}};
   auto fail = [&](const Status& st) {
-    r["error"] = Scrub(st.message(), Secrets(opt));
+    r["error"] = RedactSecrets(st.message(), Secrets(opt));
     return r;
   };
   auto collection = CrdbCollectionUri(opt.crdb);

@@ -1,35 +1,11 @@
 #include "components/database/cockroach_sql.h"
 
-#include <array>
-#include <cctype>
+#include "core/encoding.h"
+#include "core/redact.h"
 
 namespace stb {
 
 namespace {
-
-// Query parameters whose values are secrets (CockroachDB's cloud storage parameters).
-constexpr std::array<std::string_view, 7> kSecretParams = {"AWS_SECRET_ACCESS_KEY",
-                                                           "AWS_SESSION_TOKEN",
-                                                           "AZURE_ACCOUNT_KEY",
-                                                           "AZURE_CLIENT_SECRET",
-                                                           "CREDENTIALS",
-                                                           "BEARER_TOKEN",
-                                                           "sig"};
-
-std::string PercentEncode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 std::string PathEncode(const std::string& path) {
   std::string out;
@@ -37,7 +13,7 @@ std::string PathEncode(const std::string& path) {
   while (start <= path.size()) {
     size_t slash = path.find('/', start);
     std::string seg = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    out += PercentEncode(seg);
+    out += UriEncode(seg, false);
     if (slash == std::string::npos) break;
     out += '/';
     start = slash + 1;
@@ -79,40 +55,6 @@ std::string SqlName(const std::string& s) {
   return out + "\"";
 }
 
-std::string RedactUri(const std::string& uri) {
-  std::string out = uri;
-  // user:password@host
-  size_t scheme = out.find("://");
-  if (scheme != std::string::npos) {
-    size_t host_start = scheme + 3;
-    size_t path = out.find_first_of("/?", host_start);
-    size_t at = out.rfind('@', path == std::string::npos ? out.size() : path);
-    if (at != std::string::npos && at > host_start) {
-      size_t colon = out.find(':', host_start);
-      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "redacted");
-    }
-  }
-  size_t q = out.find('?');
-  if (q == std::string::npos) return out;
-  std::string result = out.substr(0, q + 1), query = out.substr(q + 1);
-  size_t start = 0;
-  bool first = true;
-  while (start <= query.size()) {
-    size_t amp = query.find('&', start);
-    std::string kv = query.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
-    size_t eq = kv.find('=');
-    std::string key = kv.substr(0, eq);
-    bool secret = false;
-    for (auto s : kSecretParams) secret |= key == s;
-    if (!first) result += '&';
-    result += secret && eq != std::string::npos ? key + "=redacted" : kv;
-    first = false;
-    if (amp == std::string::npos) break;
-    start = amp + 1;
-  }
-  return result;
-}
-
 StatusOr<CrdbStatement> CrdbCollectionUri(const CrdbStorage& st) {
   std::string base;
   std::string path = Trim(st.path);
@@ -129,14 +71,14 @@ StatusOr<CrdbStatement> CrdbCollectionUri(const CrdbStorage& st) {
                                            : "BACKUP_GCS_BUCKET";
     if (st.bucket.empty()) return InvalidArgument(std::string("the CockroachDB backup location needs ") + var);
     std::string scheme = st.kind == "s3" ? "s3://" : st.kind == "azure" ? "azure-blob://" : "gs://";
-    base = scheme + PercentEncode(st.bucket) + (path.empty() ? "" : "/" + PathEncode(path));
+    base = scheme + UriEncode(st.bucket, false) + (path.empty() ? "" : "/" + PathEncode(path));
   } else {
     return InvalidArgument("COCKROACH_BACKUP_LOCATION '" + st.kind + "' is not one of nodelocal, s3, azure, gcs");
   }
   std::string query;
   for (const auto& [k, v] : st.params) {
     if (v.empty()) continue;
-    query += (query.empty() ? "?" : "&") + k + "=" + PercentEncode(v);
+    query += (query.empty() ? "?" : "&") + k + "=" + UriEncode(v, false);
   }
   std::string uri = base + query;
   return CrdbStatement{uri, RedactUri(uri)};

@@ -7,20 +7,14 @@
 #include <optional>
 #include <string>
 
+#include "cloud/locations.h"
 #include "core/status.h"
 
 namespace stb {
 
-// Where the cluster writes its backups (a "collection"), from our configured locations.
-struct CrdbStorage {
-  std::string kind = "nodelocal";  // nodelocal | s3 | azure | gcs | uri
-  std::string bucket;              // s3 bucket, azure container, gcs bucket
-  std::string path;                // prefix inside it; nodelocal: path under the node's extern dir
-  std::string uri;                 // kind "uri": used as given (COCKROACH_BACKUP_URI)
-  // Query parameters as CockroachDB documents them, e.g. AWS_ACCESS_KEY_ID, AWS_REGION,
-  // AWS_ENDPOINT, AZURE_ACCOUNT_NAME, AZURE_ACCOUNT_KEY, AUTH/CREDENTIALS (gs).
-  std::map<std::string, std::string> params;
-};
+// Where the cluster writes its backups (a "collection"): the locations table's mapping
+// (CockroachCollectionOf in cloud/locations), which knows each location's prefix and credentials.
+using CrdbStorage = CockroachCollection;
 
 // A statement and the same statement with every secret replaced by "redacted": the one to
 // log, report or put in an error.
@@ -30,8 +24,6 @@ struct CrdbStatement {
 
 // The collection URI (with credentials), and its printable form.
 StatusOr<CrdbStatement> CrdbCollectionUri(const CrdbStorage& st);
-// Replaces the values of secret query parameters in a URI (and the password of user:pass@).
-std::string RedactUri(const std::string& uri);
 
 std::string SqlString(const std::string& s);  // 'it''s'
 std::string SqlName(const std::string& s);    // "my""db"

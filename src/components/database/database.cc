@@ -1,9 +1,8 @@
 #include "components/database/database.h"
 
-#include <openssl/evp.h>
-
 #include <cstdlib>
 
+#include "cloud/locations.h"
 #include "core/file_util.h"
 #include "repository/repository.h"
 
@@ -12,58 +11,6 @@ namespace stb {
 using json = nlohmann::json;
 
 namespace {
-
-// AccountName=...;AccountKey=...;BlobEndpoint=... -> the value of one field.
-std::string ConnectionStringField(const std::string& cs, const std::string& field) {
-  for (const auto& part : SplitList(cs, ';')) {
-    size_t eq = part.find('=');
-    if (eq != std::string::npos && part.substr(0, eq) == field) return part.substr(eq + 1);
-  }
-  return "";
-}
-
-StatusOr<CrdbStorage> CockroachStorageOf(const Settings& s) {
-  CrdbStorage st;
-  if (!s.cockroach_backup_uri.empty()) {
-    st.kind = "uri";
-    st.uri = s.cockroach_backup_uri;
-    return st;
-  }
-  st.kind = s.cockroach_backup_location;
-  if (st.kind == "nodelocal") {
-    st.path = "spacetime-backup/database";
-  } else if (st.kind == "s3") {
-    st.bucket = s.s3_bucket;
-    st.path = "backups/primary/database";
-    st.params = {{"AWS_ACCESS_KEY_ID", s.aws_access_key_id},
-                 {"AWS_SECRET_ACCESS_KEY", s.aws_secret_access_key},
-                 {"AWS_SESSION_TOKEN", s.aws_session_token},
-                 {"AWS_REGION", s.s3_region},
-                 {"AWS_ENDPOINT", s.s3_endpoint}};
-    if (s.aws_access_key_id.empty()) st.params["AUTH"] = "implicit";
-  } else if (st.kind == "azure") {
-    st.bucket = s.azure_container;
-    st.path = "backups/secondary/database";
-    std::string account =
-        s.azure_account.empty() ? ConnectionStringField(s.azure_connection_string, "AccountName") : s.azure_account;
-    st.params = {{"AZURE_ACCOUNT_NAME", account},
-                 {"AZURE_ACCOUNT_KEY", ConnectionStringField(s.azure_connection_string, "AccountKey")}};
-  } else if (st.kind == "gcs") {
-    st.bucket = s.gcs_bucket;
-    st.path = "backups/tertiary/database";
-    if (s.google_credentials.empty()) {
-      st.params["AUTH"] = "implicit";
-    } else {
-      auto key = ReadWholeFile(s.google_credentials);
-      if (!key.ok()) return key.status().Context("GOOGLE_APPLICATION_CREDENTIALS");
-      std::string b64(4 * ((key->size() + 2) / 3) + 1, '\0');
-      int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), key->data(), static_cast<int>(key->size()));
-      b64.resize(static_cast<size_t>(n));
-      st.params = {{"AUTH", "specified"}, {"CREDENTIALS", b64}};
-    }
-  }
-  return st;  // an unknown kind is reported by CrdbCollectionUri, naming COCKROACH_BACKUP_LOCATION
-}
 
 class DatabaseComponent : public Component {
  public:
@@ -114,7 +61,7 @@ StatusOr<DatabaseOptions> DatabaseOptionsOf(const Settings& s, const Repository&
   o.restore_jobs = s.db_restore_jobs;
   o.checksums = s.db_checksums;
   if (const char* tmp = std::getenv("TMPDIR")) o.staging_dir = tmp;
-  ASSIGN_OR_RETURN(o.crdb, CockroachStorageOf(s));
+  ASSIGN_OR_RETURN(o.crdb, CockroachCollectionOf(s));
   o.crdb_passphrase = repo.DeriveSecretHex("cockroach backup passphrase");
   return o;
 }

@@ -4,20 +4,11 @@
 
 #include "components/database/engines.h"
 #include "core/log.h"
+#include "core/redact.h"
 
 namespace stb {
 
 using json = nlohmann::json;
-
-std::string Scrub(std::string text, const std::vector<std::string>& secrets) {
-  for (const auto& s : secrets) {
-    if (s.size() < 4) continue;  // too short to tell from ordinary text; none of ours are
-    for (size_t pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos)) {
-      text.replace(pos, s.size(), "redacted");
-    }
-  }
-  return text;
-}
 
 StatusOr<std::string> ResolveEngine(const std::string& version, const std::string& configured) {
   std::string detected = IsCockroachVersion(version) ? "cockroachdb" : "postgresql";
@@ -37,12 +28,12 @@ DatabaseBackupResult BackupDatabase(Repository& repo, BlobSaver& saver, const Da
   auto version = conn.ok() ? (*conn)->QueryValue("SELECT version()") : StatusOr<std::string>(conn.status());
   auto engine = version.ok() ? ResolveEngine(*version, opt.engine) : StatusOr<std::string>(version.status());
   if (!engine.ok()) {
-    res.report = {{"success", false}, {"error", Scrub(engine.status().message(), {opt.endpoint.password})}};
+    res.report = {{"success", false}, {"error", RedactSecrets(engine.status().message(), {opt.endpoint.password})}};
   } else if (*engine == "cockroachdb") {
     res = BackupCockroach(opt, **conn, type);
   } else {
     res = BackupPostgres(repo, saver, opt, **conn, progress);
-    if (!res.success) res.report["error"] = Scrub(res.report.value("error", ""), {opt.endpoint.password});
+    if (!res.success) res.report["error"] = RedactSecrets(res.report.value("error", ""), {opt.endpoint.password});
   }
   res.report["type"] = type;
   res.report["database"] = opt.endpoint.name;
@@ -59,7 +50,7 @@ json RestoreDatabase(Repository& repo, const json& entry, const DatabaseOptions&
   json r = kind == "cockroachdb"  ? RestoreCockroach(entry, opt, target)
            : kind == "postgresql" ? RestorePostgres(repo, entry, opt, target, progress)
                                   : json{{"success", false}, {"error", "unknown database backup kind '" + kind + "'"}};
-  if (r.contains("error")) r["error"] = Scrub(r["error"].get<std::string>(), {opt.endpoint.password});
+  if (r.contains("error")) r["error"] = RedactSecrets(r["error"].get<std::string>(), {opt.endpoint.password});
   return r;
 }
 

@@ -43,7 +43,4 @@ nlohmann::json RestoreDatabase(Repository& repo, const nlohmann::json& entry, co
 // "postgresql" or "cockroachdb" from SELECT version(), or an error when DB_ENGINE disagrees.
 StatusOr<std::string> ResolveEngine(const std::string& version, const std::string& configured);
 
-// Replaces every occurrence of each secret in text by "redacted".
-std::string Scrub(std::string text, const std::vector<std::string>& secrets);
-
 }  // namespace stb

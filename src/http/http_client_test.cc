@@ -1,6 +1,8 @@
-#include "cloud/http_client.h"
+#include "http/http_client.h"
 
 #include <gtest/gtest.h>
+
+#include <chrono>
 
 #include "http_test_server.h"
 
@@ -51,23 +53,6 @@ TEST(HttpError, HugeRetryAfterIsTheCap) {
   EXPECT_EQ(HttpError(Answer(503, "", {{"retry-after", std::string(400, '1')}}), "get", "V").retry_after(), 3600);
 }
 
-TEST(Encoding, UriEncode) {
-  EXPECT_EQ(UriEncode("data/ab/c d+e", true), "data/ab/c%20d%2Be");
-  EXPECT_EQ(UriEncode("data/ab", false), "data%2Fab");
-  EXPECT_EQ(UriEncode("a-b_c.d~e", false), "a-b_c.d~e");
-}
-
-TEST(Encoding, Base64RoundTripsAndRejectsGarbage) {
-  std::string s = "any carnal pleasure.";
-  EXPECT_EQ(Base64Encode(s), "YW55IGNhcm5hbCBwbGVhc3VyZS4=");
-  auto back = Base64Decode("YW55IGNhcm5hbCBwbGVhc3VyZS4=");
-  ASSERT_TRUE(back.ok());
-  EXPECT_EQ(std::string(back->begin(), back->end()), s);
-  EXPECT_FALSE(Base64Decode("abc").ok());
-  uint8_t raw[] = {0xfb, 0xff};
-  EXPECT_EQ(Base64UrlEncode(raw, 2), "-_8");
-}
-
 TEST(Encoding, Xml) {
   std::string xml =
       "<R><Contents><Key>a&amp;b</Key><Size>3</Size></Contents><Contents><Key>c</Key></Contents>"
@@ -86,14 +71,6 @@ TEST(Encoding, XmlCharacterReferencesAreChecked) {
   EXPECT_EQ(XmlValue("<K>&#99999999999999999999;</K>", "K"), "&#99999999999999999999;");
   EXPECT_EQ(XmlValue("<K>a&#;b&#x;</K>", "K"), "a&#;b&#x;");
   EXPECT_EQ(XmlValue("<K>&#xD800;</K>", "K"), "&#xD800;");
-}
-
-TEST(Signing, HmacAndSha256) {
-  // RFC 4231 test case 2.
-  Bytes key{'J', 'e', 'f', 'e'};
-  EXPECT_EQ(ToHex(HmacSha256(key, "what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-  EXPECT_EQ(Sha256Hex(nullptr, 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 TEST(HttpClient, SendsBodyAndReadsAnswer) {
@@ -156,6 +133,75 @@ TEST(HttpClient, RefusedConnectionIsRetryable) {
   auto r = client.Send(req);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kUnavailable);
+}
+
+// A timeout under a millisecond used to reach libcurl as 0, which it reads as "none": the request
+// then waited for the stall timeout instead.
+TEST(HttpClient, SubMillisecondTimeoutIsStillATimeout) {
+  TestServer server([](int) { return Reply{.hang = true}; });
+  HttpOptions o;
+  o.stall_timeout_seconds = 30;
+  o.total_timeout_seconds = 0.0001;
+  HttpClient client(o);
+  HttpRequest req;
+  req.url = server.Url("/o");
+  HttpFailure failure;
+  auto start = std::chrono::steady_clock::now();
+  auto r = client.Send(req, &failure);
+  ASSERT_FALSE(r.ok());
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10);
+  EXPECT_EQ(failure.kind, HttpFailure::kTimeout);
+  EXPECT_TRUE(failure.retryable);
+}
+
+TEST(HttpClient, FailureSaysWhyWithoutTheUrlsSecrets) {
+  int port;
+  {
+    TestServer gone([](int) { return Reply{}; });
+    port = gone.port();
+  }
+  HttpClient client(HttpOptions{});
+  HttpRequest req;
+  req.url = "http://127.0.0.1:" + std::to_string(port) + "/hook/SECRETTOKEN0123456789";
+  HttpFailure failure;
+  ASSERT_FALSE(client.Send(req, &failure).ok());
+  EXPECT_EQ(failure.kind, HttpFailure::kConnect);
+  EXPECT_TRUE(failure.retryable);
+  EXPECT_FALSE(failure.os_error.empty());
+  EXPECT_EQ(failure.detail.find("SECRETTOKEN"), std::string::npos) << failure.detail;
+
+  req.url = "ftp://127.0.0.1/x";
+  ASSERT_FALSE(client.Send(req, &failure).ok());
+  EXPECT_EQ(failure.kind, HttpFailure::kBadUrl);
+  EXPECT_FALSE(failure.retryable);
+}
+
+TEST(SendWithRetries, RetriesServerErrorsOnly) {
+  TestServer server([](int i) { return i < 2 ? Reply{503, "busy"} : Reply{200, "ok"}; });
+  HttpClient client(HttpOptions{});
+  HttpRequest req;
+  req.url = server.Url("/o");
+  int retries = 0;
+  HttpOutcome out = SendWithRetries(client, req, {3, 0.01, 30}, [&](const HttpOutcome&, double) { ++retries; });
+  ASSERT_TRUE(out.response.ok());
+  EXPECT_EQ(out.response->status, 200);
+  EXPECT_EQ(out.attempts, 3);
+  EXPECT_EQ(retries, 2);
+  EXPECT_EQ(server.count(), 3u);
+
+  TestServer refuses([](int) { return Reply{400, "bad"}; });
+  req.url = refuses.Url("/o");
+  out = SendWithRetries(client, req, {3, 0.01, 30});
+  EXPECT_EQ(out.response->status, 400);
+  EXPECT_EQ(out.attempts, 1);
+  EXPECT_FALSE(out.retryable);
+
+  TestServer down([](int) { return Reply{500}; });
+  req.url = down.Url("/o");
+  out = SendWithRetries(client, req, {2, 0.01, 30});
+  EXPECT_EQ(out.response->status, 500);
+  EXPECT_EQ(out.attempts, 2);
+  EXPECT_TRUE(out.retryable);
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
-// One HTTP exchange over libcurl for the cloud drivers: TLS verified, bounded timeouts, reused
-// connections. It never retries; RetryingStorage does, on the kUnavailable errors it classifies.
+// The one libcurl client of the program (cloud drivers, alert webhook): TLS verified, bounded
+// timeouts, reused connections, errors that never quote a URL's secrets. Send never retries (the
+// storage wrapper does, on the kUnavailable errors HttpError classifies); SendWithRetries does, for
+// callers without such a wrapper (the webhook).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -10,6 +13,7 @@
 #include <vector>
 
 #include "core/bytes.h"
+#include "core/env.h"
 #include "core/status.h"
 
 namespace stb {
@@ -41,6 +45,16 @@ struct HttpOptions {
   double total_timeout_seconds = 0;  // 0 = none (large objects); tests set one
 };
 
+// Why a request got no HTTP answer, for callers that explain it in their own terms (the setting
+// to check). The curl-level classification lives here, nowhere else.
+struct HttpFailure {
+  enum Kind { kNone, kTimeout, kConnect, kBadUrl, kTlsVerify, kCaFile, kOther };
+  Kind kind = kNone;
+  bool retryable = false;  // a connection-level failure that another try may not meet
+  std::string detail;      // libcurl's text, with the URL's secrets cut out
+  std::string os_error;    // the system's reason for a failed connect ("Connection refused"), or ""
+};
+
 // Thread-safe; keeps a small pool of curl handles so that connections are reused across threads.
 class HttpClient {
  public:
@@ -52,7 +66,8 @@ class HttpClient {
   // Any HTTP answer is ok() with its status; a transport failure (refused, reset, timeout, a body
   // cut short, TLS) is kUnavailable, a TLS verification failure kPermission, both with curl's
   // message and the host (never the query string).
-  StatusOr<HttpResponse> Send(const HttpRequest& request);
+  // failure, when given, says why a request got no answer.
+  StatusOr<HttpResponse> Send(const HttpRequest& request, HttpFailure* failure = nullptr);
 
  private:
   struct Pool;
@@ -66,6 +81,25 @@ class HttpClient {
 // the body>", never the URL or a header.
 Status HttpError(const HttpResponse& response, const std::string& what, const std::string& credential_setting);
 
+// Retries for a caller without a retrying wrapper: another try after a retryable failure (see
+// HttpFailure), 429 or 5xx, waiting backoff_seconds, doubled each time, or the Retry-After, up to
+// max_retry_after_seconds, if that is longer.
+struct HttpRetryPolicy {
+  int attempts = 1;  // tries in all, >= 1
+  double backoff_seconds = 1;
+  double max_retry_after_seconds = 30;  // a longer Retry-After would hold the caller up
+  Env* env = nullptr;                   // what sleeps between tries; nullptr = Env::Default()
+};
+struct HttpOutcome {
+  StatusOr<HttpResponse> response = Unavailable("not sent");  // an answer, or no answer
+  HttpFailure failure;                                        // why not, when there was none
+  int attempts = 0;                                           // tries made
+  bool retryable = false;                                     // the last try could have been retried
+};
+// on_retry(outcome so far, seconds to wait) runs before each wait, e.g. to log the failed try.
+HttpOutcome SendWithRetries(HttpClient& client, const HttpRequest& request, const HttpRetryPolicy& policy,
+                            const std::function<void(const HttpOutcome&, double)>& on_retry = {});
+
 // One raw header line as curl hands it over ("Name: value\r\n"): stored lower-cased and trimmed;
 // a status line ("HTTP/1.1 100 Continue") starts the headers of a new answer.
 void AddHeaderLine(std::string_view line, HttpResponse& response);
@@ -73,31 +107,15 @@ void AddHeaderLine(std::string_view line, HttpResponse& response);
 // Retry-After (seconds or an HTTP date) in seconds; 0 if absent or unreadable.
 double RetryAfterSeconds(const HttpResponse& response);
 
-// RFC 3986 percent-encoding of everything but unreserved characters ('/' kept when keep_slash):
-// what S3's canonical request, Azure's URLs and GCS object names all need.
-std::string UriEncode(std::string_view s, bool keep_slash);
-
 // The text of the first <tag>…</tag> in an XML body ("" if absent), entities decoded. The cloud
 // APIs' XML answers are flat enough that this is all the drivers read from them.
 std::string XmlValue(std::string_view xml, std::string_view tag);
 // Every <tag>…</tag> block's inner text, in order.
 std::vector<std::string_view> XmlBlocks(std::string_view xml, std::string_view tag);
 
-// Base64 (standard alphabet, padded) and base64url (no padding), for keys, signatures and JWTs.
-std::string Base64Encode(const uint8_t* data, size_t n);
-inline std::string Base64Encode(std::string_view s) {
-  return Base64Encode(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-}
-StatusOr<Bytes> Base64Decode(std::string_view s);
-std::string Base64UrlEncode(const uint8_t* data, size_t n);
-
 // ASCII lower case (header names), and a value trimmed with its inner runs of whitespace folded
 // into one space: what SigV4's and Shared Key's canonical headers both require.
 std::string AsciiLower(std::string_view s);
 std::string FoldSpaces(std::string_view s);
-
-// HMAC-SHA256 and SHA-256 for the request signers.
-Bytes HmacSha256(const Bytes& key, std::string_view message);
-std::string Sha256Hex(const uint8_t* data, size_t n);
 
 }  // namespace stb

@@ -1,20 +1,21 @@
-#include "cloud/http_client.h"
+#include "http/http_client.h"
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 #include <time.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <optional>
 
+#include "core/backoff.h"
 #include "core/env.h"
 #include "core/parse.h"
+#include "core/redact.h"
 
 namespace stb {
 
@@ -33,15 +34,60 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-// "scheme://host:port" of a URL, for messages: the path and query may hold a SAS token.
-std::string HostOf(const std::string& url) {
-  size_t scheme = url.find("://");
-  size_t start = scheme == std::string::npos ? 0 : scheme + 3;
-  size_t end = url.find_first_of("/?#", start);
-  std::string host = url.substr(0, end);
-  size_t at = host.find('@', start);  // never echo user:password@
-  if (at != std::string::npos) host = host.substr(0, start) + host.substr(at + 1);
-  return host;
+// Connection-level failures worth another try; the others (a bad URL, a certificate that does not
+// verify, an unreadable CA file) will fail the same way next time.
+bool Transient(CURLcode rc) {
+  switch (rc) {
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return true;
+    default:
+      return false;
+  }
+}
+
+HttpFailure::Kind KindOf(CURLcode rc) {
+  switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return HttpFailure::kTimeout;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return HttpFailure::kConnect;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return HttpFailure::kBadUrl;
+    case CURLE_PEER_FAILED_VERIFICATION:
+      return HttpFailure::kTlsVerify;
+    case CURLE_SSL_CACERT_BADFILE:
+      return HttpFailure::kCaFile;
+    default:
+      return HttpFailure::kOther;
+  }
+}
+
+// Why a transfer failed, from libcurl's code and texts, with the URL's secrets cut out.
+HttpFailure FailureOf(CURL* h, CURLcode rc, const char* errbuf, const std::string& url) {
+  HttpFailure f;
+  f.kind = KindOf(rc);
+  f.retryable = Transient(rc);
+  f.detail = RedactSecrets(errbuf[0] != 0 ? std::string(errbuf) : std::string(curl_easy_strerror(rc)),
+                           UrlSecretParts(url), "…", 1);
+  if (f.kind == HttpFailure::kConnect) {
+    // libcurl's text is "Couldn't connect to server" whatever the cause: the system says which.
+    long os_errno = 0;
+    curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+    if (os_errno != 0) f.os_error = std::strerror(static_cast<int>(os_errno));
+  }
+  return f;
 }
 
 struct Transfer {
@@ -83,6 +129,10 @@ size_t WriteHeader(char* data, size_t size, size_t nitems, void* p) {
   return n;
 }
 
+// A timeout in whole milliseconds, at least 1: libcurl reads 0 as "no timeout" (or its 300 s
+// default for connecting), so a sub-millisecond setting must not round down to it.
+long Millis(double seconds) { return std::max(1L, std::lround(seconds * 1000)); }
+
 int64_t BodySizeHint(const HttpRequest& r) { return static_cast<int64_t>(r.body_size); }
 
 }  // namespace
@@ -116,7 +166,7 @@ HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)), pool
 
 HttpClient::~HttpClient() = default;
 
-StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
+StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request, HttpFailure* failure) {
   CURL* h = nullptr;
   {
     std::lock_guard lk(pool_->mu);
@@ -149,11 +199,11 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(h, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
   if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_seconds * 1000));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, Millis(options_.connect_timeout_seconds));
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(options_.stall_timeout_seconds)));
   if (options_.total_timeout_seconds > 0) {
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout_seconds * 1000));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, Millis(options_.total_timeout_seconds));
   }
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
@@ -183,10 +233,11 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   if (rc != CURLE_OK) {
+    HttpFailure f = FailureOf(h, rc, errbuf, request.url);
     // A failed handle may hold a half-used connection: drop it rather than reuse it.
     curl_easy_cleanup(h);
-    std::string msg = request.method + " " + HostOf(request.url) + ": " +
-                      (errbuf[0] != 0 ? std::string(errbuf) : std::string(curl_easy_strerror(rc)));
+    std::string msg = request.method + " " + UrlHost(request.url) + ": " + f.detail;
+    if (failure != nullptr) *failure = std::move(f);
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM) {
       return PermissionDenied(msg + " (TLS verification failed; for a private CA set BACKUP_CA_BUNDLE)");
     }
@@ -202,6 +253,34 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   if (h != nullptr) curl_easy_cleanup(h);
   response.status = status;
   return response;
+}
+
+HttpOutcome SendWithRetries(HttpClient& client, const HttpRequest& request, const HttpRetryPolicy& policy,
+                            const std::function<void(const HttpOutcome&, double)>& on_retry) {
+  // Doubling without jitter or a ceiling: one sender's few tries, whose caller chose the first wait.
+  Backoff backoff({.base_seconds = policy.backoff_seconds,
+                   .max_seconds = std::numeric_limits<double>::infinity(),
+                   .jitter = false,
+                   .max_retry_after_seconds = policy.max_retry_after_seconds});
+  Env& env = policy.env != nullptr ? *policy.env : Env::Default();
+  HttpOutcome out;
+  for (;;) {
+    out.failure = HttpFailure{};
+    out.response = client.Send(request, &out.failure);
+    ++out.attempts;
+    double retry_after = 0;
+    if (out.response.ok()) {
+      long s = out.response->status;
+      out.retryable = s == 429 || s >= 500;
+      if (out.retryable) retry_after = RetryAfterSeconds(*out.response);
+    } else {
+      out.retryable = out.failure.retryable;
+    }
+    if (!out.retryable || out.attempts >= policy.attempts) return out;
+    double wait = backoff.Next(retry_after);
+    if (on_retry) on_retry(out, wait);
+    env.SleepFor(wait, NeverStop());
+  }
 }
 
 double RetryAfterSeconds(const HttpResponse& r) {
@@ -239,22 +318,6 @@ Status HttpError(const HttpResponse& r, const std::string& what, const std::stri
   if (s == 401 || s == 403) return PermissionDenied(msg + " (check " + credential_setting + ")");
   if (s == 409 || s == 412) return AlreadyExists(msg);
   return IoError(msg);
-}
-
-std::string UriEncode(std::string_view s, bool keep_slash) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size() * 3 / 2);
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 namespace {
@@ -355,39 +418,6 @@ std::string XmlValue(std::string_view xml, std::string_view tag) {
   return blocks.empty() ? "" : XmlDecode(blocks.front());
 }
 
-std::string Base64Encode(const uint8_t* data, size_t n) {
-  std::string out(4 * ((n + 2) / 3), '\0');
-  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
-  out.resize(static_cast<size_t>(len));
-  return out;
-}
-
-StatusOr<Bytes> Base64Decode(std::string_view s) {
-  std::string in;
-  for (char c : s) {
-    if (!std::isspace(static_cast<unsigned char>(c))) in += c;
-  }
-  if (in.size() % 4 != 0) return InvalidArgument("not base64 (length)");
-  Bytes out(in.size() / 4 * 3);
-  int len = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (len < 0) return InvalidArgument("not base64");
-  size_t pad = 0;
-  if (!in.empty() && in.back() == '=') ++pad;
-  if (in.size() > 1 && in[in.size() - 2] == '=') ++pad;
-  out.resize(static_cast<size_t>(len) - pad);
-  return out;
-}
-
-std::string Base64UrlEncode(const uint8_t* data, size_t n) {
-  std::string s = Base64Encode(data, n);
-  while (!s.empty() && s.back() == '=') s.pop_back();
-  for (char& c : s) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return s;
-}
-
 std::string AsciiLower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -407,20 +437,6 @@ std::string FoldSpaces(std::string_view v) {
     out += c;
   }
   return out;
-}
-
-Bytes HmacSha256(const Bytes& key, std::string_view message) {
-  Bytes out(32);
-  unsigned int len = 32;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
-       message.size(), out.data(), &len);
-  return out;
-}
-
-std::string Sha256Hex(const uint8_t* data, size_t n) {
-  uint8_t d[SHA256_DIGEST_LENGTH];
-  SHA256(data, n, d);
-  return ToHex(d, sizeof d);
 }
 
 }  // namespace stb
