@@ -18,6 +18,7 @@
 #include "core/file_util.h"
 #include "core/log.h"
 #include "core/parse.h"
+#include "core/stop.h"
 #include "core/subprocess.h"
 
 namespace stb {
@@ -220,9 +221,11 @@ DatabaseBackupResult BackupPostgres(Repository& repo, BlobSaver& saver, const Da
 
 namespace {
 
-// Streams the stored dump to fd (pg_restore's stdin or a staging file).
+// Streams the stored dump to fd (pg_restore's stdin or a staging file). A stop (a drill told to
+// end) cuts the stream short, so pg_restore fails at once instead of loading gigabytes first.
 Status WriteDump(Repository& repo, const json& entry, int fd, Progress& progress) {
   for (const auto& h : entry.at("blobs")) {
+    if (ProcessStopToken().stopped()) return Unavailable("the restore was stopped");
     auto id = Id::FromHex(h.get<std::string>());
     if (!id) return Corrupt("snapshot names an invalid blob id");
     ASSIGN_OR_RETURN(Bytes data, repo.ReadBlob(*id));
