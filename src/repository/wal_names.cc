@@ -200,12 +200,11 @@ StatusOr<WalPageHeader> ParseWalPageHeader(std::span<const uint8_t> d) {
   if (d.size() < 40) return Corrupt("WAL file shorter than a page header (" + std::to_string(d.size()) + " bytes)");
   WalPageHeader h;
   h.magic = static_cast<uint16_t>(d[0] | d[1] << 8);
-  uint16_t info = static_cast<uint16_t>(d[2] | d[3] << 8);
+  h.info = static_cast<uint16_t>(d[2] | d[3] << 8);
   h.tli = GetU32(d.data() + 4);
   h.pageaddr = GetU64(d.data() + 8);
   h.sysid = GetU64(d.data() + 24);
   h.seg_size = GetU32(d.data() + 32);
-  if ((info & 0x0002) == 0) return Corrupt("WAL file's first page has no long header (XLP_LONG_HEADER unset)");
   return h;
 }
 
@@ -218,6 +217,7 @@ StatusOr<WalPageHeader> ValidateSegment(const WalName& name, std::span<const uin
     std::snprintf(buf, sizeof buf, ": page magic 0x%04X is not PostgreSQL 15's 0x%04X", h->magic, kWalPageMagicPg15);
     return Corrupt(what + buf);
   }
+  if ((h->info & 0x0002) == 0) return Corrupt(what + ": the first page has no long header (XLP_LONG_HEADER unset)");
   if (!ValidSegmentSize(h->seg_size) || h->seg_size > kWalMaxSegmentSize) {
     return InvalidArgument(what + ": segment size " + std::to_string(h->seg_size) +
                            " is not supported (a power of two from 1 MiB to 64 MiB)");

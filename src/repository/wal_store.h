@@ -64,6 +64,7 @@ StatusOr<std::vector<TimelineHistoryEntry>> ParseTimelineHistory(std::string_vie
 // The first page's XLogLongPageHeaderData.
 struct WalPageHeader {
   uint16_t magic = 0;
+  uint16_t info = 0;
   uint32_t tli = 0;
   uint64_t pageaddr = 0;
   uint64_t sysid = 0;
