@@ -8,7 +8,9 @@ namespace stb {
 
 namespace {
 
-std::string When(int64_t ms) { return ms > 0 ? IsoTimestamp(static_cast<double>(ms) / 1000) : "an unknown time"; }
+std::string When(int64_t ms) {
+  return ms > 0 ? IsoTimestamp(static_cast<double>(ms) / 1000 + 5e-7) : "an unknown time";
+}
 
 // The written time of a complete segment, 0 when it cannot be read (that error is reported by
 // --read-data, not here).

@@ -31,12 +31,12 @@ int64_t NowMs() {
 
 }  // namespace
 
-Bytes EncodeWalPlaintext(WalObject& o, int compression, const Hmac& hmac) {
-  o.content_id = hmac.Compute(o.raw.data(), o.raw.size());
+Bytes EncodeWalPlaintext(WalObject& o, std::span<const uint8_t> raw, int compression, const Hmac& hmac) {
+  o.content_id = hmac.Compute(raw.data(), raw.size());
   Bytes body;
-  bool zstd = compression > 0 && CompressIfSmaller(o.raw.data(), o.raw.size(), compression, body);
+  bool zstd = compression > 0 && CompressIfSmaller(raw.data(), raw.size(), compression, body);
   Bytes out;
-  out.reserve(kWalHeaderSize + (zstd ? body.size() : o.raw.size()));
+  out.reserve(kWalHeaderSize + (zstd ? body.size() : raw.size()));
   out.insert(out.end(), kMagic, kMagic + 4);
   out.push_back(1);
   out.push_back(static_cast<uint8_t>(o.kind));
@@ -45,11 +45,14 @@ Bytes EncodeWalPlaintext(WalObject& o, int compression, const Hmac& hmac) {
   PutU64(out, o.sysid);
   PutU32(out, o.seg_size);
   PutU32(out, o.offset);
-  PutU32(out, static_cast<uint32_t>(o.raw.size()));
+  PutU32(out, static_cast<uint32_t>(raw.size()));
   PutU64(out, static_cast<uint64_t>(o.written_ms));
   out.insert(out.end(), o.content_id.b.begin(), o.content_id.b.end());
-  const Bytes& b = zstd ? body : o.raw;
-  out.insert(out.end(), b.begin(), b.end());
+  if (zstd) {
+    out.insert(out.end(), body.begin(), body.end());
+  } else {
+    out.insert(out.end(), raw.begin(), raw.end());
+  }
   return out;
 }
 
@@ -115,8 +118,7 @@ WalSealed WalStore::Seal(const WalName& n, uint64_t sysid, uint32_t seg_size, st
   o.seg_size = (n.kind == WalName::kHistory || n.kind == WalName::kBackupHistory) ? 0 : seg_size;
   o.offset = n.kind == WalName::kPart ? n.begin : 0;
   o.written_ms = written_ms < 0 ? NowMs() : written_ms;
-  o.raw.assign(raw.begin(), raw.end());
-  Bytes plain = EncodeWalPlaintext(o, compression_, repo_.hmac());
+  Bytes plain = EncodeWalPlaintext(o, raw, compression_, repo_.hmac());
   WalSealed s;
   s.name = ObjectName(n);
   s.sealed = repo_.aead().Seal(plain, Aad(s.name));

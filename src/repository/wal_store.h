@@ -87,8 +87,8 @@ struct WalObject {
   Bytes raw;
 };
 // The plaintext of an object (header and body). The body is zstd only when that is smaller
-// (level 0: never). content_id is computed here.
-Bytes EncodeWalPlaintext(WalObject& o, int compression, const Hmac& hmac);
+// (level 0: never). Sets o.content_id; o.raw is not used (raw is).
+Bytes EncodeWalPlaintext(WalObject& o, std::span<const uint8_t> raw, int compression, const Hmac& hmac);
 // Checks the header, decompresses, verifies the content id. Pure: fuzzed.
 StatusOr<WalObject> DecodeWalPlaintext(const Bytes& plain, const Hmac& hmac);
 

@@ -242,7 +242,7 @@ TEST_F(WalStoreTest, DamagedPlaintextIsRefused) {
   o.kind = WalName::kSegment;
   o.seg_size = kSeg;
   o.raw = FakeSegment(1, 1);
-  Bytes plain = EncodeWalPlaintext(o, 1, repo_->hmac());
+  Bytes plain = EncodeWalPlaintext(o, o.raw, 1, repo_->hmac());
   EXPECT_TRUE(DecodeWalPlaintext(plain, repo_->hmac()).ok());
   for (size_t at : {size_t{0}, size_t{4}, size_t{5}, size_t{6}, size_t{24}, size_t{40}, plain.size() - 1}) {
     Bytes bad = plain;

@@ -168,12 +168,12 @@ StatusOr<WalPushResult> PushWal(const Repository& repo, Storage& local, const st
     std::vector<std::string> ok;
   };
   auto shared = std::make_shared<Shared>();
-  auto sealed_ptr = std::make_shared<WalSealed>(sealed);
+  auto sealed_ptr = std::make_shared<WalSealed>(std::move(sealed));
   size_t started = 0;
   for (const auto& loc : offsite) {
     if (loc.name == o.required_offsite) continue;
     if (!o.outbox_dir.empty()) {
-      Status w = WriteOutboxEntry(o.outbox_dir, loc.name, sealed.name);
+      Status w = WriteOutboxEntry(o.outbox_dir, loc.name, sealed_ptr->name);
       if (!w.ok()) res.warnings.push_back("wal outbox: " + w.message());
     }
     ++started;
