@@ -25,6 +25,8 @@ psql_ postgres -c "ALTER SYSTEM SET archive_mode = on" -c "ALTER SYSTEM SET arch
   -c "ALTER SYSTEM SET wal_keep_size = '1GB'"
 pg_as "$PGBIN/pg_ctl" -D "$PGD/data" -l "$PGD/log" -w -m fast restart >/dev/null
 
+# A base backup makes PostgreSQL archive a backup history file (<segment>.<offset>.backup).
+PGPASSWORD=$PG_PW "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$DB_PORT" -U postgres -D "$W/bb" -X none -c fast -w
 # Load: random rows (so segments do not compress to nothing), one WAL switch after each batch.
 psql_ postgres -c "CREATE TABLE t (id bigint, v text)"
 for i in $(seq 1 6); do
@@ -50,7 +52,11 @@ for done in "$PGD"/data/pg_wal/archive_status/*.done; do
   "$BIN" wal-fetch --pgdata "$PGD/data" "$f" "$W/fetched/$f" || fail "wal-fetch $f exited $?"
   cmp -s "$W/fetched/$f" "$PGD/data/pg_wal/$f" || fail "wal-fetch $f: not the bytes of pg_wal/$f"
 done
-pass "all $n archived WAL files fetched back byte-identical"
+bk=$(ls "$PGD/data/pg_wal/" | grep '\.backup$' | head -1)
+[ -n "$bk" ] || fail "no backup history file in pg_wal"
+"$BIN" wal-fetch --pgdata "$PGD/data" "$bk" "$W/fetched/$bk" && cmp -s "$W/fetched/$bk" "$PGD/data/pg_wal/$bk" ||
+  fail "backup history file $bk did not come back"
+pass "all $n archived WAL files fetched back byte-identical (backup history file $bk too)"
 
 "$BIN" check >"$W/check.json" 2>"$W/check.err" || { cat "$W/check.err"; fail "check failed on complete WAL"; }
 segs=$(json "$W/check.json" "r['wal']['segments']")
@@ -69,7 +75,7 @@ rc=0; BACKUP_ROOT=$W/nowhere "$BIN" wal-fetch --pgdata "$PGD/data" "$f" "$W/x" 2
 pass "wal-fetch exits 1 for missing files and 255 when it cannot tell"
 
 # wal-push: the same file again is success; the same name with other bytes is refused (1).
-seg=$(ls "$PGD/data/pg_wal/archive_status/" | grep '\.done$' | sort | sed -n 2p | sed 's/\.done$//')
+seg=$(ls "$PGD/data/pg_wal/archive_status/" | grep -E '^[0-9A-F]{24}\.done$' | sort | sed -n 2p | sed 's/\.done$//')
 (cd "$PGD/data" && "$BIN" wal-push "pg_wal/$seg") || fail "pushing an archived segment again failed"
 mkdir -p "$W/fake/pg_wal" "$W/fake/global"
 cp "$PGD/data/global/pg_control" "$W/fake/global/"
@@ -121,7 +127,9 @@ pass "prune keeps every WAL object without a physical backup, with a warning"
 # The wal-push rate, into a fresh repository (one process per segment, as archive_command runs).
 mkdir -p "$W/rate/pg_wal" "$W/rate/global"
 cp "$PGD/data/global/pg_control" "$W/rate/global/"
-for done in "$PGD"/data/pg_wal/archive_status/*.done; do cp "$PGD/data/pg_wal/$(basename "$done" .done)" "$W/rate/pg_wal/"; done
+for done in "$PGD"/data/pg_wal/archive_status/????????????????????????.done; do
+  cp "$PGD/data/pg_wal/$(basename "$done" .done)" "$W/rate/pg_wal/"
+done
 BACKUP_ROOT=$W/repo2 "$BIN" init >/dev/null
 start=$(date +%s.%N)
 count=0

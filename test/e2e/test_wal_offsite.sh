@@ -28,7 +28,18 @@ push ${S}2 || fail "wal-push (azure best effort)"
 for i in 1 2; do
   fetch --location azure ${S}$i "$W/f$i" && cmp -s "$W/f$i" "$W/pg/pg_wal/${S}$i" || fail "segment $i not in azure"
 done
-pass "wal-push stores in local and azure; wal-fetch --location azure returns the same bytes"
+# A timeline history file (its cluster comes from pg_control) and a backup history file.
+printf '1\t0/3000158\tno recovery target specified\n' >"$W/pg/pg_wal/00000002.history"
+printf 'START WAL LOCATION: 0/2000028 (file %s)\n' ${S}2 >"$W/pg/pg_wal/${S}2.00000028.backup"
+for f in 00000002.history ${S}2.00000028.backup; do
+  push $f || fail "wal-push $f"
+  fetch --location azure $f "$W/h" && cmp -s "$W/h" "$W/pg/pg_wal/$f" || fail "$f did not come back"
+done
+printf '3\t0/3000158\tbad: its own timeline\n' >"$W/pg/pg_wal/00000003.history"
+rc=0; push 00000003.history 2>"$W/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "not below its own" "$W/err" || fail "a history file listing its own timeline was stored: $(cat "$W/err")"
+rm "$W/pg/pg_wal/00000003.history"
+pass "wal-push stores in local and azure; wal-fetch --location azure returns the same bytes (segments, history files)"
 
 # Azure unreachable: a required push fails (PostgreSQL keeps the segment), a best-effort one
 # succeeds with a warning and an outbox entry; wal-fetch from azure cannot tell (255).
