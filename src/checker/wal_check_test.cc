@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "maintenance/wal_prune.h"
+#include "wal_segment.h"
 
 namespace stb {
 namespace {
@@ -18,19 +19,7 @@ KeySource TestKey() {
   return k;
 }
 
-Bytes Segment(uint32_t tli, uint64_t segno) {
-  Bytes b(kSeg, 0);
-  auto put = [&](size_t at, uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
-  };
-  put(0, kWalPageMagicPg15, 2);
-  put(2, 2, 2);
-  put(4, tli, 4);
-  put(8, segno * kSeg, 8);
-  put(24, kSysid, 8);
-  put(32, kSeg, 4);
-  return b;
-}
+Bytes Segment(uint32_t tli, uint64_t segno) { return FakeWalSegment(tli, segno, kSeg, kSysid); }
 
 class WalCheckTest : public ::testing::Test {
  protected:

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "wal_segment.h"
+
 namespace stb {
 namespace {
 
@@ -16,22 +18,7 @@ KeySource TestKey() {
   return k;
 }
 
-// A segment whose first page carries PG15's long header.
-Bytes FakeSegment(uint32_t tli, uint64_t segno, uint32_t seg_size = kSeg, uint64_t sysid = kSysid, uint8_t fill = 0) {
-  Bytes b(seg_size, fill);
-  auto put = [&](size_t at, uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
-  };
-  put(0, kWalPageMagicPg15, 2);
-  put(2, 0x0002, 2);
-  put(4, tli, 4);
-  put(8, segno * seg_size, 8);
-  put(24, sysid, 8);
-  put(32, seg_size, 4);
-  put(36, 8192, 4);
-  for (size_t i = 40; i < 4096; ++i) b[i] = static_cast<uint8_t>(i * 31 + segno);
-  return b;
-}
+Bytes FakeSegment(uint32_t tli, uint64_t segno) { return FakeWalSegment(tli, segno, kSeg, kSysid); }
 
 class WalStoreTest : public ::testing::Test {
  protected:
