@@ -1,6 +1,7 @@
 #include "wal/archive.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,8 +50,39 @@ std::vector<std::string> ListDir(const std::string& dir) {
   return out;
 }
 
+// A WAL file mapped read-only and populated in one call: no 16 MiB buffer to fault in and copy
+// (page faults dominate wal-push's cost on virtual machines).
+class MappedFile {
+ public:
+  ~MappedFile() {
+    if (p_ != nullptr && p_ != MAP_FAILED) ::munmap(p_, n_);
+  }
+  Status Open(const std::string& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return ErrnoStatus("wal-push: opening " + path, errno);
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("wal-push: stat " + path, errno);
+    if (uint64_t(st.st_size) > kWalMaxSegmentSize) {
+      return InvalidArgument(path + " is larger than 64 MiB: WAL segments above 64 MiB are not supported");
+    }
+    n_ = static_cast<size_t>(st.st_size);
+    if (n_ == 0) return Status::Ok();
+    p_ = ::mmap(nullptr, n_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
+    if (p_ == MAP_FAILED) return ErrnoStatus("wal-push: mapping " + path, errno);
+    return Status::Ok();
+  }
+  std::span<const uint8_t> bytes() const {
+    return n_ == 0 ? std::span<const uint8_t>() : std::span<const uint8_t>(static_cast<const uint8_t*>(p_), n_);
+  }
+
+ private:
+  void* p_ = nullptr;
+  size_t n_ = 0;
+};
+
 // The WAL file's kind decides what it must look like and where its system identifier comes from.
-StatusOr<uint64_t> CheckWalFile(const WalName& n, const Bytes& data, uint64_t control_sysid, uint32_t* seg_size) {
+StatusOr<uint64_t> CheckWalFile(const WalName& n, std::span<const uint8_t> data, uint64_t control_sysid,
+                                uint32_t* seg_size) {
   *seg_size = 0;
   if (n.kind == WalName::kSegment || n.kind == WalName::kPgPartial) {
     ASSIGN_OR_RETURN(WalPageHeader h, ValidateSegment(n, data, control_sysid));
@@ -132,12 +164,9 @@ StatusOr<WalPushResult> PushWal(const Repository& repo, Storage& local, const st
   ASSIGN_OR_RETURN(WalName n, ParsePgWalFileName(Basename(o.path)));
   std::string pgdata = o.pgdata.empty() ? Dirname(Dirname(o.path)) : o.pgdata;
   auto control = ReadSystemIdentifier(pgdata);
-  struct stat st;
-  if (::stat(o.path.c_str(), &st) != 0) return ErrnoStatus("wal-push: " + o.path, errno);
-  if (uint64_t(st.st_size) > kWalMaxSegmentSize) {
-    return InvalidArgument(o.path + " is larger than 64 MiB: WAL segments above 64 MiB are not supported");
-  }
-  ASSIGN_OR_RETURN(Bytes data, ReadWholeFile(o.path));
+  MappedFile file;
+  RETURN_IF_ERROR(file.Open(o.path));
+  std::span<const uint8_t> data = file.bytes();
   uint32_t seg_size = 0;
   ASSIGN_OR_RETURN(uint64_t sysid, CheckWalFile(n, data, control.ok() ? *control : 0, &seg_size));
   WalStore store(repo, WalStore::ClusterOf(repo, sysid), o.compression);
