@@ -248,7 +248,11 @@ Status FetchWal(const Repository& repo, Storage& from, const WalFetchOptions& o)
       if (whole.ok()) {
         got = std::move(whole->raw);
       } else if (whole.status().code() == Code::kNotFound) {
-        auto seg_size = store.ProbeSegmentSize(from);
+        // Only parts need the segment size, which costs reading one stored segment: look first.
+        auto parts = from.List(store.ObjectName(n) + ".r");
+        auto seg_size = !parts.ok()      ? StatusOr<uint32_t>(parts.status())
+                        : parts->empty() ? StatusOr<uint32_t>(0u)
+                                         : store.ProbeSegmentSize(from);
         if (!seg_size.ok()) {
           got = seg_size.status();
         } else if (*seg_size != 0) {
