@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/run_alerts.h"
 #include "cloud/locations.h"
 #include "core/log.h"
 #include "wal/archive.h"
@@ -32,6 +33,18 @@ std::vector<WalOffsite> OffsiteLocations(const Settings& s, std::vector<std::str
   return out;
 }
 
+// The same WAL file name with other content: PostgreSQL retries forever and nothing is
+// overwritten, so someone must look (two clusters on one repository, or a damaged pg_wal).
+void AlertConflict(const Settings& s, const std::string& message) {
+  LogError("wal_conflict: " + message);
+  if (s.alert_webhook.empty()) return;
+  Alert a;
+  a.event = "wal_conflict";
+  a.severity = "critical";
+  a.error = message;
+  NotifyBestEffort(WebhookOf(s), a);
+}
+
 }  // namespace
 
 int RunWalPush(const Settings& s, const WalPushArgs& a) {
@@ -49,7 +62,7 @@ int RunWalPush(const Settings& s, const WalPushArgs& a) {
   auto offsite = OffsiteLocations(s, warnings);
   auto res = PushWal(**repo, (*repo)->storage(), offsite, o);
   if (!res.ok()) {
-    if (res.status().code() == Code::kAlreadyExists) LogError("wal_conflict: " + res.status().message());
+    if (res.status().code() == Code::kAlreadyExists) AlertConflict(s, res.status().message());
     return Fail(res.status());
   }
   warnings.insert(warnings.end(), res->warnings.begin(), res->warnings.end());

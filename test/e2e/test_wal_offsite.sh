@@ -4,7 +4,8 @@
 # wal/; wal-fetch from the cloud location, and 255 when it cannot be reached.
 source "$(dirname "$0")/lib.sh" "$1"
 source "$HERE/../services/lib.sh"
-trap 'service_stop_all; rm -rf "$W"' EXIT
+hook_pid=
+trap '[ -n "$hook_pid" ] && kill $hook_pid 2>/dev/null; service_stop_all; rm -rf "$W"' EXIT
 service_start azure "$W/svc"
 "$BIN" init >/dev/null 2>&1 || fail "init"
 
@@ -67,6 +68,19 @@ rc=0; "$BIN" check azure >/dev/null 2>"$W/err" || rc=$?
 fetch --location azure ${S}3 "$W/f3" && cmp -s "$W/f3" "$W/pg/pg_wal/${S}3" || fail "replicate did not copy wal/"
 "$BIN" check --read-data azure >/dev/null 2>"$W/err" || fail "check --read-data azure: $(cat "$W/err")"
 pass "the outbox is drained by the next push, replicate copies wal/, check azure passes"
+
+# The same name with other content: exit 1, nothing overwritten, a wal_conflict alert.
+mkdir -p "$W/hook"
+python3 "$HERE/webhook_server.py" ok "$W/hook" >"$W/hook.port" &
+hook_pid=$!
+for _ in $(seq 1 100); do [ -s "$W/hook.port" ] && break; sleep 0.05; done
+cp "$W/pg/pg_wal/${S}5" "$W/orig5"
+printf 'X' | dd of="$W/pg/pg_wal/${S}5" bs=1 seek=900000 conv=notrunc 2>/dev/null
+rc=0; BACKUP_ALERT_WEBHOOK="http://127.0.0.1:$(head -1 "$W/hook.port")/hook" push ${S}5 2>"$W/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "different content" "$W/err" || fail "a conflicting push exited $rc: $(cat "$W/err")"
+grep -q '"wal_conflict"' "$W/hook/1.json" 2>/dev/null || fail "no wal_conflict alert"
+fetch ${S}5 "$W/f5" && cmp -s "$W/f5" "$W/orig5" || fail "the stored segment changed"
+pass "a conflicting push exits 1, alerts wal_conflict and overwrites nothing"
 
 "$BIN" check --read-data >"$W/check.json" 2>"$W/err" || fail "check --read-data: $(cat "$W/err")"
 [ "$(json "$W/check.json" "r['wal']['segments']")" = 5 ] || fail "local should hold 5 segments"
