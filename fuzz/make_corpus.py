@@ -142,3 +142,19 @@ entry = bytes([0]) + bytes(32) + struct.pack("<III", 0, 32, 4)
 seed("pack_header", "one_entry", b"\x01\x02" + b"\x01" + entry)
 seed("pack_header", "two_entries", b"\x01\x04" + b"\x01" + entry + bytes([1]) + bytes(range(32)) + struct.pack("<III", 32, 32, 20))
 seed("pack_header", "raw", b"\x00" + bytes(40) + struct.pack("<I", 28))
+
+# WAL (issue 16): names, timeline history files, object plaintexts and segment first pages.
+seed("wal_names", "segment", "000000010000000000000023")
+seed("wal_names", "partial", "0000000200000001000000FF.partial")
+seed("wal_names", "history", "00000002.history")
+seed("wal_names", "backup", "000000010000000000000005.00000028.backup")
+seed("wal_names", "object", "wal/0123456789abcdef/0000000100000000/000000010000000000000023")
+seed("wal_names", "part", "wal/0123456789abcdef/0000000100000000/000000010000000000000005.r00000000-00002000")
+seed("wal_names", "lsn", "16/B374D848")
+seed("wal_history", "two", "1\t0/3000158\tno recovery target specified\n\n# c\n2\t0/5000000\tbefore 2026-11-28\n")
+SEG = 1 << 20
+SYSID = 7310931155431581234
+page = struct.pack("<HHIQI4xQII", 0xD110, 2, 1, 1 * SEG, 0, SYSID, SEG, 8192)
+seed("wal_object", "segment_page", b"\x01" + page + b"\x00" * 64)
+seed("wal_object", "plaintext_raw", b"\x00" + b"STBW" + bytes([1, 3, 0, 0]) + struct.pack("<QIIIQ", SYSID, 0, 0, 4, 0)
+     + b"\x00" * 32 + b"1\t0/")

@@ -1,6 +1,7 @@
 #include "checker/checker.h"
 
 #include "checker/references.h"
+#include "checker/wal_check.h"
 
 #include <algorithm>
 #include <atomic>
@@ -149,6 +150,15 @@ CheckResult CheckRepository(Repository& repo, const CheckOptions& opt, Progress&
     for (auto& t : pool) t.join();
     packs_read = packs.size();
   }
+  // WAL (PostgreSQL archiving): only when the location holds some.
+  nlohmann::json wal_report;
+  auto wal_objects = repo.storage().List("wal/");
+  if (!wal_objects.ok() || !wal_objects->empty()) {
+    WalCheckOptions wal;
+    wal.read_data = opt.read_data;
+    if (snaps.ok()) wal.backups = WalStartsOf(*snaps, res.errors);
+    CheckWal(repo, repo.storage(), wal, res.errors, res.warnings, wal_report);
+  }
   res.report = {{"location", repo.storage().Describe()},
                 {"snapshots", snaps.ok() ? snaps->size() : 0},
                 {"trees", trees},
@@ -158,6 +168,7 @@ CheckResult CheckRepository(Repository& repo, const CheckOptions& opt, Progress&
                 {"errors", res.errors},
                 {"warnings", res.warnings},
                 {"overall_success", res.errors.empty()}};
+  if (!wal_report.is_null()) res.report["wal"] = wal_report;
   return res;
 }
 

@@ -367,6 +367,27 @@ void AddSchedule(CommandLine& cl) {
   });
 }
 
+void AddWal(CommandLine& cl) {
+  auto push = std::make_shared<WalPushArgs>();
+  auto* wp = cl.app->add_subcommand(
+      "wal-push",
+      "archive_command = 'spacetime-backup wal-push %p': store one WAL file durably in the local repository, then "
+      "in each cloud location (WAL_PUSH_OFFSITE: one that must have it before success); exit 0 or 1");
+  wp->add_option("FILE", push->path, "the WAL file (%p)")->required();
+  wp->add_option("--pgdata", push->pgdata, "data directory holding global/pg_control (default: above pg_wal/)");
+  wp->callback([&cl, push] { RunWith(cl, push, RunWalPush); });
+  auto fetch = std::make_shared<WalFetchArgs>();
+  auto* wf = cl.app->add_subcommand(
+      "wal-fetch",
+      "restore_command = 'spacetime-backup wal-fetch %f %p': write one archived WAL file; exit 0 when written, 1 "
+      "when the archive does not have it, 255 when that cannot be told (recovery then stops)");
+  wf->add_option("NAME", fetch->file, "the WAL file name (%f)")->required();
+  wf->add_option("DEST", fetch->dest, "where to write it (%p)")->required();
+  wf->add_option("--pgdata", fetch->pgdata, "data directory holding global/pg_control (default: the current one)");
+  wf->add_option("--location", fetch->location, "local (default), s3, azure or gcs")->check(Locations());
+  wf->callback([&cl, fetch] { RunWith(cl, fetch, RunWalFetch); });
+}
+
 }  // namespace
 
 CommandLine::CommandLine() = default;
@@ -394,6 +415,7 @@ std::unique_ptr<CommandLine> BuildCommandLine(const std::string& version) {
   AddMonitor(*cl, version);
   AddDrTest(*cl);
   AddSchedule(*cl);
+  AddWal(*cl);
   return cl;
 }
 

@@ -112,6 +112,21 @@ struct DrTestArgs {
 };
 int RunDrTest(const Settings& s, const DrTestArgs& a);
 
+// `wal-push %p` (archive_command): exit 0 once stored, else 1 (never above 125).
+struct WalPushArgs {
+  std::string path;
+  std::string pgdata;  // default: the directory above the file's pg_wal
+};
+int RunWalPush(const Settings& s, const WalPushArgs& a);
+// `wal-fetch %f %p` (restore_command): 0 with the whole file, 1 when not in the archive, 255
+// when it cannot tell (PostgreSQL then stops recovery instead of ending it early).
+struct WalFetchArgs {
+  std::string file, dest;
+  std::string pgdata;  // default: the current directory
+  std::string location = "local";
+};
+int RunWalFetch(const Settings& s, const WalFetchArgs& a);
+
 int RunKeyGenerate(const std::string& path);
 int RunKeyList(const Settings& s);
 int RunKeyAdd(const Settings& s, const std::string& new_key_file);

@@ -151,6 +151,9 @@ Status ApplyTable(Settings& s, const toml::table& t, const std::string& path) {
   str("redis", "tls_server_name", s.redis_tls_server_name);
   RETURN_IF_ERROR(TomlInt(t, "redis", "live_restore_port", 0, 65535, s.redis_live_restore_port, path));
   RETURN_IF_ERROR(TomlInt(t, "redis", "port", 1, 65535, s.redis_port, path));
+  str("wal", "push_offsite", s.wal_push_offsite);
+  RETURN_IF_ERROR(TomlInt(t, "wal", "push_offsite_timeout", 0, 3600, s.wal_push_offsite_timeout, path));
+  RETURN_IF_ERROR(TomlInt(t, "wal", "fetch_retry_seconds", 0, 86400, s.wal_fetch_retry_seconds, path));
   return Status::Ok();
 }
 
@@ -308,6 +311,17 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   }
   if (auto v = Env("REDIS_DIGEST")) {
     ASSIGN_OR_RETURN(s.redis_digest, ParseBool("REDIS_DIGEST", v));
+  }
+  if (auto v = Env("WAL_PUSH_OFFSITE")) s.wal_push_offsite = v;
+  if (auto v = Env("WAL_PUSH_OFFSITE_TIMEOUT")) {
+    ASSIGN_OR_RETURN(s.wal_push_offsite_timeout, EnvInt("WAL_PUSH_OFFSITE_TIMEOUT", v, 0, 3600));
+  }
+  if (auto v = Env("WAL_FETCH_RETRY_SECONDS")) {
+    ASSIGN_OR_RETURN(s.wal_fetch_retry_seconds, EnvInt("WAL_FETCH_RETRY_SECONDS", v, 0, 86400));
+  }
+  if (!s.wal_push_offsite.empty() && s.wal_push_offsite != "s3" && s.wal_push_offsite != "azure" &&
+      s.wal_push_offsite != "gcs") {
+    return InvalidArgument("WAL_PUSH_OFFSITE must be s3, azure or gcs, not '" + s.wal_push_offsite + "'");
   }
   RETURN_IF_ERROR(ValidateDatabase(s));
   return s;

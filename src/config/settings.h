@@ -73,6 +73,11 @@ struct Settings {
   int alert_timeout_seconds = 10;  // BACKUP_ALERT_TIMEOUT: per attempt (3 attempts)
   int rpo_seconds = 300;           // BACKUP_RPO_SECONDS: alert when the newest database backup is older
 
+  // WAL archiving (wal-push, wal-fetch).
+  std::string wal_push_offsite;       // WAL_PUSH_OFFSITE: a cloud location wal-push waits for ("" = none)
+  int wal_push_offsite_timeout = 10;  // WAL_PUSH_OFFSITE_TIMEOUT: seconds for the other clouds
+  int wal_fetch_retry_seconds = 60;   // WAL_FETCH_RETRY_SECONDS: an unreachable location is retried this long
+
   int EffectiveWorkers() const;
 };
 

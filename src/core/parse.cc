@@ -1,6 +1,7 @@
 // Checked number parsing: every function here accepts exactly its grammar or returns an error.
 #include "core/parse.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -43,6 +44,23 @@ StatusOr<uint64_t> ParseUint(std::string_view text, uint64_t max, std::string_vi
     if (ec == std::errc() && end == text.data() + text.size() && v <= max) return v;
   }
   return NotANumber(text, what, "a whole number from 0 to " + std::to_string(max));
+}
+
+StatusOr<uint64_t> ParseHex(std::string_view text, size_t max_digits, std::string_view what) {
+  max_digits = std::min<size_t>(max_digits, 16);
+  uint64_t v = 0;
+  bool shaped = !text.empty() && text.size() <= max_digits;
+  for (size_t i = 0; shaped && i < text.size(); ++i) {
+    char c = text[i];
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (d < 0) shaped = false;
+    v = v << 4 | static_cast<uint64_t>(d < 0 ? 0 : d);
+  }
+  if (shaped) return v;
+  return NotANumber(text, what, "1 to " + std::to_string(max_digits) + " hexadecimal digits");
 }
 
 StatusOr<int64_t> ParseInt(std::string_view text, int64_t lo, int64_t hi, std::string_view what) {

@@ -18,6 +18,9 @@ namespace stb {
 StatusOr<uint64_t> ParseUint(std::string_view text, uint64_t max = std::numeric_limits<uint64_t>::max(),
                              std::string_view what = "number");
 
+// Hexadecimal digits only (either case), 1 to max_digits of them (at most 16). The error names `what`.
+StatusOr<uint64_t> ParseHex(std::string_view text, size_t max_digits, std::string_view what = "number");
+
 // An optional '-' then decimal digits, within [lo, hi].
 StatusOr<int64_t> ParseInt(std::string_view text, int64_t lo, int64_t hi, std::string_view what = "number");
 

@@ -4,8 +4,10 @@
 #include <unordered_set>
 
 #include "checker/references.h"
+#include "checker/wal_check.h"
 #include "core/file_util.h"
 #include "core/log.h"
+#include "maintenance/wal_prune.h"
 #include "repository/pack.h"
 #include "repository/snapshots.h"
 
@@ -23,6 +25,21 @@ struct PackInfo {
   std::vector<std::pair<Id, BlobLocation>> keep;  // the canonical copies of needed blobs
   bool indexed = false;
 };
+
+// WAL below the kept physical backups' starts; the report gains its fields only when there is WAL.
+Status PruneWalStep(Repository& repo, const std::vector<SnapshotRef>& snaps, bool dry_run, json& report) {
+  auto listed = repo.storage().List("wal/");
+  if (listed.ok() && listed->empty()) return Status::Ok();
+  std::vector<std::string> problems;
+  auto starts = WalStartsOf(snaps, problems);
+  if (!problems.empty()) return Corrupt("prune refuses to delete WAL: " + problems.front());
+  ASSIGN_OR_RETURN(WalPruneResult w, PruneWal(repo, repo.storage(), starts, dry_run));
+  report["wal_objects_deleted"] = w.objects_deleted;
+  report["wal_bytes_deleted"] = w.bytes_deleted;
+  report["wal_warnings"] = w.warnings;
+  for (const auto& m : w.warnings) LogWarn("prune: " + m);
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -111,7 +128,10 @@ StatusOr<json> Prune(Repository& repo, const PruneOptions& opt, Progress& progre
                  {"packs_repacked", repack.size()}, {"bytes_repacked", repack_bytes},
                  {"blobs_kept", blobs_kept},        {"blobs_dropped", all.size() - blobs_kept},
                  {"bytes_freed_estimate", freed}};
-  if (opt.dry_run) return report;
+  if (opt.dry_run) {
+    RETURN_IF_ERROR(PruneWalStep(repo, snaps, true, report));
+    return report;
+  }
 
   // 1. Copy the used blobs of the packs to repack into new packs (sealed bytes as they are,
   //    each verified first so that damage is not carried along silently).
@@ -187,6 +207,7 @@ StatusOr<json> Prune(Repository& repo, const PruneOptions& opt, Progress& progre
   LogInfo("prune: deleted " + std::to_string(remove.size()) + " packs, repacked " + std::to_string(repack.size()) +
           ", freed " + std::to_string(deleted_bytes - written) + " bytes");
   RETURN_IF_ERROR(repo.LoadIndex());
+  RETURN_IF_ERROR(PruneWalStep(repo, snaps, false, report));
   return report;
 }
 

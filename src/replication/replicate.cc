@@ -19,7 +19,8 @@ namespace {
 
 // The copy order: a reader of the target never finds a name whose content is not there yet.
 // config comes after keys so that a target is only openable once a key exists.
-const std::vector<std::string> kFolders = {"keys/", "ids/", "data/", "index/", "snapshots/"};
+// WAL comes before the snapshots whose base backups need it.
+const std::vector<std::string> kFolders = {"keys/", "ids/", "data/", "index/", "wal/", "snapshots/"};
 
 bool NamedByHash(const std::string& name) {
   return name.starts_with("data/") || name.starts_with("index/") || name.starts_with("snapshots/");
@@ -155,7 +156,7 @@ StatusOr<ReplicateStats> Replicate(Storage& from, Storage& to, const ReplicateOp
 
   if (o.mirror_deletions) {
     // A source that lost its data (a wiped disk with a config restored) must not empty the copy.
-    size_t data = 2, snaps = 4;
+    size_t data = 2, snaps = 5;
     if ((source[data].empty() && !target[data].empty()) || (source[snaps].empty() && !target[snaps].empty())) {
       return InvalidArgument(from.Describe() + " has no packs or no snapshots while " + to.Describe() +
                              " has some: not deleting anything there (repair the source with `replicate --from` "

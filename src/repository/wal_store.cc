@@ -1,0 +1,250 @@
+#include "repository/wal_store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "compress/zstd_codec.h"
+
+namespace stb {
+
+namespace {
+
+constexpr uint8_t kMagic[4] = {'S', 'T', 'B', 'W'};
+
+void PutU64(Bytes& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+uint64_t GetU64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
+  return v;
+}
+
+std::string Aad(const std::string& name) { return std::string(kAadWalPrefix) + name; }
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Bytes EncodeWalPlaintext(WalObject& o, std::span<const uint8_t> raw, int compression, const Hmac& hmac) {
+  o.content_id = hmac.Compute(raw.data(), raw.size());
+  Bytes body;
+  bool zstd = compression > 0 && CompressIfSmaller(raw.data(), raw.size(), compression, body);
+  Bytes out;
+  out.reserve(kWalHeaderSize + (zstd ? body.size() : raw.size()));
+  out.insert(out.end(), kMagic, kMagic + 4);
+  out.push_back(1);
+  out.push_back(static_cast<uint8_t>(o.kind));
+  out.push_back(zstd ? 1 : 0);
+  out.push_back(0);
+  PutU64(out, o.sysid);
+  PutU32(out, o.seg_size);
+  PutU32(out, o.offset);
+  PutU32(out, static_cast<uint32_t>(raw.size()));
+  PutU64(out, static_cast<uint64_t>(o.written_ms));
+  out.insert(out.end(), o.content_id.b.begin(), o.content_id.b.end());
+  if (zstd) {
+    out.insert(out.end(), body.begin(), body.end());
+  } else {
+    out.insert(out.end(), raw.begin(), raw.end());
+  }
+  return out;
+}
+
+StatusOr<WalObject> DecodeWalPlaintext(const Bytes& plain, const Hmac& hmac) {
+  if (plain.size() < kWalHeaderSize || std::memcmp(plain.data(), kMagic, 4) != 0) {
+    return Corrupt("not a WAL object (no STBW header)");
+  }
+  const uint8_t* p = plain.data();
+  if (p[4] != 1) return Corrupt("WAL object version " + std::to_string(p[4]) + " is not supported");
+  if (p[5] > WalName::kBackupHistory) return Corrupt("WAL object of unknown kind " + std::to_string(p[5]));
+  if (p[6] > 1 || p[7] != 0) return Corrupt("WAL object with an unknown body encoding");
+  WalObject o;
+  o.kind = static_cast<WalName::Kind>(p[5]);
+  o.sysid = GetU64(p + 8);
+  o.seg_size = GetU32(p + 16);
+  o.offset = GetU32(p + 20);
+  uint32_t raw_len = GetU32(p + 24);
+  o.written_ms = static_cast<int64_t>(GetU64(p + 28));
+  std::memcpy(o.content_id.b.data(), p + 36, 32);
+  if (raw_len > kWalMaxSegmentSize) return Corrupt("WAL object claims " + std::to_string(raw_len) + " bytes");
+  if (o.seg_size != 0 && (!ValidSegmentSize(o.seg_size) || o.seg_size > kWalMaxSegmentSize)) {
+    return Corrupt("WAL object with an invalid segment size " + std::to_string(o.seg_size));
+  }
+  const uint8_t* body = p + kWalHeaderSize;
+  size_t body_len = plain.size() - kWalHeaderSize;
+  if (p[6] == 1) {
+    RETURN_IF_ERROR(Decompress(body, body_len, raw_len, o.raw).Context("WAL object body"));
+  } else {
+    if (body_len != raw_len) return Corrupt("WAL object body is not its stated length");
+    o.raw.assign(body, body + body_len);
+  }
+  if (o.raw.size() != raw_len) return Corrupt("WAL object body is not its stated length");
+  if (hmac.Compute(o.raw.data(), o.raw.size()) != o.content_id) {
+    return Corrupt("WAL object content does not match its content id");
+  }
+  return o;
+}
+
+WalStore::WalStore(const Repository& repo, std::string cluster, int compression)
+    : repo_(repo), cluster_(std::move(cluster)), compression_(compression) {}
+
+std::string WalStore::ClusterOf(const Repository& repo, uint64_t system_id) {
+  std::string msg = "wal-cluster:" + std::to_string(system_id);
+  Id h = repo.hmac().Compute(reinterpret_cast<const uint8_t*>(msg.data()), msg.size());
+  return h.Hex().substr(0, 16);
+}
+
+StatusOr<std::vector<std::string>> WalStore::ListClusters(Storage& from) {
+  ASSIGN_OR_RETURN(auto objs, from.List("wal/"));
+  std::set<std::string> out;
+  for (const auto& o : objs) {
+    std::string c;
+    if (ParseWalObjectName(o.name, &c).ok()) out.insert(c);
+  }
+  return std::vector<std::string>(out.begin(), out.end());
+}
+
+WalSealed WalStore::Seal(const WalName& n, uint64_t sysid, uint32_t seg_size, std::span<const uint8_t> raw,
+                         int64_t written_ms) const {
+  WalObject o;
+  o.kind = n.kind;
+  o.sysid = sysid;
+  o.seg_size = (n.kind == WalName::kHistory || n.kind == WalName::kBackupHistory) ? 0 : seg_size;
+  o.offset = n.kind == WalName::kPart ? n.begin : 0;
+  o.written_ms = written_ms < 0 ? NowMs() : written_ms;
+  Bytes plain = EncodeWalPlaintext(o, raw, compression_, repo_.hmac());
+  WalSealed s;
+  s.name = ObjectName(n);
+  s.sealed = repo_.aead().Seal(plain, Aad(s.name));
+  s.content_id = o.content_id;
+  return s;
+}
+
+Status WalStore::PutSealed(Storage& where, const WalSealed& s) const {
+  if (where.Caps().atomic_create) {
+    Status st = where.Put(s.name, s.sealed, PutMode::kCreateOnly);
+    if (st.ok() || st.code() != Code::kAlreadyExists) return st;
+  } else {
+    auto size = where.Stat(s.name);
+    if (!size.ok() && size.status().code() == Code::kNotFound) return where.Put(s.name, s.sealed, PutMode::kReplace);
+    if (!size.ok()) return size.status();
+  }
+  auto existing = ReadObject(where, s.name);
+  if (!existing.ok()) {
+    return Corrupt(s.name + " is already in " + where.Describe() + " but cannot be read (" +
+                   existing.status().message() + "); not overwritten");
+  }
+  if (existing->content_id == s.content_id) return Status::Ok();
+  return AlreadyExists(s.name + " is already in " + where.Describe() +
+                       " with different content; not overwritten (two clusters or timelines wrote the same WAL "
+                       "file name?)");
+}
+
+StatusOr<WalObject> WalStore::ReadObject(Storage& from, const std::string& object) const {
+  std::string c;
+  ASSIGN_OR_RETURN(WalName n, ParseWalObjectName(object, &c));
+  ASSIGN_OR_RETURN(Bytes sealed, from.Get(object));
+  auto plain = repo_.aead().Open(sealed, Aad(object));
+  if (!plain.ok()) return Corrupt(object + " in " + from.Describe() + " fails authentication (damaged or swapped)");
+  auto o = DecodeWalPlaintext(*plain, repo_.hmac());
+  if (!o.ok()) return o.status().Context(object);
+  if (o->kind != n.kind) return Corrupt(object + ": its header says another kind of WAL object");
+  if (n.kind == WalName::kSegment && o->raw.size() != o->seg_size) {
+    return Corrupt(object + ": a segment of " + std::to_string(o->raw.size()) + " bytes, not " +
+                   std::to_string(o->seg_size));
+  }
+  if (n.kind == WalName::kPart && (o->offset != n.begin || o->raw.size() != n.end - n.begin)) {
+    return Corrupt(object + ": its bytes are not the range its name says");
+  }
+  return o;
+}
+
+StatusOr<WalObject> WalStore::Read(Storage& from, const WalName& n) const { return ReadObject(from, ObjectName(n)); }
+
+StatusOr<std::optional<Bytes>> WalStore::ReadSegmentOrPrefix(Storage& from, uint32_t tli, uint64_t segno,
+                                                             uint32_t seg_size) const {
+  WalName whole = SegmentWalName(tli, segno, seg_size);
+  auto o = Read(from, whole);
+  if (o.ok()) return std::optional<Bytes>(std::move(o->raw));
+  if (o.status().code() != Code::kNotFound) return o.status();
+  std::string prefix = ObjectName(whole) + ".r";
+  ASSIGN_OR_RETURN(auto objs, from.List(prefix));
+  std::vector<std::pair<WalName, std::string>> parts;
+  for (const auto& ob : objs) {
+    auto n = ParseWalObjectName(ob.name, nullptr);
+    if (n.ok() && n->kind == WalName::kPart) parts.push_back({*n, ob.name});
+  }
+  std::sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) { return a.first.begin < b.first.begin; });
+  Bytes out;
+  for (const auto& [n, name] : parts) {
+    if (n.begin > out.size()) break;  // a gap: the prefix ends here
+    if (n.end <= out.size()) continue;
+    ASSIGN_OR_RETURN(WalObject part, ReadObject(from, name));
+    size_t overlap = out.size() - n.begin;
+    if (!std::equal(part.raw.begin(), part.raw.begin() + overlap, out.begin() + n.begin)) {
+      return Corrupt(name + ": overlaps an earlier part with different bytes");
+    }
+    out.insert(out.end(), part.raw.begin() + overlap, part.raw.end());
+  }
+  if (out.empty()) return std::optional<Bytes>();
+  if (out.size() > seg_size) return Corrupt(ObjectName(whole) + ": parts extend past the segment's end");
+  return std::optional<Bytes>(std::move(out));
+}
+
+StatusOr<uint32_t> WalStore::ProbeSegmentSize(Storage& from) const {
+  ASSIGN_OR_RETURN(auto objs, from.List("wal/" + cluster_ + "/"));
+  for (const auto& o : objs) {
+    auto n = ParseWalObjectName(o.name, nullptr);
+    if (!n.ok() || (n->kind != WalName::kSegment && n->kind != WalName::kPart)) continue;
+    ASSIGN_OR_RETURN(WalObject w, ReadObject(from, o.name));
+    return w.seg_size;
+  }
+  return 0u;
+}
+
+StatusOr<WalListing> WalStore::List(Storage& from, uint32_t seg_size) const {
+  if (seg_size == 0) {
+    ASSIGN_OR_RETURN(seg_size, ProbeSegmentSize(from));
+  }
+  WalListing out;
+  out.seg_size = seg_size;
+  ASSIGN_OR_RETURN(auto objs, from.List("wal/" + cluster_ + "/"));
+  for (const auto& o : objs) {
+    out.objects[o.name] = o.size;
+    std::string c;
+    auto n = ParseWalObjectName(o.name, &c);
+    if (!n.ok() || c != cluster_ || (n->kind != WalName::kHistory && seg_size == 0) ||
+        (n->kind != WalName::kHistory && n->seg >= (uint64_t(1) << 32) / seg_size)) {
+      out.unknown.push_back(o.name);
+      continue;
+    }
+    if (n->kind == WalName::kHistory) {
+      out.histories.insert(n->tli);
+      continue;
+    }
+    WalTimeline& t = out.timelines[n->tli];
+    uint64_t segno = n->Segno(seg_size);
+    switch (n->kind) {
+      case WalName::kSegment:
+        t.segments[segno] = o.size;
+        break;
+      case WalName::kPart:
+        t.parts[segno].push_back({n->begin, n->end});
+        break;
+      case WalName::kPgPartial:
+        t.pg_partials.insert(segno);
+        break;
+      default:
+        t.backup_histories++;
+    }
+  }
+  return out;
+}
+
+}  // namespace stb
