@@ -10,6 +10,7 @@
 #include "browse/browse.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/file_util.h"
 #include "repository/lock.h"
 #include "repository/snapshots.h"
 

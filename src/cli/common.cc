@@ -9,8 +9,6 @@
 
 namespace stb {
 
-const std::vector<std::string> kRestoreOrder = {"configuration", "database", "redis", "player_saves", "application"};
-
 StatusOr<KeySource> LoadKey(const Settings& s) {
   if (!s.key_file.empty()) return LoadKeyFile(s.key_file);
   if (!s.passphrase.empty()) return FromPassphrase(s.passphrase);

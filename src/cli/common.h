@@ -1,5 +1,5 @@
-// What every command shares: opening the repository with the configured key, printing the JSON
-// report, and the component list in the guide's order.
+// What every command shares: opening the repository with the configured key, failing with one
+// error line, and printing the JSON report.
 #pragma once
 
 #include <memory>
@@ -7,15 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "components/database/database.h"  // DatabaseOptionsOf (restore_cmd, until the restorer)
-#include "components/redis/redis.h"        // RedisOptionsOf (likewise)
 #include "config/settings.h"
 #include "repository/repository.h"
 
 namespace stb {
-
-// The restore order (the guide's "Restore Process"): restore_cmd.cc only, until the restorer (the registry has it).
-extern const std::vector<std::string> kRestoreOrder;
 
 StatusOr<KeySource> LoadKey(const Settings& s);
 StatusOr<std::unique_ptr<Repository>> OpenRepository(const Settings& s, const std::string& location);
