@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/encoding.h"
 #include "http/http_client.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
