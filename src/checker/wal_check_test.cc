@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "maintenance/wal_prune.h"
+#include "repo_fixture.h"
 #include "wal_segment.h"
 
 namespace stb {
@@ -11,22 +12,14 @@ namespace {
 constexpr uint32_t kSeg = 1u << 20;
 constexpr uint64_t kSysid = 7310931155431581234ull;
 
-KeySource TestKey() {
-  KeySource k;
-  k.kind = KeySource::Kind::kKeyFile;
-  k.path = "test-key";
-  k.secret = Bytes(32, 9);
-  return k;
-}
-
 Bytes Segment(uint32_t tli, uint64_t segno) { return FakeWalSegment(tli, segno, kSeg, kSysid); }
 
 class WalCheckTest : public ::testing::Test {
  protected:
   void SetUp() override {
     storage_ = NewMemStorage();
-    ASSERT_TRUE(Repository::Init(*storage_, TestKey()).ok());
-    repo_ = std::move(Repository::Open(storage_, TestKey()).value());
+    ASSERT_TRUE(Repository::Init(*storage_, FixtureKey()).ok());
+    repo_ = std::move(Repository::Open(storage_, FixtureKey()).value());
     store_ = std::make_unique<WalStore>(*repo_, WalStore::ClusterOf(*repo_, kSysid));
   }
   void Push(uint32_t tli, uint64_t segno, int64_t written_ms) {

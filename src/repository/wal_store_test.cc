@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "repo_fixture.h"
 #include "wal_segment.h"
 
 namespace stb {
@@ -10,22 +11,14 @@ namespace {
 constexpr uint32_t kSeg = 1u << 20;  // the smallest segment PostgreSQL allows keeps tests fast
 constexpr uint64_t kSysid = 7310931155431581234ull;
 
-KeySource TestKey() {
-  KeySource k;
-  k.kind = KeySource::Kind::kKeyFile;
-  k.path = "test-key";
-  k.secret = Bytes(32, 7);
-  return k;
-}
-
 Bytes FakeSegment(uint32_t tli, uint64_t segno) { return FakeWalSegment(tli, segno, kSeg, kSysid); }
 
 class WalStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     storage_ = NewMemStorage();
-    ASSERT_TRUE(Repository::Init(*storage_, TestKey()).ok());
-    auto r = Repository::Open(storage_, TestKey());
+    ASSERT_TRUE(Repository::Init(*storage_, FixtureKey()).ok());
+    auto r = Repository::Open(storage_, FixtureKey());
     ASSERT_TRUE(r.ok()) << r.status().message();
     repo_ = std::move(*r);
     store_ = std::make_unique<WalStore>(*repo_, WalStore::ClusterOf(*repo_, kSysid));

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/file_util.h"
+#include "repo_fixture.h"
 #include "wal_segment.h"
 
 namespace stb {
@@ -18,13 +19,9 @@ constexpr uint64_t kSysid = 7310931155431581234ull;
 class WalArchiveTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    KeySource k;
-    k.kind = KeySource::Kind::kKeyFile;
-    k.path = "test-key";
-    k.secret = Bytes(32, 3);
     local_ = NewMemStorage();
-    ASSERT_TRUE(Repository::Init(*local_, k).ok());
-    repo_ = std::move(Repository::Open(local_, k).value());
+    ASSERT_TRUE(Repository::Init(*local_, FixtureKey()).ok());
+    repo_ = std::move(Repository::Open(local_, FixtureKey()).value());
     dir_ = "/tmp/stb-wal-archive-test-" + RandomHex(6);
     ASSERT_TRUE(MakeDirs(dir_ + "/pg_wal").ok());
     ASSERT_TRUE(MakeDirs(dir_ + "/global").ok());
