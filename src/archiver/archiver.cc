@@ -38,12 +38,6 @@ const json* ParentEntry(const std::optional<SnapshotRef>& parent, std::string_vi
   return it == comps->end() ? nullptr : &*it;
 }
 
-// "not configured (DB_HOST)" -> "DB_HOST".
-std::string SettingOf(const std::string& reason) {
-  size_t open = reason.find('('), close = reason.rfind(')');
-  return open != std::string::npos && close > open ? reason.substr(open + 1, close - open - 1) : reason;
-}
-
 struct Outcome {
   bool ok = true, any = false;
   std::vector<std::string> unset;  // the settings of the skipped components, in backup order
@@ -55,9 +49,9 @@ Outcome BackupAll(const ComponentRegistry& registry, BackupContext ctx, const st
   Outcome out;
   for (Component* c : registry.BackupOrder()) {
     std::string name(c->name());
-    if (std::string why = c->NotConfigured(ctx.settings); !why.empty()) {
-      snap.report.components[name] = ComponentReport::Skipped(why);
-      out.unset.push_back(SettingOf(why));
+    if (std::string setting = c->MissingSetting(ctx.settings); !setting.empty()) {
+      snap.report.components[name] = ComponentReport::Skipped("not configured (" + setting + ")");
+      out.unset.push_back(setting);
       continue;
     }
     out.any = true;

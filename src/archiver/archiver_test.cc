@@ -24,7 +24,7 @@ class NotesComponent : public Component {
  public:
   explicit NotesComponent(std::vector<std::string> notes) : notes_(std::move(notes)) {}
   std::string_view name() const override { return "notes"; }
-  std::string NotConfigured(const Settings&) const override { return notes_.empty() ? "not configured (NOTES)" : ""; }
+  std::string MissingSetting(const Settings&) const override { return notes_.empty() ? "NOTES" : ""; }
   ComponentBackup Backup(BackupContext& ctx) override {
     ComponentBackup b{{{"kind", "notes"}, {"blobs", json::array()}}, {}};
     for (const auto& n : notes_) {

@@ -58,8 +58,9 @@ class Component {
   virtual ~Component() = default;
   // The component's name: its key in snapshots, reports, metrics and --components.
   virtual std::string_view name() const = 0;
-  // "" when configured; else why not, naming the setting: "not configured (DB_HOST)".
-  virtual std::string NotConfigured(const Settings& s) const = 0;
+  // "" when configured; else the setting that would configure it ("DB_HOST"), which the backup
+  // report and the "nothing to back up" error name.
+  virtual std::string MissingSetting(const Settings& s) const = 0;
   virtual ComponentBackup Backup(BackupContext& ctx) = 0;
   // Restores one entry of a snapshot and verifies it before reporting success (content hashes,
   // row counts, key counts): the restorer never reports a component it has not verified.

@@ -18,7 +18,7 @@ class FakeComponent : public Component {
   FakeComponent(std::string name, std::vector<std::string>* calls, std::string fail = "")
       : name_(std::move(name)), calls_(calls), fail_(std::move(fail)) {}
   std::string_view name() const override { return name_; }
-  std::string NotConfigured(const Settings&) const override { return ""; }
+  std::string MissingSetting(const Settings&) const override { return ""; }
   ComponentBackup Backup(BackupContext&) override { return {}; }
   ComponentReport Restore(const nlohmann::json& entry, RestoreContext& ctx) override {
     calls_->push_back(name_);

@@ -16,9 +16,7 @@ class DatabaseComponent : public Component {
  public:
   std::string_view name() const override { return "database"; }
 
-  std::string NotConfigured(const Settings& s) const override {
-    return s.db_host.empty() ? "not configured (DB_HOST)" : "";
-  }
+  std::string MissingSetting(const Settings& s) const override { return s.db_host.empty() ? "DB_HOST" : ""; }
 
   ComponentBackup Backup(BackupContext& ctx) override {
     DatabaseBackupResult r;

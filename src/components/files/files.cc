@@ -19,9 +19,7 @@ class FilesComponent : public Component {
 
   std::string_view name() const override { return name_; }
 
-  std::string NotConfigured(const Settings& s) const override {
-    return source_(s).paths.empty() ? "not configured (" + variable_ + ")" : "";
-  }
+  std::string MissingSetting(const Settings& s) const override { return source_(s).paths.empty() ? variable_ : ""; }
 
   // Incremental backups reuse the unchanged files of the parent's tree without reading them.
   ComponentBackup Backup(BackupContext& ctx) override {

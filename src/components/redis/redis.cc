@@ -10,9 +10,7 @@ class RedisComponent : public Component {
  public:
   std::string_view name() const override { return "redis"; }
 
-  std::string NotConfigured(const Settings& s) const override {
-    return s.redis_host.empty() ? "not configured (REDIS_HOST)" : "";
-  }
+  std::string MissingSetting(const Settings& s) const override { return s.redis_host.empty() ? "REDIS_HOST" : ""; }
 
   ComponentBackup Backup(BackupContext& ctx) override {
     RedisBackupResult r = BackupRedis(ctx.repo, ctx.saver, RedisOptionsOf(ctx.settings), ctx.progress);
