@@ -61,6 +61,17 @@ std::string ExplainConnectError(const std::string& msg, const DbEndpoint& ep, co
 }
 
 StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const DbEndpoint& ep, const std::string& dbname) {
+  return Open(ep, dbname, "", "spacetime-backup");
+}
+
+StatusOr<std::unique_ptr<PgConnection>> PgConnection::ConnectReplication(const DbEndpoint& ep,
+                                                                         const std::string& application_name) {
+  return Open(ep, "", "true", application_name);
+}
+
+StatusOr<std::unique_ptr<PgConnection>> PgConnection::Open(const DbEndpoint& ep, const std::string& dbname,
+                                                           const std::string& replication,
+                                                           const std::string& app_name) {
   std::vector<const char*> keys, values;
   std::string port = ep.port > 0 ? std::to_string(ep.port) : "";
   const std::string& db = dbname.empty() ? ep.name : dbname;
@@ -75,8 +86,8 @@ StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const DbEndpoint& 
   add("user", ep.user);
   add("password", ep.password);
   add("sslmode", ep.sslmode);
-  keys.push_back("application_name");
-  values.push_back("spacetime-backup");
+  add("replication", replication);
+  add("application_name", app_name);
   keys.push_back("connect_timeout");
   values.push_back("10");
   keys.push_back(nullptr);

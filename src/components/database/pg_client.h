@@ -32,6 +32,11 @@ class PgConnection {
  public:
   // dbname overrides endpoint.name (the maintenance database for CREATE DATABASE, say).
   static StatusOr<std::unique_ptr<PgConnection>> Connect(const DbEndpoint& ep, const std::string& dbname = "");
+  // A walsender connection (libpq's replication=true, as pg_basebackup and pg_receivewal open):
+  // it accepts replication commands (IDENTIFY_SYSTEM, BASE_BACKUP, START_REPLICATION), not SQL.
+  // application_name is what synchronous_standby_names and pg_stat_replication see.
+  static StatusOr<std::unique_ptr<PgConnection>> ConnectReplication(const DbEndpoint& ep,
+                                                                    const std::string& application_name);
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
@@ -43,9 +48,14 @@ class PgConnection {
   std::string QuoteIdent(const std::string& name);
   std::string QuoteLiteral(const std::string& value);
   int server_version() const;  // 150004 for 15.4
+  // The libpq handle, for the protocol-level modules of this component (COPY streams of
+  // BASE_BACKUP and START_REPLICATION). The connection keeps ownership.
+  PGconn* raw() { return conn_; }
 
  private:
   PgConnection() = default;
+  static StatusOr<std::unique_ptr<PgConnection>> Open(const DbEndpoint& ep, const std::string& dbname,
+                                                      const std::string& replication, const std::string& app_name);
   PGconn* conn_ = nullptr;
 };
 
