@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "repository/blob_stream.h"
 #include "repository/tree.h"
 
 namespace stb {
@@ -153,8 +154,7 @@ Status WriteContent(Repository& repo, const BackupEntry& e, int fd) {
   if (e.type != FileNode::Type::kFile)
     return InvalidArgument(e.path + " is a " + EntryTypeName(e.type) + ", not a file");
   uint64_t written = 0;
-  for (const auto& id : e.content) {
-    ASSIGN_OR_RETURN(Bytes data, repo.ReadBlob(id));
+  RETURN_IF_ERROR(StreamBlobs(repo, e.content, [&](const Bytes& data) {
     size_t done = 0;
     while (done < data.size()) {
       ssize_t w = ::write(fd, data.data() + done, data.size() - done);
@@ -163,7 +163,8 @@ Status WriteContent(Repository& repo, const BackupEntry& e, int fd) {
       done += static_cast<size_t>(w);
     }
     written += data.size();
-  }
+    return Status::Ok();
+  }));
   if (written != e.size) {
     return Corrupt(e.path + ": its blobs hold " + std::to_string(written) + " bytes, the backup recorded " +
                    std::to_string(e.size));

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "browse/browse.h"
+#include "repository/blob_stream.h"
 
 namespace stb {
 
@@ -71,14 +72,14 @@ Status ExportArchive(Repository& repo, const std::vector<BackupEntry>& entries, 
     if (archive_write_header(a.get(), ae.get()) != ARCHIVE_OK) return ArchiveError(a.get(), name);
     if (e.type == FileNode::Type::kFile) {
       uint64_t written = 0;
-      for (const auto& id : e.content) {
-        ASSIGN_OR_RETURN(Bytes data, repo.ReadBlob(id));
+      RETURN_IF_ERROR(StreamBlobs(repo, e.content, [&](const Bytes& data) {
         if (written + data.size() > e.size) return Corrupt(e.path + ": more content than the backup recorded");
         if (archive_write_data(a.get(), data.data(), data.size()) != static_cast<la_ssize_t>(data.size())) {
           return ArchiveError(a.get(), name);
         }
         written += data.size();
-      }
+        return Status::Ok();
+      }));
       if (written != e.size) return Corrupt(e.path + ": less content than the backup recorded");
     }
     ++count;

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "repository/blob_saver.h"
+#include "repository/blob_stream.h"
 #include "repository/repository.h"
 
 namespace stb {
@@ -178,16 +179,11 @@ StatusOr<std::vector<Id>> SaveTree(Repository& repo, BlobSaver& saver, const Tre
 
 StatusOr<Tree> LoadTree(Repository& repo, const nlohmann::json& entry) {
   Bytes data;
-  try {
-    for (const auto& h : entry.at("tree")) {
-      auto id = Id::FromHex(h.get<std::string>());
-      if (!id) return Corrupt("snapshot has a bad tree blob id");
-      ASSIGN_OR_RETURN(Bytes part, repo.ReadBlob(*id));
-      data.insert(data.end(), part.begin(), part.end());
-    }
-  } catch (const std::exception& e) {
-    return Corrupt(std::string("snapshot component entry: ") + e.what());
-  }
+  ASSIGN_OR_RETURN(std::vector<Id> ids, EntryBlobIds(entry, "tree"));
+  RETURN_IF_ERROR(StreamBlobs(repo, std::move(ids), [&](const Bytes& part) {
+    data.insert(data.end(), part.begin(), part.end());
+    return Status::Ok();
+  }));
   return ParseTree(data);
 }
 

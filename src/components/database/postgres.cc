@@ -20,6 +20,7 @@
 #include "core/parse.h"
 #include "core/stop.h"
 #include "core/subprocess.h"
+#include "repository/blob_stream.h"
 
 namespace stb {
 
@@ -223,16 +224,16 @@ namespace {
 
 // Streams the stored dump to fd (pg_restore's stdin or a staging file). A stop (a drill told to
 // end) cuts the stream short, so pg_restore fails at once instead of loading gigabytes first.
+// The blobs are read ahead in parallel (BlobStream): one at a time, a cloud location's latency
+// made the dump, not pg_restore, the slow part of a restore.
 Status WriteDump(Repository& repo, const json& entry, int fd, Progress& progress) {
-  for (const auto& h : entry.at("blobs")) {
+  ASSIGN_OR_RETURN(std::vector<Id> ids, EntryBlobIds(entry, "blobs"));
+  return StreamBlobs(repo, std::move(ids), [&](const Bytes& data) {
     if (ProcessStopToken().stopped()) return Unavailable("the restore was stopped");
-    auto id = Id::FromHex(h.get<std::string>());
-    if (!id) return Corrupt("snapshot names an invalid blob id");
-    ASSIGN_OR_RETURN(Bytes data, repo.ReadBlob(*id));
     RETURN_IF_ERROR(WriteFull(fd, data.data(), data.size(), "the dump"));
     progress.bytes_done += data.size();
-  }
-  return Status::Ok();
+    return Status::Ok();
+  });
 }
 
 // Creates the target database if it is missing; returns whether it already held tables.

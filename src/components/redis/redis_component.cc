@@ -24,6 +24,7 @@
 #include "core/subprocess.h"
 #include "filetree/file_backup.h"
 #include "filetree/file_restore.h"
+#include "repository/blob_stream.h"
 #include "repository/repository.h"
 
 namespace stb {
@@ -487,23 +488,15 @@ json RestoreRedis(Repository& repo, const json& entry, const std::string& target
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640));
   if (!fd.valid()) return fail(ErrnoStatus("creating " + tmp, errno));
   RdbValidator validator;
-  try {
-    for (const auto& h : entry.at("blobs")) {
-      auto id = Id::FromHex(h.get<std::string>());
-      if (!id) throw std::runtime_error("bad blob id");
-      auto data = repo.ReadBlob(*id);  // verified against its id
-      if (data.ok()) st = WriteFull(fd.get(), data->data(), data->size(), tmp);
-      if (!data.ok() || !st.ok()) {
-        ::unlink(tmp.c_str());
-        return fail(data.ok() ? st : data.status());
-      }
-      validator.Update(data->data(), data->size());
-    }
-  } catch (const std::exception& e) {
-    ::unlink(tmp.c_str());
-    return fail(Corrupt(std::string("redis entry of the snapshot: ") + e.what()));
-  }
-  st = validator.Finish();
+  auto ids = EntryBlobIds(entry, "blobs");
+  st = ids.ok() ? StreamBlobs(repo, std::move(*ids),  // read ahead in parallel, each verified against its id
+                              [&](const Bytes& data) {
+                                RETURN_IF_ERROR(WriteFull(fd.get(), data.data(), data.size(), tmp));
+                                validator.Update(data.data(), data.size());
+                                return Status::Ok();
+                              })
+                : ids.status().Context("redis entry of the snapshot");
+  if (st.ok()) st = validator.Finish();
   if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoStatus("fsync " + tmp, errno);
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = ErrnoStatus("renaming into " + path, errno);
   if (!st.ok()) {
@@ -549,13 +542,9 @@ Status ServeSnapshot(Repository& repo, const json& entry, RedisConnection& repli
       reply = name == "PSYNC" ? "+FULLRESYNC " + ToHex(RandomBytes(20)) + " 0\r\n" : "";
       reply += "$" + std::to_string(entry.at("size_bytes").get<uint64_t>()) + "\r\n";
       RETURN_IF_ERROR(replica.SendRaw(reinterpret_cast<const uint8_t*>(reply.data()), reply.size()));
-      for (const auto& h : entry.at("blobs")) {
-        auto id = Id::FromHex(h.get<std::string>());
-        if (!id) return Corrupt("bad blob id in the snapshot");
-        ASSIGN_OR_RETURN(Bytes data, repo.ReadBlob(*id));
-        RETURN_IF_ERROR(replica.SendRaw(data.data(), data.size()));
-      }
-      return Status::Ok();
+      ASSIGN_OR_RETURN(std::vector<Id> ids, EntryBlobIds(entry, "blobs"));
+      return StreamBlobs(repo, std::move(ids),
+                         [&](const Bytes& data) { return replica.SendRaw(data.data(), data.size()); });
     }
     RETURN_IF_ERROR(replica.SendRaw(reinterpret_cast<const uint8_t*>(reply.data()), reply.size()));
   }
