@@ -202,8 +202,7 @@ TEST_F(BlobStreamTest, AbandonedOrStoppedBySinkEndsWithoutHanging) {
   EXPECT_LE(slow_->started, 1 + 4);
   size_t seen = 0;
   Status st = StreamBlobs(
-      *repo_, ids_, [&](const Bytes&) { return ++seen == 3 ? IoError("disk full") : Status::Ok(); },
-      OneBlobPerRead(4));
+      *repo_, ids_, [&](const Bytes&) { return ++seen == 3 ? IoError("disk full") : Status::Ok(); }, OneBlobPerRead(4));
   EXPECT_EQ(st.code(), Code::kIo);
   EXPECT_EQ(seen, 3u);
 }
