@@ -22,13 +22,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 source "$ROOT/test/e2e/pg_lib.sh"
 source "$ROOT/test/services/lib.sh"
 RPORT=$(free_port) RPW=bench-not-secret
-cleanup() {
-  [ -s "$W/redis.pid" ] && kill "$(cat "$W/redis.pid")" 2>/dev/null
-  service_stop_all
-  stop_pg
-  rm -rf "$W"
-}
-trap cleanup EXIT
+trap '[ -s "$W/redis.pid" ] && kill "$(cat "$W/redis.pid")" 2>/dev/null; service_stop_all; stop_pg; rm -rf "$W"' EXIT
 start_pg
 service_start s3 "$W/svc"
 redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$W" --save "" --requirepass "$RPW" --daemonize yes \

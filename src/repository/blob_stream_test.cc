@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "repo_fixture.h"
 #include "repository/blob_saver.h"
 
 namespace stb {
@@ -47,22 +48,14 @@ class SlowStorage final : public Storage {
   std::shared_ptr<Storage> inner_;
 };
 
-KeySource TestKey() {
-  KeySource k;
-  k.kind = KeySource::Kind::kKeyFile;
-  k.path = "test-key";
-  k.secret = Bytes(32, 7);
-  return k;
-}
-
 class BlobStreamTest : public ::testing::Test {
  protected:
   static constexpr size_t kBlobs = 16, kBlobSize = 64 << 10;
   void SetUp() override {
     auto mem = std::shared_ptr<Storage>(NewMemStorage());
-    ASSERT_TRUE(Repository::Init(*mem, TestKey()).ok());
+    ASSERT_TRUE(Repository::Init(*mem, FixtureKey()).ok());
     slow_ = std::make_shared<SlowStorage>(mem);
-    auto r = Repository::Open(slow_, TestKey());
+    auto r = Repository::Open(slow_, FixtureKey());
     ASSERT_TRUE(r.ok()) << r.status().message();
     repo_ = std::move(*r);
     BlobSaver saver(*repo_, 0);
