@@ -6,11 +6,11 @@
 # without REPLICATION falls back to pg_dump (auto) or fails (physical), naming ALTER ROLE.
 source "$(dirname "$0")/lib.sh" "$1"
 source "$HERE/pg_lib.sh"
-LAYDOWN=$(dirname "$BIN")/pg_laydown_tool
+LAYDOWN=$(dirname "$BIN")/test/pg_laydown_tool
 [ -x "$LAYDOWN" ] || fail "pg_laydown_tool is not built (ninja pg_laydown_tool)"
 R_PORT=
 stop_restored() { [ -f "$W/r/postmaster.pid" ] && pg_as "$PGBIN/pg_ctl" -D "$W/r" -m immediate stop >/dev/null 2>&1 || true; }
-trap 'stop_restored; stop_pg; rm -rf "$W"' EXIT
+trap 'stop_restored; stop_pg; [ -n "${KEEP_W:-}" ] || rm -rf "$W"' EXIT
 unset PLAYER_SAVES_DIR CONFIG_DIRS APP_DIR
 export DB_BACKUP_METHOD=auto
 
@@ -70,8 +70,8 @@ python3 -c "import sys; sys.exit(0 if $new2 < 0.25 * $size2 else 1)" || fail "se
 if "$LAYDOWN" "$id1" "$W/r" 2>"$W/again.err"; then fail "lay-down into a non-empty directory succeeded"; fi
 grep -q "not empty" "$W/again.err" || fail "non-empty target: $(cat "$W/again.err")"
 R_PORT=$(pg_free_port)
-pg_as "$PGBIN/pg_ctl" -D "$W/r" -l "$W/r.log" -w -t 120 -o "-p $R_PORT -k $W -c listen_addresses=127.0.0.1" start \
-  >/dev/null || fail "the laid-down server did not start: $(tail -5 "$W/r.log")"
+pg_as "$PGBIN/pg_ctl" -D "$W/r" -l "$PGD/r.log" -w -t 120 -o "-p $R_PORT -k $PGD -c listen_addresses=127.0.0.1" start \
+  >/dev/null || fail "the laid-down server did not start: $(tail -5 "$PGD/r.log")"
 h_r=$(content_hash -h 127.0.0.1 -p "$R_PORT")
 [ "$h_r" = "$h1" ] || fail "restored content differs: $h_r vs $h1"
 stop_restored

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   if (!key.ok()) return die(key.status().message());
   auto repo = Repository::Open(std::shared_ptr<Storage>(std::move(*storage)), *key);
   if (!repo.ok()) return die(repo.status().message());
+  if (Status st = (*repo)->LoadIndex(); !st.ok()) return die(st.message());
   auto snap = FindSnapshot(**repo, argv[1]);
   if (!snap.ok()) return die(snap.status().message());
   auto parsed = Snapshot::FromJson(snap->doc);

@@ -213,6 +213,7 @@ class PhysicalBackup {
       if (first) {
         tree_.nodes[root_node].uid = member->uid;
         tree_.nodes[root_node].gid = member->gid;
+        tree_.nodes[root_node].mtime_ns = member->mtime_ns;
         first = false;
       }
       RETURN_IF_ERROR(AddMember(root, *member, tar));

@@ -19,7 +19,8 @@ namespace {
 std::span<const uint8_t> S(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
 TEST(BackupCopyMessage, Types) {
-  auto n = ParseBackupCopyMessage(S(std::string("n16385.tar\0/srv/ts\0", 19)));
+  const std::string msg("n16385.tar\0/srv/ts\0", 19);  // the message's views point into it
+  auto n = ParseBackupCopyMessage(S(msg));
   ASSERT_TRUE(n.ok()) << n.status().message();
   EXPECT_EQ(n->type, 'n');
   EXPECT_EQ(n->archive, "16385.tar");
@@ -27,7 +28,8 @@ TEST(BackupCopyMessage, Types) {
   auto base = ParseBackupCopyMessage(S(std::string("nbase.tar\0\0", 11)));
   ASSERT_TRUE(base.ok());
   EXPECT_EQ(base->tablespace, "");
-  auto d = ParseBackupCopyMessage(S("dxyz"));
+  const std::string data_msg = "dxyz";
+  auto d = ParseBackupCopyMessage(S(data_msg));
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(std::string(d->data.begin(), d->data.end()), "xyz");
   EXPECT_TRUE(ParseBackupCopyMessage(S("m")).ok());
@@ -126,11 +128,12 @@ TEST(TarStream, FilesDirsSymlinksInAnyBlockSize) {
                              {"base/", AE_IFDIR},
                              {"base/1/1259", AE_IFREG, big},
                              {"pg_tblspc/16385", AE_IFLNK, "", "/srv/ts"},
-                             {"empty", AE_IFREG, ""}});
+                             {"empty", AE_IFREG, ""},
+                             {"./pg_wal/000000010000000000000002", AE_IFREG, "wal"}});
   for (size_t block : {1, 511, 512, 4096, 1 << 20}) {
     auto all = ReadAll(tar, block);
     ASSERT_TRUE(all.ok()) << block << ": " << all.status().message();
-    ASSERT_EQ(all->size(), 5u);
+    ASSERT_EQ(all->size(), 6u);
     EXPECT_EQ((*all)[0].second, "START WAL LOCATION: 0/2000028\n");
     EXPECT_EQ((*all)[1].first.path, "base");  // trailing '/' stripped
     EXPECT_EQ((*all)[1].first.type, TarMember::Type::kDir);
@@ -141,6 +144,7 @@ TEST(TarStream, FilesDirsSymlinksInAnyBlockSize) {
     EXPECT_EQ((*all)[3].first.type, TarMember::Type::kSymlink);
     EXPECT_EQ((*all)[3].first.link, "/srv/ts");
     EXPECT_EQ((*all)[4].first.size, 0u);
+    EXPECT_EQ((*all)[5].first.path, "pg_wal/000000010000000000000002");  // as PostgreSQL appends WAL
   }
 }
 

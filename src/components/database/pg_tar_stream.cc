@@ -56,6 +56,8 @@ StatusOr<std::optional<TarMember>> TarStreamReader::Next() {
   TarMember m;
   m.path = name ? name : "";
   while (!m.path.empty() && m.path.back() == '/') m.path.pop_back();
+  // PostgreSQL names the WAL it appends to base.tar "./pg_wal/...".
+  while (m.path.starts_with("./")) m.path.erase(0, 2);
   if (!IsSafeRelativePath(m.path)) return Corrupt("base backup tar: unsafe member path '" + m.path + "'");
   if (archive_entry_hardlink(e)) return Corrupt("base backup tar: '" + m.path + "' is a hard link (not supported)");
   switch (archive_entry_filetype(e)) {
