@@ -19,8 +19,14 @@ DatabaseBackupResult BackupPostgres(Repository& repo, BlobSaver& saver, const Da
 nlohmann::json RestorePostgres(Repository& repo, const nlohmann::json& entry, const DatabaseOptions& opt,
                                const std::string& target_db, Progress& progress);
 
-// Why a physical base backup cannot run (the role, wal_level, WAL senders, pg_hba), "" when it can.
+// pg_physical_method.cc. Why a physical base backup cannot run (the role, wal_level, WAL
+// senders, pg_hba), "" when it can.
 std::string PhysicalBackupBlocker(PgConnection& sql, const DbEndpoint& ep);
+// A row of pg_settings ("" when the role may not see it).
+StatusOr<std::string> OneSetting(PgConnection& sql, const std::string& name);
+// DB_WAL_SOURCE auto: "archive" when archive_command runs wal-push, else "included" (and a
+// warning); a configured source is returned as is.
+std::string ChooseWalSource(PgConnection& sql, const std::string& configured, nlohmann::json& warnings);
 DatabaseBackupResult BackupPostgresPhysical(Repository& repo, BlobSaver& saver, const DatabaseOptions& opt,
                                             PgConnection& sql, Progress& progress);
 
