@@ -33,7 +33,7 @@ last_stored_commit() {
   local segs
   segs=$(find "$BACKUP_ROOT/wal" -type f -path '*/wal/*/[0-9A-F]*/*' -printf '%f\n' | grep -oE '^[0-9A-F]{24}' | sort -u | tail -3)
   [ -n "$segs" ] || fail "no WAL stored"
-  for s in $segs; do "$BIN" wal-fetch --pgdata "$ctl" "$s" "$dir/$s" || fail "wal-fetch $s"; done
+  for s in $segs; do "$BIN" wal-fetch --pgdata "$ctl" "$s" "$dir/$s" || { find "$BACKUP_ROOT/wal" -type f | sort >&2; tail "$W/recv.out" >&2; fail "wal-fetch $s"; }; done
   local first last
   first=$(echo "$segs" | head -1); last=$(echo "$segs" | tail -1)
   # pg_waldump stops (non-zero) at the zero padding after the last stored record.
@@ -59,14 +59,15 @@ crash_and_measure() {
   mkdir -p "$W/ctl-$tag/global"; cp "$PGD/data/global/pg_control" "$W/ctl-$tag/global/"
   local flush; flush=$(psql_ postgres -At -c "SELECT pg_current_wal_flush_lsn()")
   pg_kill9 "$PGD/data"
-  heartbeat_stop
+  heartbeat_stop || true  # (its wait returns the loop's signal status)
   local ack; ack=$(last_ack)
   sleep 0.5
   kill -TERM "$RECV_PID"
   local rc=0; wait "$RECV_PID" || rc=$?; RECV_PID=
   [ "$rc" = 0 ] || { tail -20 "$W/recv.out"; fail "wal-receive exited $rc on SIGTERM"; }
   grep -q "stopped; stored up to" "$W/recv.out" || fail "wal-receive did not report where it stopped"
-  read -r lsn at < <(last_stored_commit "$tag")
+  last_stored_commit "$tag" >"$W/last-$tag"
+  read -r lsn at <"$W/last-$tag"
   GAP=$(python3 -c "print(round(max(0.0, $ack - $at), 3))")
   local behind=$(( $(lsn_bytes "$flush") - $(lsn_bytes "$lsn") ))
   echo "  [$tag] last acknowledged heartbeat $ack, last stored commit $at at $lsn;" \
@@ -77,14 +78,14 @@ crash_and_measure() {
 PG_OPTS="-c wal_level=replica -c max_wal_senders=5 -c synchronous_commit=on" start_pg
 start_receiver
 slot=$(psql_ postgres -At -c "SELECT slot_type || ' ' || active FROM pg_replication_slots WHERE slot_name = 'spacetime_backup'")
-[ "$slot" = "physical t" ] || fail "slot spacetime_backup: '$slot'"
+[ "$slot" = "physical true" ] || fail "slot spacetime_backup: '$slot'"
 heartbeat_start postgres
 PGPASSWORD=$PG_PW "$PGBIN/pgbench" -h 127.0.0.1 -p "$DB_PORT" -U postgres -i -s 5 -q postgres >/dev/null 2>&1
 PGPASSWORD=$PG_PW "$PGBIN/pgbench" -h 127.0.0.1 -p "$DB_PORT" -U postgres -c 2 -T 12 postgres >/dev/null 2>&1
 sleep 2
 n=$(find "$BACKUP_ROOT/wal" -type f -name '*.r*' | wc -l)
 [ "$n" -ge 5 ] || fail "only $n parts stored while streaming"
-segs=$(find "$BACKUP_ROOT/wal" -type f -regex '.*/[0-9A-F]\{24\}' | wc -l)
+segs=$(find "$BACKUP_ROOT/wal" -type f -printf '%f\n' | grep -cE '^[0-9A-F]{24}$' || true)
 [ "$segs" -ge 3 ] || fail "only $segs complete segments stored under load"
 crash_and_measure async
 python3 -c "import sys; sys.exit(0 if $GAP <= 5 else 1)" || fail "asynchronous: acknowledged commits of the last $GAP s are not stored (limit 5 s)"
