@@ -420,8 +420,12 @@ Status WalReceiver::Run(const WalSourceFactory& connect) {
             " s");
     SleepUnlessStopped(stop_, wait);
   }
-  for (auto& s : shippers_) s->Stop(true);
+  FinishShipping();
   return Status::Ok();
+}
+
+void WalReceiver::FinishShipping() {
+  for (auto& s : shippers_) s->Stop(true);
 }
 
 }  // namespace stb

@@ -136,6 +136,8 @@ class WalReceiver {
   Status Run(const WalSourceFactory& connect);
   // One connection's worth; returns Ok on a stop, an error when the session ended otherwise.
   Status RunSession(WalSource& src);
+  // The shippers' last pass, then their end (Run does it when stopped).
+  void FinishShipping();
   const WalSink* sink() const { return sink_.get(); }
 
  private:

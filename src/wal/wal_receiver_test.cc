@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <deque>
 
 #include "fault_storage.h"
@@ -244,6 +247,40 @@ TEST_F(WalReceiverTest, ReportedFlushIsNeverPastDurable) {
     }
     EXPECT_GT(src.statuses, 0);
   }
+}
+
+// Each cloud location gets the complete segment as the local bytes (its outbox entry removed once
+// there) and the rest as parts, so that it can serve the same prefix.
+TEST_F(WalReceiverTest, ShipsSegmentsAndPartsOffsite) {
+  StopToken stop;
+  FakeSource src(stop, [](uint64_t) {});
+  Bytes wal = FakeWalSegment(1, 5, kSeg, kSysid);
+  Bytes next = FakeWalSegment(1, 6, kSeg, kSysid);
+  wal.insert(wal.end(), next.begin(), next.begin() + 300000);
+  for (uint64_t off = 0; off < wal.size(); off += 150000) {
+    size_t n = std::min<size_t>(150000, wal.size() - off);
+    src.script.push_back(XLogData(5 * kSeg + off, 7 * kSeg, std::span<const uint8_t>(wal).subspan(off, n)));
+    src.script.push_back(Bytes{});
+  }
+  auto cloud = std::shared_ptr<Storage>(NewMemStorage());
+  std::string outbox = "/tmp/stb-wal-receiver-test-" + std::to_string(::getpid());
+  WalReceiverOptions o;
+  o.sync = true;
+  o.offsite_interval_ms = 5;
+  o.outbox_dir = outbox;
+  WalReceiver receiver(*repo_, *mem_, {WalOffsite{"s3", cloud}}, o, stop);
+  ASSERT_TRUE(receiver.RunSession(src).ok());
+  receiver.FinishShipping();
+  auto seg5 = store_->Read(*cloud, SegmentWalName(1, 5, kSeg));
+  ASSERT_TRUE(seg5.ok()) << seg5.status().message();
+  EXPECT_EQ(seg5->raw, Bytes(wal.begin(), wal.begin() + kSeg));
+  EXPECT_EQ(cloud->Get(store_->ObjectName(SegmentWalName(1, 5, kSeg))).value(),
+            mem_->Get(store_->ObjectName(SegmentWalName(1, 5, kSeg))).value());
+  auto prefix = store_->ReadSegmentOrPrefix(*cloud, 1, 6, kSeg);
+  ASSERT_TRUE(prefix.ok() && prefix->has_value());
+  EXPECT_EQ(**prefix, Bytes(next.begin(), next.begin() + 300000));
+  EXPECT_EQ(std::system(("test -z \"$(ls -A " + outbox + "/s3)\"").c_str()), 0) << "outbox entry left";
+  std::system(("rm -rf " + outbox).c_str());
 }
 
 // A restart continues after the newest stored segment, at its segment's start.

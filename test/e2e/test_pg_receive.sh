@@ -75,8 +75,9 @@ phase() {
   PARTS=$(find "$BACKUP_ROOT/wal/$cluster" -type f -name '*.r*' | wc -l)
   SEGS=$(find "$BACKUP_ROOT/wal/$cluster" -type f -printf '%f\n' | grep -cE '^[0-9A-F]{24}$' || true)
   local flush=
+  [ "$kill" = both ] || flush=$(psql_ postgres -At -c "SELECT pg_current_wal_flush_lsn()")
   local kill_at; kill_at=$(date +%s.%N)
-  if [ "$kill" = both ]; then kill -9 "$RECV_PID"; else flush=$(psql_ postgres -At -c "SELECT pg_current_wal_flush_lsn()"); fi
+  [ "$kill" != both ] || kill -9 "$RECV_PID"
   pg_kill9 "$PGD/data"
   heartbeat_stop || true  # (its wait returns the loop's signal status)
   [ -z "$load" ] || wait "$load" 2>/dev/null || true  # pgbench, whose server is gone
