@@ -4,13 +4,17 @@
 # SIGKILLed: the WAL stored reaches within 5 s of the last acknowledged commit (the gap is printed,
 # from pg_waldump's last commit record in the segments wal-fetch returns). The server alone
 # SIGKILLed: the receiver keeps what it had, SIGTERM ends it with exit 0. In --sync mode
-# (synchronous_standby_names) every acknowledged commit is stored: gap 0.
+# (synchronous_standby_names) every acknowledged commit is stored: gap 0. An S3 location (radosgw)
+# gets the parts about once a second: after the SIGKILL it too holds WAL within 5 s of the kill.
 source "$(dirname "$0")/lib.sh" "$1"
 source "$HERE/pg_lib.sh"
+source "$HERE/../services/lib.sh"
 RECV_PID=
 stop_recv() { [ -n "$RECV_PID" ] && kill "$RECV_PID" 2>/dev/null; [ -n "$RECV_PID" ] && wait "$RECV_PID" 2>/dev/null; RECV_PID=; }
-trap 'heartbeat_stop; stop_recv; stop_pg; rm -rf "$W"' EXIT
+trap 'heartbeat_stop; stop_recv; stop_pg; service_stop_all; rm -rf "$W"' EXIT
 
+# An S3 location (radosgw): the receiver copies its parts there about once a second.
+service_start s3 "$W/svc"
 "$BIN" init >/dev/null
 mkdir -p "$BACKUP_STATE_DIR" "$BACKUP_LOG_DIR"
 export DB_NAME=postgres
@@ -32,13 +36,15 @@ start_receiver() {  # args: extra wal-receive options
 
 # The newest WAL of the phase's cluster, as PostgreSQL would get it (wal-fetch pads a prefix of
 # parts with zeros), decoded by pg_waldump: prints "<lsn> <epoch>" of the last commit record.
-last_stored_commit() {
-  local tag=$1 cluster=$2 dir=$W/fetched-$1
+last_stored_commit() {  # TAG CLUSTER [LOCATION]
+  local tag=$1 cluster=$2 loc=${3:-local} dir=$W/fetched-$1-${3:-local}
   rm -rf "$dir"; mkdir -p "$dir"
   local segs
   segs=$(find "$BACKUP_ROOT/wal/$cluster" -type f -printf '%f\n' | grep -oE '^[0-9A-F]{24}' | sort -u | tail -3)
   [ -n "$segs" ] || fail "[$tag] no WAL stored"
-  for s in $segs; do "$BIN" wal-fetch --pgdata "$W/ctl-$tag" "$s" "$dir/$s" >&2 || fail "[$tag] wal-fetch $s"; done
+  for s in $segs; do
+    "$BIN" wal-fetch --location "$loc" --pgdata "$W/ctl-$tag" "$s" "$dir/$s" >&2 || fail "[$tag] wal-fetch --location $loc $s"
+  done
   # pg_waldump stops (non-zero) at the zero padding after the last stored record.
   TZ=UTC "$PGBIN/pg_waldump" -p "$dir" "$(echo "$segs" | head -1)" "$(echo "$segs" | tail -1)" 2>"$W/waldump.err" |
     grep 'desc: COMMIT' | tail -1 >"$W/commit.txt" || true
@@ -93,8 +99,12 @@ phase() {
   local lsn at; read -r lsn at <"$W/last-$tag"
   GAP=$(python3 -c "print(round(max(0.0, $ack - $at), 3))")
   BEFORE_KILL=$(python3 -c "print(round($kill_at - $at, 3))")
+  last_stored_commit "$tag" "$cluster" s3 >"$W/last-$tag-s3"
+  local s3lsn s3at; read -r s3lsn s3at <"$W/last-$tag-s3"
+  S3_BEFORE_KILL=$(python3 -c "print(round($kill_at - $s3at, 3))")
   echo "  [$tag] last acknowledged heartbeat $ack; last stored commit $at at $lsn (server flush position" \
-    "${flush:-not read}); gap $GAP s; the newest stored commit is $BEFORE_KILL s older than the kill"
+    "${flush:-not read}); gap $GAP s; the newest stored commit is $BEFORE_KILL s older than the kill;" \
+    "in s3: $s3lsn, $S3_BEFORE_KILL s older"
 }
 within() { python3 -c "import sys; sys.exit(0 if $1 <= $2 else 1)"; }
 
@@ -104,6 +114,8 @@ phase async-kill9 both ""
 within "$GAP" 5 || fail "asynchronous: acknowledged commits of the last $GAP s are not stored (limit 5 s)"
 within "$BEFORE_KILL" 5 || fail "asynchronous: the newest stored commit is $BEFORE_KILL s older than the kill (limit 5 s)"
 pass "wal-receive and server SIGKILLed under load: $PARTS parts, $SEGS segments stored; gap $GAP s, newest stored commit $BEFORE_KILL s before the kill (limit 5 s)"
+within "$S3_BEFORE_KILL" 5 || fail "s3: the newest commit there is $S3_BEFORE_KILL s older than the kill (limit 5 s)"
+pass "s3 received the parts while the receiver ran: its newest commit is $S3_BEFORE_KILL s older than the kill (limit 5 s)"
 
 # ---- 2. Asynchronous, the server lost: the receiver stores what it has, SIGTERM exits 0. ----
 phase async-term server ""
@@ -118,3 +130,5 @@ pass "wal-receive --sync with synchronous_standby_names: $ACKED acknowledged hea
 
 "$BIN" check --read-data >"$W/check.json" 2>"$W/check.err" || { cat "$W/check.err"; fail "check --read-data"; }
 pass "check --read-data passes ($(json "$W/check.json" "r['wal']['parts']") parts, $(json "$W/check.json" "r['wal']['segments']") segments)"
+"$BIN" check --read-data s3 >"$W/check-s3.json" 2>"$W/check.err" || { cat "$W/check.err"; fail "check --read-data s3"; }
+pass "check --read-data s3 passes ($(json "$W/check-s3.json" "r['wal']['parts']") parts, $(json "$W/check-s3.json" "r['wal']['segments']") segments)"
