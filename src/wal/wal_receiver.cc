@@ -334,14 +334,13 @@ Status WalReceiver::FlushAndReport(WalSource& src, bool reply_now) {
   return Report(src, reply_now);
 }
 
-Status WalReceiver::Handle(WalSource& src, const Bytes& raw, bool* reply) {
+Status WalReceiver::Handle(const Bytes& raw, bool* reply) {
   ASSIGN_OR_RETURN(WalStreamMessage m, ParseWalStreamMessage(raw));
   server_end_ = std::max(server_end_, m.wal_end);
   if (m.type == WalStreamMessage::kKeepalive) {
     *reply = *reply || m.reply_requested;
     return Status::Ok();
   }
-  (void)src;
   return sink_->Append(m.data_start, m.data);
 }
 
@@ -365,7 +364,7 @@ Status WalReceiver::Stream(WalSource& src) {
       continue;
     }
     if (r.kind == WalSource::Received::kMessage) {
-      RETURN_IF_ERROR(Handle(src, r.message, &reply));
+      RETURN_IF_ERROR(Handle(r.message, &reply));
       ++batch;
     }
     bool drained = r.kind == WalSource::Received::kNothing;
@@ -398,7 +397,6 @@ Status WalReceiver::RunSession(WalSource& src) {
 
 Status WalReceiver::Run(const WalSourceFactory& connect) {
   Backoff backoff(BackoffPolicy{.base_seconds = 1, .max_seconds = o_.max_backoff_seconds});
-  Status last;
   while (!stop_.stopped()) {
     auto began = Clock::now();
     auto src = connect();

@@ -145,7 +145,7 @@ class WalReceiver {
   Status StoreHistory(WalSource& src, uint32_t tli);
   Status Start(WalSource& src, uint64_t start, uint32_t tli);
   Status Stream(WalSource& src);
-  Status Handle(WalSource& src, const Bytes& msg, bool* reply);
+  Status Handle(const Bytes& msg, bool* reply);
   Status FlushAndReport(WalSource& src, bool reply_now);
   Status Report(WalSource& src, bool reply_now);
 
