@@ -156,13 +156,12 @@ class FakeSource : public WalSource {
   StatusOr<uint32_t> SegmentSize() override { return kSeg; }
   Status CreatePhysicalSlot(const std::string&) override { return Status::Ok(); }
   Status DropSlot(const std::string&) override { return Status::Ok(); }
-  StatusOr<std::optional<uint64_t>> ReadSlotRestartLsn(const std::string&) override {
-    return std::optional<uint64_t>(5 * kSeg + 40);
-  }
+  StatusOr<std::optional<uint64_t>> ReadSlotRestartLsn(const std::string&) override { return restart; }
   StatusOr<std::pair<std::string, std::string>> TimelineHistory(uint32_t) override {
     return Unavailable("no history here");
   }
   Status StartReplication(const std::string&, uint64_t lsn, uint32_t tli) override {
+    if (lsn < removed_below) return NotFound("requested WAL segment has already been removed");
     started_at = lsn;
     EXPECT_EQ(tli, 1u);
     return Status::Ok();
@@ -194,6 +193,8 @@ class FakeSource : public WalSource {
   StatusOr<std::pair<uint32_t, uint64_t>> FinishTimeline() override { return Unavailable("not scripted"); }
 
   std::deque<Bytes> script;
+  std::optional<uint64_t> restart = 5 * kSeg + 40;
+  uint64_t removed_below = 0;
   uint64_t started_at = 0;
   int statuses = 0;
 
@@ -295,6 +296,29 @@ TEST_F(WalReceiverTest, StartsAtTheSegmentOfTheNewestStoredWal) {
   WalReceiver receiver(*repo_, *mem_, {}, WalReceiverOptions{}, stop);
   ASSERT_TRUE(receiver.RunSession(src).ok());
   EXPECT_EQ(src.started_at, 7 * kSeg);
+}
+
+// The server removed WAL we had not received (the slot was lost): alerted as wal_slot_lost with
+// the range, and streaming goes on from what the server still has.
+TEST_F(WalReceiverTest, RemovedWalIsAlertedAndSkipped) {
+  WalSink sink(*store_, *mem_, kSysid, kSeg);
+  sink.Begin(1, 2 * kSeg);
+  Bytes seg = FakeWalSegment(1, 2, kSeg, kSysid);
+  ASSERT_TRUE(sink.Append(2 * kSeg, std::span<const uint8_t>(seg).first(5000)).ok());
+  ASSERT_TRUE(sink.Flush().ok());
+  StopToken stop;
+  FakeSource src(stop, [](uint64_t) {});
+  src.restart = std::nullopt;  // PostgreSQL 15 clears restart_lsn of a lost slot
+  src.removed_below = 9 * kSeg;
+  std::vector<std::string> alerts;
+  WalReceiver receiver(*repo_, *mem_, {}, WalReceiverOptions{}, stop,
+                       [&](const std::string& event, const std::string&, const std::string& message) {
+                         alerts.push_back(event + ": " + message);
+                       });
+  ASSERT_TRUE(receiver.RunSession(src).ok());
+  EXPECT_EQ(src.started_at, 9 * kSeg);  // IDENTIFY_SYSTEM's xlogpos
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_NE(alerts[0].find("wal_slot_lost: WAL 0/200000..0/900000"), std::string::npos) << alerts[0];
 }
 
 }  // namespace
