@@ -111,6 +111,14 @@ class WalReceiverTest : public ::testing::Test {
       if ((*p)->size() < kSeg) return end;
     }
   }
+  // The first 5000 bytes of segment `segno` (timeline 1), stored as a part.
+  void StorePart(uint64_t segno) {
+    WalSink sink(*store_, *mem_, kSysid, kSeg);
+    sink.Begin(1, segno * kSeg);
+    Bytes seg = FakeWalSegment(1, segno, kSeg, kSysid);
+    ASSERT_TRUE(sink.Append(segno * kSeg, std::span<const uint8_t>(seg).first(5000)).ok());
+    ASSERT_TRUE(sink.Flush().ok());
+  }
   std::shared_ptr<Storage> mem_;
   std::shared_ptr<FaultStorage> faulty_;
   std::unique_ptr<Repository> repo_;
@@ -286,11 +294,7 @@ TEST_F(WalReceiverTest, ShipsSegmentsAndPartsOffsite) {
 
 // A restart continues after the newest stored segment, at its segment's start.
 TEST_F(WalReceiverTest, StartsAtTheSegmentOfTheNewestStoredWal) {
-  WalSink sink(*store_, *mem_, kSysid, kSeg);
-  sink.Begin(1, 7 * kSeg);
-  Bytes seg = FakeWalSegment(1, 7, kSeg, kSysid);
-  ASSERT_TRUE(sink.Append(7 * kSeg, std::span<const uint8_t>(seg).first(5000)).ok());
-  ASSERT_TRUE(sink.Flush().ok());
+  StorePart(7);
   StopToken stop;
   FakeSource src(stop, [](uint64_t) {});
   WalReceiver receiver(*repo_, *mem_, {}, WalReceiverOptions{}, stop);
@@ -301,11 +305,7 @@ TEST_F(WalReceiverTest, StartsAtTheSegmentOfTheNewestStoredWal) {
 // The server removed WAL we had not received (the slot was lost): alerted as wal_slot_lost with
 // the range, and streaming goes on from what the server still has.
 TEST_F(WalReceiverTest, RemovedWalIsAlertedAndSkipped) {
-  WalSink sink(*store_, *mem_, kSysid, kSeg);
-  sink.Begin(1, 2 * kSeg);
-  Bytes seg = FakeWalSegment(1, 2, kSeg, kSysid);
-  ASSERT_TRUE(sink.Append(2 * kSeg, std::span<const uint8_t>(seg).first(5000)).ok());
-  ASSERT_TRUE(sink.Flush().ok());
+  StorePart(2);
   StopToken stop;
   FakeSource src(stop, [](uint64_t) {});
   src.restart = std::nullopt;  // PostgreSQL 15 clears restart_lsn of a lost slot
