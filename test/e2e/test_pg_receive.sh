@@ -11,7 +11,7 @@ source "$HERE/pg_lib.sh"
 source "$HERE/../services/lib.sh"
 RECV_PID=
 stop_recv() { [ -n "$RECV_PID" ] && kill "$RECV_PID" 2>/dev/null; [ -n "$RECV_PID" ] && wait "$RECV_PID" 2>/dev/null; RECV_PID=; }
-trap 'heartbeat_stop; stop_recv; stop_pg; service_stop_all; rm -rf "$W"' EXIT
+trap 'heartbeat_stop || true; stop_recv || true; stop_pg; service_stop_all; rm -rf "$W"' EXIT
 
 # An S3 location (radosgw): the receiver copies its parts there about once a second.
 service_start s3 "$W/svc"
