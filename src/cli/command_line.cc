@@ -386,6 +386,14 @@ void AddWal(CommandLine& cl) {
   wf->add_option("--pgdata", fetch->pgdata, "data directory holding global/pg_control (default: the current one)");
   wf->add_option("--location", fetch->location, "local (default), s3, azure or gcs")->check(Locations());
   wf->callback([&cl, fetch] { RunWith(cl, fetch, RunWalFetch); });
+  auto recv = std::make_shared<WalReceiveArgs>();
+  auto* wr = cl.app->add_subcommand(
+      "wal-receive",
+      "resident WAL receiver on the physical slot WAL_SLOT (like pg_receivewal): stores a part every "
+      "WAL_RECEIVE_FLUSH_MS and each complete segment, copies them to the cloud locations; SIGTERM ends it");
+  wr->add_flag("--sync", recv->sync,
+               "flush and confirm after every batch, for synchronous_standby_names = 'spacetime_wal'");
+  wr->callback([&cl, recv] { RunWith(cl, recv, RunWalReceive); });
 }
 
 }  // namespace

@@ -126,6 +126,11 @@ struct WalFetchArgs {
   std::string location = "local";
 };
 int RunWalFetch(const Settings& s, const WalFetchArgs& a);
+// `wal-receive`: resident; streams WAL from the slot into the repository until SIGTERM (exit 0).
+struct WalReceiveArgs {
+  bool sync = false;  // --sync, or WAL_RECEIVE_SYNC
+};
+int RunWalReceive(const Settings& s, const WalReceiveArgs& a);
 
 int RunKeyGenerate(const std::string& path);
 int RunKeyList(const Settings& s);

@@ -6,8 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "cli/run_alerts.h"
-#include "cloud/locations.h"
+#include "cli/wal_locations.h"
 #include "core/log.h"
 #include "wal/archive.h"
 
@@ -19,31 +18,9 @@ namespace {
 // fatal, so recovery stops at the last good point instead of ending early and promoting.
 constexpr int kCannotTell = 255;
 
-std::vector<WalOffsite> OffsiteLocations(const Settings& s, std::vector<std::string>& warnings) {
-  std::vector<WalOffsite> out;
-  for (const auto& loc : ConfiguredLocations(s)) {
-    if (loc.name == "local") continue;
-    auto st = OpenLocation(s, loc.name);
-    if (!st.ok()) {
-      warnings.push_back(loc.name + ": " + st.status().message());
-      continue;
-    }
-    out.push_back({loc.name, std::shared_ptr<Storage>(std::move(*st))});
-  }
-  return out;
-}
-
 // The same WAL file name with other content: PostgreSQL retries forever and nothing is
 // overwritten, so someone must look (two clusters on one repository, or a damaged pg_wal).
-void AlertConflict(const Settings& s, const std::string& message) {
-  LogError("wal_conflict: " + message);
-  if (s.alert_webhook.empty()) return;
-  Alert a;
-  a.event = "wal_conflict";
-  a.severity = "critical";
-  a.error = message;
-  NotifyBestEffort(WebhookOf(s), a);
-}
+void AlertConflict(const Settings& s, const std::string& message) { AlertWal(s, "wal_conflict", "critical", message); }
 
 }  // namespace
 
@@ -59,7 +36,7 @@ int RunWalPush(const Settings& s, const WalPushArgs& a) {
   o.required_offsite = s.wal_push_offsite;
   o.offsite_timeout_seconds = s.wal_push_offsite_timeout;
   o.outbox_dir = s.state_dir + "/wal-outbox";
-  auto offsite = OffsiteLocations(s, warnings);
+  auto offsite = WalOffsiteLocations(s, warnings);
   auto res = PushWal(**repo, (*repo)->storage(), offsite, o);
   if (!res.ok()) {
     if (res.status().code() == Code::kAlreadyExists) AlertConflict(s, res.status().message());

@@ -158,6 +158,42 @@ Status ApplyTable(Settings& s, const toml::table& t, const std::string& path) {
   str("wal", "push_offsite", s.wal_push_offsite);
   RETURN_IF_ERROR(TomlInt(t, "wal", "push_offsite_timeout", 0, 3600, s.wal_push_offsite_timeout, path));
   RETURN_IF_ERROR(TomlInt(t, "wal", "fetch_retry_seconds", 0, 86400, s.wal_fetch_retry_seconds, path));
+  str("wal", "slot", s.wal_slot);
+  str("wal", "receive_application_name", s.wal_receive_application_name);
+  RETURN_IF_ERROR(TomlInt(t, "wal", "receive_flush_ms", 10, 60000, s.wal_receive_flush_ms, path));
+  RETURN_IF_ERROR(TomlInt(t, "wal", "status_interval", 1, 3600, s.wal_status_interval, path));
+  RETURN_IF_ERROR(TomlInt(t, "wal", "offsite_interval_ms", 100, 600000, s.wal_offsite_interval_ms, path));
+  return Status::Ok();
+}
+
+// wal-receive's settings.
+Status ApplyWalReceiveEnv(Settings& s) {
+  if (auto v = Env("WAL_SLOT")) s.wal_slot = v;
+  if (auto v = Env("WAL_RECEIVE_APPLICATION_NAME")) s.wal_receive_application_name = v;
+  if (auto v = Env("WAL_RECEIVE_FLUSH_MS")) {
+    ASSIGN_OR_RETURN(s.wal_receive_flush_ms, EnvInt("WAL_RECEIVE_FLUSH_MS", v, 10, 60000));
+  }
+  if (auto v = Env("WAL_RECEIVE_SYNC")) {
+    ASSIGN_OR_RETURN(s.wal_receive_sync, ParseBool("WAL_RECEIVE_SYNC", v));
+  }
+  if (auto v = Env("WAL_STATUS_INTERVAL")) {
+    ASSIGN_OR_RETURN(s.wal_status_interval, EnvInt("WAL_STATUS_INTERVAL", v, 1, 3600));
+  }
+  if (auto v = Env("WAL_OFFSITE_INTERVAL_MS")) {
+    ASSIGN_OR_RETURN(s.wal_offsite_interval_ms, EnvInt("WAL_OFFSITE_INTERVAL_MS", v, 100, 600000));
+  }
+  auto valid = [](const std::string& n) {
+    if (n.empty() || n.size() > 63) return false;
+    for (char c : n) {
+      if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_')) {
+        return false;
+      }
+    }
+    return true;
+  };
+  if (!valid(s.wal_slot)) {
+    return InvalidArgument("WAL_SLOT '" + s.wal_slot + "' must be 1 to 63 lower-case letters, digits or '_'");
+  }
   return Status::Ok();
 }
 
@@ -337,6 +373,7 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (auto v = Env("WAL_FETCH_RETRY_SECONDS")) {
     ASSIGN_OR_RETURN(s.wal_fetch_retry_seconds, EnvInt("WAL_FETCH_RETRY_SECONDS", v, 0, 86400));
   }
+  RETURN_IF_ERROR(ApplyWalReceiveEnv(s));
   if (!s.wal_push_offsite.empty() && s.wal_push_offsite != "s3" && s.wal_push_offsite != "azure" &&
       s.wal_push_offsite != "gcs") {
     return InvalidArgument("WAL_PUSH_OFFSITE must be s3, azure or gcs, not '" + s.wal_push_offsite + "'");

@@ -83,6 +83,13 @@ struct Settings {
   std::string wal_push_offsite;       // WAL_PUSH_OFFSITE: a cloud location wal-push waits for ("" = none)
   int wal_push_offsite_timeout = 10;  // WAL_PUSH_OFFSITE_TIMEOUT: seconds for the other clouds
   int wal_fetch_retry_seconds = 60;   // WAL_FETCH_RETRY_SECONDS: an unreachable location is retried this long
+  // wal-receive (streaming on a replication slot).
+  std::string wal_slot = "spacetime_backup";                   // WAL_SLOT: the physical slot
+  std::string wal_receive_application_name = "spacetime_wal";  // WAL_RECEIVE_APPLICATION_NAME
+  int wal_receive_flush_ms = 1000;                             // WAL_RECEIVE_FLUSH_MS: a part this often
+  bool wal_receive_sync = false;                               // WAL_RECEIVE_SYNC: flush after every batch
+  int wal_status_interval = 10;                                // WAL_STATUS_INTERVAL: seconds between reports
+  int wal_offsite_interval_ms = 1000;                          // WAL_OFFSITE_INTERVAL_MS: a cloud part this often
 
   int EffectiveWorkers() const;
 };

@@ -94,5 +94,23 @@ TEST(Settings, EnvironmentNumbersAreChecked) {
   EXPECT_LT(s.status().message().size(), 150u);
 }
 
+TEST(Settings, WalReceiveSettings) {
+  ConfigFile cfg("[wal]\nslot = \"pitr_slot\"\nreceive_flush_ms = 250\n");
+  setenv("WAL_RECEIVE_SYNC", "yes", 1);
+  auto s = LoadSettings(cfg.path());
+  unsetenv("WAL_RECEIVE_SYNC");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->wal_slot, "pitr_slot");
+  EXPECT_EQ(s->wal_receive_flush_ms, 250);
+  EXPECT_TRUE(s->wal_receive_sync);
+  EXPECT_EQ(s->wal_receive_application_name, "spacetime_wal");
+  // A slot name that would need quoting (or is refused by PostgreSQL) is refused here.
+  setenv("WAL_SLOT", "Bad-Slot", 1);
+  auto bad = LoadSettings(cfg.path());
+  unsetenv("WAL_SLOT");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("WAL_SLOT"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace stb

@@ -110,8 +110,9 @@ class LocalStorage final : public Storage {
 
   StatusOr<std::vector<ObjectInfo>> List(const std::string& prefix) override {
     std::vector<ObjectInfo> out;
-    std::string dir = prefix;
-    while (!dir.empty() && dir.back() == '/') dir.pop_back();
+    // The walk starts at the deepest directory the prefix names; a prefix that ends inside a
+    // name ("<segment>.r") starts at that name's directory.
+    std::string dir = prefix.substr(0, prefix.rfind('/') == std::string::npos ? 0 : prefix.rfind('/'));
     RETURN_IF_ERROR(Walk(dir, prefix, out));
     return out;
   }

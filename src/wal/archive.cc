@@ -105,6 +105,14 @@ StatusOr<uint64_t> CheckWalFile(const WalName& n, std::span<const uint8_t> data,
 
 }  // namespace
 
+Status WriteWalOutboxEntry(const std::string& outbox_dir, const std::string& location, const std::string& object) {
+  return WriteOutboxEntry(outbox_dir, location, object);
+}
+
+void RemoveWalOutboxEntry(const std::string& outbox_dir, const std::string& location, const std::string& object) {
+  ::unlink(OutboxEntry(outbox_dir, location, object).c_str());
+}
+
 StatusOr<uint64_t> ReadSystemIdentifier(const std::string& pgdata) {
   std::string path = pgdata + "/global/pg_control";
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

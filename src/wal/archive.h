@@ -44,6 +44,11 @@ StatusOr<uint64_t> ReadSystemIdentifier(const std::string& pgdata);
 StatusOr<WalPushResult> PushWal(const Repository& repo, Storage& local, const std::vector<WalOffsite>& offsite,
                                 const WalPushOptions& o);
 
+// An outbox entry says that `object` (in the local repository) has yet to reach `location`:
+// written before a copy starts, removed once it is there, drained by DrainWalOutbox.
+Status WriteWalOutboxEntry(const std::string& outbox_dir, const std::string& location, const std::string& object);
+void RemoveWalOutboxEntry(const std::string& outbox_dir, const std::string& location, const std::string& object);
+
 // Copies what an earlier push left in the outbox to its locations, for at most `seconds`.
 // Returns the entries still waiting.
 size_t DrainWalOutbox(const Repository& repo, Storage& local, const std::vector<WalOffsite>& offsite,

@@ -47,6 +47,19 @@ TEST_P(StorageConformance, ListByPrefixIsRecursive) {
   EXPECT_EQ((*storage_->List("index/"))[0].size, 7u);
 }
 
+// A prefix that ends inside a name (the parts of one WAL segment: "<segment>.r").
+TEST_P(StorageConformance, ListByNamePrefix) {
+  for (const char* n : {"wal/c/s1.r0-5", "wal/c/s1.r5-9", "wal/c/s1", "wal/c/s10.r0-1", "wal/d/s1.r0-5"}) {
+    ASSERT_TRUE(storage_->Put(n, ToBytes(n)).ok());
+  }
+  auto l = storage_->List("wal/c/s1.r");
+  ASSERT_TRUE(l.ok()) << l.status().message();
+  std::vector<std::string> names;
+  for (const auto& o : *l) names.push_back(o.name);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"wal/c/s1.r0-5", "wal/c/s1.r5-9"}));
+}
+
 TEST_P(StorageConformance, RemoveDeletes) {
   ASSERT_TRUE(storage_->Put("locks/x", ToBytes("1")).ok());
   ASSERT_TRUE(storage_->Remove("locks/x").ok());
