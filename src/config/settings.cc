@@ -116,6 +116,10 @@ Status ApplyTable(Settings& s, const toml::table& t, const std::string& path) {
   str("database", "pg_bin_dir", s.db_pg_bin_dir);
   RETURN_IF_ERROR(TomlInt(t, "database", "restore_jobs", 1, 64, s.db_restore_jobs, path));
   if (auto v = t["database"]["checksums"].value<bool>()) s.db_checksums = *v;
+  str("database", "pg_os_user", s.db_pg_os_user);
+  str("database", "start_command", s.db_start_command);
+  str("database", "verify", s.db_verify);
+  RETURN_IF_ERROR(TomlInt(t, "database", "recovery_timeout", 0, 30 * 86400, s.db_recovery_timeout, path));
   str("schedule", "full", s.schedule_full);
   str("schedule", "incremental", s.schedule_incremental);
   str("schedule", "overlap", s.schedule_overlap);
@@ -154,6 +158,7 @@ Status ApplyTable(Settings& s, const toml::table& t, const std::string& path) {
   str("wal", "push_offsite", s.wal_push_offsite);
   RETURN_IF_ERROR(TomlInt(t, "wal", "push_offsite_timeout", 0, 3600, s.wal_push_offsite_timeout, path));
   RETURN_IF_ERROR(TomlInt(t, "wal", "fetch_retry_seconds", 0, 86400, s.wal_fetch_retry_seconds, path));
+  RETURN_IF_ERROR(TomlInt(t, "wal", "fetch_prefetch", 1, 256, s.wal_fetch_prefetch, path));
   return Status::Ok();
 }
 
@@ -232,6 +237,15 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   }
   if (auto v = Env("DB_CHECKSUMS")) {
     ASSIGN_OR_RETURN(s.db_checksums, ParseBool("DB_CHECKSUMS", v));
+  }
+  if (auto v = Env("DB_PG_OS_USER")) s.db_pg_os_user = v;
+  if (auto v = Env("DB_START_COMMAND")) s.db_start_command = v;
+  if (auto v = Env("DB_VERIFY")) s.db_verify = v;
+  if (s.db_verify != "amcheck" && s.db_verify != "none") {
+    return InvalidArgument("DB_VERIFY must be amcheck or none, not '" + s.db_verify + "'");
+  }
+  if (auto v = Env("DB_RECOVERY_TIMEOUT")) {
+    ASSIGN_OR_RETURN(s.db_recovery_timeout, EnvInt("DB_RECOVERY_TIMEOUT", v, 0, 30 * 86400));
   }
   if (const char* v = std::getenv("BACKUP_SCHEDULE_FULL")) s.schedule_full = v;
   if (const char* v = std::getenv("BACKUP_SCHEDULE_INCREMENTAL")) s.schedule_incremental = v;  // "" = none
@@ -318,6 +332,9 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   }
   if (auto v = Env("WAL_FETCH_RETRY_SECONDS")) {
     ASSIGN_OR_RETURN(s.wal_fetch_retry_seconds, EnvInt("WAL_FETCH_RETRY_SECONDS", v, 0, 86400));
+  }
+  if (auto v = Env("WAL_FETCH_PREFETCH")) {
+    ASSIGN_OR_RETURN(s.wal_fetch_prefetch, EnvInt("WAL_FETCH_PREFETCH", v, 1, 256));
   }
   if (!s.wal_push_offsite.empty() && s.wal_push_offsite != "s3" && s.wal_push_offsite != "azure" &&
       s.wal_push_offsite != "gcs") {

@@ -33,6 +33,11 @@ struct Settings {
   std::string db_pg_bin_dir;  // DB_PG_BIN_DIR: pg_dump/pg_restore location
   int db_restore_jobs = 1;    // DB_RESTORE_JOBS: pg_restore --jobs (1 = streamed)
   bool db_checksums = true;   // DB_CHECKSUMS: per-table content checksums
+  // Point-in-time restore of physical backups.
+  std::string db_pg_os_user = "postgres";  // DB_PG_OS_USER: the account the restored server runs as
+  std::string db_start_command;            // DB_START_COMMAND: starts it instead of pg_ctl
+  std::string db_verify = "amcheck";       // DB_VERIFY: amcheck or none
+  int db_recovery_timeout = 0;             // DB_RECOVERY_TIMEOUT: seconds; 0 = no limit
   // CockroachDB's own BACKUP writes to a collection: COCKROACH_BACKUP_URI, or one built from
   // COCKROACH_BACKUP_LOCATION (nodelocal, s3, azure, gcs) and the location settings below.
   std::string cockroach_backup_uri, cockroach_backup_location = "nodelocal";
@@ -77,6 +82,7 @@ struct Settings {
   std::string wal_push_offsite;       // WAL_PUSH_OFFSITE: a cloud location wal-push waits for ("" = none)
   int wal_push_offsite_timeout = 10;  // WAL_PUSH_OFFSITE_TIMEOUT: seconds for the other clouds
   int wal_fetch_retry_seconds = 60;   // WAL_FETCH_RETRY_SECONDS: an unreachable location is retried this long
+  int wal_fetch_prefetch = 8;         // WAL_FETCH_PREFETCH: segments a restore keeps ready ahead of the server
 
   int EffectiveWorkers() const;
 };
