@@ -43,16 +43,21 @@ pass "wal-fetch --staging: 0 moved, 1 missing, 255 error, .want after a second"
 PGBENCH=$PGBIN/pgbench
 PGPASSWORD=$PG_PW "$PGBENCH" -h 127.0.0.1 -p "$DB_PORT" -U postgres -i -s 5 -q postgres >/dev/null 2>&1
 heartbeat_start postgres
-PGPASSWORD=$PG_PW "$PGBENCH" -h 127.0.0.1 -p "$DB_PORT" -U postgres -c 2 -T 25 postgres >"$W/bench.log" 2>&1 &
+PGPASSWORD=$PG_PW "$PGBENCH" -h 127.0.0.1 -p "$DB_PORT" -U postgres -c 2 -R 100 -T 25 postgres >"$W/bench.log" 2>&1 &
 BENCH_PID=$!
 sleep 5
 for i in 1 2 3; do mkdir -m 700 "$W/bb$i"; chown postgres "$W/bb$i" 2>/dev/null || true; done
 pg_as env PGPASSWORD="$PG_PW" "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$DB_PORT" -U postgres -D "$W/bb1" -X none -c fast -w
 cp -a "$W/bb1/." "$W/bb2/"; cp -a "$W/bb1/." "$W/bb3/"
-sleep 15
-k_line=$(grep -E '^[0-9]+\|[0-9.]+$' "$W/hb.log" | tail -1)
-id_k=${k_line%%|*}; at_k=${k_line#*|}
-wait "$BENCH_PID"; BENCH_PID=
+backup_done=$(date +%s.%N)
+# Light load leaves the current segment unfilled for long; a WAL switch 10 s after the backup
+# (what archive_timeout=60 does later) archives a stretch that a middle target can fall in. The
+# lost interval below is the time from that switch to the kill: no switch comes after it.
+# Three switches 2 s apart give the gap scenario a segment to delete between two others.
+sleep 8
+for _ in 1 2 3; do psql_ postgres -At -c "SELECT pg_switch_wal()" >/dev/null; sleep 2; done
+sleep 3
+wait "$BENCH_PID" || { cat "$W/bench.log"; fail "pgbench failed"; }; BENCH_PID=
 pg_kill9 "$PGD/data"
 heartbeat_stop
 acked=$(grep -cE '^[0-9]+\|[0-9.]+$' "$W/hb.log")
@@ -71,7 +76,12 @@ python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) <= 65 else 1)" "$lost" 
 ls -d "$W"/bb1.stb-wal-* 2>/dev/null && fail "the staging directory was not removed"
 pass "--latest: lost interval $lost s <= 65 s, amcheck ok, RTO $rto s"
 
-# --target-time in the middle: heartbeat k and every one before it, none after.
+# --target-time in the middle: heartbeat k and every one before it, none after. k is the heartbeat
+# halfway between the backup's end and the newest archived commit (what --latest recovered).
+mid=$(python3 -c "import sys; print((float(sys.argv[1]) + float(sys.argv[2])) / 2)" "$backup_done" "$(json "$W/r1.json" "r['recovered_to']['time_unix']")")
+k_line=$(grep -E '^[0-9]+\|[0-9.]+$' "$W/hb.log" | awk -F'|' -v m="$mid" '$2 < m' | tail -1)
+id_k=${k_line%%|*}; at_k=${k_line#*|}
+[ -n "$id_k" ] || fail "no heartbeat between the backup and the newest archived commit"
 T=$(python3 -c "import datetime,sys; print(datetime.datetime.fromtimestamp(float(sys.argv[1]) + 0.05, datetime.timezone.utc).strftime('%Y-%m-%d %H:%M:%S.%f+00:00'))" "$at_k")
 "$BIN" pg-recover "$W/bb2" --target-time "$T" --pg-port "$(pg_free_port)" >"$W/r2.json" 2>"$W/r2.err" ||
   { cat "$W/r2.err" "$W/r2.json"; fail "pg-recover --target-time failed"; }
@@ -85,7 +95,7 @@ pass "--target-time $T: heartbeats 1..$id_k present, none after (recovered_to $(
 cluster=$(ls "$BACKUP_ROOT/wal/")
 start_seg=$(grep 'START WAL LOCATION' "$W/bb3/backup_label" | sed 's/.*file \([0-9A-F]*\).*/\1/')
 victim=$(find "$BACKUP_ROOT/wal/$cluster" -name '000000010000000000000*' | xargs -n1 basename | grep -E '^[0-9A-F]{24}$' |
-  sort | awk -v s="$start_seg" '$0 > s' | sed -n 3p)
+  sort | awk -v s="$start_seg" '$0 > s' | sed -n 2p)
 [ -n "$victim" ] || fail "not enough archived segments after the backup's start $start_seg"
 obj=$(find "$BACKUP_ROOT/wal/$cluster" -name "$victim")
 mv "$obj" "$W/victim"

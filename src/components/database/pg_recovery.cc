@@ -109,7 +109,11 @@ std::string FatalLines(const std::string& log, size_t n) {
   std::ifstream in(log);
   std::vector<std::string> hits;
   for (std::string l; std::getline(in, l);) {
-    if (l.find("FATAL:") != std::string::npos || l.find("PANIC:") != std::string::npos) hits.push_back(l);
+    bool fatal = l.find("FATAL:") != std::string::npos || l.find("PANIC:") != std::string::npos;
+    // Our own connection attempts while the server is not consistent yet.
+    bool ours = l.find("the database system is starting up") != std::string::npos ||
+                l.find("not yet accepting connections") != std::string::npos;
+    if (fatal && !ours) hits.push_back(l);
   }
   std::string out;
   for (size_t i = hits.size() > n ? hits.size() - n : 0; i < hits.size(); ++i)
