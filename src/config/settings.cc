@@ -116,6 +116,10 @@ Status ApplyTable(Settings& s, const toml::table& t, const std::string& path) {
   str("database", "pg_bin_dir", s.db_pg_bin_dir);
   RETURN_IF_ERROR(TomlInt(t, "database", "restore_jobs", 1, 64, s.db_restore_jobs, path));
   if (auto v = t["database"]["checksums"].value<bool>()) s.db_checksums = *v;
+  str("database", "backup_method", s.db_backup_method);
+  str("database", "wal_source", s.db_wal_source);
+  RETURN_IF_ERROR(TomlInt(t, "database", "wal_wait_seconds", 1, 86400, s.db_wal_wait_seconds, path));
+  RETURN_IF_ERROR(TomlInt(t, "database", "max_rate_kb", 0, 1048576, s.db_max_rate_kb, path));
   str("database", "pg_os_user", s.db_pg_os_user);
   str("database", "start_command", s.db_start_command);
   str("database", "verify", s.db_verify);
@@ -237,6 +241,20 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   }
   if (auto v = Env("DB_CHECKSUMS")) {
     ASSIGN_OR_RETURN(s.db_checksums, ParseBool("DB_CHECKSUMS", v));
+  }
+  if (auto v = Env("DB_BACKUP_METHOD")) s.db_backup_method = v;
+  if (auto v = Env("DB_WAL_SOURCE")) s.db_wal_source = v;
+  if (auto v = Env("DB_WAL_WAIT_SECONDS")) {
+    ASSIGN_OR_RETURN(s.db_wal_wait_seconds, EnvInt("DB_WAL_WAIT_SECONDS", v, 1, 86400));
+  }
+  if (auto v = Env("DB_MAX_RATE_KB")) {
+    ASSIGN_OR_RETURN(s.db_max_rate_kb, EnvInt("DB_MAX_RATE_KB", v, 0, 1048576));
+  }
+  if (s.db_backup_method != "auto" && s.db_backup_method != "physical" && s.db_backup_method != "logical") {
+    return InvalidArgument("DB_BACKUP_METHOD must be auto, physical or logical, not '" + s.db_backup_method + "'");
+  }
+  if (s.db_wal_source != "auto" && s.db_wal_source != "archive" && s.db_wal_source != "included") {
+    return InvalidArgument("DB_WAL_SOURCE must be auto, archive or included, not '" + s.db_wal_source + "'");
   }
   if (auto v = Env("DB_PG_OS_USER")) s.db_pg_os_user = v;
   if (auto v = Env("DB_START_COMMAND")) s.db_start_command = v;

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Point-in-time recovery over archive_command (plan section 4, scenario 2): heartbeats and pgbench
-# against a server archiving through wal-push, a base backup, the server lost (SIGKILL, data
-# directory deleted); then recovery to the latest WAL (the lost interval is printed), to a time
-# in the middle (every heartbeat up to it, none after), and over a deleted segment (fails naming
-# the gap, the server left up at the last good point). The base backup is pg_basebackup -X none
-# recovered with `pg-recover` until physical backups (WP1) can be restored by `restore`.
+# against a server archiving through wal-push, a physical base backup, the server lost (SIGKILL,
+# data directory deleted); then `restore --latest` (the lost interval is printed), `restore latest
+# --target-time` in the middle (every heartbeat up to it, none after), and `pg-recover` of a
+# pg_basebackup copy over a deleted segment (fails naming the gap, the server left up at the last
+# good point).
 source "$(dirname "$0")/lib.sh" "$1"
 source "$HERE/pg_lib.sh"
 stop_restored() {
-  for d in "$W"/bb1 "$W"/bb2 "$W"/bb3; do
+  for d in "$W"/r1 "$W"/r2 "$W"/bb3; do
     [ -f "$d/postmaster.pid" ] && pg_as "$PGBIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1
   done
   return 0
@@ -46,10 +46,12 @@ heartbeat_start postgres
 PGPASSWORD=$PG_PW "$PGBENCH" -h 127.0.0.1 -p "$DB_PORT" -U postgres -c 2 -R 100 -T 25 postgres >"$W/bench.log" 2>&1 &
 BENCH_PID=$!
 sleep 5
-for i in 1 2 3; do mkdir -m 700 "$W/bb$i"; chown postgres "$W/bb$i" 2>/dev/null || true; done
-pg_as env PGPASSWORD="$PG_PW" "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$DB_PORT" -U postgres -D "$W/bb1" -X none -c fast -w
-cp -a "$W/bb1/." "$W/bb2/"; cp -a "$W/bb1/." "$W/bb3/"
+pg_as "$BIN" backup full --no-progress >"$W/b1.json" || fail "backup: $(cat "$W/b1.json")"
+[ "$(json "$W/b1.json" "r['components']['database']['method']")" = physical ] || fail "not physical: $(cat "$W/b1.json")"
+[ "$(json "$W/b1.json" "r['components']['database']['wal_source']")" = archive ] || fail "wal_source: $(cat "$W/b1.json")"
 backup_done=$(date +%s.%N)
+mkdir -m 700 "$W/bb3"; chown postgres "$W/bb3" 2>/dev/null || true
+pg_as env PGPASSWORD="$PG_PW" "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$DB_PORT" -U postgres -D "$W/bb3" -X none -c fast -w
 # Light load leaves the current segment unfilled for long; a WAL switch 10 s after the backup
 # (what archive_timeout=60 does later) archives a stretch that a middle target can fall in. The
 # lost interval below is the time from that switch to the kill: no switch comes after it.
@@ -64,7 +66,10 @@ acked=$(grep -cE '^[0-9]+\|[0-9.]+$' "$W/hb.log")
 pass "load ran ($acked heartbeats acknowledged, $(grep -o 'tps = [0-9.]*' "$W/bench.log" | head -1)); server killed"
 
 # --latest: everything archived comes back.
-"$BIN" pg-recover "$W/bb1" --latest >"$W/r1.json" 2>"$W/r1.err" || { cat "$W/r1.err" "$W/r1.json"; fail "pg-recover --latest failed"; }
+"$BIN" restore latest --components database --latest --target-dir "$W/r1" --no-progress >"$W/r1full.json" 2>"$W/r1.err" ||
+  { cat "$W/r1.err" "$W/r1full.json"; fail "restore --latest failed"; }
+json "$W/r1full.json" "json.dumps(r['components']['database'])" >"$W/r1.json"
+[ "$(json "$W/r1.json" "r['pg_verifybackup']")" = ok ] || fail "pg_verifybackup did not run: $(cat "$W/r1.json")"
 sock=$(json "$W/r1.json" "r['socket_directory']"); port=$(json "$W/r1.json" "r['port']")
 lost=$(lost_interval postgres -h "$sock" -p "$port")
 rto=$(json "$W/r1.json" "round(r['rto_seconds'], 2)")
@@ -72,8 +77,8 @@ echo "  lost interval (RPO, archive_command, archive_timeout=60): $lost s; RTO: 
   "recovered_to $(json "$W/r1.json" "r['recovered_to']"), wal_end_lsn $(json "$W/r1.json" "r['wal_end_lsn']")"
 python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) <= 65 else 1)" "$lost" || fail "lost interval $lost s > 65 s"
 [ "$(json "$W/r1.json" "r['amcheck']")" = ok ] || fail "pg_amcheck did not run"
-[ ! -e "$W/bb1/recovery.signal" ] || fail "recovery.signal left behind"
-ls -d "$W"/bb1.stb-wal-* 2>/dev/null && fail "the staging directory was not removed"
+[ ! -e "$W/r1/recovery.signal" ] || fail "recovery.signal left behind"
+ls -d "$W"/r1.stb-wal-* 2>/dev/null && fail "the staging directory was not removed"
 pass "--latest: lost interval $lost s <= 65 s, amcheck ok, RTO $rto s"
 
 # --target-time in the middle: heartbeat k and every one before it, none after. k is the heartbeat
@@ -83,8 +88,9 @@ k_line=$(grep -E '^[0-9]+\|[0-9.]+$' "$W/hb.log" | awk -F'|' -v m="$mid" '$2 < m
 id_k=${k_line%%|*}; at_k=${k_line#*|}
 [ -n "$id_k" ] || fail "no heartbeat between the backup and the newest archived commit"
 T=$(python3 -c "import datetime,sys; print(datetime.datetime.fromtimestamp(float(sys.argv[1]) + 0.05, datetime.timezone.utc).strftime('%Y-%m-%d %H:%M:%S.%f+00:00'))" "$at_k")
-"$BIN" pg-recover "$W/bb2" --target-time "$T" --pg-port "$(pg_free_port)" >"$W/r2.json" 2>"$W/r2.err" ||
-  { cat "$W/r2.err" "$W/r2.json"; fail "pg-recover --target-time failed"; }
+"$BIN" restore latest --components database --target-time "$T" --target-dir "$W/r2" --pg-port "$(pg_free_port)" \
+  --no-progress >"$W/r2full.json" 2>"$W/r2.err" || { cat "$W/r2.err" "$W/r2full.json"; fail "restore --target-time failed"; }
+json "$W/r2full.json" "json.dumps(r['components']['database'])" >"$W/r2.json"
 sock=$(json "$W/r2.json" "r['socket_directory']"); port=$(json "$W/r2.json" "r['port']")
 got=$(PGPASSWORD=$PG_PW psql -X -At -h "$sock" -p "$port" -U postgres -d postgres -c "SELECT max(id), count(*) FROM heartbeat")
 [ "$got" = "$id_k|$id_k" ] || fail "target $T: max(id)|count = $got, expected $id_k|$id_k"

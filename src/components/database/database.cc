@@ -35,7 +35,7 @@ class DatabaseComponent : public Component {
 
   ComponentReport Restore(const json& entry, RestoreContext& ctx) override {
     if (entry.value("kind", "") == "postgresql-physical") {
-      return ComponentReport::FromJson(RestorePhysical(ctx.repo, entry, ctx.settings, ctx.options));
+      return ComponentReport::FromJson(RestorePhysical(ctx.repo, entry, ctx.settings, ctx.options, ctx.progress));
     }
     auto opt = DatabaseOptionsOf(ctx.settings, ctx.repo);
     json r = opt.ok() ? RestoreDatabase(ctx.repo, entry, *opt, ctx.options.target_db, ctx.progress)
@@ -43,11 +43,15 @@ class DatabaseComponent : public Component {
     return ComponentReport::FromJson(r);
   }
 
-  void VisitBlobs(Repository&, const json& entry, const std::string& prefix, const BlobVisitor& visit,
+  void VisitBlobs(Repository& repo, const json& entry, const std::string& prefix, const BlobVisitor& visit,
                   std::vector<std::string>& errors) override {
     std::string kind = entry.value("kind", "");
     if (kind == "postgresql") {
       VisitIdList(entry.contains("blobs") ? entry["blobs"] : json(), prefix, "database", "dump", visit, errors);
+    } else if (kind == "postgresql-physical") {
+      VisitTreeBlobs(repo, entry, prefix, "database", "tree", visit, errors);
+      VisitIdList(entry.contains("manifest") ? entry["manifest"] : json(), prefix, "database", "backup manifest", visit,
+                  errors);
     } else if (kind != "cockroachdb") {  // the cluster's own backup lives in its collection, not in our packs
       errors.push_back(prefix + "database: unknown component kind '" + kind + "'");
     }
@@ -63,6 +67,11 @@ StatusOr<DatabaseOptions> DatabaseOptionsOf(const Settings& s, const Repository&
   o.pg_bin_dir = s.db_pg_bin_dir;
   o.restore_jobs = s.db_restore_jobs;
   o.checksums = s.db_checksums;
+  o.backup_method = s.db_backup_method;
+  o.wal_source = s.db_wal_source;
+  o.wal_wait_seconds = s.db_wal_wait_seconds;
+  o.max_rate_kb = s.db_max_rate_kb;
+  o.workers = s.EffectiveWorkers();
   if (const char* tmp = std::getenv("TMPDIR")) o.staging_dir = tmp;
   ASSIGN_OR_RETURN(o.crdb, CockroachCollectionOf(s));
   o.crdb_passphrase = repo.DeriveSecretHex("cockroach backup passphrase");

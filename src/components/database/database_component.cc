@@ -20,6 +20,32 @@ StatusOr<std::string> ResolveEngine(const std::string& version, const std::strin
                          version.substr(0, version.find(' ', version.find(' ') + 1)) + "): fix DB_ENGINE or DB_HOST");
 }
 
+namespace {
+
+// DB_BACKUP_METHOD: physical when it can run (auto) or must (physical), else pg_dump; the
+// fallback's warning names what to change.
+DatabaseBackupResult BackupPostgresChoosing(Repository& repo, BlobSaver& saver, const DatabaseOptions& opt,
+                                            PgConnection& conn, Progress& progress) {
+  std::string blocker = opt.backup_method == "logical" ? "" : PhysicalBackupBlocker(conn, opt.endpoint);
+  if (opt.backup_method != "logical" && blocker.empty()) {
+    return BackupPostgresPhysical(repo, saver, opt, conn, progress);
+  }
+  if (opt.backup_method == "physical") {
+    DatabaseBackupResult res;
+    res.report = {{"success", false}, {"method", "physical"}, {"error", "physical backup impossible: " + blocker}};
+    return res;
+  }
+  DatabaseBackupResult res = BackupPostgres(repo, saver, opt, conn, progress);
+  res.report["method"] = "logical";
+  if (!blocker.empty()) {
+    if (!res.report.contains("warnings")) res.report["warnings"] = json::array();
+    res.report["warnings"].push_back("physical backup not possible, used pg_dump: " + blocker);
+  }
+  return res;
+}
+
+}  // namespace
+
 DatabaseBackupResult BackupDatabase(Repository& repo, BlobSaver& saver, const DatabaseOptions& opt,
                                     const std::string& type, Progress& progress) {
   auto t0 = std::chrono::steady_clock::now();
@@ -32,7 +58,7 @@ DatabaseBackupResult BackupDatabase(Repository& repo, BlobSaver& saver, const Da
   } else if (*engine == "cockroachdb") {
     res = BackupCockroach(opt, **conn, type);
   } else {
-    res = BackupPostgres(repo, saver, opt, **conn, progress);
+    res = BackupPostgresChoosing(repo, saver, opt, **conn, progress);
     if (!res.success) res.report["error"] = RedactSecrets(res.report.value("error", ""), {opt.endpoint.password});
   }
   res.report["type"] = type;
@@ -49,7 +75,9 @@ json RestoreDatabase(Repository& repo, const json& entry, const DatabaseOptions&
   std::string kind = entry.value("kind", "");
   json r = kind == "cockroachdb"  ? RestoreCockroach(entry, opt, target)
            : kind == "postgresql" ? RestorePostgres(repo, entry, opt, target, progress)
-                                  : json{{"success", false}, {"error", "unknown database backup kind '" + kind + "'"}};
+           : kind == "postgresql-physical"
+               ? json{{"success", false}, {"error", "point-in-time restore of physical backups: not yet"}}
+               : json{{"success", false}, {"error", "unknown database backup kind '" + kind + "'"}};
   if (r.contains("error")) r["error"] = RedactSecrets(r["error"].get<std::string>(), {opt.endpoint.password});
   return r;
 }

@@ -1,6 +1,6 @@
 // The database component: PostgreSQL as a consistent pg_dump streamed into the repository with
-// per-table row counts from the same snapshot; CockroachDB through its own BACKUP/RESTORE into
-// a collection on our locations. Restores verify the recorded counts.
+// per-table row counts from the same snapshot, or as a physical base backup; CockroachDB through its own BACKUP/RESTORE
+// into a collection on our locations. Restores verify the recorded counts.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -15,13 +15,18 @@ namespace stb {
 
 struct DatabaseOptions {
   DbEndpoint endpoint;
-  std::string engine;           // DB_ENGINE: "" = detected from SELECT version(), postgresql, cockroachdb
-  std::string pg_bin_dir;       // DB_PG_BIN_DIR: where pg_dump/pg_restore are; "" = by server version
-  int restore_jobs = 1;         // DB_RESTORE_JOBS: pg_restore --jobs; 1 streams without a staging file
-  bool checksums = true;        // DB_CHECKSUMS: a per-table checksum beside each row count
-  std::string staging_dir;      // where a parallel pg_restore stages the dump (it needs a seekable file)
-  CrdbStorage crdb;             // COCKROACH_BACKUP_*: the collection the cluster writes to
-  std::string crdb_passphrase;  // derived from the repository key; never printed
+  std::string engine;                  // DB_ENGINE: "" = detected from SELECT version(), postgresql, cockroachdb
+  std::string pg_bin_dir;              // DB_PG_BIN_DIR: where pg_dump/pg_restore are; "" = by server version
+  int restore_jobs = 1;                // DB_RESTORE_JOBS: pg_restore --jobs; 1 streams without a staging file
+  bool checksums = true;               // DB_CHECKSUMS: a per-table checksum beside each row count
+  std::string staging_dir;             // where a parallel pg_restore stages the dump (it needs a seekable file)
+  CrdbStorage crdb;                    // COCKROACH_BACKUP_*: the collection the cluster writes to
+  std::string crdb_passphrase;         // derived from the repository key; never printed
+  std::string backup_method = "auto";  // DB_BACKUP_METHOD: auto, physical, logical (PostgreSQL)
+  std::string wal_source = "auto";     // DB_WAL_SOURCE: auto, archive, included
+  int wal_wait_seconds = 120;          // DB_WAL_WAIT_SECONDS
+  int max_rate_kb = 0;                 // DB_MAX_RATE_KB
+  int workers = 2;                     // threads storing a physical backup's chunks
 };
 
 struct DatabaseBackupResult {

@@ -2,9 +2,15 @@
 // into our repository) and CockroachDB (the cluster's own BACKUP into a collection).
 #pragma once
 
+#include "chunker/fastcdc.h"
 #include "components/database/database_component.h"
 
 namespace stb {
+
+// A day's changes to a database are small and spread over the dump (or the relation files); a
+// quarter of the file chunks' average size keeps the data stored again per change small
+// (measured: doc/design.md).
+constexpr ChunkerParams kDumpChunks{64 << 10, 256 << 10, 2 << 20};
 
 // The path of a PostgreSQL client tool (pg_dump, pg_restore) at least as new as server_major.
 StatusOr<std::string> FindPgTool(const std::string& tool, int server_major, const std::string& bin_dir);
@@ -13,6 +19,11 @@ DatabaseBackupResult BackupPostgres(Repository& repo, BlobSaver& saver, const Da
                                     Progress& progress);
 nlohmann::json RestorePostgres(Repository& repo, const nlohmann::json& entry, const DatabaseOptions& opt,
                                const std::string& target_db, Progress& progress);
+
+// Why a physical base backup cannot run (the role, wal_level, WAL senders, pg_hba), "" when it can.
+std::string PhysicalBackupBlocker(PgConnection& sql, const DbEndpoint& ep);
+DatabaseBackupResult BackupPostgresPhysical(Repository& repo, BlobSaver& saver, const DatabaseOptions& opt,
+                                            PgConnection& sql, Progress& progress);
 
 DatabaseBackupResult BackupCockroach(const DatabaseOptions& opt, PgConnection& conn, const std::string& type);
 nlohmann::json RestoreCockroach(const nlohmann::json& entry, const DatabaseOptions& opt, const std::string& target_db);

@@ -1,11 +1,13 @@
 #include "components/database/pg_physical_restore.h"
 
 #include <dirent.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <climits>
 
+#include "components/database/pg_physical_laydown.h"
 #include "core/file_util.h"
 #include "core/log.h"
 #include "wal/archive.h"
@@ -29,24 +31,34 @@ std::string ReadText(const std::string& path) {
   return b.ok() ? std::string(b->begin(), b->end()) : "";
 }
 
-// Missing, or an empty directory: nothing of an operator's is overwritten.
-Status CheckEmptyTarget(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return errno == ENOENT ? Status::Ok() : ErrnoStatus("opening " + dir, errno);
-  bool empty = true;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") empty = false;
+// The files tree (tablespaces re-targeted, owned by the server's account), backup_manifest and
+// pg_verifybackup: LayDownPhysical.
+Status LayDown(Repository& repo, const json& entry, const std::string& dir, const Settings& s, const RestoreOptions& o,
+               Progress& progress, json& report) {
+  LayDownOptions lo;
+  lo.target_dir = dir;
+  for (const auto& m : o.tablespace_map) {
+    size_t eq = m.find('=');
+    lo.tablespace_map[uint32_t(std::strtoul(m.substr(0, eq).c_str(), nullptr, 10))] = m.substr(eq + 1);
   }
-  ::closedir(d);
-  if (!empty) return InvalidArgument(dir + " is not empty: move it aside, or restore with --target-dir");
+  if (::geteuid() == 0) {
+    struct passwd* pw = ::getpwnam(s.db_pg_os_user.c_str());
+    if (!pw) return InvalidArgument("DB_PG_OS_USER '" + s.db_pg_os_user + "' is not a user of this system");
+    lo.owner = std::make_pair(pw->pw_uid, pw->pw_gid);
+  }
+  lo.workers = s.EffectiveWorkers();
+  lo.pg_bin_dir = s.db_pg_bin_dir;
+  double t0 = Now();
+  ASSIGN_OR_RETURN(LayDownResult r, LayDownPhysical(repo, entry, lo, progress));
+  report["lay_down"] = r.report;
+  report["lay_down_seconds"] = Now() - t0;
+  report["files"] = r.files;
+  report["size_bytes"] = r.size_bytes;
+  json ts = json::object();
+  for (const auto& [oid, where] : r.tablespaces) ts[std::to_string(oid)] = where;
+  report["tablespaces"] = ts;
+  report["pg_verifybackup"] = r.report.value("pg_verifybackup", "");
   return Status::Ok();
-}
-
-// The files tree, tablespaces, backup_manifest and pg_verifybackup: WP1's LayDownPhysical. Until
-// it is merged a physical entry cannot be laid down by this build.
-Status LayDown(Repository&, const json&, const std::string&, const RestoreOptions&) {
-  return Unavailable("laying down a physical base backup is not in this build yet (pg-recover recovers one laid down)");
 }
 
 json Failed(const std::string& e) { return {{"success", false}, {"error", e}}; }
@@ -117,7 +129,8 @@ json RecoverLaidDown(const Repository& repo, Storage& from, const std::string& d
   return RunPgRecovery(repo, from, *plan, po);
 }
 
-json RestorePhysical(Repository& repo, const json& entry, const Settings& s, const RestoreOptions& o) {
+json RestorePhysical(Repository& repo, const json& entry, const Settings& s, const RestoreOptions& o,
+                     Progress& progress) {
   PgRecoveryOptions po = PgRecoveryOptionsOf(s, o);
   auto target = RecoveryTargetOf(o);
   if (!target.ok()) return Failed(target.status().message());
@@ -134,14 +147,15 @@ json RestorePhysical(Repository& repo, const json& entry, const Settings& s, con
   }
   std::string dir = o.target_dir.empty() ? recorded : o.target_dir;
   if (dir.empty()) return Failed("the backup does not record its data directory: give --target-dir");
-  Status empty = CheckEmptyTarget(dir);
-  if (!empty.ok()) return Failed(empty.message());
-  Status laid = LayDown(repo, entry, dir, o);
-  if (!laid.ok()) return Failed(laid.message());
+  json laid;
+  Status st = LayDown(repo, entry, dir, s, o, progress, laid);
+  if (!st.ok()) return Failed(st.message());
   po.data_dir = dir;
   po.backup_id = entry.value("label", "");
   po.scratch = !(o.archive_preserve && dir == recorded);
-  return RunPgRecovery(repo, repo.storage(), *plan, po);
+  json r = RunPgRecovery(repo, repo.storage(), *plan, po);
+  r.update(laid);
+  return r;
 }
 
 }  // namespace stb

@@ -9,6 +9,7 @@
 #include "components/component.h"
 #include "components/database/pg_recovery.h"
 #include "config/settings.h"
+#include "core/progress.h"
 
 namespace stb {
 
@@ -22,6 +23,6 @@ nlohmann::json RecoverLaidDown(const Repository& repo, Storage& from, const std:
 
 // An entry of kind "postgresql-physical".
 nlohmann::json RestorePhysical(Repository& repo, const nlohmann::json& entry, const Settings& s,
-                               const RestoreOptions& o);
+                               const RestoreOptions& o, Progress& progress);
 
 }  // namespace stb

@@ -33,10 +33,6 @@ struct TableCount {
   std::string checksum;  // "" when not taken
 };
 
-// A day's changes to a database are small and spread over the dump; a quarter of the file
-// chunks' average size keeps the data stored again per change small (measured: doc/design.md).
-constexpr ChunkerParams kDumpChunks{64 << 10, 256 << 10, 2 << 20};
-
 // Settings that make a row's text form (and so its checksum) independent of the session.
 constexpr const char* kStableText =
     "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; "

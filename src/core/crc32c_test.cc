@@ -1,0 +1,32 @@
+#include "core/crc32c.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace stb {
+namespace {
+
+const uint8_t* U(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+
+TEST(Crc32c, CheckValue) { EXPECT_EQ(Crc32c(0, U("123456789"), 9), 0xE3069283u); }
+
+TEST(Crc32c, Rfc3720Vectors) {
+  std::vector<uint8_t> zeros(32, 0), ones(32, 0xFF), inc(32);
+  for (int i = 0; i < 32; ++i) inc[i] = static_cast<uint8_t>(i);
+  EXPECT_EQ(Crc32c(0, zeros.data(), 32), 0x8A9136AAu);
+  EXPECT_EQ(Crc32c(0, ones.data(), 32), 0x62A8AB43u);
+  EXPECT_EQ(Crc32c(0, inc.data(), 32), 0x46DD794Eu);
+}
+
+TEST(Crc32c, PiecesEqualWhole) {
+  std::string s = "The quick brown fox jumps over the lazy dog, twice over and again";
+  uint32_t whole = Crc32c(0, U(s), s.size());
+  for (size_t cut = 0; cut <= s.size(); ++cut) {
+    EXPECT_EQ(Crc32c(Crc32c(0, U(s), cut), U(s) + cut, s.size() - cut), whole) << cut;
+  }
+}
+
+}  // namespace
+}  // namespace stb
