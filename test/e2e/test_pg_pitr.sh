@@ -15,6 +15,8 @@ stop_restored() {
 }
 trap 'heartbeat_stop; [ -n "${BENCH_PID:-}" ] && kill "$BENCH_PID" 2>/dev/null; stop_pg; stop_restored; rm -rf "$W"' EXIT
 
+unset PLAYER_SAVES_DIR CONFIG_DIRS APP_DIR
+export DB_BACKUP_METHOD=physical
 "$BIN" init >/dev/null
 repo_for_pg
 write_wal_push_script
@@ -100,13 +102,16 @@ pass "--target-time $T: heartbeats 1..$id_k present, none after (recovered_to $(
 # naming it, and leaves the server up with the data up to there.
 cluster=$(ls "$BACKUP_ROOT/wal/")
 start_seg=$(grep 'START WAL LOCATION' "$W/bb3/backup_label" | sed 's/.*file \([0-9A-F]*\).*/\1/')
-victim=$(find "$BACKUP_ROOT/wal/$cluster" -name '000000010000000000000*' | xargs -n1 basename | grep -E '^[0-9A-F]{24}$' |
-  sort | awk -v s="$start_seg" '$0 > s' | sed -n 2p)
+# The second segment after the backup's start, with at least one stored after it.
+victim=$(find "$BACKUP_ROOT/wal/$cluster" -type f -printf '%f\n' | python3 -c "
+import re, sys
+segs = sorted(l.strip() for l in sys.stdin if re.fullmatch(r'[0-9A-F]{24}', l.strip()) and l.strip() > sys.argv[1])
+print(segs[1] if len(segs) >= 3 else '')" "$start_seg")
 [ -n "$victim" ] || fail "not enough archived segments after the backup's start $start_seg"
 obj=$(find "$BACKUP_ROOT/wal/$cluster" -name "$victim")
 mv "$obj" "$W/victim"
 rc=0; "$BIN" pg-recover "$W/bb3" --latest >"$W/r3.json" 2>"$W/r3.err" || rc=$?
-[ "$rc" = 1 ] || fail "pg-recover over a gap exited $rc"
+[ "$rc" = 1 ] || { ls -R "$BACKUP_ROOT/wal" | tail -20; cat "$W/r3.json"; fail "pg-recover over a gap ($victim, start $start_seg) exited $rc"; }
 json "$W/r3.json" "r['error']" | grep -q "WAL gap: $victim" || fail "the gap is not named: $(json "$W/r3.json" "r.get('error')")"
 rec=$(json "$W/r3.json" "r['recovered_to']['lsn']")
 sock=$(json "$W/r3.json" "r['socket_directory']"); port=$(json "$W/r3.json" "r['port']")

@@ -15,10 +15,12 @@
 #include "components/database/pg_recovery_conf.h"
 #include "core/status.h"
 #include "repository/repository.h"
-#include "storage/storage.h"
+
 #include "wal/recovery_plan.h"
 
 namespace stb {
+
+class Storage;
 
 struct PgBinaries {
   std::string postgres, pg_ctl, pg_verifybackup, pg_amcheck;

@@ -45,7 +45,9 @@ TEST(TargetTime, Rejects) {
         "2026-11-28 10:05:00.", "2026-11-28 10:05:00 CEST", "2026-11-28 10:05:00+2", "2026-11-28 25:00:00"}) {
     auto t = ParseTargetTime(bad);
     EXPECT_FALSE(t.ok()) << bad;
-    if (!t.ok()) EXPECT_NE(t.status().message().find("--target-time"), std::string::npos);
+    if (!t.ok()) {
+      EXPECT_NE(t.status().message().find("--target-time"), std::string::npos);
+    }
   }
 }
 
@@ -68,7 +70,7 @@ TEST(RecoveryConf, QuotesForConfAndShell) {
   c.comment = "spacetime-backup restore x";
   std::string t = RecoveryConfText(c);
   // The shell word '/srv/o'\''brien/...' inside a conf literal: every ' doubled, \ doubled.
-  EXPECT_NE(t.find("restore_command = ''/usr/bin/spacetime-backup'' wal-fetch --staging "
+  EXPECT_NE(t.find("restore_command = '''/usr/bin/spacetime-backup'' wal-fetch --staging "
                    "''/srv/o''\\\\''''brien/data.stb-wal-1a'' %f %p'\n"),
             std::string::npos)
       << t;
@@ -92,7 +94,7 @@ TEST(RecoveryConf, TargetsAndInPlace) {
   c.archive_off = false;
   std::string latest = RecoveryConfText(c);
   EXPECT_EQ(latest.find("recovery_target ="), std::string::npos);
-  EXPECT_EQ(latest.find("recovery_target_time"), std::string::npos);
+  EXPECT_EQ(latest.find("recovery_target_time ="), std::string::npos);
   EXPECT_EQ(latest.find("archive_mode"), std::string::npos);
   EXPECT_EQ(latest.find("port ="), std::string::npos);
   c.target.kind = RecoveryTarget::kImmediate;
