@@ -130,6 +130,9 @@ std::vector<WalBackupStart> WalStartsOf(const std::vector<SnapshotRef>& snaps, s
     if (comps == s.doc.end() || !comps->is_object()) continue;
     for (const auto& [name, e] : comps->items()) {
       if (!e.is_object() || e.value("kind", "") != "postgresql-physical") continue;
+      // A backup that carries its own WAL (wal_source "included", taken while nothing archived)
+      // restores on its own and promises no point after its end: it needs nothing of the store.
+      if (e.value("wal_source", "") == "included") continue;
       WalBackupStart b;
       b.backup_id = s.backup_id;
       b.cluster = e.value("wal_cluster", "");

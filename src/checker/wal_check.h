@@ -22,7 +22,8 @@ struct WalBackupStart {
   uint64_t start_lsn = 0;
 };
 
-// The starts of the physical base backups among snaps (entries of kind "postgresql-physical").
+// The starts of the physical base backups among snaps (entries of kind "postgresql-physical"),
+// except those whose WAL is included in the backup itself (wal_source "included").
 std::vector<WalBackupStart> WalStartsOf(const std::vector<SnapshotRef>& snaps, std::vector<std::string>& errors);
 
 struct WalCheckOptions {

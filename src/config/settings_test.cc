@@ -42,6 +42,23 @@ TEST(Settings, TomlNumbersAreRead) {
   EXPECT_EQ(s->compression, 5);
 }
 
+TEST(Settings, PhysicalBackupSettings) {
+  auto s = LoadText("[database]\nbackup_method = \"physical\"\nwal_source = \"included\"\nwal_wait_seconds = 30\n");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->db_backup_method, "physical");
+  EXPECT_EQ(s->db_wal_source, "included");
+  EXPECT_EQ(s->db_wal_wait_seconds, 30);
+  auto d = LoadText("");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->db_backup_method, "auto");
+  EXPECT_EQ(d->db_wal_source, "auto");
+  auto bad = LoadText("[database]\nbackup_method = \"basebackup\"\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("DB_BACKUP_METHOD must be auto, physical or logical"), std::string::npos);
+  EXPECT_FALSE(LoadText("[database]\nwal_source = \"receive\"\n").ok());
+  EXPECT_FALSE(LoadText("[database]\nwal_wait_seconds = 0\n").ok());
+}
+
 // 2^32 + 5432 used to be cut to an int and accepted as port 5432.
 TEST(Settings, TomlNumbersOutOfRangeAreErrorsNotTruncated) {
   auto s = LoadText("[database]\nport = 4294972728\n");

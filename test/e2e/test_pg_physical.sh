@@ -92,5 +92,17 @@ fi
 grep -q "ALTER ROLE plain REPLICATION" "$W/b4.json" "$W/b4.err" || fail "physical error: $(cat "$W/b4.json" "$W/b4.err")"
 pass "without REPLICATION: auto used pg_dump with the ALTER ROLE warning; physical failed naming it"
 
+# 5. With archive_command = wal-push, auto takes the WAL from the archive: the snapshot is written
+# only once the WAL store holds start..end, and check follows the backup's WAL.
+repo_for_pg
+write_wal_push_script
+psql_ postgres -c "ALTER SYSTEM SET archive_mode = on" -c "ALTER SYSTEM SET archive_command = '$W/wal-push.sh %p'"
+pg_as "$PGBIN/pg_ctl" -D "$PGD/data" -l "$PGD/log" -w -m fast restart >/dev/null
+"$BIN" backup full --no-progress >"$W/b5.json" || fail "backup with archiving: $(cat "$W/b5.json")"
+[ "$(db "$W/b5.json" "['wal_source']")" = archive ] || fail "wal_source: $(cat "$W/b5.json")"
+[ "$(db "$W/b5.json" "['method']")" = physical ] || fail "method with archiving: $(cat "$W/b5.json")"
+pass "archive_command = wal-push: wal_source archive, $(db "$W/b5.json" "['start_lsn']")..$(db "$W/b5.json" "['end_lsn']") in the WAL store"
+repo_for_pg
+
 "$BIN" check --read-data >"$W/check.out" 2>&1 || fail "check --read-data: $(tail -5 "$W/check.out")"
 pass "check --read-data"

@@ -2,7 +2,6 @@
 // into our repository) and CockroachDB (the cluster's own BACKUP into a collection).
 #pragma once
 
-#include "chunker/fastcdc.h"
 #include "components/database/database_component.h"
 
 namespace stb {
