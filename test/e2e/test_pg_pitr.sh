@@ -13,7 +13,7 @@ stop_restored() {
   done
   return 0
 }
-trap 'heartbeat_stop; [ -n "${BENCH_PID:-}" ] && kill "$BENCH_PID" 2>/dev/null; stop_pg; stop_restored; rm -rf "$W"' EXIT
+trap 'heartbeat_stop; [ -n "${BENCH_PID:-}" ] && kill "$BENCH_PID" 2>/dev/null; stop_pg; stop_restored; [ -n "${KEEP_W:-}" ] || rm -rf "$W"' EXIT
 
 unset PLAYER_SAVES_DIR CONFIG_DIRS APP_DIR
 export DB_BACKUP_METHOD=physical
