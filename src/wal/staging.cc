@@ -89,9 +89,7 @@ void WalStager::Start() {
   ::mkdir((o_.dir + "/.tmp").c_str(), 0700);
   // The history files of the path, and the probe for the timeline after the newest, are asked
   // for first: answering them now saves the client's one-second wait.
-  for (uint32_t tli : o_.plan.Timelines()) {
-    if (tli > 1) Enqueue(WalName{.kind = WalName::kHistory, .tli = tli}.FileName());
-  }
+  for (uint32_t tli : o_.plan.Timelines()) Enqueue(WalName{.kind = WalName::kHistory, .tli = tli}.FileName());
   Enqueue(WalName{.kind = WalName::kHistory, .tli = o_.plan.path.back().tli + 1}.FileName());
   threads_.emplace_back([this] { Control(); });
   for (int i = 0; i < std::max(1, o_.jobs); ++i) threads_.emplace_back([this] { Work(); });
@@ -139,8 +137,21 @@ void WalStager::Control() {
     size_t ahead;
     {
       std::lock_guard<std::mutex> l(mu_);
+      std::string last = SegmentFileName(plan.TimelineFor(plan.last_segno), plan.last_segno, plan.seg_size);
       for (auto it = outstanding_.begin(); it != outstanding_.end();) {
-        it = Exists(o_.dir + "/" + *it) ? std::next(it) : outstanding_.erase(it);
+        if (Exists(o_.dir + "/" + *it)) {
+          ++it;
+          continue;
+        }
+        // The server reads the last segment again when recovery ends (to start its new
+        // timeline): have it ready once more rather than make it wait for a .want.
+        if (*it == last && !restaged_last_) {
+          restaged_last_ = true;
+          scheduled_.erase(*it);
+          queue_.push_back(*it);
+          scheduled_.insert(*it);
+        }
+        it = outstanding_.erase(it);
       }
       ahead = outstanding_.size() + queue_.size();
     }

@@ -67,6 +67,7 @@ class WalStager {
   std::set<std::string> scheduled_;    // every name queued or answered
   std::set<std::string> outstanding_;  // segment files written and not yet taken
   std::string first_error_;
+  bool restaged_last_ = false;
   std::vector<std::thread> threads_;
 };
 

@@ -2,8 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <ctime>
+#include "time_util.h"
 
 namespace stb {
 namespace {
@@ -20,23 +19,12 @@ TEST(TargetTime, WithZones) {
 }
 
 TEST(TargetTime, WithoutZoneIsLocal) {
-  const char* old = std::getenv("TZ");
-  std::string saved = old ? old : "";
-  ::setenv("TZ", "Europe/Berlin", 1);
-  ::tzset();
-  auto t = ParseTargetTime("2026-11-28 11:05:00");  // CET, UTC+1 in November
-  ::setenv("TZ", "UTC", 1);
-  ::tzset();
-  auto u = ParseTargetTime("2026-11-28 10:05:00");
-  if (old) {
-    ::setenv("TZ", saved.c_str(), 1);
-  } else {
-    ::unsetenv("TZ");
+  {
+    testing::ScopedTz tz("Europe/Berlin");  // CET, UTC+1 in November
+    EXPECT_DOUBLE_EQ(*ParseTargetTime("2026-11-28 11:05:00"), 1795860300.0);
   }
-  ::tzset();
-  ASSERT_TRUE(t.ok());
-  EXPECT_DOUBLE_EQ(*t, 1795860300.0);
-  EXPECT_DOUBLE_EQ(*u, 1795860300.0);
+  testing::ScopedTz tz("UTC");
+  EXPECT_DOUBLE_EQ(*ParseTargetTime("2026-11-28 10:05:00"), 1795860300.0);
 }
 
 TEST(TargetTime, Rejects) {
