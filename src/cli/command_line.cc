@@ -90,6 +90,39 @@ void AddBackup(CommandLine& cl) {
   incr->callback(run("incremental"));
 }
 
+// Point-in-time recovery of physical PostgreSQL backups (restore and pg-recover).
+void AddRecoveryOptions(CLI::App* app, RestoreArgs& a) {
+  auto* t = app->add_option("--target-time", a.target_time,
+                            "database: recover up to this time (YYYY-MM-DD HH:MM:SS[.f][+HH:MM|Z], ISO 8601; no "
+                            "zone = local time); with BACKUP_ID latest, the newest physical backup ending before it");
+  auto* l = app->add_option("--target-lsn", a.target_lsn, "database: recover up to this WAL position (X/Y)");
+  auto* n = app->add_flag("--latest", a.latest, "database: replay all WAL in the repository (the default)");
+  auto* i = app->add_flag("--immediate", a.immediate, "database: stop as soon as the base backup is consistent");
+  t->excludes(l)->excludes(n)->excludes(i);
+  l->excludes(n)->excludes(i);
+  n->excludes(i);
+  app->add_option("--target-dir", a.target_dir, "database: the data directory to lay down (missing or empty)");
+  app->add_option("--tablespace-map", a.tablespace_map, "database: put tablespace OID in DIR (OID=DIR, repeatable)");
+  app->add_option("--pg-port", a.pg_port, "database: port of the restored server (default: a free one)")
+      ->check(CLI::Range(1, 65535));
+  app->add_option("--archive-mode", a.archive_mode,
+                  "database: preserve (restore in place and keep archiving) or off (default)")
+      ->check(CLI::IsMember({"preserve", "off"}));
+  app->add_flag("--stop-after", a.stop_after, "database: stop the recovered server once verified");
+}
+
+void AddPgRecover(CommandLine& cl) {
+  auto args = std::make_shared<PgRecoverArgs>();
+  auto* pr = cl.app->add_subcommand(
+      "pg-recover",
+      "Point-in-time recovery of a PostgreSQL base backup already laid down in DIR (e.g. pg_basebackup -X none) "
+      "from the WAL in the repository; prints the report with rto_seconds and recovered_to");
+  pr->add_option("DIR", args->data_dir, "the data directory (with its backup_label)")->required();
+  pr->add_option("--location", args->location, "local (default), s3, azure or gcs")->check(Locations());
+  AddRecoveryOptions(pr, args->target);
+  pr->callback([&cl, args] { RunWith(cl, args, RunPgRecover); });
+}
+
 void AddRestore(CommandLine& cl) {
   auto args = std::make_shared<RestoreArgs>();
   auto comps = std::make_shared<std::string>();
@@ -117,6 +150,7 @@ void AddRestore(CommandLine& cl) {
   restore->add_option("--exclude", args->excludes,
                       "file components: leave out entries matching this glob (repeatable)");
   restore->add_flag("--sync", args->sync, "flush the restored files to disk (syncfs) before reporting success");
+  AddRecoveryOptions(restore, *args);
   restore->add_flag("--no-progress", cl.no_progress, "no progress line on stderr");
   restore->callback([&cl, args, comps] {
     args->components = SplitList(*comps, ',');
@@ -385,6 +419,9 @@ void AddWal(CommandLine& cl) {
   wf->add_option("DEST", fetch->dest, "where to write it (%p)")->required();
   wf->add_option("--pgdata", fetch->pgdata, "data directory holding global/pg_control (default: the current one)");
   wf->add_option("--location", fetch->location, "local (default), s3, azure or gcs")->check(Locations());
+  wf->add_option("--staging", fetch->staging,
+                 "take the file from a restore's staging directory instead of the repository (what restore writes "
+                 "into restore_command; needs no key)");
   wf->callback([&cl, fetch] { RunWith(cl, fetch, RunWalFetch); });
   auto recv = std::make_shared<WalReceiveArgs>();
   auto* wr = cl.app->add_subcommand(
@@ -424,6 +461,7 @@ std::unique_ptr<CommandLine> BuildCommandLine(const std::string& version) {
   AddDrTest(*cl);
   AddSchedule(*cl);
   AddWal(*cl);
+  AddPgRecover(*cl);
   return cl;
 }
 

@@ -7,7 +7,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "components/component.h"
 #include "config/settings.h"
+#include "core/status.h"
 #include "retention/policy.h"
 
 namespace stb {
@@ -33,8 +35,19 @@ struct RestoreArgs {
   // File components: only entries matching an include glob (all when none), less the excluded.
   std::vector<std::string> includes, excludes;
   bool progress = true;
+  // Physical PostgreSQL backups: the recovery target (at most one) and placement.
+  std::string target_time, target_lsn;
+  bool latest = false, immediate = false;
+  std::string target_dir;
+  std::vector<std::string> tablespace_map;
+  int pg_port = 0;
+  std::string archive_mode = "off";
+  bool stop_after = false;
 };
 int RunRestore(const Settings& s, const RestoreArgs& a);
+// The recovery target and placement options of `a` into `o`; a bad --target-time, --target-lsn
+// or --tablespace-map is InvalidArgument.
+Status ApplyRecoveryArgs(const RestoreArgs& a, RestoreOptions& o);
 
 int RunSnapshots(const Settings& s, bool json, const std::string& location = "local");
 
@@ -124,6 +137,7 @@ struct WalFetchArgs {
   std::string file, dest;
   std::string pgdata;  // default: the current directory
   std::string location = "local";
+  std::string staging;  // --staging DIR: take the file from a restore's staging directory
 };
 int RunWalFetch(const Settings& s, const WalFetchArgs& a);
 // `wal-receive`: resident; streams WAL from the slot into the repository until SIGTERM (exit 0).
@@ -131,6 +145,15 @@ struct WalReceiveArgs {
   bool sync = false;  // --sync, or WAL_RECEIVE_SYNC
 };
 int RunWalReceive(const Settings& s, const WalReceiveArgs& a);
+
+// `pg-recover DIR`: point-in-time recovery of a base backup already laid down in DIR (its
+// backup_label, e.g. from pg_basebackup -X none) from the WAL in the repository.
+struct PgRecoverArgs {
+  std::string data_dir;
+  std::string location = "local";
+  RestoreArgs target;  // the recovery target and placement options of restore
+};
+int RunPgRecover(const Settings& s, const PgRecoverArgs& a);
 
 int RunKeyGenerate(const std::string& path);
 int RunKeyList(const Settings& s);

@@ -5,10 +5,37 @@
 #include "cli/common.h"
 #include "cli/run_alerts.h"
 #include "components/component.h"
+#include "components/database/pg_recovery_conf.h"
 #include "core/log.h"
+#include "repository/wal_store.h"
 #include "restorer/restorer.h"
 
 namespace stb {
+
+Status ApplyRecoveryArgs(const RestoreArgs& a, RestoreOptions& o) {
+  if (!a.target_time.empty()) {
+    ASSIGN_OR_RETURN(o.target_time_unix, ParseTargetTime(a.target_time));
+    o.recovery_target = "time";
+  } else if (!a.target_lsn.empty()) {
+    RETURN_IF_ERROR(ParseLsn(a.target_lsn).status().Context("--target-lsn '" + a.target_lsn + "' (X/Y in hex)"));
+    o.recovery_target = "lsn";
+    o.target_lsn = a.target_lsn;
+  } else {
+    o.recovery_target = a.immediate ? "immediate" : "latest";
+  }
+  for (const auto& m : a.tablespace_map) {
+    size_t eq = m.find('=');
+    if (eq == 0 || eq == std::string::npos || eq + 1 == m.size() || m.find_first_not_of("0123456789") != eq) {
+      return InvalidArgument("--tablespace-map '" + m + "': expected OID=DIR");
+    }
+  }
+  o.target_dir = a.target_dir;
+  o.tablespace_map = a.tablespace_map;
+  o.pg_port = a.pg_port;
+  o.archive_preserve = a.archive_mode == "preserve";
+  o.stop_after = a.stop_after;
+  return Status::Ok();
+}
 
 int RunRestore(const Settings& s, const RestoreArgs& a) {
   InitLog(s.log_dir, "restore.log");
@@ -19,6 +46,8 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
                  .sync = a.sync,
                  .includes = a.includes,
                  .excludes = a.excludes};
+  if (Status st = ApplyRecoveryArgs(a, req.options); !st.ok()) return Fail(st);
+  if (req.options.recovery_target == "time") req.physical_before_unix = req.options.target_time_unix;
   req.progress = a.progress;
   auto report = RestoreBackup(
       Components(), s, [&](const std::string& location) { return OpenRepository(s, location); }, req);

@@ -9,6 +9,7 @@
 #include "cli/wal_locations.h"
 #include "core/log.h"
 #include "wal/archive.h"
+#include "wal/staging.h"
 
 namespace stb {
 
@@ -57,7 +58,16 @@ int RunWalPush(const Settings& s, const WalPushArgs& a) {
   return 0;
 }
 
+// restore_command of a restore's server: only moves the file the restore staged (wal/staging.h).
+int RunWalFetchStaged(const WalFetchArgs& a) {
+  Status st = FetchStaged(a.staging, a.file, a.dest);
+  if (st.ok()) return 0;
+  std::fprintf(stderr, "wal-fetch: %s\n", st.message().c_str());
+  return st.code() == Code::kNotFound ? 1 : kCannotTell;
+}
+
 int RunWalFetch(const Settings& s, const WalFetchArgs& a) {
+  if (!a.staging.empty()) return RunWalFetchStaged(a);
   InitLog(s.log_dir, "wal.log");
   auto repo = OpenRepository(s, a.location);
   if (!repo.ok()) {

@@ -41,6 +41,15 @@ struct RestoreOptions {
   bool live = false;                            // --live: redis replaces the running server's data
   bool sync = false;                            // --sync: syncfs before reporting success
   std::vector<std::string> includes, excludes;  // file selection
+  // database, physical backups: point-in-time recovery (doc/operations.md).
+  std::string recovery_target = "latest";   // latest, immediate, time, lsn
+  double target_time_unix = 0;              // time: --target-time
+  std::string target_lsn;                   // lsn: --target-lsn X/Y
+  std::string target_dir;                   // --target-dir: the data directory ("" = the recorded one)
+  std::vector<std::string> tablespace_map;  // --tablespace-map OID=DIR
+  int pg_port = 0;                          // --pg-port: 0 = a free one
+  bool archive_preserve = false;            // --archive-mode preserve
+  bool stop_after = false;                  // --stop-after: stop the server once verified
 };
 
 struct RestoreContext {

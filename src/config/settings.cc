@@ -120,6 +120,10 @@ Status ApplyTable(Settings& s, const toml::table& t, const std::string& path) {
   str("database", "wal_source", s.db_wal_source);
   RETURN_IF_ERROR(TomlInt(t, "database", "wal_wait_seconds", 1, 86400, s.db_wal_wait_seconds, path));
   RETURN_IF_ERROR(TomlInt(t, "database", "max_rate_kb", 0, 1048576, s.db_max_rate_kb, path));
+  str("database", "pg_os_user", s.db_pg_os_user);
+  str("database", "start_command", s.db_start_command);
+  str("database", "verify", s.db_verify);
+  RETURN_IF_ERROR(TomlInt(t, "database", "recovery_timeout", 0, 30 * 86400, s.db_recovery_timeout, path));
   str("schedule", "full", s.schedule_full);
   str("schedule", "incremental", s.schedule_incremental);
   str("schedule", "overlap", s.schedule_overlap);
@@ -158,6 +162,7 @@ Status ApplyTable(Settings& s, const toml::table& t, const std::string& path) {
   str("wal", "push_offsite", s.wal_push_offsite);
   RETURN_IF_ERROR(TomlInt(t, "wal", "push_offsite_timeout", 0, 3600, s.wal_push_offsite_timeout, path));
   RETURN_IF_ERROR(TomlInt(t, "wal", "fetch_retry_seconds", 0, 86400, s.wal_fetch_retry_seconds, path));
+  RETURN_IF_ERROR(TomlInt(t, "wal", "fetch_prefetch", 1, 256, s.wal_fetch_prefetch, path));
   str("wal", "slot", s.wal_slot);
   str("wal", "receive_application_name", s.wal_receive_application_name);
   RETURN_IF_ERROR(TomlInt(t, "wal", "receive_flush_ms", 10, 60000, s.wal_receive_flush_ms, path));
@@ -287,6 +292,15 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (s.db_wal_source != "auto" && s.db_wal_source != "archive" && s.db_wal_source != "included") {
     return InvalidArgument("DB_WAL_SOURCE must be auto, archive or included, not '" + s.db_wal_source + "'");
   }
+  if (auto v = Env("DB_PG_OS_USER")) s.db_pg_os_user = v;
+  if (auto v = Env("DB_START_COMMAND")) s.db_start_command = v;
+  if (auto v = Env("DB_VERIFY")) s.db_verify = v;
+  if (s.db_verify != "amcheck" && s.db_verify != "none") {
+    return InvalidArgument("DB_VERIFY must be amcheck or none, not '" + s.db_verify + "'");
+  }
+  if (auto v = Env("DB_RECOVERY_TIMEOUT")) {
+    ASSIGN_OR_RETURN(s.db_recovery_timeout, EnvInt("DB_RECOVERY_TIMEOUT", v, 0, 30 * 86400));
+  }
   if (const char* v = std::getenv("BACKUP_SCHEDULE_FULL")) s.schedule_full = v;
   if (const char* v = std::getenv("BACKUP_SCHEDULE_INCREMENTAL")) s.schedule_incremental = v;  // "" = none
   if (auto v = Env("BACKUP_SCHEDULE_OVERLAP")) s.schedule_overlap = v;
@@ -374,6 +388,9 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
     ASSIGN_OR_RETURN(s.wal_fetch_retry_seconds, EnvInt("WAL_FETCH_RETRY_SECONDS", v, 0, 86400));
   }
   RETURN_IF_ERROR(ApplyWalReceiveEnv(s));
+  if (auto v = Env("WAL_FETCH_PREFETCH")) {
+    ASSIGN_OR_RETURN(s.wal_fetch_prefetch, EnvInt("WAL_FETCH_PREFETCH", v, 1, 256));
+  }
   if (!s.wal_push_offsite.empty() && s.wal_push_offsite != "s3" && s.wal_push_offsite != "azure" &&
       s.wal_push_offsite != "gcs") {
     return InvalidArgument("WAL_PUSH_OFFSITE must be s3, azure or gcs, not '" + s.wal_push_offsite + "'");

@@ -39,6 +39,11 @@ struct Settings {
   std::string db_wal_source = "auto";     // DB_WAL_SOURCE: auto, archive, included
   int db_wal_wait_seconds = 120;          // DB_WAL_WAIT_SECONDS
   int db_max_rate_kb = 0;                 // DB_MAX_RATE_KB: BASE_BACKUP MAX_RATE (0 = none)
+  // Point-in-time restore of physical backups.
+  std::string db_pg_os_user = "postgres";  // DB_PG_OS_USER: the account the restored server runs as
+  std::string db_start_command;            // DB_START_COMMAND: starts it instead of pg_ctl
+  std::string db_verify = "amcheck";       // DB_VERIFY: amcheck or none
+  int db_recovery_timeout = 0;             // DB_RECOVERY_TIMEOUT: seconds; 0 = no limit
   // CockroachDB's own BACKUP writes to a collection: COCKROACH_BACKUP_URI, or one built from
   // COCKROACH_BACKUP_LOCATION (nodelocal, s3, azure, gcs) and the location settings below.
   std::string cockroach_backup_uri, cockroach_backup_location = "nodelocal";
@@ -90,6 +95,7 @@ struct Settings {
   bool wal_receive_sync = false;                               // WAL_RECEIVE_SYNC: flush after every batch
   int wal_status_interval = 10;                                // WAL_STATUS_INTERVAL: seconds between reports
   int wal_offsite_interval_ms = 1000;                          // WAL_OFFSITE_INTERVAL_MS: a cloud part this often
+  int wal_fetch_prefetch = 8;         // WAL_FETCH_PREFETCH: segments a restore keeps ready ahead of the server
 
   int EffectiveWorkers() const;
 };

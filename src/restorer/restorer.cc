@@ -60,6 +60,24 @@ bool RestoreComponents(const ComponentRegistry& registry, RestoreContext& ctx, c
   return ok;
 }
 
+// The newest snapshot whose database entry is a physical backup that ended before t.
+StatusOr<SnapshotRef> LatestPhysicalBefore(Repository& repo, double t) {
+  ASSIGN_OR_RETURN(auto snaps, ListSnapshots(repo, nullptr));
+  std::optional<SnapshotRef> best;
+  double earliest = 0;
+  for (auto& snap : snaps) {
+    const json* db = snap.doc.contains("components") ? &snap.doc["components"] : nullptr;
+    if (!db || !db->contains("database") || (*db)["database"].value("kind", "") != "postgresql-physical") continue;
+    double end = (*db)["database"].value("end_time_unix", 0.0);
+    if (earliest == 0 || end < earliest) earliest = end;
+    if (end < t) best = std::move(snap);  // oldest first: the last match is the newest
+  }
+  if (best) return *best;
+  if (earliest == 0) return NotFound("no physical database backup in the repository to recover to --target-time");
+  return NotFound("no physical database backup ended before --target-time: the earliest recoverable time is " +
+                  IsoTimestamp(earliest));
+}
+
 }  // namespace
 
 StatusOr<RestoreReport> RestoreBackup(const ComponentRegistry& registry, const Settings& s,
@@ -76,7 +94,9 @@ StatusOr<RestoreReport> RestoreBackup(const ComponentRegistry& registry, const S
   // The lock before the index, so that a prune cannot move the packs the loaded index names.
   ASSIGN_OR_RETURN(auto lock, LockAndLoadIndex(*repo, false, std::chrono::seconds(60), &index_problems));
   for (const auto& p : index_problems) LogError("damaged index: " + p);
-  ASSIGN_OR_RETURN(SnapshotRef snap, FindSnapshot(*repo, req.backup_id));
+  ASSIGN_OR_RETURN(SnapshotRef snap, req.backup_id == "latest" && req.physical_before_unix
+                                         ? LatestPhysicalBefore(*repo, *req.physical_before_unix)
+                                         : FindSnapshot(*repo, req.backup_id));
 
   RestoreReport report;
   report.backup_id = snap.backup_id;

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct RestoreRequest {
   std::string location = "local";
   std::vector<std::string> components;  // empty: every component the backup holds
   RestoreOptions options;
+  // With backup_id "latest": the newest physical database backup that ended before this time
+  // (--target-time), since PostgreSQL cannot recover to a time before a backup's end.
+  std::optional<double> physical_before_unix;
   bool progress = true;  // progress lines on stderr
   // Asked before each component; true ends the restore there (a drill told to stop).
   std::function<bool()> stop_requested;

@@ -51,10 +51,13 @@ write_wal_push_script() {
 # $W/hb.log is a commit the server acknowledged.
 heartbeat_start() {
   psql_ "$1" -c "CREATE TABLE IF NOT EXISTS heartbeat (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())"
-  ( while :; do psql_ "$1" -At -c "INSERT INTO heartbeat DEFAULT VALUES RETURNING id, extract(epoch FROM at)" >>"$W/hb.log" 2>/dev/null; sleep 0.1; done ) &
+  ( while :; do psql_ "$1" -At -c "INSERT INTO heartbeat DEFAULT VALUES RETURNING id, extract(epoch FROM at)" >>"$W/hb.log" 2>/dev/null || true; sleep 0.1; done ) &
   HB_PID=$!
 }
-heartbeat_stop() { [ -n "${HB_PID:-}" ] && kill "$HB_PID" 2>/dev/null; wait "${HB_PID:-}" 2>/dev/null; HB_PID=; return 0; }
+heartbeat_stop() {  # the loop may have ended already (its server killed)
+  if [ -n "${HB_PID:-}" ]; then kill "$HB_PID" 2>/dev/null || true; wait "$HB_PID" 2>/dev/null || true; fi
+  HB_PID=
+}
 # The server lost: SIGKILL the postmaster of data directory DIR and delete DIR.
 pg_kill9() {
   local pid; pid=$(head -1 "$1/postmaster.pid")

@@ -1,5 +1,7 @@
 #include "components/database/database.h"
 
+#include "components/database/pg_physical_restore.h"
+
 #include <cstdlib>
 
 #include "cloud/locations.h"
@@ -32,6 +34,9 @@ class DatabaseComponent : public Component {
   }
 
   ComponentReport Restore(const json& entry, RestoreContext& ctx) override {
+    if (entry.value("kind", "") == "postgresql-physical") {
+      return ComponentReport::FromJson(RestorePhysical(ctx.repo, entry, ctx.settings, ctx.options, ctx.progress));
+    }
     auto opt = DatabaseOptionsOf(ctx.settings, ctx.repo);
     json r = opt.ok() ? RestoreDatabase(ctx.repo, entry, *opt, ctx.options.target_db, ctx.progress)
                       : json{{"success", false}, {"error", opt.status().message()}};

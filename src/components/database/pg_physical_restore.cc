@@ -1,0 +1,161 @@
+#include "components/database/pg_physical_restore.h"
+
+#include <dirent.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+
+#include "components/database/pg_physical_laydown.h"
+#include "core/file_util.h"
+#include "core/log.h"
+#include "wal/archive.h"
+
+namespace stb {
+
+using json = nlohmann::json;
+
+namespace {
+
+double Now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+std::string SelfBinary() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, size_t(n)) : "spacetime-backup";
+}
+
+std::string ReadText(const std::string& path) {
+  auto b = ReadWholeFile(path);
+  return b.ok() ? std::string(b->begin(), b->end()) : "";
+}
+
+// The files tree (tablespaces re-targeted, owned by the server's account), backup_manifest and
+// pg_verifybackup: LayDownPhysical.
+Status LayDown(Repository& repo, const json& entry, const std::string& dir, const Settings& s, const RestoreOptions& o,
+               Progress& progress, json& report) {
+  LayDownOptions lo;
+  lo.target_dir = dir;
+  for (const auto& m : o.tablespace_map) {
+    size_t eq = m.find('=');
+    lo.tablespace_map[uint32_t(std::strtoul(m.substr(0, eq).c_str(), nullptr, 10))] = m.substr(eq + 1);
+  }
+  if (::geteuid() == 0) {
+    struct passwd* pw = ::getpwnam(s.db_pg_os_user.c_str());
+    if (!pw) return InvalidArgument("DB_PG_OS_USER '" + s.db_pg_os_user + "' is not a user of this system");
+    lo.owner = std::make_pair(pw->pw_uid, pw->pw_gid);
+  }
+  lo.workers = s.EffectiveWorkers();
+  lo.pg_bin_dir = s.db_pg_bin_dir;
+  double t0 = Now();
+  ASSIGN_OR_RETURN(LayDownResult r, LayDownPhysical(repo, entry, lo, progress));
+  report["lay_down"] = r.report;
+  report["lay_down_seconds"] = Now() - t0;
+  report["files"] = r.files;
+  report["size_bytes"] = r.size_bytes;
+  json ts = json::object();
+  for (const auto& [oid, where] : r.tablespaces) ts[std::to_string(oid)] = where;
+  report["tablespaces"] = ts;
+  report["pg_verifybackup"] = r.report.value("pg_verifybackup", "");
+  return Status::Ok();
+}
+
+json Failed(const std::string& e) { return {{"success", false}, {"error", e}}; }
+
+}  // namespace
+
+StatusOr<RecoveryTarget> RecoveryTargetOf(const RestoreOptions& o) {
+  RecoveryTarget t;
+  if (o.recovery_target == "latest") {
+    t.kind = RecoveryTarget::kLatest;
+  } else if (o.recovery_target == "immediate") {
+    t.kind = RecoveryTarget::kImmediate;
+  } else if (o.recovery_target == "time") {
+    t.kind = RecoveryTarget::kTime;
+    t.time_unix = o.target_time_unix;
+  } else if (o.recovery_target == "lsn") {
+    t.kind = RecoveryTarget::kLsn;
+    auto lsn = ParseLsn(o.target_lsn);
+    if (!lsn.ok()) return InvalidArgument("--target-lsn '" + o.target_lsn + "' is not an LSN (X/Y in hex)");
+    t.lsn = *lsn;
+  } else {
+    return InvalidArgument("unknown recovery target '" + o.recovery_target + "'");
+  }
+  return t;
+}
+
+PgRecoveryOptions PgRecoveryOptionsOf(const Settings& s, const RestoreOptions& o) {
+  PgRecoveryOptions p;
+  p.archive_preserve = o.archive_preserve;
+  p.port = o.pg_port;
+  p.stop_after = o.stop_after;
+  p.os_user = s.db_pg_os_user;
+  p.start_command = s.db_start_command;
+  p.amcheck = s.db_verify != "none";
+  p.timeout_seconds = s.db_recovery_timeout;
+  p.prefetch = s.wal_fetch_prefetch;
+  p.jobs = std::max({s.aws_parallel_jobs, s.azure_parallel_jobs, s.gcs_parallel_jobs, 2});
+  p.workers = s.EffectiveWorkers();
+  p.retry_seconds = s.wal_fetch_retry_seconds;
+  p.endpoint = {s.db_host, s.db_port, s.db_name, s.db_user, s.db_password, s.db_sslmode};
+  p.started_unix = Now();
+  p.self_binary = SelfBinary();
+  return p;
+}
+
+json RecoverLaidDown(const Repository& repo, Storage& from, const std::string& dir, const Settings& s,
+                     const RestoreOptions& o) {
+  PgRecoveryOptions po = PgRecoveryOptionsOf(s, o);
+  auto target = RecoveryTargetOf(o);
+  if (!target.ok()) return Failed(target.status().message());
+  std::string label_text = ReadText(dir + "/backup_label");
+  if (label_text.empty()) {
+    return Failed(dir + "/backup_label is missing: pg-recover needs a base backup's files (pg_basebackup -X none)");
+  }
+  auto label = ParseBackupLabel(label_text);
+  if (!label.ok()) return Failed(label.status().message());
+  auto sysid = ReadSystemIdentifier(dir);
+  if (!sysid.ok()) return Failed(sysid.status().message());
+  int major = std::atoi(ReadText(dir + "/PG_VERSION").c_str());
+  if (major <= 0) return Failed(dir + "/PG_VERSION is missing or unreadable");
+  auto plan = PlanPgRecovery(repo, from, *sysid, label->start_tli, label->start_lsn, *target, major, s.db_pg_bin_dir);
+  if (!plan.ok()) return Failed(plan.status().message());
+  po.data_dir = dir;
+  po.backup_id = "pg-recover";
+  po.scratch = !o.archive_preserve;
+  if (!po.scratch && po.endpoint.host.empty())
+    return Failed("--archive-mode preserve restores in place: set DB_HOST/DB_PORT");
+  return RunPgRecovery(repo, from, *plan, po);
+}
+
+json RestorePhysical(Repository& repo, const json& entry, const Settings& s, const RestoreOptions& o,
+                     Progress& progress) {
+  PgRecoveryOptions po = PgRecoveryOptionsOf(s, o);
+  auto target = RecoveryTargetOf(o);
+  if (!target.ok()) return Failed(target.status().message());
+  auto start_lsn = ParseLsn(entry.value("start_lsn", ""));
+  uint64_t sysid = std::strtoull(entry.value("system_identifier", "0").c_str(), nullptr, 10);
+  if (!start_lsn.ok() || sysid == 0) return Failed("the physical backup entry has no start_lsn or system_identifier");
+  int major = entry.value("server_version", 0) / 10000;
+  auto plan = PlanPgRecovery(repo, repo.storage(), sysid, entry.value("start_tli", 1u), *start_lsn, *target, major,
+                             s.db_pg_bin_dir);
+  if (!plan.ok()) return Failed(plan.status().message());
+  std::string recorded;
+  for (const auto& root : entry.value("roots", json::array())) {
+    if (root.value("name", "") == "pgdata") recorded = root.value("path", "");
+  }
+  std::string dir = o.target_dir.empty() ? recorded : o.target_dir;
+  if (dir.empty()) return Failed("the backup does not record its data directory: give --target-dir");
+  json laid;
+  Status st = LayDown(repo, entry, dir, s, o, progress, laid);
+  if (!st.ok()) return Failed(st.message());
+  po.data_dir = dir;
+  po.backup_id = entry.value("label", "");
+  po.scratch = !(o.archive_preserve && dir == recorded);
+  json r = RunPgRecovery(repo, repo.storage(), *plan, po);
+  r.update(laid);
+  return r;
+}
+
+}  // namespace stb
