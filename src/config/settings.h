@@ -77,6 +77,8 @@ struct Settings {
   std::string wal_push_offsite;       // WAL_PUSH_OFFSITE: a cloud location wal-push waits for ("" = none)
   int wal_push_offsite_timeout = 10;  // WAL_PUSH_OFFSITE_TIMEOUT: seconds for the other clouds
   int wal_fetch_retry_seconds = 60;   // WAL_FETCH_RETRY_SECONDS: an unreachable location is retried this long
+  bool wal_push_async = true;         // WAL_PUSH_ASYNC: a resident spool daemon pushes ahead of PostgreSQL's archiver
+  int wal_push_jobs = 2;              // WAL_PUSH_JOBS: segments the daemon stores at once
 
   int EffectiveWorkers() const;
 };
