@@ -90,7 +90,7 @@ log-level-console=warn
 pg1-path=$W/run
 CONF
   fresh_wal
-  pgbackrest --config="$W/pgbackrest.conf" --stanza=bench --pg1-path="$PGD/data" --pg1-port="$DB_PORT" \
+  pgbackrest --config="$W/pgbackrest.conf" --stanza=bench --pg1-path="$PGD/data" --pg1-port="$PGPORT" \
     --pg1-socket-path="$PGD" --pg1-user=postgres stanza-create >/dev/null 2>>"$W/err" || {
     echo "| pgbackrest stanza-create failed: $(tail -1 "$W/err")"; return 0; }
   rate "pgbackrest archive-push (archive-async=$1)$2" pgbackrest --config="$W/pgbackrest.conf" --stanza=bench archive-push

@@ -79,14 +79,18 @@ std::string AbsolutePath(const std::string& p) {
 // The resident spool daemon (WAL_PUSH_ASYNC): one per BACKUP_STATE_DIR, started by wal-push.
 int RunWalPushDaemon(const Settings& s, const WalPushArgs& a) {
   InitLog(s.log_dir, "wal.log");
-  auto repo = OpenRepository(s, "local");
-  if (!repo.ok()) return Fail(repo.status());
-  std::vector<std::string> warnings;
-  auto offsite = OffsiteLocations(s, warnings);
-  for (const auto& w : warnings) LogWarn("wal-push daemon: " + w);
   WalSpoolDaemonOptions o;
   o.spool.dir = s.state_dir + "/wal-spool";
   o.pg_wal = Dirname(AbsolutePath(a.path));
+  auto repo = OpenRepository(s, "local");
+  if (!repo.ok()) {
+    // Every waiting wal-push prints this at once instead of timing out.
+    WriteWalSpoolErrors(o.spool, o.pg_wal, "wal-push daemon: " + repo.status().message());
+    return Fail(repo.status());
+  }
+  std::vector<std::string> warnings;
+  auto offsite = OffsiteLocations(s, warnings);
+  for (const auto& w : warnings) LogWarn("wal-push daemon: " + w);
   o.jobs = s.wal_push_jobs;
   o.push = PushOptions(s, a);
   o.push.pgdata = a.pgdata.empty() ? Dirname(o.pg_wal) : AbsolutePath(a.pgdata);

@@ -187,6 +187,11 @@ std::vector<std::string> PendingWalFiles(const std::string& pg_wal, const WalSpo
   return out;
 }
 
+void WriteWalSpoolErrors(const WalSpool& spool, const std::string& pg_wal, const std::string& error) {
+  if (!MakeDirs(spool.dir + "/ack").ok()) return;
+  for (const auto& name : PendingWalFiles(pg_wal, spool)) WriteAnswer(spool.ErrorPath(name), error).IgnoreError();
+}
+
 bool WalSpoolDaemonRunning(const WalSpool& spool) {
   Fd fd(::open(spool.LockPath().c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return false;

@@ -40,6 +40,9 @@ AckState TakeWalAck(const WalSpool& spool, const std::string& path, std::string*
 // those already answered in the spool.
 std::vector<std::string> PendingWalFiles(const std::string& pg_wal, const WalSpool& spool);
 
+// Answers every pending file with an error (the daemon cannot work at all, e.g. no key).
+void WriteWalSpoolErrors(const WalSpool& spool, const std::string& pg_wal, const std::string& error);
+
 // True when a daemon holds the spool's lock.
 bool WalSpoolDaemonRunning(const WalSpool& spool);
 

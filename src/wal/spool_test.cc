@@ -95,3 +95,20 @@ TEST_F(SpoolTest, WaitingStartsTheDaemonAndEndsOnItsAnswerOrTimeout) {
 
 }  // namespace
 }  // namespace stb
+
+namespace stb {
+namespace {
+
+TEST_F(SpoolTest, ADaemonThatCannotWorkAnswersEveryPendingFileWithItsError) {
+  Ready("000000010000000000000002");
+  Ready("000000010000000000000003");
+  WriteWalSpoolErrors(spool_, pg_wal_, "wal-push daemon: cannot read BACKUP_ENCRYPTION_KEY");
+  std::string error;
+  EXPECT_EQ(TakeWalAck(spool_, pg_wal_ + "/000000010000000000000003", &error), AckState::kError);
+  EXPECT_EQ(error, "wal-push daemon: cannot read BACKUP_ENCRYPTION_KEY");
+  // 2 is still answered; 3, whose error wal-push took, is pending again: the next daemon retries it.
+  EXPECT_EQ(PendingWalFiles(pg_wal_, spool_), std::vector<std::string>{"000000010000000000000003"});
+}
+
+}  // namespace
+}  // namespace stb

@@ -21,14 +21,7 @@ LOAD=$!
 for _ in 1 2 3 4 5; do psql_ postgres -c "SELECT pg_switch_wal()" >/dev/null; sleep 2; done
 wait "$LOAD"
 psql_ postgres -c "SELECT pg_switch_wal()" >/dev/null
-last=$(psql_ postgres -At -c "SELECT pg_walfile_name(pg_current_wal_lsn() - 1)")
-for _ in $(seq 1 300); do
-  archived=$(psql_ postgres -At -c "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
-  { [ "$archived" \> "$last" ] || [ "$archived" = "$last" ]; } && break
-  sleep 0.2
-done
-failed=$(psql_ postgres -At -c "SELECT failed_count FROM pg_stat_archiver")
-[ "$failed" = 0 ] || { tail -20 "$PGD/log"; fail "archive_command failed $failed times"; }
+wait_archived
 n=$(ls "$PGD/data/pg_wal/archive_status/" | grep -cE '^[0-9A-F]{24}\.done$')
 [ "$n" -ge 6 ] || fail "only $n segments archived"
 grep -q "wal-push daemon started" "$BACKUP_LOG_DIR/wal.log" || fail "the spool daemon never ran"
