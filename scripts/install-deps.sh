@@ -4,7 +4,7 @@
 #   demo   what the demo needs: the build set and the runtime set (PostgreSQL, Redis, Python)
 #   all    (default) also the test set: test servers (Ceph radosgw, Prometheus, the npm storage
 #          emulators), clang-format, benchmark library
-#   --bench  also restic, borg and time for bench/
+#   --bench  also restic, borg, time and pgbackrest for bench/
 set -euo pipefail
 
 build=(
@@ -26,7 +26,7 @@ for arg in "$@"; do
 done
 pkgs=("${build[@]}" "${runtime[@]}")
 [ "$set_name" = all ] && pkgs+=("${test_set[@]}")
-[ "$bench" = yes ] && pkgs+=(restic borgbackup time)
+[ "$bench" = yes ] && pkgs+=(restic borgbackup time pgbackrest)
 
 missing=()
 for p in "${pkgs[@]}"; do

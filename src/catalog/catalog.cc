@@ -82,6 +82,16 @@ CREATE TABLE replication (
   error TEXT NOT NULL, time REAL NOT NULL, PRIMARY KEY (location, source));
 )";
 
+// Tables added after schema version 1: created when missing, so older catalogs gain them and
+// older builds ignore them.
+const char* kAddedTables = R"(
+CREATE TABLE IF NOT EXISTS wal (
+  location TEXT NOT NULL, cluster TEXT NOT NULL, stored_lsn INTEGER NOT NULL, stored_at REAL NOT NULL,
+  PRIMARY KEY (location, cluster));
+CREATE TABLE IF NOT EXISTS recovery_window (
+  cluster TEXT PRIMARY KEY, from_time REAL NOT NULL, to_time REAL NOT NULL, updated REAL NOT NULL);
+)";
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& state_dir) {
@@ -134,6 +144,7 @@ Status Catalog::Init() {
     if (rc != SQLITE_DONE) return tables.Error("reading the schema");
     if (!any) {
       RETURN_IF_ERROR(Exec(kSchema));
+      RETURN_IF_ERROR(Exec(kAddedTables));
       return Exec("INSERT INTO schema_version VALUES (" + std::to_string(kCatalogSchemaVersion) + ")");
     }
     if (!versioned) return Corrupt("not a spacetime-backup catalog (no schema_version table)");
@@ -144,7 +155,7 @@ Status Catalog::Init() {
       return Corrupt("schema version " + std::to_string(version) + " is newer than this build's (" +
                      std::to_string(kCatalogSchemaVersion) + ")");
     }
-    return Status::Ok();
+    return Exec(kAddedTables);
   }();
   if (!st.ok()) {
     Exec("ROLLBACK").IgnoreError();
@@ -242,6 +253,24 @@ Status Catalog::RecordRestoreReport(const RestoreReport& report, double end_time
   return RecordRestore(r);
 }
 
+Status Catalog::RecordWal(const std::string& location, const std::string& cluster, uint64_t end_lsn, double stored_at) {
+  std::lock_guard<std::mutex> g(mu_);
+  // Files may be stored out of order (parallel pushes): the newest position wins.
+  Stmt s(db_,
+         "INSERT INTO wal (location, cluster, stored_lsn, stored_at) VALUES (?, ?, ?, ?) "
+         "ON CONFLICT (location, cluster) DO UPDATE SET stored_lsn = excluded.stored_lsn, "
+         "stored_at = excluded.stored_at WHERE excluded.stored_lsn >= wal.stored_lsn");
+  s.Bind(location).Bind(cluster).Bind(static_cast<int64_t>(end_lsn)).Bind(stored_at);
+  return Run(s, "catalog: recording WAL stored in " + location);
+}
+
+Status Catalog::RecordRecoveryWindow(const std::string& cluster, double from_time, double to_time) {
+  std::lock_guard<std::mutex> g(mu_);
+  Stmt s(db_, "INSERT OR REPLACE INTO recovery_window (cluster, from_time, to_time, updated) VALUES (?, ?, ?, ?)");
+  s.Bind(cluster).Bind(from_time).Bind(to_time).Bind(Now());
+  return Run(s, "catalog: recording the recovery window");
+}
+
 StatusOr<CatalogSummary> Catalog::Summary() {
   std::lock_guard<std::mutex> g(mu_);
   CatalogSummary out;
@@ -314,6 +343,13 @@ StatusOr<CatalogSummary> Catalog::Summary() {
     } else if (rc != SQLITE_DONE) {
       return drill.Error("catalog: reading drills");
     }
+    Stmt wal(db_, "SELECT location, MAX(stored_at) FROM wal GROUP BY location");
+    while ((rc = wal.Step()) == SQLITE_ROW) out.wal_stored_at[wal.Text(0)] = wal.Double(1);
+    if (rc != SQLITE_DONE) return wal.Error("catalog: reading WAL positions");
+    Stmt window(db_, "SELECT cluster, from_time, to_time FROM recovery_window");
+    while ((rc = window.Step()) == SQLITE_ROW)
+      out.recovery_window[window.Text(0)] = {window.Double(1), window.Double(2)};
+    if (rc != SQLITE_DONE) return window.Error("catalog: reading recovery windows");
     return Status::Ok();
   }();
   Exec("COMMIT").IgnoreError();

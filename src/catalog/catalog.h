@@ -66,6 +66,10 @@ struct CatalogSummary {
   std::map<std::string, BackupRecord> last_backup;                 // component -> its newest run, whatever its status
   bool has_drill = false;
   DrillRecord last_drill;  // the newest drill
+  // WAL archiving: location -> when its newest WAL was stored (Unix s), over every cluster.
+  std::map<std::string, double> wal_stored_at;
+  // The recoverable window of each cluster, as `snapshots` or `check` last computed it.
+  std::map<std::string, std::pair<double, double>> recovery_window;  // cluster -> (from, to) Unix s
 };
 
 // Thread-safe (one connection behind a mutex). Several processes may use one catalog at once
@@ -98,6 +102,12 @@ class Catalog {
   Status RecordBackupReport(const BackupReport& report, double end_time);
   // From a restore's report (rto_seconds, overall_success); a drill's restore too.
   Status RecordRestoreReport(const RestoreReport& report, double end_time);
+
+  // A WAL file stored in a location (its end position; the newest per location and cluster is
+  // kept): transaction_log_lag_seconds is the age of the newest.
+  Status RecordWal(const std::string& location, const std::string& cluster, uint64_t end_lsn, double stored_at);
+  // The recoverable window of a cluster (backup_recovery_window_seconds).
+  Status RecordRecoveryWindow(const std::string& cluster, double from_time, double to_time);
 
   StatusOr<CatalogSummary> Summary();
   StatusOr<std::vector<BackupRecord>> Backups();  // oldest first, for tests and tools

@@ -100,6 +100,26 @@ TEST_F(CatalogTest, BackupReportsBecomeTheExportersFigures) {
   EXPECT_FALSE(c->RecordBackupReport(BackupReport::FromJson(json{{"error", "nothing to back up"}}), 1).ok());
 }
 
+// Parallel pushes may store WAL out of order: the newest position per location and cluster wins.
+TEST_F(CatalogTest, WalPositionsAndRecoveryWindows) {
+  auto c = OpenOk();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->RecordWal("local", "c1", 0x3000000, 100).ok());
+  ASSERT_TRUE(c->RecordWal("local", "c1", 0x2000000, 110).ok());  // an older segment, stored later
+  ASSERT_TRUE(c->RecordWal("s3_primary", "c1", 0x2000000, 90).ok());
+  ASSERT_TRUE(c->RecordRecoveryWindow("c1", 10, 100).ok());
+  ASSERT_TRUE(c->RecordRecoveryWindow("c1", 20, 100).ok());  // the newest computation replaces it
+  c.reset();
+  auto again = OpenOk();
+  ASSERT_TRUE(again);
+  auto s = again->Summary();
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->wal_stored_at["local"], 100);
+  EXPECT_EQ(s->wal_stored_at["s3_primary"], 90);
+  ASSERT_EQ(s->recovery_window.size(), 1u);
+  EXPECT_EQ(s->recovery_window["c1"], std::make_pair(20.0, 100.0));
+}
+
 TEST_F(CatalogTest, RestoresDrillsAndReplication) {
   auto c = OpenOk();
   ASSERT_TRUE(c);

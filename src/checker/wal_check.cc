@@ -148,6 +148,10 @@ std::vector<WalBackupStart> WalStartsOf(const std::vector<SnapshotRef>& snaps, s
       }
       b.tli = static_cast<uint32_t>(*tli);
       b.start_lsn = *lsn;
+      auto end = ParseLsn(e.value("end_lsn", ""));
+      if (end.ok()) b.end_lsn = *end;
+      auto end_time = e.find("end_time_unix");
+      if (end_time != e.end() && end_time->is_number()) b.end_time = end_time->get<double>();
       out.push_back(b);
     }
   }

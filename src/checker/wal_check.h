@@ -20,6 +20,8 @@ struct WalBackupStart {
   std::string cluster;
   uint32_t tli = 0;
   uint64_t start_lsn = 0;
+  uint64_t end_lsn = 0;  // 0 when the entry does not say
+  double end_time = 0;   // end_time_unix; 0 when the entry does not say
 };
 
 // The starts of the physical base backups among snaps (entries of kind "postgresql-physical"),

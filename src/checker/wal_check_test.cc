@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "checker/recovery_window.h"
 #include "maintenance/wal_prune.h"
 #include "repo_fixture.h"
 #include "wal_segment.h"
@@ -123,6 +124,70 @@ TEST_F(WalCheckTest, PruneKeepsEverythingWithoutPhysicalBackupsAndCutsBelowTheOl
   EXPECT_NE(errors[0].find("000000010000000000000002..000000010000000000000003 (2 segments) missing"),
             std::string::npos)
       << errors[0];
+}
+
+// A snapshot as the physical base backup writes it (component database, kind postgresql-physical).
+SnapshotRef PhysicalSnapshot(const std::string& id, const std::string& cluster, uint32_t tli, uint64_t start,
+                             uint64_t end, double end_time) {
+  SnapshotRef r;
+  r.backup_id = id;
+  r.object = "snapshots/" + id;
+  r.doc = nlohmann::json::parse(R"({"type": "full", "components": {"database": {"kind": "postgresql-physical",
+      "system_identifier": "7310931155431581234", "wal_segment_size": 1048576, "label": "x", "end_tli": 1,
+      "wal_source": "archive", "roots": []}}})");
+  auto& e = r.doc["components"]["database"];
+  e["wal_cluster"] = cluster;
+  e["start_tli"] = tli;
+  e["start_lsn"] = FormatLsn(start);
+  e["end_lsn"] = FormatLsn(end);
+  e["end_time_unix"] = end_time;
+  return r;
+}
+
+TEST(WalWindow, ContiguousEnd) {
+  WalTimeline t;
+  for (uint64_t s : {3, 4, 5, 7}) t.segments[s] = 1;
+  EXPECT_EQ(ContiguousWalEnd(t, 3), 5u);
+  EXPECT_EQ(ContiguousWalEnd(t, 7), 7u);
+  EXPECT_FALSE(ContiguousWalEnd(t, 6).has_value());
+  t.parts[8].push_back({0, 0x1000});  // the newest segment as parts from 0 extends the run
+  EXPECT_EQ(ContiguousWalEnd(t, 7), 8u);
+}
+
+TEST_F(WalCheckTest, RecoveryWindowRunsFromTheBackupsEndToTheNewestContiguousWal) {
+  const int64_t t0 = 1764320000000;
+  for (uint64_t s = 2; s <= 6; ++s) Push(1, s, t0 + int64_t(s) * 1000);
+  Push(1, 8, t0 + 8000);  // after a gap (7 missing): not replayable from these backups
+  // Two backups recover into the same run; the window starts at the earlier's end.
+  std::vector<SnapshotRef> snaps = {
+      PhysicalSnapshot("20261128_100000", store_->cluster(), 1, 2 * kSeg + 0x28, 2 * kSeg + 0x138, 1764320002.5),
+      PhysicalSnapshot("20261128_110000", store_->cluster(), 1, 4 * kSeg + 0x28, 4 * kSeg + 0x138, 1764320004.5),
+      // Its own WAL is missing (7): it opens no window.
+      PhysicalSnapshot("20261128_120000", store_->cluster(), 1, 7 * kSeg + 0x28, 7 * kSeg + 0x138, 1764320007.5)};
+  // A logical snapshot has no window.
+  SnapshotRef logical;
+  logical.backup_id = "20261128_090000";
+  logical.doc = nlohmann::json::parse(R"({"components": {"database": {"kind": "postgresql", "dump": "x"}}})");
+  snaps.push_back(logical);
+  auto w = RecoveryWindows(*repo_, *storage_, snaps, errors);
+  EXPECT_TRUE(errors.empty()) << errors[0];
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].tli, 1u);
+  EXPECT_EQ(w[0].from_time, 1764320002.5);
+  EXPECT_EQ(w[0].to_time, 1764320006.0);
+  EXPECT_EQ(w[0].to_lsn, 7u * kSeg);
+  EXPECT_EQ(w[0].backup_ids, (std::vector<std::string>{"20261128_100000", "20261128_110000"}));
+  auto j = RecoveryWindowsJson(w);
+  EXPECT_EQ(j[0]["tli"], 1);
+  EXPECT_EQ(j[0]["from_time"], IsoTimestamp(1764320002.5));
+  EXPECT_EQ(j[0]["to_time"], IsoTimestamp(1764320006.0));
+  EXPECT_EQ(j[0]["seconds"], 3.5);
+  // Segment 7 arrives: the run now reaches 8, and the third backup recovers into it too.
+  Push(1, 7, t0 + 7000);
+  w = RecoveryWindows(*repo_, *storage_, snaps, errors);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].to_time, 1764320008.0);
+  EXPECT_EQ(w[0].backup_ids.size(), 3u);
 }
 
 }  // namespace

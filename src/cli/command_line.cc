@@ -409,6 +409,9 @@ void AddWal(CommandLine& cl) {
       "in each cloud location (WAL_PUSH_OFFSITE: one that must have it before success); exit 0 or 1");
   wp->add_option("FILE", push->path, "the WAL file (%p)")->required();
   wp->add_option("--pgdata", push->pgdata, "data directory holding global/pg_control (default: above pg_wal/)");
+  wp->add_flag("--daemon", push->daemon,
+               "run the spool daemon (WAL_PUSH_ASYNC) that stores every .ready file of FILE's pg_wal; wal-push starts "
+               "it itself");
   wp->callback([&cl, push] { RunWith(cl, push, RunWalPush); });
   auto fetch = std::make_shared<WalFetchArgs>();
   auto* wf = cl.app->add_subcommand(

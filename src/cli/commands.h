@@ -128,7 +128,8 @@ int RunDrTest(const Settings& s, const DrTestArgs& a);
 // `wal-push %p` (archive_command): exit 0 once stored, else 1 (never above 125).
 struct WalPushArgs {
   std::string path;
-  std::string pgdata;  // default: the directory above the file's pg_wal
+  std::string pgdata;   // default: the directory above the file's pg_wal
+  bool daemon = false;  // --daemon: the spool daemon for the file's pg_wal (WAL_PUSH_ASYNC)
 };
 int RunWalPush(const Settings& s, const WalPushArgs& a);
 // `wal-fetch %f %p` (restore_command): 0 with the whole file, 1 when not in the archive, 255

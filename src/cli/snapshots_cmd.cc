@@ -1,6 +1,10 @@
 // `snapshots` (alias `list`): the backups in the repository, as a table or JSON.
+#include <algorithm>
 #include <cstdio>
+#include <map>
 
+#include "catalog/catalog.h"
+#include "checker/recovery_window.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "repository/snapshots.h"
@@ -9,6 +13,39 @@ namespace stb {
 
 using json = nlohmann::json;
 
+namespace {
+
+// The point-in-time windows of the physical backups; the local ones also feed
+// backup_recovery_window_seconds through the catalog.
+std::vector<RecoveryWindow> Windows(const Settings& s, Repository& repo, const std::vector<SnapshotRef>& snaps,
+                                    const std::string& location) {
+  std::vector<std::string> errors;
+  auto windows = RecoveryWindows(repo, repo.storage(), snaps, errors);
+  for (const auto& e : errors) std::fprintf(stderr, "warning: recovery window: %s\n", e.c_str());
+  if (location != "local" || windows.empty()) return windows;
+  UpdateCatalogBestEffort(s.state_dir, [&](Catalog& c) {
+    std::map<std::string, std::pair<double, double>> span;  // cluster -> (earliest from, newest to)
+    for (const auto& w : windows) {
+      auto [it, fresh] = span.try_emplace(w.cluster, w.from_time, w.to_time);
+      if (!fresh) it->second = {std::min(it->second.first, w.from_time), std::max(it->second.second, w.to_time)};
+    }
+    for (const auto& [cluster, fs] : span) RETURN_IF_ERROR(c.RecordRecoveryWindow(cluster, fs.first, fs.second));
+    return Status::Ok();
+  });
+  return windows;
+}
+
+// The windows a backup recovers into.
+json WindowsOf(const std::vector<RecoveryWindow>& windows, const std::string& backup_id) {
+  std::vector<RecoveryWindow> mine;
+  for (const auto& w : windows) {
+    if (std::find(w.backup_ids.begin(), w.backup_ids.end(), backup_id) != w.backup_ids.end()) mine.push_back(w);
+  }
+  return RecoveryWindowsJson(mine);
+}
+
+}  // namespace
+
 int RunSnapshots(const Settings& s, bool as_json, const std::string& location) {
   auto repo = OpenRepository(s, location);
   if (!repo.ok()) return Fail(repo.status());
@@ -16,6 +53,7 @@ int RunSnapshots(const Settings& s, bool as_json, const std::string& location) {
   auto snaps = ListSnapshots(**repo, &problems);
   if (!snaps.ok()) return Fail(snaps.status());
   for (const auto& p : problems) std::fprintf(stderr, "warning: damaged snapshot %s\n", p.c_str());
+  auto windows = Windows(s, **repo, *snaps, location);
   json out = json::array();
   for (const auto& sn : *snaps) {
     static const json kEmpty = json::object();
@@ -39,6 +77,8 @@ int RunSnapshots(const Settings& s, bool as_json, const std::string& location) {
                    {"size_bytes", size},
                    {"overall_success", rep.value("overall_success", false)},
                    {"object", sn.object}});
+    json w = WindowsOf(windows, sn.backup_id);
+    if (!w.empty()) out.back()["recovery_window"] = w;
   }
   if (as_json) {
     PrintJson(out);
@@ -54,6 +94,12 @@ int RunSnapshots(const Settings& s, bool as_json, const std::string& location) {
                 o["overall_success"].get<bool>() ? "" : "  (failed)");
   }
   std::printf("%zu backup(s)\n", out.size());
+  for (const auto& w : RecoveryWindowsJson(windows)) {
+    std::printf("recovery window: cluster %s timeline %u, %s to %s (%s)\n", w["cluster"].get<std::string>().c_str(),
+                w["tli"].get<uint32_t>(), w["from_time"].is_string() ? w["from_time"].get<std::string>().c_str() : "?",
+                w["to_time"].is_string() ? w["to_time"].get<std::string>().c_str() : "?",
+                w["to_lsn"].get<std::string>().c_str());
+  }
   return 0;
 }
 

@@ -19,16 +19,22 @@ thread_local std::unique_ptr<ZSTD_DCtx, DCtxFree> tls_dctx;
 
 bool CompressIfSmaller(const uint8_t* src, size_t n, int level, Bytes& out) {
   if (n < 64) return false;
-  if (!tls_cctx) tls_cctx.reset(ZSTD_createCCtx());
   // Only a result below n is useful, so the output never needs compressBound's extra room.
   out.resize(n - 1);
+  size_t r = CompressIntoIfSmaller(src, n, level, out.data());
+  if (r == 0) return false;
+  out.resize(r);
+  return true;
+}
+
+size_t CompressIntoIfSmaller(const uint8_t* src, size_t n, int level, uint8_t* dst) {
+  if (n < 64) return 0;
+  if (!tls_cctx) tls_cctx.reset(ZSTD_createCCtx());
   ZSTD_CCtx_reset(tls_cctx.get(), ZSTD_reset_session_only);
   ZSTD_CCtx_setParameter(tls_cctx.get(), ZSTD_c_compressionLevel, level);
   ZSTD_CCtx_setParameter(tls_cctx.get(), ZSTD_c_checksumFlag, 0);
-  size_t r = ZSTD_compress2(tls_cctx.get(), out.data(), out.size(), src, n);
-  if (ZSTD_isError(r)) return false;  // dstSize_tooSmall: incompressible
-  out.resize(r);
-  return true;
+  size_t r = ZSTD_compress2(tls_cctx.get(), dst, n - 1, src, n);
+  return ZSTD_isError(r) ? 0 : r;  // dstSize_tooSmall: incompressible
 }
 
 Status Decompress(const uint8_t* src, size_t n, size_t raw_size, Bytes& out) {

@@ -162,6 +162,8 @@ Status ApplyTable(Settings& s, const toml::table& t, const std::string& path) {
   str("wal", "push_offsite", s.wal_push_offsite);
   RETURN_IF_ERROR(TomlInt(t, "wal", "push_offsite_timeout", 0, 3600, s.wal_push_offsite_timeout, path));
   RETURN_IF_ERROR(TomlInt(t, "wal", "fetch_retry_seconds", 0, 86400, s.wal_fetch_retry_seconds, path));
+  if (auto v = t["wal"]["push_async"].value<bool>()) s.wal_push_async = *v;
+  RETURN_IF_ERROR(TomlInt(t, "wal", "push_jobs", 1, 16, s.wal_push_jobs, path));
   RETURN_IF_ERROR(TomlInt(t, "wal", "fetch_prefetch", 1, 256, s.wal_fetch_prefetch, path));
   str("wal", "slot", s.wal_slot);
   str("wal", "receive_application_name", s.wal_receive_application_name);
@@ -390,6 +392,12 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   RETURN_IF_ERROR(ApplyWalReceiveEnv(s));
   if (auto v = Env("WAL_FETCH_PREFETCH")) {
     ASSIGN_OR_RETURN(s.wal_fetch_prefetch, EnvInt("WAL_FETCH_PREFETCH", v, 1, 256));
+  }
+  if (auto v = Env("WAL_PUSH_ASYNC")) {
+    ASSIGN_OR_RETURN(s.wal_push_async, ParseBool("WAL_PUSH_ASYNC", v));
+  }
+  if (auto v = Env("WAL_PUSH_JOBS")) {
+    ASSIGN_OR_RETURN(s.wal_push_jobs, EnvInt("WAL_PUSH_JOBS", v, 1, 16));
   }
   if (!s.wal_push_offsite.empty() && s.wal_push_offsite != "s3" && s.wal_push_offsite != "azure" &&
       s.wal_push_offsite != "gcs") {

@@ -108,6 +108,24 @@ void Aead::Seal(const uint8_t* plain, size_t n, const uint8_t* aad, size_t aad_l
   EVP_CIPHER_CTX_free(ctx);
 }
 
+void Aead::SealInPlace(Bytes& buf, std::string_view aad) const {
+  size_t n = buf.size() - kNonceSize;
+  buf.resize(buf.size() + kTagSize);
+  uint8_t* nonce = buf.data();
+  if (RAND_bytes(nonce, kNonceSize) != 1) throw std::runtime_error("OpenSSL RAND_bytes failed");
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  int len = 0;
+  EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key_.data(), nonce);
+  if (!aad.empty()) {
+    EVP_EncryptUpdate(ctx, nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()), static_cast<int>(aad.size()));
+  }
+  uint8_t* pt = nonce + kNonceSize;
+  if (n) EVP_EncryptUpdate(ctx, pt, &len, pt, static_cast<int>(n));  // GCM may encrypt in place
+  EVP_EncryptFinal_ex(ctx, pt + n, &len);
+  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagSize, pt + n);
+  EVP_CIPHER_CTX_free(ctx);
+}
+
 Bytes Aead::Seal(const Bytes& plain, std::string_view aad) const {
   Bytes out;
   Seal(plain.data(), plain.size(), reinterpret_cast<const uint8_t*>(aad.data()), aad.size(), out);

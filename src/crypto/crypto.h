@@ -57,6 +57,9 @@ class Aead {
   // Appends nonce || ciphertext || tag to out.
   void Seal(const uint8_t* plain, size_t n, const uint8_t* aad, size_t aad_len, Bytes& out) const;
   Bytes Seal(const Bytes& plain, std::string_view aad) const;
+  // buf holds kNonceSize spare bytes, then the plaintext: encrypted where it lies, the nonce
+  // written in front and the tag appended, so a large object is never copied.
+  void SealInPlace(Bytes& buf, std::string_view aad) const;
   // Fails with kCorrupt when the tag does not verify (damaged data or wrong key).
   Status Open(const uint8_t* sealed, size_t n, const uint8_t* aad, size_t aad_len, Bytes& out) const;
   StatusOr<Bytes> Open(const Bytes& sealed, std::string_view aad) const;

@@ -105,9 +105,24 @@ std::string RenderMetrics(const CatalogSummary& s, const MetricsInfo& info, doub
            "Recovery time (rto_seconds) of the last successful restore, drills included.");
   if (s.has_restore) w.Sample("backup_restore_duration_seconds", {}, s.last_restore_rto);
 
-  w.Family("transaction_log_lag_seconds", "gauge", "Age of the newest successful database backup.");
-  if (s.last_database_success_end > 0) {
+  // With WAL archiving the recovery point is the newest WAL stored, per location; without it,
+  // the newest database backup.
+  w.Family("transaction_log_lag_seconds", "gauge",
+           "Age of the newest WAL stored, by location (WAL archiving); else of the newest successful database "
+           "backup.");
+  if (!s.wal_stored_at.empty()) {
+    for (const auto& [location, at] : s.wal_stored_at) {
+      w.Sample("transaction_log_lag_seconds", {{"location", location}}, std::max(0.0, now - at));
+    }
+  } else if (s.last_database_success_end > 0) {
     w.Sample("transaction_log_lag_seconds", {}, std::max(0.0, now - s.last_database_success_end));
+  }
+
+  w.Family("backup_recovery_window_seconds", "gauge",
+           "Length of the point-in-time recovery window of each PostgreSQL cluster: from the oldest kept physical "
+           "backup to the newest contiguous WAL.");
+  for (const auto& [cluster, window] : s.recovery_window) {
+    w.Sample("backup_recovery_window_seconds", {{"cluster", cluster}}, std::max(0.0, window.second - window.first));
   }
 
   w.Family("dr_test_completed_total", "counter",

@@ -122,3 +122,26 @@ TEST(Listen, RejectedForms) {
 
 }  // namespace
 }  // namespace stb
+
+namespace stb {
+namespace {
+
+// With WAL archiving the recovery point is the newest WAL stored in each location, not the last
+// backup; the recovery window is the catalog's, per cluster.
+TEST(Metrics, WalArchivingLagByLocationAndRecoveryWindow) {
+  CatalogSummary s;
+  s.last_database_success_end = 1000;
+  std::string t = RenderMetrics(s, MetricsInfo{"1", 900, 300, {}}, 1300);
+  EXPECT_TRUE(Has(t, "transaction_log_lag_seconds 300")) << t;  // no WAL archived: the backup's age
+  s.wal_stored_at = {{"local", 1290}, {"s3_primary", 1250.5}};
+  s.recovery_window["abcdef0123456789"] = {1000, 1290};
+  t = RenderMetrics(s, MetricsInfo{"1", 900, 300, {}}, 1300);
+  EXPECT_TRUE(Has(t, R"(transaction_log_lag_seconds{location="local"} 10)")) << t;
+  EXPECT_TRUE(Has(t, R"(transaction_log_lag_seconds{location="s3_primary"} 49.5)")) << t;
+  EXPECT_FALSE(Has(t, "transaction_log_lag_seconds 300")) << t;
+  EXPECT_TRUE(Has(t, R"(backup_recovery_window_seconds{cluster="abcdef0123456789"} 290)")) << t;
+  EXPECT_TRUE(Has(t, "# TYPE backup_recovery_window_seconds gauge")) << t;
+}
+
+}  // namespace
+}  // namespace stb

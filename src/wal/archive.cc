@@ -23,6 +23,14 @@ using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+// Appends "<step> <ms since *t>" to out and restarts *t.
+void Lap(std::string& out, const char* step, Clock::time_point* t) {
+  auto now = Clock::now();
+  out += (out.empty() ? "" : ", ") + std::string(step) + " " +
+         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - *t).count());
+  *t = now;
+}
+
 // An outbox entry is an empty file named after the object, '/' as '%'.
 std::string OutboxEntry(const std::string& dir, const std::string& location, const std::string& object) {
   std::string flat = object;
@@ -170,6 +178,8 @@ size_t DrainWalOutbox(const Repository& repo, Storage& local, const std::vector<
 StatusOr<WalPushResult> PushWal(const Repository& repo, Storage& local, const std::vector<WalOffsite>& offsite,
                                 const WalPushOptions& o) {
   ASSIGN_OR_RETURN(WalName n, ParsePgWalFileName(Basename(o.path)));
+  auto lap = Clock::now();
+  WalPushResult res;
   std::string pgdata = o.pgdata.empty() ? Dirname(Dirname(o.path)) : o.pgdata;
   auto control = ReadSystemIdentifier(pgdata);
   MappedFile file;
@@ -177,12 +187,16 @@ StatusOr<WalPushResult> PushWal(const Repository& repo, Storage& local, const st
   std::span<const uint8_t> data = file.bytes();
   uint32_t seg_size = 0;
   ASSIGN_OR_RETURN(uint64_t sysid, CheckWalFile(n, data, control.ok() ? *control : 0, &seg_size));
+  Lap(res.timing, "read", &lap);
   WalStore store(repo, WalStore::ClusterOf(repo, sysid), o.compression);
   WalSealed sealed = store.Seal(n, sysid, seg_size, data);
-  WalPushResult res;
+  Lap(res.timing, "seal", &lap);
   res.object = sealed.name;
+  res.cluster = store.cluster();
+  if (n.kind == WalName::kSegment && seg_size != 0) res.end_lsn = (n.Segno(seg_size) + 1) * uint64_t{seg_size};
   RETURN_IF_ERROR(store.PutSealed(local, sealed).Context("wal-push " + n.FileName() + " to the local repository"));
   res.stored_in.push_back("local");
+  Lap(res.timing, "local", &lap);
 
   if (!o.outbox_dir.empty()) DrainWalOutbox(repo, local, offsite, o.outbox_dir, o.outbox_drain_seconds);
   bool required_found = o.required_offsite.empty();
@@ -230,6 +244,7 @@ StatusOr<WalPushResult> PushWal(const Repository& repo, Storage& local, const st
                       [&] { return shared->done == started; });
   res.stored_in.insert(res.stored_in.end(), shared->ok.begin(), shared->ok.end());
   res.copies_running = shared->done != started;
+  Lap(res.timing, "offsite", &lap);
   if (res.stored_in.size() < 1 + offsite.size()) {
     res.warnings.push_back(n.FileName() + " reached " + std::to_string(res.stored_in.size()) + " of " +
                            std::to_string(1 + offsite.size()) +

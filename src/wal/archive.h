@@ -30,11 +30,16 @@ struct WalPushOptions {
 
 struct WalPushResult {
   std::string object;
+  std::string cluster;
+  uint64_t end_lsn = 0;                // a segment's end position; 0 for other WAL files
   std::vector<std::string> stored_in;  // locations that have it now
   std::vector<std::string> warnings;   // offsite copies left in the outbox
   // Threads still copying to a slow location: the caller must end the process with _exit()
   // rather than return (they use the repository and the locations).
   bool copies_running = false;
+  // Milliseconds per step ("read 3, seal 41, local 12, offsite 0"), logged: where a slow push
+  // spends its time.
+  std::string timing;
 };
 
 // The system identifier in global/pg_control (its first 8 bytes, host order).

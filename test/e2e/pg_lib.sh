@@ -75,3 +75,16 @@ lost_interval() {
   local last; last=$(grep -E '^[0-9]+\|[0-9.]+$' "$W/hb.log" | tail -1 | cut -d'|' -f2)
   python3 -c "print(round(max(0.0, $last - $max_at), 3))"
 }
+# Waits (60 s at most) until the archiver has archived the WAL file in use now, then fails if
+# archive_command ever failed.
+wait_archived() {
+  local last archived failed
+  last=$(psql_ postgres -At -c "SELECT pg_walfile_name(pg_current_wal_lsn() - 1)")
+  for _ in $(seq 1 300); do
+    archived=$(psql_ postgres -At -c "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
+    { [ "$archived" \> "$last" ] || [ "$archived" = "$last" ]; } && break
+    sleep 0.2
+  done
+  failed=$(psql_ postgres -At -c "SELECT failed_count FROM pg_stat_archiver")
+  [ "$failed" = 0 ] || { tail -20 "$PGD/log"; fail "archive_command failed $failed times"; }
+}

@@ -33,14 +33,7 @@ for i in $(seq 1 6); do
   psql_ postgres -c "INSERT INTO t SELECT g, md5(random()::text) || md5(g::text) FROM generate_series(1, 40000) g" \
     -c "SELECT pg_switch_wal()" >/dev/null
 done
-last=$(psql_ postgres -At -c "SELECT pg_walfile_name(pg_current_wal_lsn() - 1)")
-for _ in $(seq 1 100); do
-  archived=$(psql_ postgres -At -c "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
-  [ "$archived" \> "$last" ] || [ "$archived" = "$last" ] && break
-  sleep 0.2
-done
-failed=$(psql_ postgres -At -c "SELECT failed_count FROM pg_stat_archiver")
-[ "$failed" = 0 ] || { tail -20 "$PGD/log"; fail "archive_command failed $failed times"; }
+wait_archived
 n=$(ls "$PGD/data/pg_wal/archive_status/" | grep -c '\.done$')
 [ "$n" -ge 6 ] || fail "only $n segments archived"
 pass "PostgreSQL archived $n WAL files through wal-push"
