@@ -3,9 +3,6 @@
 #   source pg_lib.sh; start_pg  -> exports DB_HOST DB_PORT DB_USER DB_PASSWORD; psql_ DB SQL...
 # PG_OPTS: extra server options for start_pg ("-c wal_level=replica -c archive_mode=on ...").
 PGBIN=/usr/lib/postgresql/15/bin
-# The scenarios written for pg_dump keep it until `restore` handles physical backups (issue 16,
-# WP4); test_pg_physical.sh sets DB_BACKUP_METHOD itself.
-export DB_BACKUP_METHOD=${DB_BACKUP_METHOD:-logical}
 [ -x "$PGBIN/initdb" ] || fail "PostgreSQL 15 is not installed (scripts/install-deps.sh)"
 PG_PW=test-pg-secret-$$
 PGD=$W/pg
