@@ -75,9 +75,7 @@ json RestoreDatabase(Repository& repo, const json& entry, const DatabaseOptions&
   std::string kind = entry.value("kind", "");
   json r = kind == "cockroachdb"  ? RestoreCockroach(entry, opt, target)
            : kind == "postgresql" ? RestorePostgres(repo, entry, opt, target, progress)
-           : kind == "postgresql-physical"
-               ? json{{"success", false}, {"error", "point-in-time restore of physical backups: not yet"}}
-               : json{{"success", false}, {"error", "unknown database backup kind '" + kind + "'"}};
+                                  : json{{"success", false}, {"error", "unknown database backup kind '" + kind + "'"}};
   if (r.contains("error")) r["error"] = RedactSecrets(r["error"].get<std::string>(), {opt.endpoint.password});
   return r;
 }
