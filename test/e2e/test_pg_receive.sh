@@ -110,7 +110,7 @@ within() { python3 -c "import sys; sys.exit(0 if $1 <= $2 else 1)"; }
 
 # ---- 1. Asynchronous, both killed: only the parts stored every second count. ----
 phase async-kill9 both ""
-[ "$PARTS" -ge 5 ] && [ "$SEGS" -ge 3 ] || fail "only $PARTS parts and $SEGS complete segments stored under load"
+[ "$PARTS" -ge 5 ] && [ "$SEGS" -ge 1 ] || fail "only $PARTS parts and $SEGS complete segments stored under load"
 within "$GAP" 5 || fail "asynchronous: acknowledged commits of the last $GAP s are not stored (limit 5 s)"
 within "$BEFORE_KILL" 5 || fail "asynchronous: the newest stored commit is $BEFORE_KILL s older than the kill (limit 5 s)"
 pass "wal-receive and server SIGKILLed under load: $PARTS parts, $SEGS segments stored; gap $GAP s, newest stored commit $BEFORE_KILL s before the kill (limit 5 s)"
