@@ -36,7 +36,9 @@ rc=0; "$BIN" wal-fetch --staging "$W/stage" 00000001000000000000000A "$W/x" 2>"$
 [ "$rc" = 255 ] && grep -q "a test error" "$W/err" || fail "wal-fetch --staging of an .error name exited $rc: $(cat "$W/err")"
 "$BIN" wal-fetch --staging "$W/stage" 00000001000000000000000B "$W/x" && [ "$(cat "$W/x")" = bytes ] &&
   [ ! -e "$W/stage/00000001000000000000000B" ] || fail "wal-fetch --staging did not move the staged file"
-( sleep 4; touch "$W/stage/00000002.history.missing" ) &  # after the 1 s .want, even on a slow (ASan) start
+# The stager answers once it sees the .want (at most 60 s: a slow ASan start under load took > 4 s).
+( for _ in $(seq 600); do [ -e "$W/stage/00000002.history.want" ] && break; sleep 0.1; done
+  touch "$W/stage/00000002.history.missing" ) &
 rc=0; "$BIN" wal-fetch --staging "$W/stage" 00000002.history "$W/x" 2>/dev/null || rc=$?
 [ "$rc" = 1 ] && [ -e "$W/stage/00000002.history.want" ] || fail "wal-fetch --staging did not ask (.want) and wait ($rc)"
 pass "wal-fetch --staging: 0 moved, 1 missing, 255 error, .want after a second"
