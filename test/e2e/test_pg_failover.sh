@@ -98,6 +98,15 @@ now_tli=$(PGPASSWORD=$PG_PW psql -X -At -h "$sock" -p "$port" -U postgres -d pos
 pass "restore --latest: timeline path [1, 2], recovered to $(json "$W/r1.json" "r['recovered_to']['lsn']") on timeline 2, every write of both timelines"
 stop_all
 
+# A target after the newest stored WAL: refused before anything is laid down, naming that WAL.
+T=$(date -u -d '+1 hour' '+%Y-%m-%d %H:%M:%S+00:00')
+rc=0; "$BIN" restore latest --components database --target-time "$T" --target-dir "$W/r2" --no-progress \
+  >"$W/r2.json" 2>"$W/r2.err" || rc=$?
+[ "$rc" != 0 ] && cat "$W/r2.json" "$W/r2.err" | grep -q "is after the newest WAL in the repository.*--latest" ||
+  { cat "$W/r2.json" "$W/r2.err"; fail "a target time after the newest WAL was not refused (exit $rc)"; }
+[ ! -e "$W/r2/PG_VERSION" ] || fail "the refused restore laid the backup down"
+pass "--target-time after the newest WAL refused: $(cat "$W/r2.json" "$W/r2.err" | grep -o 'is after the newest WAL[^"]*' | head -1 | cut -c1-150)"
+
 "$BIN" snapshots --json >"$W/snaps.json" || fail "snapshots"
 path=$(json "$W/snaps.json" "[w.get('timeline_path') for s in r for w in s.get('recovery_window', [])]")
 [ "$path" = "[[1, 2]]" ] || fail "snapshots: recovery windows $(json "$W/snaps.json" "[s.get('recovery_window') for s in r]")"
