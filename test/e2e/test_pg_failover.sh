@@ -8,12 +8,7 @@
 source "$(dirname "$0")/lib.sh" "$1"
 source "$HERE/pg_lib.sh"
 SBD=$PGD/standby
-stop_all() {
-  for d in "$PGD/data" "$SBD" "$W/r1"; do
-    [ -f "$d/postmaster.pid" ] && pg_as "$PGBIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1
-  done
-  return 0
-}
+stop_all() { pg_stop_dirs "$PGD/data" "$SBD" "$W/r1"; }
 trap 'stop_all; [ -n "${KEEP_W:-}" ] || rm -rf "$W"' EXIT
 
 unset PLAYER_SAVES_DIR CONFIG_DIRS APP_DIR

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh" "$1"
 source "$HERE/pg_lib.sh"
 source "$HERE/../services/lib.sh"
 RECV_PID= BENCH_PID=
-stop_restored() { [ -f "$W/r1/postmaster.pid" ] && pg_as "$PGBIN/pg_ctl" -D "$W/r1" -m immediate stop >/dev/null 2>&1; return 0; }
+stop_restored() { pg_stop_dirs "$W/r1"; }
 trap 'heartbeat_stop || true; [ -n "$RECV_PID" ] && kill -9 "$RECV_PID" 2>/dev/null; [ -n "$BENCH_PID" ] && kill "$BENCH_PID" 2>/dev/null;
   stop_pg; stop_restored; service_stop_all; [ -n "${KEEP_W:-}" ] || rm -rf "$W"' EXIT
 RPO_LIMIT=5
