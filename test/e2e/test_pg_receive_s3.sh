@@ -42,9 +42,9 @@ sleep 2
   fail "the backup does not rely on the stored WAL: $(json "$W/b1.json" "r['components']['database']")"
 [ "$(json "$W/b1.json" "r['locations']['s3_primary']['status']")" = ok ] || fail "the backup did not reach s3: $(cat "$W/b1.json")"
 sleep 8  # load after the backup: the receiver's parts carry it
+kill_at=$(date +%s.%N)
 kill -9 "$RECV_PID"
 pg_kill9 "$PGD/data"
-kill_at=$(date +%s.%N)
 wait "$RECV_PID" 2>/dev/null || true; RECV_PID=
 heartbeat_stop || true
 wait "$BENCH_PID" 2>/dev/null || true; BENCH_PID=
@@ -59,7 +59,7 @@ json "$W/r1full.json" "json.dumps(r['components']['database'])" >"$W/r1.json"
 sock=$(json "$W/r1.json" "r['socket_directory']"); port=$(json "$W/r1.json" "r['port']")
 lost=$(lost_interval postgres -h "$sock" -p "$port")
 echo "  lost interval (RPO, wal-receive, from s3 alone): $lost s; RTO $(json "$W/r1.json" "round(r['rto_seconds'], 2)") s;" \
-  "recovered_to $(json "$W/r1.json" "r['recovered_to']"); killed $(python3 -c "print(round($kill_at, 3))")"
+  "recovered_to $(json "$W/r1.json" "r['recovered_to']"), $(python3 -c "print(round($kill_at - $(json "$W/r1.json" "r['recovered_to']['time_unix']"), 3))") s before the kill"
 python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)" "$lost" "$RPO_LIMIT" ||
   fail "lost interval $lost s > $RPO_LIMIT s"
 [ "$(json "$W/r1.json" "r['amcheck']")" = ok ] || fail "pg_amcheck did not run"
