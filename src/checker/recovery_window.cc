@@ -4,47 +4,9 @@
 #include <map>
 
 #include "core/parse.h"
+#include "wal/recovery_plan.h"
 
 namespace stb {
-
-namespace {
-
-// The written time (Unix s) of the newest object of segment segno: the complete segment, else its
-// part that ends last; 0 when none can be read.
-double WrittenAt(const WalStore& store, Storage& from, const WalTimeline& t, uint32_t tli, uint64_t segno,
-                 uint32_t seg_size) {
-  if (t.segments.count(segno)) {
-    auto o = store.Read(from, SegmentWalName(tli, segno, seg_size));
-    if (o.ok()) return static_cast<double>(o->written_ms) / 1000;
-  }
-  auto parts = t.parts.find(segno);
-  if (parts == t.parts.end() || parts->second.empty()) return 0;
-  auto last = *std::max_element(parts->second.begin(), parts->second.end(),
-                                [](const auto& a, const auto& b) { return a.second < b.second; });
-  WalName n = SegmentWalName(tli, segno, seg_size, WalName::kPart);
-  n.begin = last.first;
-  n.end = last.second;
-  auto o = store.Read(from, n);
-  return o.ok() ? static_cast<double>(o->written_ms) / 1000 : 0;
-}
-
-// The end LSN of the contiguous WAL ending at segment `end`: the whole segment, or up to the
-// parts' furthest byte reached from 0.
-uint64_t EndLsn(const WalTimeline& t, uint64_t end, uint32_t seg_size) {
-  if (t.segments.count(end)) return (end + 1) * uint64_t{seg_size};
-  uint32_t reached = 0;
-  auto parts = t.parts.find(end);
-  if (parts != t.parts.end()) {
-    auto ranges = parts->second;
-    std::sort(ranges.begin(), ranges.end());
-    for (const auto& [b, e] : ranges) {
-      if (b <= reached) reached = std::max(reached, e);
-    }
-  }
-  return end * uint64_t{seg_size} + reached;
-}
-
-}  // namespace
 
 std::optional<uint64_t> ContiguousWalEnd(const WalTimeline& t, uint64_t from_segno) {
   auto present = [&](uint64_t s) {
@@ -74,24 +36,35 @@ std::vector<RecoveryWindow> RecoveryWindows(const Repository& repo, Storage& fro
       continue;
     }
     const uint32_t seg = listing->seg_size;
-    if (seg == 0) continue;                                           // no segment stored: nothing to replay
-    std::map<std::pair<uint32_t, uint64_t>, RecoveryWindow> windows;  // (tli, last segment)
+    if (seg == 0) continue;  // no segment stored: nothing to replay
+    // After a failover the window runs on into the newer timelines, as restore --latest does.
+    std::map<uint32_t, std::vector<TimelineHistoryEntry>> histories;
+    for (uint32_t h : listing->histories) {
+      auto obj = store.Read(from, WalName{WalName::kHistory, h});
+      auto parsed = obj.ok() ? ParseTimelineHistory(std::string(obj->raw.begin(), obj->raw.end()))
+                             : StatusOr<std::vector<TimelineHistoryEntry>>(obj.status());
+      if (parsed.ok()) histories[h] = *parsed;  // check names an unreadable one
+    }
+    std::map<std::pair<uint32_t, uint64_t>, RecoveryWindow> windows;  // (newest tli, last segment)
     for (const auto& b : backups) {
-      auto t = listing->timelines.find(b.tli);
-      if (t == listing->timelines.end()) continue;
-      auto end = ContiguousWalEnd(t->second, b.start_lsn / seg);
+      auto plan = PlanRecovery(*listing, histories, b.tli, b.start_lsn);
       // The backup is consistent only once its own end is replayed.
-      if (!end || EndLsn(t->second, *end, seg) < b.end_lsn) continue;
-      RecoveryWindow& w = windows[{b.tli, *end}];
+      if (!plan.ok() || plan->wal_end_lsn < b.end_lsn) continue;
+      RecoveryWindow& w = windows[{plan->path.back().tli, plan->last_segno}];
       if (w.backup_ids.empty() || (b.end_time > 0 && b.end_time < w.from_time)) w.from_time = b.end_time;
+      if (w.backup_ids.empty()) {
+        w.timeline_path = plan->Timelines();
+        w.to_lsn = plan->wal_end_lsn;
+        uint32_t last_tli = plan->TimelineFor(plan->last_segno);
+        auto t = listing->timelines.find(last_tli);
+        if (t != listing->timelines.end())
+          w.to_time = SegmentWrittenAt(store, from, t->second, last_tli, plan->last_segno, seg);
+      }
       w.backup_ids.push_back(b.backup_id);
     }
     for (auto& [key, w] : windows) {
       w.cluster = cluster;
       w.tli = key.first;
-      const WalTimeline& t = listing->timelines.at(key.first);
-      w.to_lsn = EndLsn(t, key.second, seg);
-      w.to_time = WrittenAt(store, from, t, key.first, key.second, seg);
       out.push_back(std::move(w));
     }
   }
@@ -104,6 +77,7 @@ nlohmann::json RecoveryWindowsJson(const std::vector<RecoveryWindow>& windows) {
   for (const auto& w : windows) {
     out.push_back({{"cluster", w.cluster},
                    {"tli", w.tli},
+                   {"timeline_path", w.timeline_path},
                    {"from_time", time(w.from_time)},
                    {"to_time", time(w.to_time)},
                    {"to_lsn", FormatLsn(w.to_lsn)},

@@ -1,6 +1,7 @@
 // The point-in-time recovery window of each PostgreSQL cluster (`snapshots`, the
 // backup_recovery_window_seconds metric): from a physical base backup's end to the newest WAL
-// stored without a gap after it, per timeline.
+// stored without a gap after it, per timeline; after a failover a window follows the timeline
+// path that restore --latest takes (the backup's timeline, then the newer ones off it).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -16,10 +17,11 @@ namespace stb {
 
 struct RecoveryWindow {
   std::string cluster;
-  uint32_t tli = 0;
-  double from_time = 0;  // the earliest end (end_time_unix) of the backups that recover into it
-  double to_time = 0;    // the written time of the newest contiguous WAL object
-  uint64_t to_lsn = 0;   // the end of that WAL
+  uint32_t tli = 0;                     // the timeline the window ends on
+  std::vector<uint32_t> timeline_path;  // from the backups' timeline to tli
+  double from_time = 0;                 // the earliest end (end_time_unix) of the backups that recover into it
+  double to_time = 0;                   // the written time of the newest contiguous WAL object
+  uint64_t to_lsn = 0;                  // the end of that WAL
   std::vector<std::string> backup_ids;
 };
 

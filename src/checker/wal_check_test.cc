@@ -190,5 +190,27 @@ TEST_F(WalCheckTest, RecoveryWindowRunsFromTheBackupsEndToTheNewestContiguousWal
   EXPECT_EQ(w[0].backup_ids.size(), 3u);
 }
 
+TEST_F(WalCheckTest, RecoveryWindowFollowsTheTimelinesAfterAFailover) {
+  const int64_t t0 = 1764320000000;
+  for (uint64_t s = 2; s <= 5; ++s) Push(1, s, t0 + int64_t(s) * 1000);
+  // A standby promoted at 0/5000100 (in segment 5): timeline 2 goes on to segment 7.
+  for (uint64_t s = 5; s <= 7; ++s) Push(2, s, t0 + 10000 + int64_t(s) * 1000);
+  std::string history = "1\t" + FormatLsn(5 * kSeg + 0x100) + "\tno recovery target specified\n";
+  ASSERT_TRUE(store_
+                  ->PutSealed(*storage_, store_->Seal(WalName{WalName::kHistory, 2}, kSysid, kSeg,
+                                                      Bytes(history.begin(), history.end()), t0 + 15000))
+                  .ok());
+  std::vector<SnapshotRef> snaps = {
+      PhysicalSnapshot("20261128_100000", store_->cluster(), 1, 2 * kSeg + 0x28, 2 * kSeg + 0x138, 1764320002.5)};
+  auto w = RecoveryWindows(*repo_, *storage_, snaps, errors);
+  EXPECT_TRUE(errors.empty()) << errors[0];
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].tli, 2u);
+  EXPECT_EQ(w[0].timeline_path, (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(w[0].to_lsn, 8u * kSeg);
+  EXPECT_EQ(w[0].to_time, 1764320017.0);
+  EXPECT_EQ(RecoveryWindowsJson(w)[0]["timeline_path"], nlohmann::json::array({1, 2}));
+}
+
 }  // namespace
 }  // namespace stb

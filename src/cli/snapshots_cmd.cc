@@ -95,8 +95,11 @@ int RunSnapshots(const Settings& s, bool as_json, const std::string& location) {
   }
   std::printf("%zu backup(s)\n", out.size());
   for (const auto& w : RecoveryWindowsJson(windows)) {
-    std::printf("recovery window: cluster %s timeline %u, %s to %s (%s)\n", w["cluster"].get<std::string>().c_str(),
-                w["tli"].get<uint32_t>(), w["from_time"].is_string() ? w["from_time"].get<std::string>().c_str() : "?",
+    std::string tlis;
+    for (const auto& t : w["timeline_path"]) tlis += (tlis.empty() ? "" : " -> ") + std::to_string(t.get<uint32_t>());
+    std::printf("recovery window: cluster %s timeline%s %s, %s to %s (%s)\n", w["cluster"].get<std::string>().c_str(),
+                w["timeline_path"].size() > 1 ? "s" : "", tlis.c_str(),
+                w["from_time"].is_string() ? w["from_time"].get<std::string>().c_str() : "?",
                 w["to_time"].is_string() ? w["to_time"].get<std::string>().c_str() : "?",
                 w["to_lsn"].get<std::string>().c_str());
   }

@@ -1,5 +1,9 @@
 #include "wal/recovery_plan.h"
 
+#include <algorithm>
+
+#include "repository/repository.h"
+
 namespace stb {
 
 uint32_t RecoveryPlan::TimelineFor(uint64_t segno) const {
@@ -121,6 +125,40 @@ StatusOr<RecoveryPlan> PlanRecovery(const WalListing& listing,
     break;
   }
   return plan;
+}
+
+double SegmentWrittenAt(const WalStore& store, Storage& from, const WalTimeline& t, uint32_t tli, uint64_t segno,
+                        uint32_t seg_size) {
+  if (t.segments.count(segno)) {
+    auto o = store.Read(from, SegmentWalName(tli, segno, seg_size));
+    if (o.ok()) return static_cast<double>(o->written_ms) / 1000;
+  }
+  auto parts = t.parts.find(segno);
+  if (parts == t.parts.end() || parts->second.empty()) return 0;
+  auto last = *std::max_element(parts->second.begin(), parts->second.end(),
+                                [](const auto& a, const auto& b) { return a.second < b.second; });
+  WalName n = SegmentWalName(tli, segno, seg_size, WalName::kPart);
+  n.begin = last.first;
+  n.end = last.second;
+  auto o = store.Read(from, n);
+  return o.ok() ? static_cast<double>(o->written_ms) / 1000 : 0;
+}
+
+double NewestWalWrittenAt(const WalStore& store, Storage& from, const WalListing& listing, const RecoveryPlan& plan) {
+  uint32_t tli = plan.TimelineFor(plan.last_segno);
+  auto t = listing.timelines.find(tli);
+  if (t == listing.timelines.end()) return 0;
+  return SegmentWrittenAt(store, from, t->second, tli, plan.last_segno, plan.seg_size);
+}
+
+Status CheckTargetTime(const RecoveryPlan& plan, double target_unix, double newest_written_unix) {
+  if (newest_written_unix <= 0 || target_unix <= newest_written_unix) return Status::Ok();
+  return InvalidArgument("--target-time " + IsoTimestamp(target_unix) +
+                         " UTC is after the newest WAL in the repository (stored " + IsoTimestamp(newest_written_unix) +
+                         " UTC, ending at " + FormatLsn(plan.wal_end_lsn) + " on timeline " +
+                         std::to_string(plan.TimelineFor(plan.last_segno)) + (plan.gap ? "; " + *plan.gap : "") +
+                         "): nothing after that can be recovered; restore with --latest to recover everything up "
+                         "to it, or give an earlier --target-time");
 }
 
 }  // namespace stb

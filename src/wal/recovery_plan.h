@@ -11,6 +11,7 @@
 
 #include "core/status.h"
 #include "repository/wal_store.h"
+#include "storage/storage.h"
 
 namespace stb {
 
@@ -39,5 +40,20 @@ struct RecoveryPlan {
 StatusOr<RecoveryPlan> PlanRecovery(const WalListing& listing,
                                     const std::map<uint32_t, std::vector<TimelineHistoryEntry>>& histories,
                                     uint32_t start_tli, uint64_t start_lsn);
+
+// When the WAL holding the plan's end (its segment, or the part ending last) was stored, in Unix
+// seconds: nothing committed after it is in the repository. 0 when it cannot be read.
+double NewestWalWrittenAt(const WalStore& store, Storage& from, const WalListing& listing, const RecoveryPlan& plan);
+// The written time of the newest object of one segment: the complete segment, else its part that
+// ends last; 0 when none can be read.
+double SegmentWrittenAt(const WalStore& store, Storage& from, const WalTimeline& t, uint32_t tli, uint64_t segno,
+                        uint32_t seg_size);
+
+// A --target-time after the newest stored WAL cannot be reached: PostgreSQL would replay everything
+// and stop without promoting ("recovery ended before configured recovery target was reached"), and
+// recovering less than asked without saying so is worse. Refused before anything is laid down,
+// naming the newest recoverable time and --latest (which takes everything there is).
+// newest_written_unix 0 (unknown) lets any target through.
+Status CheckTargetTime(const RecoveryPlan& plan, double target_unix, double newest_written_unix);
 
 }  // namespace stb

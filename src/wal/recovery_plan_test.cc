@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "repo_fixture.h"
+#include "wal_segment.h"
+
 namespace stb {
 namespace {
 
@@ -80,6 +83,55 @@ TEST(RecoveryPlan, Refusals) {
   std::map<uint32_t, std::vector<TimelineHistoryEntry>> early;
   early[2] = {{1, 0x4000000}};  // branched before the backup started
   EXPECT_FALSE(PlanRecovery(Listing({{1, {5}}, {2, {5}}}), early, 1, 5 * uint64_t(kSeg)).ok());
+}
+
+TEST(RecoveryPlan, TargetTimeAfterTheNewestWalIsRefusedNamingIt) {
+  auto p = PlanRecovery(Listing({{1, {5, 6}}}), {}, 1, 5 * uint64_t(kSeg));
+  ASSERT_TRUE(p.ok());
+  const double newest = 1795860300.5;  // 2026-11-28 10:05:00.5 UTC
+  EXPECT_TRUE(CheckTargetTime(*p, newest - 60, newest).ok());
+  EXPECT_TRUE(CheckTargetTime(*p, newest, newest).ok());
+  EXPECT_TRUE(CheckTargetTime(*p, newest + 3600, 0).ok());  // unknown: PostgreSQL decides
+  Status st = CheckTargetTime(*p, newest + 30, newest);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("2026-11-28T10:05:00.5"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("0/7000000"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("--latest"), std::string::npos) << st.message();
+}
+
+TEST(RecoveryPlan, NewestWalWrittenAtReadsTheObjectHoldingTheEnd) {
+  constexpr uint32_t kSmall = 1u << 20;
+  constexpr uint64_t kSysid = 7310931155431581234ull;
+  std::shared_ptr<Storage> storage = NewMemStorage();
+  ASSERT_TRUE(Repository::Init(*storage, FixtureKey()).ok());
+  auto repo = std::move(Repository::Open(storage, FixtureKey()).value());
+  WalStore store(*repo, WalStore::ClusterOf(*repo, kSysid));
+  auto put = [&](const WalName& n, const Bytes& raw, int64_t ms) {
+    ASSERT_TRUE(store.PutSealed(*storage, store.Seal(n, kSysid, kSmall, raw, ms)).ok());
+  };
+  put(SegmentWalName(1, 5, kSmall), FakeWalSegment(1, 5, kSmall, kSysid), 1795860000000);
+  put(SegmentWalName(1, 6, kSmall), FakeWalSegment(1, 6, kSmall, kSysid), 1795860100000);
+  auto listing = store.List(*storage);
+  ASSERT_TRUE(listing.ok());
+  auto p = PlanRecovery(*listing, {}, 1, 5 * uint64_t(kSmall));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(NewestWalWrittenAt(store, *storage, *listing, *p), 1795860100.0);
+  // wal-receive's parts of the next segment: the one ending last was stored last.
+  Bytes seg7 = FakeWalSegment(1, 7, kSmall, kSysid);
+  WalName a = SegmentWalName(1, 7, kSmall, WalName::kPart), b = a;
+  a.begin = 0;
+  a.end = 8192;
+  b.begin = 8192;
+  b.end = 16384;
+  put(a, Bytes(seg7.begin(), seg7.begin() + 8192), 1795860200000);
+  put(b, Bytes(seg7.begin() + 8192, seg7.begin() + 16384), 1795860201000);
+  listing = store.List(*storage);
+  ASSERT_TRUE(listing.ok());
+  p = PlanRecovery(*listing, {}, 1, 5 * uint64_t(kSmall));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->last_segno, 7u);
+  EXPECT_EQ(NewestWalWrittenAt(store, *storage, *listing, *p), 1795860201.0);
 }
 
 }  // namespace

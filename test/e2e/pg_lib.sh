@@ -10,6 +10,12 @@ pg_as() {  # initdb and pg_ctl refuse to run as root
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 pg_free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
+# Stops (immediate) the servers of the data directories given that are running.
+pg_stop_dirs() {
+  local d
+  for d in "$@"; do [ -f "$d/postmaster.pid" ] && pg_as "$PGBIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1; done
+  return 0
+}
 stop_pg() { [ -f "$PGD/data/postmaster.pid" ] && pg_as "$PGBIN/pg_ctl" -D "$PGD/data" -m immediate stop >/dev/null 2>&1 || true; }
 start_pg() {
   mkdir -p "$PGD"

@@ -7,12 +7,7 @@
 # good point).
 source "$(dirname "$0")/lib.sh" "$1"
 source "$HERE/pg_lib.sh"
-stop_restored() {
-  for d in "$W"/r1 "$W"/r2 "$W"/bb3; do
-    [ -f "$d/postmaster.pid" ] && pg_as "$PGBIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1
-  done
-  return 0
-}
+stop_restored() { pg_stop_dirs "$W"/r1 "$W"/r2 "$W"/bb3; }
 trap 'heartbeat_stop; [ -n "${BENCH_PID:-}" ] && kill "$BENCH_PID" 2>/dev/null; stop_pg; stop_restored; [ -n "${KEEP_W:-}" ] || rm -rf "$W"' EXIT
 
 unset PLAYER_SAVES_DIR CONFIG_DIRS APP_DIR

@@ -69,6 +69,7 @@ StatusOr<DatabaseOptions> DatabaseOptionsOf(const Settings& s, const Repository&
   o.checksums = s.db_checksums;
   o.backup_method = s.db_backup_method;
   o.wal_source = s.db_wal_source;
+  o.wal_slot = s.wal_slot;
   o.wal_wait_seconds = s.db_wal_wait_seconds;
   o.max_rate_kb = s.db_max_rate_kb;
   o.workers = s.EffectiveWorkers();

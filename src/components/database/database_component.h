@@ -27,6 +27,9 @@ struct DatabaseOptions {
   int wal_wait_seconds = 120;          // DB_WAL_WAIT_SECONDS
   int max_rate_kb = 0;                 // DB_MAX_RATE_KB
   int workers = 2;                     // threads storing a physical backup's chunks
+
+  // WAL_SLOT: wal-receive's slot; active, it makes DB_WAL_SOURCE auto "archive"
+  std::string wal_slot = "spacetime_backup";
 };
 
 struct DatabaseBackupResult {

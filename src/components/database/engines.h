@@ -24,9 +24,10 @@ nlohmann::json RestorePostgres(Repository& repo, const nlohmann::json& entry, co
 std::string PhysicalBackupBlocker(PgConnection& sql, const DbEndpoint& ep);
 // A row of pg_settings ("" when the role may not see it).
 StatusOr<std::string> OneSetting(PgConnection& sql, const std::string& name);
-// DB_WAL_SOURCE auto: "archive" when archive_command runs wal-push, else "included" (and a
-// warning); a configured source is returned as is.
-std::string ChooseWalSource(PgConnection& sql, const std::string& configured, nlohmann::json& warnings);
+// DB_WAL_SOURCE auto: "archive" when archive_command runs wal-push or wal-receive streams from
+// slot (it is active), else "included" (and a warning); a configured source is returned as is.
+std::string ChooseWalSource(PgConnection& sql, const std::string& configured, const std::string& slot,
+                            nlohmann::json& warnings);
 DatabaseBackupResult BackupPostgresPhysical(Repository& repo, BlobSaver& saver, const DatabaseOptions& opt,
                                             PgConnection& sql, Progress& progress);
 

@@ -321,10 +321,23 @@ StatusOr<bool> WalCovered(const WalStore& store, Storage& storage, uint32_t seg_
                           uint64_t start, uint32_t end_tli, uint64_t end) {
   ASSIGN_OR_RETURN(WalListing l, store.List(storage, seg_size));
   for (uint64_t seg = start / seg_size; seg <= (end - 1) / seg_size; ++seg) {
+    // wal-receive's parts count as far as they reach from offset 0: on a quiet server the segment
+    // holding the backup's end may not complete for a long time.
+    uint64_t needed = std::min<uint64_t>(seg_size, end - seg * seg_size);
     bool have = false;
     for (uint32_t tli : {start_tli, end_tli}) {
       auto t = l.timelines.find(tli);
-      if (t != l.timelines.end() && t->second.segments.count(seg)) have = true;
+      if (t == l.timelines.end()) continue;
+      if (t->second.segments.count(seg)) have = true;
+      auto p = t->second.parts.find(seg);
+      if (p == t->second.parts.end()) continue;
+      uint64_t reached = 0;
+      auto ranges = p->second;
+      std::sort(ranges.begin(), ranges.end());
+      for (const auto& [b, e] : ranges) {
+        if (b <= reached) reached = std::max<uint64_t>(reached, e);
+      }
+      if (reached >= needed) have = true;
     }
     if (!have) return false;
   }
@@ -408,7 +421,7 @@ DatabaseBackupResult BackupPostgresPhysical(Repository& repo, BlobSaver& saver, 
   if (!seg_size.ok() || !ValidSegmentSize(*seg_size))
     return fail(Corrupt("the server's wal_segment_size is unreadable"));
   auto datadir = OneSetting(sql, "data_directory");
-  std::string wal_source = ChooseWalSource(sql, opt.wal_source, warnings);
+  std::string wal_source = ChooseWalSource(sql, opt.wal_source, opt.wal_slot, warnings);
 
   std::string label = NowLabel();
   std::string cmd = "BASE_BACKUP ( LABEL " + sql.QuoteLiteral(label) + ", PROGRESS false, CHECKPOINT 'fast', WAL " +

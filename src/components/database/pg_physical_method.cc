@@ -15,15 +15,23 @@ StatusOr<std::string> OneSetting(PgConnection& sql, const std::string& name) {
 }
 
 // archive when archive_command pushes to us, included otherwise (with the warning).
-std::string ChooseWalSource(PgConnection& sql, const std::string& configured, json& warnings) {
+std::string ChooseWalSource(PgConnection& sql, const std::string& configured, const std::string& slot, json& warnings) {
   if (configured != "auto") return configured;
+  auto receiving = sql.Query(
+      "SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'physical' AND active AND "
+      "slot_name = " +
+      sql.QuoteLiteral(slot));
+  if (receiving.ok() && receiving->size() == 1 && !(*receiving)[0].empty() && (*receiving)[0][0].value_or("0") != "0") {
+    return "archive";  // wal-receive stores the stream
+  }
   auto mode = OneSetting(sql, "archive_mode");
   auto cmd = OneSetting(sql, "archive_command");
   if (mode.ok() && cmd.ok() && (*mode == "on" || *mode == "always") && cmd->find("wal-push") != std::string::npos) {
     return "archive";
   }
   warnings.push_back(
-      "no WAL archiving: point-in-time recovery needs archive_command (wal-push); the backup includes its own WAL");
+      "no WAL archiving: point-in-time recovery needs archive_command (wal-push) or wal-receive on slot " + slot +
+      "; the backup includes its own WAL");
   return "included";
 }
 

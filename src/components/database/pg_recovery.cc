@@ -249,6 +249,9 @@ StatusOr<PgRecoveryPlan> PlanPgRecovery(const Repository& repo, Storage& from, u
                            " is beyond the WAL in the repository, which ends at " + FormatLsn(p.wal.wal_end_lsn) +
                            (p.wal.gap ? " (" + *p.wal.gap + ")" : ""));
   }
+  if (target.kind == RecoveryTarget::kTime) {
+    RETURN_IF_ERROR(CheckTargetTime(p.wal, target.time_unix, NewestWalWrittenAt(store, from, listing, p.wal)));
+  }
   if (target.kind == RecoveryTarget::kLsn && target.lsn < start_lsn) {
     return InvalidArgument("--target-lsn " + FormatLsn(target.lsn) + " is before the backup's start " +
                            FormatLsn(start_lsn));
