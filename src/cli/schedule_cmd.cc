@@ -156,11 +156,12 @@ int RunScheduledJob(const Settings& s, const std::string& type) {
   if (lost.ok() && !lost->empty() && !s.db_host.empty()) {
     run_type = "full";
     run.db_backup_method = "physical";
+    InitLog(s.log_dir, "schedule.log");
     LogWarn("schedule: " + DescribeWalLoss(lost->front()) + ": this run is a physical full backup");
   }
   int rc = RunBackup(run, BackupArgs{run_type, "", false}, &report);
   InitLog(s.log_dir, "schedule.log");
-  LogInfo("scheduled " + type + " backup " + report.value("backup_id", "(none)") +
+  LogInfo("scheduled " + run_type + " backup " + report.value("backup_id", "(none)") +
           (rc == 0 ? " succeeded" : " failed"));
   // backup_failed / backup_succeeded / location_behind came from the backup itself.
   CheckRpo(s, report);

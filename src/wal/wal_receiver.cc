@@ -352,8 +352,11 @@ Status WalReceiver::LoseWal(WalSource& src, uint64_t from, uint32_t tli, const s
                     std::to_string(tli) + " was removed by the server before wal-receive got it (" + why + "; slot " +
                     o_.slot + " recreated); point-in-time recovery cannot cross this range: take a " +
                     "physical full backup";
-  LogError("wal_slot_lost: " + msg);
-  if (alert_) alert_("wal_slot_lost", "critical", msg);
+  if (alert_) {
+    alert_("wal_slot_lost", "critical", msg);  // logged there
+  } else {
+    LogError("wal_slot_lost: " + msg);
+  }
   if (o_.on_loss) o_.on_loss(loss);
   sink_->Begin(info.timeline, loss.to_lsn);
   return Status::Ok();

@@ -3,7 +3,8 @@
 # PostgreSQL 15 with max_slot_wal_keep_size=32MB, is stopped, and the server writes and recycles
 # WAL past the slot (wal_status 'lost'). The receiver, started again, alerts wal_slot_lost naming
 # the slot and the LSN range, recreates the slot and streams on; `check` fails naming the loss
-# until a physical full backup ends after it; then check --read-data passes and
+# until a physical full backup ends after it (schedule's next run is one, whatever its type); then
+# check --read-data passes and
 # backup_recovery_window_seconds is in the catalog without `snapshots` having run.
 source "$(dirname "$0")/lib.sh" "$1"
 source "$HERE/pg_lib.sh"
@@ -59,11 +60,17 @@ grep -q "damaged: WAL .* of cluster .* (slot spacetime_backup) was removed by th
   fail "check did not name the loss: $(cat "$W/check1.err")"
 pass "check fails naming the lost range until a base backup"
 
-# The base backup's WAL comes from the receiver, which is streaming again (DB_WAL_SOURCE=auto looks
-# for archive_command only).
+# schedule's next run (an incremental on the schedule, DB_BACKUP_METHOD=logical) becomes a physical
+# full backup. Its WAL comes from the receiver, streaming again (DB_WAL_SOURCE=auto looks for
+# archive_command only).
 psql_ postgres -c "INSERT INTO t VALUES ('after')" >/dev/null
-DB_BACKUP_METHOD=physical DB_WAL_SOURCE=archive DB_WAL_WAIT_SECONDS=60 "$BIN" backup full --no-progress >"$W/b1.json" 2>"$W/b1.err" ||
-  fail "physical full backup: $(tail -5 "$W/b1.err")"
+DB_WAL_SOURCE=archive DB_WAL_WAIT_SECONDS=60 "$BIN" schedule run incremental >"$W/sched.out" 2>&1 ||
+  fail "schedule run: $(tail -5 "$W/sched.out")"
+"$BIN" snapshots --json >"$W/snaps.json"
+[ "$(json "$W/snaps.json" "[(s['type'], 'recovery_window' in s) for s in r]")" = "[('full', True)]" ] ||
+  fail "schedule did not take a physical full backup: $(cat "$W/snaps.json")"
+grep -q "this run is a physical full backup" "$BACKUP_LOG_DIR/schedule.log" || fail "schedule did not log why"
+rm "$BACKUP_STATE_DIR/catalog.db"  # the window below must come from check, not from snapshots
 "$BIN" check --read-data >"$W/check2.out" 2>"$W/check2.err" || fail "check --read-data after the base backup: $(cat "$W/check2.err")"
 json "$W/check2.out" "len(r['recovery_windows'])" | grep -qv '^0$' || fail "check printed no recovery window"
 window=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM recovery_window').fetchone()[0])" \
