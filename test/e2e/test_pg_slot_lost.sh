@@ -4,8 +4,8 @@
 # WAL past the slot (wal_status 'lost'). The receiver, started again, alerts wal_slot_lost naming
 # the slot and the LSN range, recreates the slot and streams on; `check` fails naming the loss
 # until a physical full backup ends after it (schedule's next run is one, whatever its type); then
-# check --read-data passes and
-# backup_recovery_window_seconds is in the catalog without `snapshots` having run.
+# check --read-data passes and backup_recovery_window_seconds is in the catalog (from check, then
+# from monitor's probe) without `snapshots` having run.
 source "$(dirname "$0")/lib.sh" "$1"
 source "$HERE/pg_lib.sh"
 RECV_PID=
@@ -77,4 +77,19 @@ window=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).exec
   "$BACKUP_STATE_DIR/catalog.db")
 [ "$window" -ge 1 ] || fail "check did not record the recovery window in the catalog"
 pass "a physical full backup heals it: check --read-data passes and records the recovery window"
+
+# The exporter's probe records it too (no location to probe, no `snapshots` run).
+rm "$BACKUP_STATE_DIR/catalog.db"
+MP=$(free_port)
+"$BIN" monitor --listen "127.0.0.1:$MP" --probe-interval 3600 >"$W/monitor.out" 2>"$W/monitor.err" &
+MON_PID=$!
+seen=
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$MP/metrics" -o "$W/metrics" 2>/dev/null &&
+    grep -q '^backup_recovery_window_seconds{cluster="' "$W/metrics" && { seen=1; break; }
+  sleep 0.1
+done
+kill "$MON_PID"; wait "$MON_PID" 2>/dev/null || true
+[ -n "$seen" ] || fail "monitor did not export backup_recovery_window_seconds: $(cat "$W/monitor.err")"
+pass "monitor exports backup_recovery_window_seconds from its own probe"
 stop_recv
