@@ -41,7 +41,14 @@ void CheckCluster(const Repository& repo, Storage& from, const std::string& clus
     for (const auto& g : gaps) {
       int64_t before = g.first > 0 ? WrittenMs(store, from, tli, g.first - 1, seg) : 0;
       int64_t after = WrittenMs(store, from, tli, g.last + 1, seg);
-      errors.push_back(DescribeWalGap(cluster, tli, g, seg, before, after));
+      std::string gap = DescribeWalGap(cluster, tli, g, seg, before, after);
+      // Wholly before every kept base backup's start (WAL wal-receive lost, healed by a newer
+      // base backup): no restore needs it.
+      if (from_segno && g.last < *from_segno) {
+        warnings.push_back(gap + " (before every kept base backup: no restore needs it)");
+      } else {
+        errors.push_back(gap);
+      }
     }
     if (tli > 1 && !listing->histories.count(tli)) {
       warnings.push_back("wal/" + cluster + ": timeline " + std::to_string(tli) +

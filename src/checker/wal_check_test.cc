@@ -75,6 +75,25 @@ TEST_F(WalCheckTest, CompleteWalPassesAndAGapIsNamedWithItsRanges) {
   EXPECT_EQ(report["gaps"], 1);
 }
 
+// WAL lost before every kept base backup (a slot PostgreSQL invalidated, then a new base backup)
+// is no restore's business: a warning; the same gap after a backup's start stays an error.
+TEST_F(WalCheckTest, AGapBeforeEveryKeptBackupIsAWarning) {
+  for (uint64_t s : {2, 7, 8, 9}) Push(1, s, 1764320000000 + int64_t(s) * 1000);
+  WalCheckOptions o;
+  o.backups.push_back({"b1", store_->cluster(), 1, 7 * kSeg + 40, 8 * kSeg, 0});
+  CheckWal(*repo_, *storage_, o, errors, warnings, report);
+  EXPECT_TRUE(errors.empty()) << errors[0];
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("000000010000000000000003..000000010000000000000006 (4 segments) missing"),
+            std::string::npos)
+      << warnings[0];
+  o.backups[0].start_lsn = 6 * kSeg;
+  warnings.clear();
+  CheckWal(*repo_, *storage_, o, errors, warnings, report);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_TRUE(warnings.empty());
+}
+
 TEST_F(WalCheckTest, ReadDataOpensEveryObject) {
   Push(1, 2, 1);
   Push(1, 3, 2);

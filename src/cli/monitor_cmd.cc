@@ -7,6 +7,7 @@
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/recovery_state.h"
 #include "cloud/locations.h"
 #include "core/log.h"
 #include "monitor/exporter.h"
@@ -63,7 +64,6 @@ int RunMonitor(const Settings& s, const MonitorArgs& a) {
   // The local repository stays open between probes (opening it derives the key).
   auto repo = std::make_shared<std::unique_ptr<Repository>>();
   opt.probe = [&s, &cat, clouds, repo] {
-    if (clouds.empty()) return;
     std::string newest_object, newest_id;
     Status local = Status::Ok();
     if (!*repo) {
@@ -79,6 +79,10 @@ int RunMonitor(const Settings& s, const MonitorArgs& a) {
       if (snaps.ok() && !snaps->empty()) {
         newest_object = snaps->back().object;
         newest_id = snaps->back().backup_id;
+        // backup_recovery_window_seconds stays fresh without anyone running `snapshots`.
+        std::vector<std::string> errors;
+        RefreshRecoveryWindows(s, **repo, *snaps, "local", errors);
+        for (const auto& e : errors) LogWarn("recovery window: " + e);
       } else if (!snaps.ok()) {
         local = snaps.status();
         repo->reset();

@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/maintenance.h"
+#include "cli/recovery_state.h"
 #include "cli/run_alerts.h"
 #include "cloud/locations.h"
 #include "core/env.h"
@@ -146,9 +147,21 @@ int SuperviseScheduledJob(const Settings& s, const std::string& type) {
 
 int RunScheduledJob(const Settings& s, const std::string& type) {
   json report;
-  int rc = RunBackup(s, BackupArgs{type, "", false}, &report);
+  // WAL wal-receive lost ended the recoverable window: this run is a physical full, whatever the
+  // schedule said, so that a new window opens (check fails until one has).
+  Settings run = s;
+  std::string run_type = type;
+  auto lost = UnhealedLosses(s);
+  if (!lost.ok()) LogWarn("schedule: reading the record of lost WAL: " + lost.status().message());
+  if (lost.ok() && !lost->empty() && !s.db_host.empty()) {
+    run_type = "full";
+    run.db_backup_method = "physical";
+    InitLog(s.log_dir, "schedule.log");
+    LogWarn("schedule: " + DescribeWalLoss(lost->front()) + ": this run is a physical full backup");
+  }
+  int rc = RunBackup(run, BackupArgs{run_type, "", false}, &report);
   InitLog(s.log_dir, "schedule.log");
-  LogInfo("scheduled " + type + " backup " + report.value("backup_id", "(none)") +
+  LogInfo("scheduled " + run_type + " backup " + report.value("backup_id", "(none)") +
           (rc == 0 ? " succeeded" : " failed"));
   // backup_failed / backup_succeeded / location_behind came from the backup itself.
   CheckRpo(s, report);

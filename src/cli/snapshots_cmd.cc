@@ -1,12 +1,11 @@
 // `snapshots` (alias `list`): the backups in the repository, as a table or JSON.
 #include <algorithm>
 #include <cstdio>
-#include <map>
 
-#include "catalog/catalog.h"
 #include "checker/recovery_window.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/recovery_state.h"
 #include "repository/snapshots.h"
 
 namespace stb {
@@ -20,18 +19,8 @@ namespace {
 std::vector<RecoveryWindow> Windows(const Settings& s, Repository& repo, const std::vector<SnapshotRef>& snaps,
                                     const std::string& location) {
   std::vector<std::string> errors;
-  auto windows = RecoveryWindows(repo, repo.storage(), snaps, errors);
+  auto windows = RefreshRecoveryWindows(s, repo, snaps, location, errors);
   for (const auto& e : errors) std::fprintf(stderr, "warning: recovery window: %s\n", e.c_str());
-  if (location != "local" || windows.empty()) return windows;
-  UpdateCatalogBestEffort(s.state_dir, [&](Catalog& c) {
-    std::map<std::string, std::pair<double, double>> span;  // cluster -> (earliest from, newest to)
-    for (const auto& w : windows) {
-      auto [it, fresh] = span.try_emplace(w.cluster, w.from_time, w.to_time);
-      if (!fresh) it->second = {std::min(it->second.first, w.from_time), std::max(it->second.second, w.to_time)};
-    }
-    for (const auto& [cluster, fs] : span) RETURN_IF_ERROR(c.RecordRecoveryWindow(cluster, fs.first, fs.second));
-    return Status::Ok();
-  });
   return windows;
 }
 

@@ -87,6 +87,19 @@ int RunWalPushDaemon(const Settings& s, const WalPushArgs& a) {
     if (catalog.ok()) RecordStored(**catalog, *r);
     LogInfo("wal-push daemon " + r->object + " stored (" + r->timing + ")");
   };
+  o.on_backlog = [&s, raised = false](uint64_t bytes, size_t files) mutable {
+    uint64_t limit = static_cast<uint64_t>(s.wal_behind_mb) << 20;
+    std::string what = std::to_string(files) + " WAL files (" + std::to_string(bytes >> 20) + " MiB)";
+    if (!raised && bytes > limit) {
+      raised = true;
+      AlertWal(
+          s, "wal_behind", "warning",
+          "archiving is behind: " + what + " wait in pg_wal (WAL_BEHIND_MB " + std::to_string(s.wal_behind_mb) + ")");
+    } else if (raised && bytes < limit / 2) {
+      raised = false;
+      LogInfo("wal-push daemon: archiving caught up (" + what + " waiting)");
+    }
+  };
   Status st = RunWalSpoolDaemon(**repo, (*repo)->storage(), offsite, o);
   // Offsite copies cut short by their timeout may still run: end without waiting for them (their
   // outbox entries make the next push finish them).

@@ -34,6 +34,11 @@ int RunWalReceive(const Settings& s, const WalReceiveArgs& a) {
   o.offsite_interval_ms = s.wal_offsite_interval_ms;
   o.compression = s.compression;
   o.outbox_dir = s.state_dir + "/wal-outbox";
+  o.behind_bytes = static_cast<uint64_t>(s.wal_behind_mb) << 20;
+  o.on_loss = [&s](const WalLoss& loss) {  // check fails and schedule takes a full until a base backup
+    Status st = RecordWalLoss(s.state_dir, loss);
+    if (!st.ok()) LogError("wal-receive: recording the lost WAL: " + st.message());
+  };
   DbEndpoint ep{s.db_host, s.db_port, s.db_name, s.db_user, s.db_password, s.db_sslmode};
   WalReceiver receiver(**repo, (*repo)->storage(), offsite, o, ProcessStopToken(),
                        [&s](const std::string& event, const std::string& severity, const std::string& message) {

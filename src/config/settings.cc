@@ -170,6 +170,7 @@ Status ApplyTable(Settings& s, const toml::table& t, const std::string& path) {
   RETURN_IF_ERROR(TomlInt(t, "wal", "receive_flush_ms", 10, 60000, s.wal_receive_flush_ms, path));
   RETURN_IF_ERROR(TomlInt(t, "wal", "status_interval", 1, 3600, s.wal_status_interval, path));
   RETURN_IF_ERROR(TomlInt(t, "wal", "offsite_interval_ms", 100, 600000, s.wal_offsite_interval_ms, path));
+  RETURN_IF_ERROR(TomlInt(t, "wal", "behind_mb", 1, 1048576, s.wal_behind_mb, path));
   return Status::Ok();
 }
 
@@ -188,6 +189,9 @@ Status ApplyWalReceiveEnv(Settings& s) {
   }
   if (auto v = Env("WAL_OFFSITE_INTERVAL_MS")) {
     ASSIGN_OR_RETURN(s.wal_offsite_interval_ms, EnvInt("WAL_OFFSITE_INTERVAL_MS", v, 100, 600000));
+  }
+  if (auto v = Env("WAL_BEHIND_MB")) {
+    ASSIGN_OR_RETURN(s.wal_behind_mb, EnvInt("WAL_BEHIND_MB", v, 1, 1048576));
   }
   auto valid = [](const std::string& n) {
     if (n.empty() || n.size() > 63) return false;

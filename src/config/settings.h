@@ -96,6 +96,7 @@ struct Settings {
   bool wal_receive_sync = false;                               // WAL_RECEIVE_SYNC: flush after every batch
   int wal_status_interval = 10;                                // WAL_STATUS_INTERVAL: seconds between reports
   int wal_offsite_interval_ms = 1000;                          // WAL_OFFSITE_INTERVAL_MS: a cloud part this often
+  int wal_behind_mb = 1024;    // WAL_BEHIND_MB: wal_behind when the slot or a location lags more (MiB)
   int wal_fetch_prefetch = 8;  // WAL_FETCH_PREFETCH: segments a restore keeps ready ahead of the server
   bool wal_push_async = true;  // WAL_PUSH_ASYNC: a resident spool daemon pushes ahead of PostgreSQL's archiver
   int wal_push_jobs = 2;       // WAL_PUSH_JOBS: segments the daemon stores at once

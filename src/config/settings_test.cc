@@ -112,5 +112,17 @@ TEST(Settings, WalReceiveSettings) {
   EXPECT_NE(bad.status().message().find("WAL_SLOT"), std::string::npos);
 }
 
+TEST(Settings, WalBehindThreshold) {
+  ConfigFile cfg("[wal]\nbehind_mb = 256\n");
+  auto s = LoadSettings(cfg.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->wal_behind_mb, 256);
+  setenv("WAL_BEHIND_MB", "0", 1);
+  auto bad = LoadSettings(cfg.path());
+  unsetenv("WAL_BEHIND_MB");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("WAL_BEHIND_MB"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace stb

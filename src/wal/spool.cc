@@ -212,6 +212,7 @@ Status RunWalSpoolDaemon(const Repository& repo, Storage& local, const std::vect
   }
   auto last_work = Clock::now();
   auto last_drain = Clock::now();
+  auto last_backlog = Clock::now() - std::chrono::hours(1);
   for (;;) {
     bool status_dir = false;
     auto names = ListNames(o.pg_wal + "/archive_status", &status_dir);
@@ -226,6 +227,18 @@ Status RunWalSpoolDaemon(const Repository& repo, Storage& local, const std::vect
       busy = !q.busy.empty();
     }
     q.cv.notify_all();
+    if (o.on_backlog && Since(last_backlog) > 1) {
+      uint64_t bytes = 0;
+      size_t files = 0;
+      struct stat st;
+      for (const auto& f : names) {
+        if (!EndsWith(f, ".ready")) continue;
+        ++files;
+        if (::stat((o.pg_wal + "/" + f.substr(0, f.size() - 6)).c_str(), &st) == 0) bytes += st.st_size;
+      }
+      o.on_backlog(bytes, files);
+      last_backlog = Clock::now();
+    }
     if (busy) last_work = Clock::now();
     if (Since(last_work) > o.idle_exit_seconds) break;
     if (!busy && Since(last_drain) > 1) {

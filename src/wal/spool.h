@@ -55,6 +55,9 @@ struct WalSpoolDaemonOptions {
   WalPushOptions push;  // path is set per file
   // Called after each push (result or error), from the pushing thread.
   std::function<void(const std::string& name, const StatusOr<WalPushResult>&)> on_pushed;
+  // Told about once a second of PostgreSQL's archiving backlog: the .ready files of pg_wal (not
+  // yet archived, so pg_wal keeps them) and their bytes; wal_behind is raised from it.
+  std::function<void(uint64_t bytes, size_t files)> on_backlog;
 };
 
 // Runs the daemon until it has been idle for idle_exit_seconds or pg_wal disappears. Returns Ok at

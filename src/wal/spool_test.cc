@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/file_util.h"
+#include "repo_fixture.h"
 
 namespace stb {
 namespace {
@@ -108,6 +109,31 @@ TEST_F(SpoolTest, ADaemonThatCannotWorkAnswersEveryPendingFileWithItsError) {
   EXPECT_EQ(error, "wal-push daemon: cannot read BACKUP_ENCRYPTION_KEY");
   // 2 is still answered; 3, whose error wal-push took, is pending again: the next daemon retries it.
   EXPECT_EQ(PendingWalFiles(pg_wal_, spool_), std::vector<std::string>{"000000010000000000000003"});
+}
+
+// The daemon reports PostgreSQL's archiving backlog (every .ready file, answered or not: pg_wal
+// keeps them all until archived), from which wal-push raises wal_behind.
+TEST_F(SpoolTest, TheDaemonReportsTheArchivingBacklog) {
+  std::shared_ptr<Storage> mem = NewMemStorage();
+  ASSERT_TRUE(Repository::Init(*mem, FixtureKey()).ok());
+  auto repo = std::move(Repository::Open(mem, FixtureKey()).value());
+  Ready("000000010000000000000001");
+  Write(pg_wal_ + "/000000010000000000000002", std::string(300000, 'x'));
+  Write(pg_wal_ + "/archive_status/000000010000000000000002.ready", "");
+  Write(pg_wal_ + "/archive_status/000000010000000000000000.done", "");
+  WalSpoolDaemonOptions o;
+  o.spool = spool_;
+  o.pg_wal = pg_wal_;
+  o.idle_exit_seconds = 0.2;
+  uint64_t max_bytes = 0;
+  size_t max_files = 0;
+  o.on_backlog = [&](uint64_t bytes, size_t files) {
+    max_bytes = std::max(max_bytes, bytes);
+    max_files = std::max(max_files, files);
+  };
+  ASSERT_TRUE(RunWalSpoolDaemon(*repo, *mem, {}, o).ok());
+  EXPECT_EQ(max_files, 2u);
+  EXPECT_EQ(max_bytes, 300003u);
 }
 
 }  // namespace

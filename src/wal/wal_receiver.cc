@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/backoff.h"
+#include "core/env.h"
 #include "core/log.h"
 
 namespace stb {
@@ -273,11 +274,27 @@ Status WalReceiver::Setup(WalSource& src, uint64_t* start, uint32_t* tli) {
   }
   RETURN_IF_ERROR(src.CreatePhysicalSlot(o_.slot));
   RETURN_IF_ERROR(StoreHistory(src, info.timeline));
+  behind_limit_ = o_.behind_bytes;
+  auto keep = src.SlotKeepSize();  // the slot is invalidated past it: warn at half
+  if (keep.ok() && *keep && **keep / 2 < behind_limit_) behind_limit_ = **keep / 2;
+  // A slot made with RESERVE_WAL has a restart_lsn: none means PostgreSQL invalidated it.
+  ASSIGN_OR_RETURN(auto restart, src.ReadSlotRestartLsn(o_.slot));
+  bool lost = !restart || lost_pending_;
+  std::string why = !restart ? "slot " + o_.slot + " was invalidated (wal_status lost)"
+                             : "the server had removed it when streaming resumed";
+  lost_pending_ = false;
+  auto resume = [&](uint64_t from, uint32_t on_tli) -> Status {
+    *start = from, *tli = on_tli;
+    if (lost) {
+      RETURN_IF_ERROR(LoseWal(src, from, on_tli, why));
+      *start = sink_->received(), *tli = sink_->tli();
+    }
+    if (offsite_base_ == 0) offsite_base_ = *start;
+    return Status::Ok();
+  };
   if (sink_->started()) {  // a reconnect: on from what is durable
     sink_->Rewind();
-    *start = sink_->flushed();
-    *tli = sink_->tli();
-    return Status::Ok();
+    return resume(sink_->flushed(), sink_->tli());
   }
   ASSIGN_OR_RETURN(WalListing listing, store_->List(local_, seg_size_));
   for (auto it = listing.timelines.rbegin(); it != listing.timelines.rend(); ++it) {
@@ -289,12 +306,16 @@ Status WalReceiver::Setup(WalSource& src, uint64_t* start, uint32_t* tli) {
       seg = it->second.parts.rbegin()->first, any = true, complete = false;
     }
     if (!any) continue;
-    *tli = it->first;
-    *start = (seg + (complete ? 1 : 0)) * seg_size_;
-    sink_->Begin(*tli, *start);
-    return Status::Ok();
+    uint64_t from = (seg + (complete ? 1 : 0)) * seg_size_;
+    sink_->Begin(it->first, from);
+    return resume(from, it->first);
   }
-  ASSIGN_OR_RETURN(auto restart, src.ReadSlotRestartLsn(o_.slot));
+  if (!restart) {  // nothing stored yet, so nothing lost: a usable slot is all we need
+    LogWarn("wal-receive: " + why + "; recreating it");
+    RETURN_IF_ERROR(src.DropSlot(o_.slot));
+    RETURN_IF_ERROR(src.CreatePhysicalSlot(o_.slot));
+    ASSIGN_OR_RETURN(restart, src.ReadSlotRestartLsn(o_.slot));
+  }
   *tli = info.timeline;
   *start = restart ? *restart : info.xlogpos;
   sink_->Begin(*tli, *start);
@@ -305,23 +326,63 @@ Status WalReceiver::Setup(WalSource& src, uint64_t* start, uint32_t* tli) {
 Status WalReceiver::Start(WalSource& src, uint64_t start, uint32_t tli) {
   Status st = src.StartReplication(o_.slot, start, tli);
   if (st.code() != Code::kNotFound) return st;
-  // The server removed WAL we have not got: it is lost for good. Say which, and go on from what
-  // the server still has, so that the next base backup restarts the recovery window.
+  RETURN_IF_ERROR(LoseWal(src, start, tli, st.message()));
+  return src.StartReplication(o_.slot, sink_->received(), sink_->tli());
+}
+
+Status WalReceiver::LoseWal(WalSource& src, uint64_t from, uint32_t tli, const std::string& why) {
+  // The WAL is lost for good. Say which, and go on from what the server still has, so that the
+  // next base backup restarts the recovery window (schedule takes one, check fails until then).
   ASSIGN_OR_RETURN(auto info, src.IdentifySystem());
   ASSIGN_OR_RETURN(auto restart, src.ReadSlotRestartLsn(o_.slot));
-  if (!restart) {
+  auto seg_of = [&](uint64_t lsn) { return lsn - lsn % seg_size_; };
+  if (!restart || seg_of(*restart) <= seg_of(from)) {  // invalidated, or no help past `from`
     RETURN_IF_ERROR(src.DropSlot(o_.slot));
     RETURN_IF_ERROR(src.CreatePhysicalSlot(o_.slot));
     ASSIGN_OR_RETURN(restart, src.ReadSlotRestartLsn(o_.slot));
   }
-  uint64_t from = restart ? *restart : info.xlogpos;
-  std::string msg = "WAL " + FormatLsn(start) + ".." + FormatLsn(from) + " on timeline " + std::to_string(tli) +
-                    " was removed by the server before wal-receive got it (" + st.message() +
-                    "); point-in-time recovery cannot cross this range: take a base backup";
-  LogError("wal_slot_lost: " + msg);
-  if (alert_) alert_("wal_slot_lost", "critical", msg);
-  sink_->Begin(info.timeline, from);
-  return src.StartReplication(o_.slot, sink_->received(), info.timeline);
+  WalLoss loss;
+  loss.cluster = WalStore::ClusterOf(repo_, sysid_);
+  loss.slot = o_.slot;
+  loss.tli = tli;
+  loss.from_lsn = from;
+  loss.to_lsn = seg_of(restart ? *restart : info.xlogpos);
+  loss.at = NowSeconds();
+  std::string msg = "WAL " + FormatLsn(loss.from_lsn) + ".." + FormatLsn(loss.to_lsn) + " on timeline " +
+                    std::to_string(tli) + " was removed by the server before wal-receive got it (" + why + "; slot " +
+                    o_.slot + " recreated); point-in-time recovery cannot cross this range: take a " +
+                    "physical full backup";
+  if (alert_) {
+    alert_("wal_slot_lost", "critical", msg);  // logged there
+  } else {
+    LogError("wal_slot_lost: " + msg);
+  }
+  if (o_.on_loss) o_.on_loss(loss);
+  sink_->Begin(info.timeline, loss.to_lsn);
+  return Status::Ok();
+}
+
+void WalReceiver::WatchBehind() {
+  auto watch = [&](const std::string& key, uint64_t lag, const std::string& what) {
+    bool& raised = behind_[key];
+    std::string mib = std::to_string(lag >> 20) + " MiB";
+    if (!raised && lag > behind_limit_) {
+      raised = true;
+      std::string msg = what + " " + mib + " of WAL behind (limit " + std::to_string(behind_limit_ >> 20) +
+                        " MiB, WAL_BEHIND_BYTES or half max_slot_wal_keep_size)";
+      LogWarn("wal_behind: " + msg);
+      if (alert_) alert_("wal_behind", "warning", msg);
+    } else if (raised && lag < behind_limit_ / 2) {
+      raised = false;
+      LogInfo("wal-receive: " + what + " caught up (" + mib + " behind)");
+    }
+  };
+  uint64_t durable = sink_->durable();
+  watch("slot", server_end_ > durable ? server_end_ - durable : 0, "slot " + o_.slot + ": the local repository is");
+  for (size_t i = 0; i < shippers_.size() && i < offsite_.size(); ++i) {
+    uint64_t base = std::max(offsite_base_, shippers_[i]->shipped_lsn());
+    watch(offsite_[i].name, durable > base ? durable - base : 0, "location " + offsite_[i].name + " is");
+  }
 }
 
 Status WalReceiver::Report(WalSource& src, bool reply_now) {
@@ -355,12 +416,14 @@ Status WalReceiver::Stream(WalSource& src) {
     bool reply = false;
     if (r.kind == WalSource::Received::kEndOfTimeline) {
       RETURN_IF_ERROR(FlushAndReport(src, false));
-      ASSIGN_OR_RETURN(auto next, src.FinishTimeline());
+      auto next = src.FinishTimeline();
+      if (next.status().code() == Code::kNotFound) lost_pending_ = true;  // the next Setup says what
+      if (!next.ok()) return next.status();
       LogInfo("wal-receive: timeline " + std::to_string(sink_->tli()) + " ended; following timeline " +
-              std::to_string(next.first) + " from " + FormatLsn(next.second));
-      RETURN_IF_ERROR(StoreHistory(src, next.first));
-      sink_->Begin(next.first, next.second);
-      RETURN_IF_ERROR(Start(src, sink_->received(), next.first));
+              std::to_string(next->first) + " from " + FormatLsn(next->second));
+      RETURN_IF_ERROR(StoreHistory(src, next->first));
+      sink_->Begin(next->first, next->second);
+      RETURN_IF_ERROR(Start(src, sink_->received(), next->first));
       continue;
     }
     if (r.kind == WalSource::Received::kMessage) {
@@ -375,6 +438,7 @@ Status WalReceiver::Stream(WalSource& src) {
       flush_at = now + std::chrono::milliseconds(o_.flush_ms);
     }
     // Tell the server as soon as more is durable (the slot and synchronous commits wait for it).
+    if (now >= status_at) WatchBehind();
     if (reply || now >= status_at || sink_->durable() != last_reported) {
       RETURN_IF_ERROR(Report(src, false));
       last_reported = sink_->durable();

@@ -21,6 +21,7 @@
 #include "repository/wal_store.h"
 #include "storage/storage.h"
 #include "wal/archive.h"
+#include "wal/slot_loss.h"
 
 namespace stb {
 
@@ -120,10 +121,15 @@ struct WalReceiverOptions {
   int compression = 1;                    // BACKUP_COMPRESSION
   std::string outbox_dir;                 // $BACKUP_STATE_DIR/wal-outbox
   double max_backoff_seconds = 30;
+  // WAL_BEHIND_BYTES: wal_behind fires when the slot holds more than this (or half the server's
+  // max_slot_wal_keep_size, if smaller) of WAL not yet stored, or a cloud location lags as much.
+  uint64_t behind_bytes = uint64_t{1} << 30;
+  // Told of WAL the server removed before it was stored (the command records it for check/schedule).
+  std::function<void(const WalLoss&)> on_loss;
 };
 
 using WalSourceFactory = std::function<StatusOr<std::unique_ptr<WalSource>>()>;
-// (event, severity, message): wal_slot_lost, wal_conflict.
+// (event, severity, message): wal_slot_lost, wal_behind, wal_conflict.
 using WalAlertFn = std::function<void(const std::string&, const std::string&, const std::string&)>;
 
 class WalReceiver {
@@ -148,6 +154,10 @@ class WalReceiver {
   Status Handle(const Bytes& msg, bool* reply);
   Status FlushAndReport(WalSource& src, bool reply_now);
   Status Report(WalSource& src, bool reply_now);
+  // The slot was invalidated or the server removed WAL from `from` on: recreates the slot if it
+  // is useless, alerts wal_slot_lost with the range, and begins again where the server has WAL.
+  Status LoseWal(WalSource& src, uint64_t from, uint32_t tli, const std::string& why);
+  void WatchBehind();
 
   const Repository& repo_;
   Storage& local_;
@@ -158,6 +168,10 @@ class WalReceiver {
   uint64_t sysid_ = 0;
   uint32_t seg_size_ = 0;
   uint64_t server_end_ = 0;
+  uint64_t behind_limit_ = 0;
+  uint64_t offsite_base_ = 0;           // durable at the first session: shippers count from here
+  bool lost_pending_ = false;           // the last stream ended with "already been removed"
+  std::map<std::string, bool> behind_;  // "slot" or a location -> wal_behind raised
   std::unique_ptr<WalStore> store_;
   std::unique_ptr<WalSink> sink_;
   std::vector<std::unique_ptr<WalShipper>> shippers_;

@@ -162,8 +162,15 @@ class FakeSource : public WalSource {
   FakeSource(StopToken& stop, std::function<void(uint64_t flushed)> on_status) : stop_(stop), on_status_(on_status) {}
   StatusOr<SystemInfo> IdentifySystem() override { return SystemInfo{kSysid, 1, 9 * kSeg}; }
   StatusOr<uint32_t> SegmentSize() override { return kSeg; }
-  Status CreatePhysicalSlot(const std::string&) override { return Status::Ok(); }
-  Status DropSlot(const std::string&) override { return Status::Ok(); }
+  Status CreatePhysicalSlot(const std::string&) override {
+    if (!exists) exists = true, restart = recreated_restart;
+    return Status::Ok();
+  }
+  Status DropSlot(const std::string&) override {
+    exists = false, restart = std::nullopt, ++drops;
+    return Status::Ok();
+  }
+  StatusOr<std::optional<uint64_t>> SlotKeepSize() override { return keep_size; }
   StatusOr<std::optional<uint64_t>> ReadSlotRestartLsn(const std::string&) override { return restart; }
   StatusOr<std::pair<std::string, std::string>> TimelineHistory(uint32_t) override {
     return Unavailable("no history here");
@@ -176,6 +183,10 @@ class FakeSource : public WalSource {
   }
   StatusOr<Received> Receive(int) override {
     Received r;
+    if (script.empty() && end_removed) {  // the server ends the stream: the WAL is gone
+      r.kind = Received::kEndOfTimeline;
+      return r;
+    }
     if (script.empty()) {
       stop_.Stop();
       return r;
@@ -198,9 +209,17 @@ class FakeSource : public WalSource {
     ++statuses;
     return Status::Ok();
   }
-  StatusOr<std::pair<uint32_t, uint64_t>> FinishTimeline() override { return Unavailable("not scripted"); }
+  StatusOr<std::pair<uint32_t, uint64_t>> FinishTimeline() override {
+    if (end_removed) return NotFound("requested WAL segment 000000010000000000000002 has already been removed");
+    return Unavailable("not scripted");
+  }
 
   std::deque<Bytes> script;
+  bool exists = true;
+  std::optional<uint64_t> recreated_restart;  // what a slot created afresh reserves
+  std::optional<uint64_t> keep_size;          // max_slot_wal_keep_size
+  bool end_removed = false;
+  int drops = 0;
   std::optional<uint64_t> restart = 5 * kSeg + 40;
   uint64_t removed_below = 0;
   uint64_t started_at = 0;
@@ -319,6 +338,87 @@ TEST_F(WalReceiverTest, RemovedWalIsAlertedAndSkipped) {
   EXPECT_EQ(src.started_at, 9 * kSeg);  // IDENTIFY_SYSTEM's xlogpos
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_NE(alerts[0].find("wal_slot_lost: WAL 0/200000..0/900000"), std::string::npos) << alerts[0];
+}
+
+// PostgreSQL 15 invalidates a slot that keeps more than max_slot_wal_keep_size (restart_lsn
+// cleared) yet still accepts START_REPLICATION on it: the receiver must see the loss itself,
+// recreate the slot, alert the range, record it, and go on from the new slot's restart_lsn.
+TEST_F(WalReceiverTest, InvalidatedSlotIsRecreatedAlertedAndRecorded) {
+  StorePart(2);
+  StopToken stop;
+  FakeSource src(stop, [](uint64_t) {});
+  src.restart = std::nullopt;
+  src.recreated_restart = 12 * kSeg + 100;
+  std::vector<std::string> alerts;
+  std::vector<WalLoss> losses;
+  WalReceiverOptions o;
+  o.on_loss = [&](const WalLoss& l) { losses.push_back(l); };
+  WalReceiver receiver(*repo_, *mem_, {}, o, stop,
+                       [&](const std::string& event, const std::string&, const std::string& message) {
+                         alerts.push_back(event + ": " + message);
+                       });
+  ASSERT_TRUE(receiver.RunSession(src).ok());
+  EXPECT_EQ(src.drops, 1);
+  EXPECT_EQ(src.started_at, 12 * kSeg);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_NE(alerts[0].find("wal_slot_lost: WAL 0/200000..0/C00000"), std::string::npos) << alerts[0];
+  EXPECT_NE(alerts[0].find("invalidated"), std::string::npos) << alerts[0];
+  ASSERT_EQ(losses.size(), 1u);
+  EXPECT_EQ(losses[0].from_lsn, 2 * kSeg);
+  EXPECT_EQ(losses[0].to_lsn, 12 * kSeg);
+  EXPECT_EQ(losses[0].cluster, WalStore::ClusterOf(*repo_, kSysid));
+  EXPECT_EQ(losses[0].slot, "spacetime_backup");
+}
+
+// The removal shows only once streaming began (the server ends the copy with "has already been
+// removed"): the next session does not retry the same position forever but records the loss.
+TEST_F(WalReceiverTest, WalRemovedDuringTheStreamIsLostOnTheNextSession) {
+  StorePart(2);
+  StopToken stop;
+  std::vector<std::string> alerts;
+  WalReceiver receiver(
+      *repo_, *mem_, {}, WalReceiverOptions{}, stop,
+      [&](const std::string& event, const std::string&, const std::string&) { alerts.push_back(event); });
+  FakeSource first(stop, [](uint64_t) {});
+  first.end_removed = true;
+  EXPECT_EQ(receiver.RunSession(first).code(), Code::kNotFound);
+  EXPECT_EQ(first.started_at, 2 * kSeg);
+  FakeSource second(stop, [](uint64_t) {});
+  second.restart = 12 * kSeg + 100;  // the slot is valid but the server has nothing older
+  ASSERT_TRUE(receiver.RunSession(second).ok());
+  EXPECT_EQ(second.drops, 0);
+  EXPECT_EQ(second.started_at, 12 * kSeg);
+  EXPECT_EQ(alerts, std::vector<std::string>{"wal_slot_lost"});
+}
+
+// wal_behind fires once while the server is far ahead of what is stored: past WAL_BEHIND_MB, or
+// past half max_slot_wal_keep_size (the slot would be invalidated at the whole).
+TEST_F(WalReceiverTest, WalBehindFiresBeforeTheSlotIsLost) {
+  for (bool limited : {false, true}) {
+    SetUp();
+    StopToken stop;
+    FakeSource src(stop, [](uint64_t) {});
+    if (limited) src.keep_size = 8 * uint64_t{kSeg};
+    Bytes wal = FakeWalSegment(1, 5, kSeg, kSysid);
+    for (uint64_t off = 0; off < 400000; off += 100000) {
+      src.script.push_back(XLogData(5 * kSeg + off, 15 * kSeg, std::span<const uint8_t>(wal).subspan(off, 100000)));
+    }
+    std::vector<std::string> alerts;
+    WalReceiverOptions o;
+    o.status_interval_ms = 0;  // watch on every round
+    WalReceiver receiver(*repo_, *mem_, {}, o, stop,
+                         [&](const std::string& event, const std::string&, const std::string& message) {
+                           alerts.push_back(event + ": " + message);
+                         });
+    ASSERT_TRUE(receiver.RunSession(src).ok());
+    if (!limited) {
+      EXPECT_TRUE(alerts.empty()) << alerts[0];
+      continue;
+    }
+    ASSERT_EQ(alerts.size(), 1u);
+    EXPECT_NE(alerts[0].find("wal_behind: slot spacetime_backup"), std::string::npos) << alerts[0];
+    EXPECT_NE(alerts[0].find("limit 4 MiB"), std::string::npos) << alerts[0];
+  }
 }
 
 }  // namespace

@@ -58,6 +58,13 @@ class PgWalSource : public WalSource {
     return static_cast<uint32_t>(n);
   }
 
+  StatusOr<std::optional<uint64_t>> SlotKeepSize() override {
+    ASSIGN_OR_RETURN(std::string v, conn_->QueryValue("SHOW max_slot_wal_keep_size"));
+    if (v == "-1") return std::optional<uint64_t>();
+    ASSIGN_OR_RETURN(uint64_t n, ParsePgSize(v));
+    return std::optional<uint64_t>(n);
+  }
+
   Status CreatePhysicalSlot(const std::string& slot) override {
     auto r = conn_->Query("CREATE_REPLICATION_SLOT " + conn_->QuoteIdent(slot) + " PHYSICAL RESERVE_WAL");
     if (!r.ok() && r.status().message().find("already exists") != std::string::npos) return Status::Ok();
@@ -151,6 +158,8 @@ class PgWalSource : public WalSource {
       }
       PQclear(res);
     }
+    // Streaming from WAL the server has removed ends here, after START_REPLICATION succeeded.
+    if (error.find("has already been removed") != std::string::npos) return NotFound(error);
     if (!error.empty()) return Unavailable("end of the replication stream: " + error);
     if (!next) return Unavailable("the server ended the stream without naming a next timeline");
     return *next;

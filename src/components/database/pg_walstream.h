@@ -46,6 +46,8 @@ class WalSource {
   };
   virtual StatusOr<SystemInfo> IdentifySystem() = 0;
   virtual StatusOr<uint32_t> SegmentSize() = 0;  // SHOW wal_segment_size, in bytes
+  // SHOW max_slot_wal_keep_size in bytes; nullopt when unlimited (-1) or not known.
+  virtual StatusOr<std::optional<uint64_t>> SlotKeepSize() { return std::optional<uint64_t>(); }
   // CREATE_REPLICATION_SLOT ... PHYSICAL RESERVE_WAL; one that exists already is success.
   virtual Status CreatePhysicalSlot(const std::string& slot) = 0;
   virtual Status DropSlot(const std::string& slot) = 0;

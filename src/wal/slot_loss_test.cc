@@ -1,0 +1,46 @@
+#include "wal/slot_loss.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace stb {
+namespace {
+
+// A loss stays until a recovery window of the same cluster starts after it.
+TEST(WalLoss, RecordedUntilABaseBackupEndsAfterIt) {
+  std::string dir = "/tmp/stb-slot-loss-test-" + std::to_string(::getpid());
+  auto none = LoadWalLosses(dir);
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_TRUE(none->empty());
+  WalLoss l{"c1", "spacetime_backup", 1, 0x2000000, 0x5000000, 1000};
+  ASSERT_TRUE(RecordWalLoss(dir, l).ok());
+  l.cluster = "c2";
+  ASSERT_TRUE(RecordWalLoss(dir, l).ok());
+  auto all = LoadWalLosses(dir);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].cluster, "c1");
+  EXPECT_EQ((*all)[0].to_lsn, 0x5000000u);
+  EXPECT_NE(DescribeWalLoss((*all)[0]).find("WAL 0/2000000..0/5000000 on timeline 1 of cluster c1"), std::string::npos);
+  // c1: one window from before the loss (does not heal it), one after; c2: another cluster's.
+  std::multimap<std::string, double> starts{{"c1", 500}, {"c1", 1500}, {"c3", 2000}};
+  auto left = UnhealedWalLosses(*all, starts);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].cluster, "c2");
+  EXPECT_EQ(UnhealedWalLosses(*all, {{"c1", 500}}).size(), 2u);
+  std::system(("rm -rf " + dir).c_str());
+}
+
+TEST(WalLoss, ADamagedRecordIsAnError) {
+  std::string dir = "/tmp/stb-slot-loss-bad-" + std::to_string(::getpid());
+  std::system(("mkdir -p " + dir + " && echo '{oops' > " + dir + "/wal-slot-lost.json").c_str());
+  auto r = LoadWalLosses(dir);
+  EXPECT_EQ(r.status().code(), Code::kCorrupt);
+  std::system(("rm -rf " + dir).c_str());
+}
+
+}  // namespace
+}  // namespace stb
