@@ -53,8 +53,7 @@ StatusOr<DrillPlan> Plan(const Settings& s, const RepositoryOpener& open) {
 
 // A physical backup recovers into a server of its own in the scratch directory (PITR: a free
 // port, its socket there, archiving off, stopped once verified), to the plan's random point.
-Status PreparePhysical(const std::string& dir, const DrillPlan& plan, RestoreRequest& req,
-                       DrillReport& report) {
+Status PreparePhysical(const std::string& dir, const DrillPlan& plan, RestoreRequest& req, DrillReport& report) {
   if (::geteuid() == 0 && ::chmod(dir.c_str(), 0711) != 0) {  // the server's account reaches its data directory
     return ErrnoStatus("chmod " + dir, errno);
   }

@@ -98,9 +98,9 @@ StatusOr<DrillPoint> ChooseDrillPoint(Repository& repo, const json& entry, const
   }
   p.window_from_unix = entry.value("end_time_unix", 0.0);
   RecoveryTarget latest;
-  ASSIGN_OR_RETURN(PgRecoveryPlan plan, PlanPgRecovery(repo, repo.storage(), sysid, entry.value("start_tli", 1u),
-                                                       *start_lsn, latest, entry.value("server_version", 0) / 10000,
-                                                       pg_bin_dir));
+  ASSIGN_OR_RETURN(PgRecoveryPlan plan,
+                   PlanPgRecovery(repo, repo.storage(), sysid, entry.value("start_tli", 1u), *start_lsn, latest,
+                                  entry.value("server_version", 0) / 10000, pg_bin_dir));
   p.wal_end_lsn = FormatLsn(plan.wal.wal_end_lsn);
   std::string waldump = plan.bin.postgres.substr(0, plan.bin.postgres.rfind('/')) + "/pg_waldump";
   if (::access(waldump.c_str(), X_OK) != 0) return NotFound(waldump + " not found (needed to find the window's end)");
@@ -115,7 +115,8 @@ StatusOr<DrillPoint> ChooseDrillPoint(Repository& repo, const json& entry, const
     uint32_t tli = plan.wal.TimelineFor(segno);
     ASSIGN_OR_RETURN(auto data, store.ReadSegmentOrPrefix(repo.storage(), tli, segno, seg));
     if (!data) break;
-    ASSIGN_OR_RETURN(std::string out, DumpTransactions(waldump, dir.path, SegmentFileName(tli, segno, seg), *data, seg));
+    ASSIGN_OR_RETURN(std::string out,
+                     DumpTransactions(waldump, dir.path, SegmentFileName(tli, segno, seg), *data, seg));
     p.window_to_unix = NewestCommitTime(out);
     if (p.window_to_unix > 0 || segno == 0) break;
     --segno;

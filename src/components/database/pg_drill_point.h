@@ -27,7 +27,7 @@ double NewestCommitTime(const std::string& waldump_output);
 // A time must lie strictly before the newest commit replayed: PostgreSQL refuses to finish a
 // recovery whose target time it never passed. `random01` in [0, 1) picks the point. An empty
 // window (no commit after the backup's end) gives the backup's end (--immediate).
-StatusOr<DrillPoint> ChooseDrillPoint(Repository& repo, const nlohmann::json& entry,
-                                      const std::string& pg_bin_dir, double random01);
+StatusOr<DrillPoint> ChooseDrillPoint(Repository& repo, const nlohmann::json& entry, const std::string& pg_bin_dir,
+                                      double random01);
 
 }  // namespace stb

@@ -7,8 +7,8 @@
 #include <signal.h>
 
 #include <chrono>
-#include <filesystem>
 #include <climits>
+#include <filesystem>
 
 #include "components/database/pg_physical_laydown.h"
 #include "core/file_util.h"
@@ -71,13 +71,13 @@ bool Exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
 // An in-place restore replaces the data directory at the recorded path: only when no server runs
 // there and it holds this backup's cluster (or nothing). It is moved aside, never deleted, to
 // `aside`; "" when there was nothing to move.
-Status MoveAsideForInPlace(const std::string& dir, uint64_t sysid, const std::string& label, std::string& aside) {
+Status MoveAsideForInPlace(const std::string& dir, uint64_t sysid, std::string& aside) {
   if (!Exists(dir)) return Status::Ok();
   std::string pid_text = ReadText(dir + "/postmaster.pid");
   long pid = std::atol(pid_text.c_str());
   if (pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM)) {
     return InvalidArgument("the server is running (postmaster pid " + std::to_string(pid) + " in " + dir +
-                              "): stop it before an in-place restore, or give --target-dir");
+                           "): stop it before an in-place restore, or give --target-dir");
   }
   DIR* d = ::opendir(dir.c_str());
   if (!d) return ErrnoStatus("opening " + dir, errno);
@@ -90,14 +90,14 @@ Status MoveAsideForInPlace(const std::string& dir, uint64_t sysid, const std::st
   auto found = ReadSystemIdentifier(dir);
   if (!found.ok()) {
     return InvalidArgument(dir + " is not a PostgreSQL data directory (" + found.status().message() +
-                              "): nothing replaced; give --target-dir or move it aside");
+                           "): nothing replaced; give --target-dir or move it aside");
   }
   if (*found != sysid) {
     return InvalidArgument(dir + " holds another cluster (system identifier " + std::to_string(*found) +
-                              ", the backup's is " + std::to_string(sysid) +
-                              "): nothing replaced; check DB_HOST or give --target-dir");
+                           ", the backup's is " + std::to_string(sysid) +
+                           "): nothing replaced; check DB_HOST or give --target-dir");
   }
-  aside = dir + ".stb-before-" + label + "-" + RandomHex(2);
+  aside = dir + ".stb-before-restore-" + RandomHex(3);
   if (::rename(dir.c_str(), aside.c_str()) != 0) return ErrnoStatus("moving " + dir + " aside to " + aside, errno);
   return Status::Ok();
 }
@@ -196,10 +196,11 @@ json RestorePhysical(Repository& repo, const json& entry, const Settings& s, con
   if (dir.empty()) return Failed("the backup does not record its data directory: give --target-dir");
   // In place: the configured server itself (its own port and settings), reached at DB_HOST/DB_PORT.
   bool in_place = o.target_dir.empty();
-  if (in_place && po.endpoint.host.empty()) return Failed("an in-place restore connects through DB_HOST/DB_PORT: set them");
+  if (in_place && po.endpoint.host.empty())
+    return Failed("an in-place restore connects through DB_HOST/DB_PORT: set them");
   std::string aside;
   if (in_place) {
-    Status st = MoveAsideForInPlace(dir, sysid, entry.value("label", ""), aside);
+    Status st = MoveAsideForInPlace(dir, sysid, aside);
     if (!st.ok()) return Failed(st.message());
   }
   json laid;
