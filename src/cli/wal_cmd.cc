@@ -14,6 +14,7 @@
 #include "core/env.h"
 #include "core/file_util.h"
 #include "core/log.h"
+#include "core/subprocess.h"
 #include "wal/archive.h"
 #include "wal/spool.h"
 #include "wal/staging.h"
@@ -107,7 +108,7 @@ int RunWalPushAsync(const Settings& s, const WalPushArgs& a) {
   o.start_daemon = [&] {
     RETURN_IF_ERROR(MakeDirs(o.spool.dir + "/ack"));
     LogInfo("wal-push: starting the spool daemon for " + Dirname(argv.back()));
-    return StartDetached(argv);
+    return SpawnDetached(argv);
   };
   Status st = WaitForWalAck(o);
   if (!st.ok()) return Fail(st);

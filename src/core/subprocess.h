@@ -1,10 +1,11 @@
-// Runs a helper program (pg_dump, pg_restore, a restart command) with piped stdin/stdout, extra
+// Runs a helper program (pg_dump, pg_restore, pg_ctl, a restart command) with piped stdin/stdout, extra
 // environment (secrets go there, never into argv), and its stderr kept for the error message.
 #pragma once
 
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,17 @@
 #include "core/status.h"
 
 namespace stb {
+
+// An account a child runs as (we are root). Resolved in the parent: between fork and exec the
+// child may call only async-signal-safe functions, since another of our threads may have held
+// malloc's or NSS's lock at the fork (initgroups there deadlocked an ASan build).
+struct RunAsAccount {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;  // supplementary groups, as initgroups would set them
+  std::string name, home;
+};
+StatusOr<RunAsAccount> LookUpAccount(const std::string& user);
 
 struct SubprocessSpec {
   std::vector<std::string> argv;                         // argv[0] is the program path
@@ -21,6 +33,12 @@ struct SubprocessSpec {
   // The child writes to our own stdout and stderr (a supervised run of this program); nothing of
   // its stderr is kept for StderrTail then.
   bool share_output = false;
+  // stdout and stderr appended to this file (created 0600) instead; nothing kept for StderrTail.
+  std::string output_path;
+  // Start from an empty environment (PATH, LANG, HOME, TZ only) rather than ours: nothing of ours
+  // (passwords, key paths) reaches a server we start. env is added either way.
+  bool clean_env = false;
+  std::optional<RunAsAccount> run_as;  // setgroups/setgid/setuid in the child before exec
 };
 
 class Subprocess {
@@ -53,5 +71,9 @@ class Subprocess {
   int exit_code_ = -1;
   std::unique_ptr<StderrReader> err_;
 };
+
+// Starts argv in a new session that outlives us, reaped by init, with /dev/null for stdio and
+// none of our descriptors (a server's pipes and sockets stay with the server).
+Status SpawnDetached(const std::vector<std::string>& argv);
 
 }  // namespace stb

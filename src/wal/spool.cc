@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -197,32 +196,6 @@ bool WalSpoolDaemonRunning(const WalSpool& spool) {
   if (!fd.valid()) return false;
   if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) return false;  // nobody holds it exclusively
   return errno == EWOULDBLOCK;
-}
-
-Status StartDetached(const std::vector<std::string>& argv) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) return ErrnoStatus("fork", errno);
-  if (pid == 0) {
-    // First child: a new session, then a grandchild that nobody waits for (init reaps it).
-    ::setsid();
-    if (::fork() != 0) ::_exit(0);
-    int null = ::open("/dev/null", O_RDWR);
-    if (null >= 0) {
-      ::dup2(null, 0);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-    }
-    ::close_range(3, ~0u, 0);  // PostgreSQL's pipes and sockets stay with PostgreSQL
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return Status::Ok();
 }
 
 Status RunWalSpoolDaemon(const Repository& repo, Storage& local, const std::vector<WalOffsite>& offsite,

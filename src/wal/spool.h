@@ -46,10 +46,6 @@ void WriteWalSpoolErrors(const WalSpool& spool, const std::string& pg_wal, const
 // True when a daemon holds the spool's lock.
 bool WalSpoolDaemonRunning(const WalSpool& spool);
 
-// Starts `argv` (the binary's own path first) detached: its own session, stdio on /dev/null, no
-// inherited descriptors. Returns once it is started.
-Status StartDetached(const std::vector<std::string>& argv);
-
 struct WalSpoolDaemonOptions {
   WalSpool spool;
   std::string pg_wal;  // the directory holding archive_status/

@@ -2,13 +2,10 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -46,53 +43,27 @@ std::string Output(const std::vector<std::string>& argv) {
   return out;
 }
 
-struct Account {
-  uid_t uid;
-  gid_t gid;
-  std::string name, home;
-};
+using Account = RunAsAccount;
 
 // The server's account when we are root (nothing to switch to otherwise).
 StatusOr<std::optional<Account>> ServerAccount(const std::string& user) {
   if (::geteuid() != 0) return std::optional<Account>();
-  struct passwd* pw = ::getpwnam(user.c_str());
-  if (!pw) return InvalidArgument("DB_PG_OS_USER '" + user + "' is not a user of this system");
-  return std::optional<Account>(Account{pw->pw_uid, pw->pw_gid, user, pw->pw_dir ? pw->pw_dir : "/"});
+  auto a = LookUpAccount(user);
+  if (!a.ok()) return InvalidArgument("DB_PG_OS_USER: " + a.status().message());
+  return std::optional<Account>(std::move(*a));
 }
 
-// Runs argv as the account (fork, setgid/initgroups/setuid, exec) with a minimal environment:
-// nothing of ours (passwords, key paths) reaches the server. Output goes to log_path.
+// Runs argv as the account with a minimal environment (nothing of ours, passwords or key paths,
+// reaches the server) and its output appended to log_path; returns the exit code.
 StatusOr<int> RunAs(const std::vector<std::string>& argv, const std::optional<Account>& as, const std::string& log_path,
                     const std::vector<std::string>& extra_env = {}) {
-  std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"};
-  env.push_back("HOME=" + (as ? as->home : std::string(std::getenv("HOME") ? std::getenv("HOME") : "/")));
-  if (const char* tz = std::getenv("TZ")) env.push_back(std::string("TZ=") + tz);
-  env.insert(env.end(), extra_env.begin(), extra_env.end());
-  std::vector<char*> av, ev;
-  for (const auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
-  av.push_back(nullptr);
-  for (const auto& e : env) ev.push_back(const_cast<char*>(e.c_str()));
-  ev.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) return ErrnoStatus("fork", errno);
-  if (pid == 0) {
-    int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int in = ::open("/dev/null", O_RDONLY);
-    if (out >= 0) {
-      ::dup2(out, 1);
-      ::dup2(out, 2);
-    }
-    if (in >= 0) ::dup2(in, 0);
-    if (as && (::setgid(as->gid) != 0 || ::initgroups(as->name.c_str(), as->gid) != 0 || ::setuid(as->uid) != 0)) {
-      ::_exit(126);
-    }
-    ::execve(av[0], av.data(), ev.data());
-    ::_exit(127);
+  SubprocessSpec spec{.argv = argv, .output_path = log_path, .clean_env = true, .run_as = as};
+  for (const auto& kv : extra_env) {
+    size_t eq = kv.find('=');
+    spec.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  ASSIGN_OR_RETURN(auto p, Subprocess::Start(spec));
+  return p->Wait();
 }
 
 std::string Tail(const std::string& path, size_t lines) {
