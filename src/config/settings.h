@@ -35,11 +35,10 @@ struct Settings {
   bool db_checksums = true;   // DB_CHECKSUMS: per-table content checksums
   // PostgreSQL physical base backups (issue 16): the method, where the backup's WAL comes from,
   // how long to wait for it to reach the repository, and the server's send rate limit.
-  std::string db_backup_method =
-      "logical";                       // DB_BACKUP_METHOD: auto, physical, logical (default: see doc/configuration.md)
-  std::string db_wal_source = "auto";  // DB_WAL_SOURCE: auto, archive, included
-  int db_wal_wait_seconds = 120;       // DB_WAL_WAIT_SECONDS
-  int db_max_rate_kb = 0;              // DB_MAX_RATE_KB: BASE_BACKUP MAX_RATE (0 = none)
+  std::string db_backup_method = "auto";  // DB_BACKUP_METHOD: auto, physical, logical
+  std::string db_wal_source = "auto";     // DB_WAL_SOURCE: auto, archive, included
+  int db_wal_wait_seconds = 120;          // DB_WAL_WAIT_SECONDS
+  int db_max_rate_kb = 0;                 // DB_MAX_RATE_KB: BASE_BACKUP MAX_RATE (0 = none)
   // Point-in-time restore of physical backups.
   std::string db_pg_os_user = "postgres";  // DB_PG_OS_USER: the account the restored server runs as
   std::string db_start_command;            // DB_START_COMMAND: starts it instead of pg_ctl

@@ -50,7 +50,7 @@ TEST(Settings, PhysicalBackupSettings) {
   EXPECT_EQ(s->db_wal_wait_seconds, 30);
   auto d = LoadText("");
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d->db_backup_method, "logical");
+  EXPECT_EQ(d->db_backup_method, "auto");
   EXPECT_EQ(d->db_wal_source, "auto");
   auto bad = LoadText("[database]\nbackup_method = \"basebackup\"\n");
   ASSERT_FALSE(bad.ok());

@@ -1,8 +1,14 @@
 #include "drill/drill.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstring>
 
+#include <random>
+
 #include "catalog/catalog.h"
+#include "components/database/pg_drill_point.h"
 #include "core/file_util.h"
 #include "core/log.h"
 #include "core/stop.h"
@@ -15,13 +21,15 @@ using json = nlohmann::json;
 
 namespace {
 
-// What the latest backup needs: its id, its database's kind ("" when none), whether it has Redis.
+// What the latest backup needs: its id, its database's kind ("" when none), whether it has Redis,
+// and for a physical database backup the point to recover it to.
 struct DrillPlan {
   std::string backup_id, db_kind;
   bool has_redis = false;
+  std::optional<DrillPoint> point;
 };
 
-StatusOr<DrillPlan> Plan(const RepositoryOpener& open) {
+StatusOr<DrillPlan> Plan(const Settings& s, const RepositoryOpener& open) {
   ASSIGN_OR_RETURN(auto repo, open("local"));
   ASSIGN_OR_RETURN(SnapshotRef snap, FindSnapshot(*repo, "latest"));
   DrillPlan plan;
@@ -29,11 +37,36 @@ StatusOr<DrillPlan> Plan(const RepositoryOpener& open) {
   if (snap.doc.contains("components") && snap.doc["components"].is_object()) {
     for (const auto& [comp, entry] : snap.doc["components"].items()) {
       std::string kind = entry.is_object() ? entry.value("kind", "") : "";
-      if (kind == "postgresql" || kind == "cockroachdb") plan.db_kind = kind;
+      if (kind == "postgresql" || kind == "cockroachdb" || kind == "postgresql-physical") plan.db_kind = kind;
       if (kind == "redis") plan.has_redis = true;
+      if (kind == "postgresql-physical") {
+        std::random_device rd;
+        double u = std::uniform_real_distribution<double>(0, 1)(rd);
+        auto p = ChooseDrillPoint(*repo, entry, s.db_pg_bin_dir, u);
+        if (!p.ok()) return p.status().Context("choosing the drill's recovery point");
+        plan.point = *p;
+      }
     }
   }
   return plan;
+}
+
+// A physical backup recovers into a server of its own in the scratch directory (PITR: a free
+// port, its socket there, archiving off, stopped once verified), to the plan's random point.
+Status PreparePhysical(const std::string& dir, const DrillPlan& plan, RestoreRequest& req, DrillReport& report) {
+  if (::geteuid() == 0 && ::chmod(dir.c_str(), 0711) != 0) {  // the server's account reaches its data directory
+    return ErrnoStatus("chmod " + dir, errno);
+  }
+  ASSIGN_OR_RETURN(int port, FreeLoopbackPort());
+  req.options.target_dir = dir + "/database";
+  req.options.pg_port = port;
+  req.options.stop_after = true;
+  req.options.archive_preserve = false;
+  req.options.recovery_target = plan.point->target;
+  req.options.target_time_unix = plan.point->target_time_unix;
+  report.scratch->postgres = req.options.target_dir;
+  report.point_in_time = plan.point->ToJson();
+  return Status::Ok();
 }
 
 // Runs the restore and takes its failures into the drill's errors; a restore that ran to its end
@@ -61,6 +94,11 @@ void Restore(const ComponentRegistry& registry, const Settings& s, const Reposit
 // Removes every scratch target, whatever happened, and reports how each went.
 void Cleanup(const DrillPlan& plan, ScratchRedis* redis, ScratchDatabase* db, ScratchDirectory& dir,
              DrillReport& report) {
+  if (report.scratch && report.scratch->postgres) {  // left running when recovery failed half-way
+    auto st = StopScratchPostgres(*report.scratch->postgres);
+    report.cleanup["postgres"] = st.ok() ? (*st ? "stopped" : "not running") : st.status().message();
+    if (!st.ok()) report.errors.push_back("cleanup: " + st.status().message());
+  }
   if (plan.has_redis) {
     Status st = redis ? redis->Stop() : Status::Ok();  // one that could not be prepared never ran
     report.cleanup["redis"] = st.ok() ? "stopped" : st.message();
@@ -88,15 +126,17 @@ void RestoreIntoScratch(const ComponentRegistry& registry, const Settings& s, co
   RestoreRequest req{.backup_id = plan.backup_id, .location = "local", .progress = false};
   req.options.target = (*dir)->path();
   std::unique_ptr<ScratchDatabase> db;
-  if (!plan.db_kind.empty()) {
+  Status prep = Status::Ok();
+  if (plan.point) {
+    prep = PreparePhysical((*dir)->path(), plan, req, report);
+  } else if (!plan.db_kind.empty()) {
     db = std::make_unique<ScratchDatabase>(s, plan.db_kind, "stb_drill_" + plan.backup_id + "_" + RandomHex(3));
     req.options.target_db = db->name();
     report.scratch->database = db->name();
   }
   Settings restore_settings = s;
-  Status prep = Status::Ok();
   std::unique_ptr<ScratchRedis> redis;
-  if (plan.has_redis) {
+  if (plan.has_redis && prep.ok()) {
     auto prepared = ScratchRedis::Prepare(s, (*dir)->path());
     if (prepared.ok()) {
       redis = std::move(*prepared);
@@ -153,6 +193,16 @@ json DrillReport::ToJson() const {
     j["components"] = r["components"];
     j["restore_order"] = r["restore_order"];
   }
+  if (point_in_time) {
+    j["point_in_time"] = *point_in_time;
+    if (j.contains("components") && j["components"].contains("database")) {
+      const json& d = j["components"]["database"];
+      for (const char* k : {"recovered_to", "rto_seconds", "amcheck"}) {
+        if (d.contains(k)) j["point_in_time"][k] = d[k];
+      }
+    }
+  }
+  if (scratch && scratch->postgres) j["scratch"]["postgres"] = *scratch->postgres;
   if (!cleanup.empty()) j["cleanup"] = cleanup;
   if (!errors.empty()) j["errors"] = errors;
   return j;
@@ -166,7 +216,7 @@ DrillReport RunDrill(const ComponentRegistry& registry, const Settings& s, const
   DrillReport report;
   report.scenario = scenario;
   report.start_time = IsoTimestamp(t0);
-  auto plan = Plan(open);
+  auto plan = Plan(s, open);
   if (!plan.ok()) {
     report.errors.push_back(plan.status().message());
   } else {

@@ -21,6 +21,7 @@ struct DrillScratch {
   std::string directory;
   std::optional<std::string> database;  // its name
   std::optional<std::string> redis;     // "127.0.0.1:PORT"
+  std::optional<std::string> postgres;  // a physical backup's recovered server: its data directory
 };
 
 struct DrillReport {
@@ -29,6 +30,8 @@ struct DrillReport {
   double duration_seconds = 0;
   std::optional<std::string> backup_id;  // the latest backup, once found
   std::optional<DrillScratch> scratch;   // once the scratch directory exists
+  // A physical database backup: the window, the random target chosen in it (pg_drill_point.h).
+  std::optional<nlohmann::json> point_in_time;
   // The restore's outcome when it was run (an error: it could not start).
   std::optional<StatusOr<RestoreReport>> restore;
   std::map<std::string, std::string> cleanup;  // target -> "stopped", "dropped", "removed" or the error
@@ -37,7 +40,8 @@ struct DrillReport {
   bool overall_success = false;
 
   // What `dr-test` prints: the restore's rto_seconds, components and restore_order among the
-  // drill's own fields, and status "success" or "failed".
+  // drill's own fields, and status "success" or "failed"; point_in_time gets the database's
+  // recovered_to and rto_seconds beside the target.
   nlohmann::json ToJson() const;
 };
 

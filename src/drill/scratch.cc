@@ -148,6 +148,22 @@ std::string RedisConfQuote(const std::string& s) {
   return out + "\"";
 }
 
+StatusOr<bool> StopScratchPostgres(const std::string& data_dir) {
+  std::ifstream in(data_dir + "/postmaster.pid");
+  long pid = 0;
+  std::string dir;
+  if (!(in >> pid) || pid <= 1) return false;
+  in.ignore(1);
+  std::getline(in, dir);
+  if (dir != data_dir) return Internal(data_dir + "/postmaster.pid names " + dir + ": not stopped");
+  if (::kill(pid_t(pid), SIGQUIT) != 0) return errno == ESRCH ? StatusOr<bool>(false) : ErrnoStatus("kill", errno);
+  for (int i = 0; i < 300 && ::kill(pid_t(pid), 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (::kill(pid_t(pid), 0) == 0) ::kill(pid_t(pid), SIGKILL);
+  return true;
+}
+
 StatusOr<std::unique_ptr<ScratchDirectory>> ScratchDirectory::Create() {
   const char* tmp = std::getenv("TMPDIR");
   std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/stb-drill-XXXXXX";

@@ -15,6 +15,11 @@ StatusOr<int> FreeLoopbackPort();
 // A redis.conf argument in double quotes, escaped so that any password or path is read back as is.
 std::string RedisConfQuote(const std::string& s);
 
+// Stops (immediate shutdown, SIGQUIT; SIGKILL after 30 s) the postmaster whose postmaster.pid in
+// data_dir names data_dir itself: a scratch server a failed recovery left running. false when
+// none was running.
+StatusOr<bool> StopScratchPostgres(const std::string& data_dir);
+
 // Each Remove/Drop/Stop runs once: the drill calls it to report the outcome; the destructor
 // calls it if the drill did not get that far.
 class ScratchDirectory {

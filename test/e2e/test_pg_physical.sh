@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Physical PostgreSQL base backups (issue 16, WP1) against a private PostgreSQL 15 with a
-# tablespace: DB_BACKUP_METHOD=auto picks physical, the server's manifest is verified, a second
+# tablespace: DB_BACKUP_METHOD=physical without archiving (WAL included), the server's manifest is verified, a second
 # backup after 2% of the rows changed stores little new data, the backup laid down (WAL
 # included) starts with pg_ctl and holds the source's content, check --read-data passes; a role
-# without REPLICATION falls back to pg_dump (auto) or fails (physical), naming ALTER ROLE.
+# without REPLICATION falls back to pg_dump (auto) or fails (physical), naming ALTER ROLE; auto
+# without WAL archiving uses pg_dump naming it, and with archive_command = wal-push goes physical.
 source "$(dirname "$0")/lib.sh" "$1"
 source "$HERE/pg_lib.sh"
 LAYDOWN=$(dirname "$BIN")/test/pg_laydown_tool
@@ -12,7 +13,7 @@ R_PORT=
 stop_restored() { [ -f "$W/r/postmaster.pid" ] && pg_as "$PGBIN/pg_ctl" -D "$W/r" -m immediate stop >/dev/null 2>&1 || true; }
 trap 'stop_restored; stop_pg; [ -n "${KEEP_W:-}" ] || rm -rf "$W"' EXIT
 unset PLAYER_SAVES_DIR CONFIG_DIRS APP_DIR
-export DB_BACKUP_METHOD=auto
+export DB_BACKUP_METHOD=physical
 
 "$BIN" init >/dev/null
 PG_OPTS="-c wal_level=replica -c max_wal_senders=5" start_pg
@@ -36,7 +37,7 @@ content_hash() {
     SELECT 's' || md5(string_agg(t::text, ',' ORDER BY id)) FROM in_ts t) x"
 }
 
-# 1. A physical full backup (auto: the role can replicate, wal_level replica, senders free).
+# 1. A physical full backup (the role can replicate, wal_level replica, senders free).
 h1=$(content_hash -h 127.0.0.1 -p "$DB_PORT")
 "$BIN" backup full --no-progress >"$W/b1.json" || fail "backup: $(cat "$W/b1.json")"
 db() { json "$1" "r['components']['database']$2"; }
@@ -80,7 +81,7 @@ pass "laid down, pg_verifybackup ok, started with pg_ctl, content equals the sou
 # 4. A role without REPLICATION: auto falls back to pg_dump, physical fails; both name ALTER ROLE.
 psql_ postgres -c "CREATE ROLE plain LOGIN PASSWORD 'plain-pw'" -c "CREATE DATABASE small OWNER plain"
 PGPASSWORD=plain-pw psql -X -q -h 127.0.0.1 -p "$DB_PORT" -U plain -d small -c "CREATE TABLE t AS SELECT 1 AS x"
-DB_USER=plain DB_PASSWORD=plain-pw DB_NAME=small "$BIN" backup full --no-progress >"$W/b3.json" ||
+DB_BACKUP_METHOD=auto DB_USER=plain DB_PASSWORD=plain-pw DB_NAME=small "$BIN" backup full --no-progress >"$W/b3.json" ||
   fail "auto backup as plain: $(cat "$W/b3.json")"
 [ "$(db "$W/b3.json" "['method']")" = logical ] || fail "fallback method: $(cat "$W/b3.json")"
 db "$W/b3.json" "['warnings']" | grep -q "DB_USER 'plain' lacks the REPLICATION attribute (ALTER ROLE plain REPLICATION)" ||
@@ -91,6 +92,12 @@ if DB_BACKUP_METHOD=physical DB_USER=plain DB_PASSWORD=plain-pw DB_NAME=small "$
 fi
 grep -q "ALTER ROLE plain REPLICATION" "$W/b4.json" "$W/b4.err" || fail "physical error: $(cat "$W/b4.json" "$W/b4.err")"
 pass "without REPLICATION: auto used pg_dump with the ALTER ROLE warning; physical failed naming it"
+# auto with a role that may replicate but no archive_command = wal-push: restore and dr-test
+# recover physical backups from archived WAL, so auto stays with pg_dump and says why.
+DB_BACKUP_METHOD=auto DB_NAME=small "$BIN" backup full --no-progress >"$W/b3a.json" || fail "auto: $(cat "$W/b3a.json")"
+[ "$(db "$W/b3a.json" "['method']")" = logical ] && db "$W/b3a.json" "['warnings']" | grep -q "no WAL archiving" ||
+  fail "auto without archiving: $(cat "$W/b3a.json")"
+pass "auto without WAL archiving: pg_dump with the 'no WAL archiving' warning"
 
 # 5. With archive_command = wal-push, auto takes the WAL from the archive: the snapshot is written
 # only once the WAL store holds start..end, and check follows the backup's WAL.
@@ -98,7 +105,7 @@ repo_for_pg
 write_wal_push_script
 psql_ postgres -c "ALTER SYSTEM SET archive_mode = on" -c "ALTER SYSTEM SET archive_command = '$W/wal-push.sh %p'"
 pg_as "$PGBIN/pg_ctl" -D "$PGD/data" -l "$PGD/log" -w -m fast restart >/dev/null
-"$BIN" backup full --no-progress >"$W/b5.json" || fail "backup with archiving: $(cat "$W/b5.json")"
+DB_BACKUP_METHOD=auto "$BIN" backup full --no-progress >"$W/b5.json" || fail "backup with archiving: $(cat "$W/b5.json")"
 [ "$(db "$W/b5.json" "['wal_source']")" = archive ] || fail "wal_source: $(cat "$W/b5.json")"
 [ "$(db "$W/b5.json" "['method']")" = physical ] || fail "method with archiving: $(cat "$W/b5.json")"
 pass "archive_command = wal-push: wal_source archive, $(db "$W/b5.json" "['start_lsn']")..$(db "$W/b5.json" "['end_lsn']") in the WAL store"

@@ -27,6 +27,18 @@ namespace {
 DatabaseBackupResult BackupPostgresChoosing(Repository& repo, BlobSaver& saver, const DatabaseOptions& opt,
                                             PgConnection& conn, Progress& progress) {
   std::string blocker = opt.backup_method == "logical" ? "" : PhysicalBackupBlocker(conn, opt.endpoint);
+  // restore and dr-test recover a physical backup from WAL archived in the repository: auto takes
+  // pg_dump until archive_command runs wal-push or wal-receive streams from WAL_SLOT (an explicit
+  // DB_WAL_SOURCE is the operator's choice).
+  if (opt.backup_method == "auto" && blocker.empty() && opt.wal_source == "auto") {
+    json unused = json::array();
+    if (ChooseWalSource(conn, "auto", opt.wal_slot, unused) != "archive") {
+      blocker =
+          "no WAL archiving (archive_mode on with archive_command running spacetime-backup wal-push, readable "
+          "by DB_USER, or wal-receive active on slot " +
+          opt.wal_slot + "): a physical backup is restored from archived WAL";
+    }
+  }
   if (opt.backup_method != "logical" && blocker.empty()) {
     return BackupPostgresPhysical(repo, saver, opt, conn, progress);
   }

@@ -4,8 +4,11 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <climits>
+#include <filesystem>
 
 #include "components/database/pg_physical_laydown.h"
 #include "core/file_util.h"
@@ -62,6 +65,50 @@ Status LayDown(Repository& repo, const json& entry, const std::string& dir, cons
 }
 
 json Failed(const std::string& e) { return {{"success", false}, {"error", e}}; }
+
+bool Exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
+
+// An in-place restore replaces the data directory at the recorded path: only when no server runs
+// there and it holds this backup's cluster (or nothing). It is moved aside, never deleted, to
+// `aside`; "" when there was nothing to move.
+Status MoveAsideForInPlace(const std::string& dir, uint64_t sysid, std::string& aside) {
+  if (!Exists(dir)) return Status::Ok();
+  std::string pid_text = ReadText(dir + "/postmaster.pid");
+  long pid = std::atol(pid_text.c_str());
+  if (pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM)) {
+    return InvalidArgument("the server is running (postmaster pid " + std::to_string(pid) + " in " + dir +
+                           "): stop it before an in-place restore, or give --target-dir");
+  }
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return ErrnoStatus("opening " + dir, errno);
+  bool empty = true;
+  while (struct dirent* e = ::readdir(d)) {
+    if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") empty = false;
+  }
+  ::closedir(d);
+  if (empty) return Status::Ok();
+  auto found = ReadSystemIdentifier(dir);
+  if (!found.ok()) {
+    return InvalidArgument(dir + " is not a PostgreSQL data directory (" + found.status().message() +
+                           "): nothing replaced; give --target-dir or move it aside");
+  }
+  if (*found != sysid) {
+    return InvalidArgument(dir + " holds another cluster (system identifier " + std::to_string(*found) +
+                           ", the backup's is " + std::to_string(sysid) +
+                           "): nothing replaced; check DB_HOST or give --target-dir");
+  }
+  aside = dir + ".stb-before-restore-" + RandomHex(3);
+  if (::rename(dir.c_str(), aside.c_str()) != 0) return ErrnoStatus("moving " + dir + " aside to " + aside, errno);
+  return Status::Ok();
+}
+
+// A lay-down that failed: the previous data directory goes back where it was.
+void PutBack(const std::string& dir, const std::string& aside) {
+  if (aside.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);  // only what this restore laid down
+  if (::rename(aside.c_str(), dir.c_str()) != 0) LogError("could not move " + aside + " back to " + dir);
+}
 
 }  // namespace
 
@@ -147,12 +194,25 @@ json RestorePhysical(Repository& repo, const json& entry, const Settings& s, con
   }
   std::string dir = o.target_dir.empty() ? recorded : o.target_dir;
   if (dir.empty()) return Failed("the backup does not record its data directory: give --target-dir");
+  // In place: the configured server itself (its own port and settings), reached at DB_HOST/DB_PORT.
+  bool in_place = o.target_dir.empty();
+  if (in_place && po.endpoint.host.empty())
+    return Failed("an in-place restore connects through DB_HOST/DB_PORT: set them");
+  std::string aside;
+  if (in_place) {
+    Status st = MoveAsideForInPlace(dir, sysid, aside);
+    if (!st.ok()) return Failed(st.message());
+  }
   json laid;
+  if (!aside.empty()) laid["previous_data_directory"] = aside;
   Status st = LayDown(repo, entry, dir, s, o, progress, laid);
-  if (!st.ok()) return Failed(st.message());
+  if (!st.ok()) {
+    PutBack(dir, aside);
+    return Failed(st.message() + (aside.empty() ? "" : " (the previous data directory is back in place)"));
+  }
   po.data_dir = dir;
   po.backup_id = entry.value("label", "");
-  po.scratch = !(o.archive_preserve && dir == recorded);
+  po.scratch = !in_place && !(o.archive_preserve && dir == recorded);
   json r = RunPgRecovery(repo, repo.storage(), *plan, po);
   r.update(laid);
   return r;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "components/database/backup_manifest.h"
+#include "components/database/pg_drill_point.h"
 #include "components/database/pg_replication.h"
 #include "components/database/pg_tar_stream.h"
 #include "core/crc32c.h"
@@ -232,6 +233,22 @@ TEST(BackupManifest, ManifestChecksumMustMatch) {
   EXPECT_NE(r.status().message().find("Manifest-Checksum"), std::string::npos);
   EXPECT_FALSE(VerifyBackupManifest("{\"PostgreSQL-Backup-Manifest-Version\": 1, \"Files\": []}", {}).ok());
   EXPECT_FALSE(VerifyBackupManifest("not json", {}).ok());
+}
+
+// The drill's window ends at the newest commit or abort pg_waldump prints (TZ=UTC), whatever
+// else a Transaction record's description holds.
+TEST(DrillPoint, NewestCommitTimeFromWaldump) {
+  std::string out =
+      "rmgr: Transaction len (rec/tot):     34/    34, tx:        735, lsn: 0/03000060, prev 0/03000028, desc: COMMIT "
+      "2026-11-28 17:50:31.123456 UTC\n"
+      "rmgr: Transaction len (rec/tot):     82/    82, tx:        736, lsn: 0/030000A0, prev 0/03000060, desc: COMMIT "
+      "2026-11-28 17:50:32.500000 UTC; inval msgs: catcache 55\n"
+      "rmgr: Transaction len (rec/tot):     34/    34, tx:        737, lsn: 0/030000F8, prev 0/030000A0, desc: ABORT "
+      "2026-11-28 17:50:32.000000 UTC\n"
+      "rmgr: Transaction len (rec/tot):     34/    34, tx:        738, lsn: 0/03000120, prev 0/030000F8, desc: COMMIT "
+      "2026-11-28 17:50:40.000000 CET\n";
+  EXPECT_NEAR(NewestCommitTime(out), 1795888232.5, 1e-6);
+  EXPECT_EQ(NewestCommitTime("rmgr: XLOG len (rec/tot): 114/114, desc: CHECKPOINT_ONLINE redo 0/2000028\n"), 0);
 }
 
 }  // namespace

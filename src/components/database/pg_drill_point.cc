@@ -1,0 +1,137 @@
+#include "components/database/pg_drill_point.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include "components/database/pg_recovery.h"
+#include "core/file_util.h"
+#include "core/subprocess.h"
+
+namespace stb {
+
+using json = nlohmann::json;
+
+namespace {
+
+// Segments read back from the newest before giving up on finding a commit (an idle server that
+// only switches segments): the window is then taken as empty, and the drill says so.
+constexpr int kMaxSegmentsScanned = 32;
+
+// A temporary directory removed with the object.
+struct TempDir {
+  std::string path;
+  ~TempDir() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove_all(path, ec);
+  }
+};
+
+// pg_waldump's Transaction records of one segment (padded to its size: a prefix from parts ends
+// in zeros, where pg_waldump stops as at any end of WAL).
+StatusOr<std::string> DumpTransactions(const std::string& waldump, const std::string& dir, const std::string& name,
+                                       const Bytes& data, uint32_t seg_size) {
+  std::string path = dir + "/" + name;
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd.valid()) return ErrnoStatus("writing " + path, errno);
+  RETURN_IF_ERROR(WriteFull(fd.get(), data.data(), data.size(), path));
+  if (data.size() < seg_size && ::ftruncate(fd.get(), seg_size) != 0) return ErrnoStatus("extending " + path, errno);
+  fd = Fd();
+  ASSIGN_OR_RETURN(auto p, Subprocess::Start({.argv = {waldump, "--rmgr=Transaction", path},
+                                              .env = {{"TZ", "UTC"}, {"LANG", "C"}, {"LC_ALL", "C"}},
+                                              .pipe_stdout = true}));
+  std::string out;
+  char buf[8192];
+  for (ssize_t n; (n = ::read(p->stdout_fd(), buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
+  p->Wait();  // non-zero at the end of the WAL it was given, which is expected
+  ::unlink(path.c_str());
+  return out;
+}
+
+}  // namespace
+
+json DrillPoint::ToJson() const {
+  auto time = [](double t) { return t > 0 ? json(IsoTimestamp(t)) : json(nullptr); };
+  json j = {{"target", target},
+            {"window",
+             {{"from_time", time(window_from_unix)},
+              {"to_time", time(window_to_unix)},
+              {"seconds", std::max(0.0, window_to_unix - window_from_unix)},
+              {"wal_end_lsn", wal_end_lsn}}}};
+  if (target == "time") {
+    j["target_time"] = PgTimestampUtc(target_time_unix);
+    j["target_time_unix"] = target_time_unix;
+  }
+  if (!note.empty()) j["note"] = note;
+  return j;
+}
+
+double NewestCommitTime(const std::string& out) {
+  double newest = 0;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    for (const char* word : {"desc: COMMIT ", "desc: ABORT "}) {
+      size_t at = line.find(word);
+      if (at == std::string::npos) continue;
+      std::string ts = line.substr(at + std::strlen(word), 30);  // "2026-11-28 17:50:31.123456 UTC"
+      if (ts.size() < 30 || ts.compare(26, 4, " UTC") != 0) continue;
+      auto t = ParseTargetTime(ts);
+      if (t.ok()) newest = std::max(newest, *t);
+    }
+  }
+  return newest;
+}
+
+StatusOr<DrillPoint> ChooseDrillPoint(Repository& repo, const json& entry, const std::string& pg_bin_dir,
+                                      double random01) {
+  DrillPoint p;
+  auto start_lsn = ParseLsn(entry.value("start_lsn", ""));
+  auto end_lsn = ParseLsn(entry.value("end_lsn", ""));
+  uint64_t sysid = std::strtoull(entry.value("system_identifier", "0").c_str(), nullptr, 10);
+  if (!start_lsn.ok() || !end_lsn.ok() || sysid == 0) {
+    return Corrupt("the physical backup entry has no start_lsn, end_lsn or system_identifier");
+  }
+  p.window_from_unix = entry.value("end_time_unix", 0.0);
+  RecoveryTarget latest;
+  ASSIGN_OR_RETURN(PgRecoveryPlan plan,
+                   PlanPgRecovery(repo, repo.storage(), sysid, entry.value("start_tli", 1u), *start_lsn, latest,
+                                  entry.value("server_version", 0) / 10000, pg_bin_dir));
+  p.wal_end_lsn = FormatLsn(plan.wal.wal_end_lsn);
+  std::string waldump = plan.bin.postgres.substr(0, plan.bin.postgres.rfind('/')) + "/pg_waldump";
+  if (::access(waldump.c_str(), X_OK) != 0) return NotFound(waldump + " not found (needed to find the window's end)");
+  const char* tmp = std::getenv("TMPDIR");
+  TempDir dir{std::string(tmp && *tmp ? tmp : "/tmp") + "/stb-waldump-XXXXXX"};
+  if (!::mkdtemp(dir.path.data())) return ErrnoStatus("creating " + dir.path, errno);
+  WalStore store(repo, plan.cluster);
+  const uint32_t seg = plan.wal.seg_size;
+  const uint64_t first = *end_lsn / seg;
+  int scanned = 0;
+  for (uint64_t segno = plan.wal.last_segno; segno >= first && scanned < kMaxSegmentsScanned; ++scanned) {
+    uint32_t tli = plan.wal.TimelineFor(segno);
+    ASSIGN_OR_RETURN(auto data, store.ReadSegmentOrPrefix(repo.storage(), tli, segno, seg));
+    if (!data) break;
+    ASSIGN_OR_RETURN(std::string out,
+                     DumpTransactions(waldump, dir.path, SegmentFileName(tli, segno, seg), *data, seg));
+    p.window_to_unix = NewestCommitTime(out);
+    if (p.window_to_unix > 0 || segno == 0) break;
+    --segno;
+  }
+  // A target must lie before the newest commit by more than the microseconds PostgreSQL keeps.
+  if (p.window_to_unix > p.window_from_unix + 0.002) {
+    p.target = "time";
+    p.target_time_unix = p.window_from_unix + random01 * (p.window_to_unix - 0.001 - p.window_from_unix);
+  } else {
+    p.window_to_unix = std::max(p.window_to_unix, 0.0);
+    p.note = scanned >= kMaxSegmentsScanned ? "no commit in the newest " + std::to_string(kMaxSegmentsScanned) +
+                                                  " WAL segments: recovered to the backup's end"
+                                            : "no commit after the backup's end: recovered to the backup's end";
+  }
+  return p;
+}
+
+}  // namespace stb

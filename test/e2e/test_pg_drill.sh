@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Physical PostgreSQL backups in `dr-test` and in an in-place `restore`: a private PostgreSQL 15
+# archiving through wal-push with heartbeats every 100 ms and a physical base backup; dr-test
+# recovers it into a scratch server to a random time inside the window (backup end .. newest
+# commit), reports the target and recovered_to, stops and removes the scratch server, and leaves
+# the live server untouched. Then restore in place: refused while the server runs and over another
+# cluster's data directory; with the server stopped it replaces the data directory (the old one
+# moved aside, not deleted) and the configured server comes back with every archived heartbeat.
+source "$(dirname "$0")/lib.sh" "$1"
+source "$HERE/pg_lib.sh"
+trap 'heartbeat_stop; stop_pg; [ -n "${KEEP_W:-}" ] || rm -rf "$W"' EXIT
+
+unset PLAYER_SAVES_DIR CONFIG_DIRS APP_DIR
+export DB_BACKUP_METHOD=physical DB_RECOVERY_TIMEOUT=120
+mkdir -p "$W/tmp"; chmod 755 "$W/tmp"; export TMPDIR=$W/tmp
+"$BIN" init >/dev/null
+repo_for_pg
+write_wal_push_script
+PG_OPTS="-c wal_level=replica -c max_wal_senders=5 -c archive_mode=on -c archive_timeout=60 \
+  -c 'archive_command=$W/wal-push.sh %p'"
+start_pg
+export DB_NAME=postgres
+heartbeat_start postgres
+sleep 2
+pg_as "$BIN" backup full --no-progress >"$W/b1.json" || fail "backup: $(cat "$W/b1.json")"
+[ "$(json "$W/b1.json" "r['components']['database']['method']")" = physical ] || fail "not physical: $(cat "$W/b1.json")"
+sleep 6
+psql_ postgres -At -c "SELECT pg_switch_wal()" >/dev/null
+wait_archived
+pass "physical backup, 6 s of heartbeats archived after it"
+
+# 1. dr-test: a random time in the window, recovered in a scratch server, the live one untouched.
+live_pid=$(head -1 "$PGD/data/postmaster.pid")
+before=$(psql_ postgres -At -c "SELECT count(*) FROM heartbeat")
+"$BIN" dr-test >"$W/d1.json" 2>"$W/d1.err" || fail "dr-test: $(cat "$W/d1.json" "$W/d1.err")"
+p() { json "$W/d1.json" "r['point_in_time']$1"; }
+[ "$(p "['target']")" = time ] || fail "target: $(cat "$W/d1.json")"
+python3 - "$W/d1.json" <<'PY' || fail "point_in_time: $(json "$W/d1.json" "json.dumps(r['point_in_time'])")"
+import datetime, json, sys
+r = json.load(open(sys.argv[1])); p = r["point_in_time"]
+iso = lambda s: datetime.datetime.fromisoformat(s).timestamp()
+frm, to, t = iso(p["window"]["from_time"]), iso(p["window"]["to_time"]), p["target_time_unix"]
+got = p["recovered_to"]["time_unix"]
+assert frm <= t < to, (frm, t, to)
+assert to - frm > 4, "window of %.1f s for 6 s of heartbeats" % (to - frm)
+assert t - 1.0 < got <= t + 1e-6, ("recovered_to", got, "target", t)  # heartbeats every 0.1 s
+assert p["rto_seconds"] > 0 and p["amcheck"] == "ok"
+assert r["components"]["database"]["success"] and r["rto_seconds"] > 0
+assert r["components"]["database"]["stopped"] is True
+PY
+scratch=$(json "$W/d1.json" "r['scratch']['directory']")
+[ ! -e "$scratch" ] || fail "the scratch directory $scratch was not removed"
+ps -eo args | grep -F "$scratch" | grep -v grep && fail "a process still runs in $scratch"
+[ "$(head -1 "$PGD/data/postmaster.pid")" = "$live_pid" ] || fail "the live server was restarted"
+after=$(psql_ postgres -At -c "SELECT count(*) FROM heartbeat")
+[ "$after" -gt "$before" ] || fail "the live server stopped taking heartbeats ($before, $after)"
+[ "$(psql_ postgres -At -c "SELECT failed_count FROM pg_stat_archiver")" = 0 ] || fail "the live archiver failed"
+pass "dr-test: window $(p "['window']['from_time']") .. $(p "['window']['to_time']"), target $(p "['target_time']")," \
+  "recovered_to $(p "['recovered_to']['time']"), rto $(p "['rto_seconds']") s; scratch removed, live server untouched"
+
+# 2. In place: refused while the server runs, nothing touched.
+rc=0; "$BIN" restore latest --components database --latest --no-progress >"$W/ip1.json" 2>"$W/ip1.err" || rc=$?
+[ "$rc" != 0 ] || fail "an in-place restore over the running server succeeded"
+grep -q "the server is running" "$W/ip1.json" || fail "refusal: $(cat "$W/ip1.json" "$W/ip1.err")"
+[ "$(head -1 "$PGD/data/postmaster.pid")" = "$live_pid" ] && ! ls -d "$PGD"/data.stb-* 2>/dev/null ||
+  fail "the refused restore touched the data directory"
+pass "in place over the running server: refused ($(json "$W/ip1.json" "r['components']['database']['error']" | cut -c1-80)...)"
+
+# The server stopped; another cluster at the recorded path is refused and left as it was.
+heartbeat_stop
+psql_ postgres -At -c "SELECT pg_switch_wal()" >/dev/null
+wait_archived
+last=$(psql_ postgres -At -c "SELECT max(id) FROM heartbeat")
+pg_as "$PGBIN/pg_ctl" -D "$PGD/data" -m fast -w stop >/dev/null
+mv "$PGD/data" "$PGD/orig"
+pg_as "$PGBIN/initdb" -D "$PGD/data" -U postgres >/dev/null
+rc=0; "$BIN" restore latest --components database --latest --no-progress >"$W/ip2.json" 2>"$W/ip2.err" || rc=$?
+[ "$rc" != 0 ] && grep -q "holds another cluster" "$W/ip2.json" || fail "another cluster: $rc $(cat "$W/ip2.json" "$W/ip2.err")"
+[ -f "$PGD/data/PG_VERSION" ] && ! ls -d "$PGD"/data.stb-* 2>/dev/null || fail "the other cluster was touched"
+rm -rf "$PGD/data"; mv "$PGD/orig" "$PGD/data"
+pass "in place over another cluster's data directory: refused, left as it was"
+
+# With the server stopped: replaced in place, the old directory moved aside, the configured
+# server (DB_START_COMMAND, its port) back with every heartbeat archived.
+old_hash=$(cd "$PGD/data" && find . -type f | sort | head -50 | xargs md5sum | md5sum)
+export DB_START_COMMAND="$(command -v runuser) -u postgres -- $PGBIN/pg_ctl -D $PGD/data -l $PGD/log -W -o '-p $DB_PORT -k $PGD -c listen_addresses=127.0.0.1' start"
+[ "$(id -u)" -eq 0 ] || DB_START_COMMAND=${DB_START_COMMAND#* -- }
+"$BIN" restore latest --components database --latest --no-progress >"$W/ip3.json" 2>"$W/ip3.err" ||
+  fail "in-place restore: $(cat "$W/ip3.json" "$W/ip3.err")"
+aside=$(json "$W/ip3.json" "r['components']['database']['previous_data_directory']")
+[ "$(cd "$aside" && find . -type f | sort | head -50 | xargs md5sum | md5sum)" = "$old_hash" ] ||
+  fail "the previous data directory $aside is not the old one"
+got=$(psql_ postgres -At -c "SELECT max(id), count(*) FROM heartbeat")
+[ "$got" = "$last|$last" ] || fail "in place: max(id)|count = $got, expected $last|$last"
+[ "$(json "$W/ip3.json" "r['components']['database']['amcheck']")" = ok ] || fail "amcheck: $(cat "$W/ip3.json")"
+pass "in place with the server stopped: heartbeats 1..$last back on port $DB_PORT, the old directory kept at ${aside##*/}"
+
+stop_pg
+"$BIN" check --read-data >"$W/check.json" 2>"$W/check.err" || { cat "$W/check.err"; fail "check --read-data failed"; }
+pass "check --read-data passes"
