@@ -82,13 +82,15 @@ pass "in place over another cluster's data directory: refused, left as it was"
 
 # With the server stopped: replaced in place, the old directory moved aside, the configured
 # server (DB_START_COMMAND, its port) back with every heartbeat archived.
-old_hash=$(cd "$PGD/data" && find . -type f | sort | head -50 | xargs md5sum | md5sum)
+# Every file hashed (a `head` in this pipeline cut sort short with SIGPIPE, failing it under pipefail).
+tree_hash() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 md5sum | md5sum); }
+old_hash=$(tree_hash "$PGD/data")
 export DB_START_COMMAND="$(command -v runuser) -u postgres -- $PGBIN/pg_ctl -D $PGD/data -l $PGD/log -W -o '-p $DB_PORT -k $PGD -c listen_addresses=127.0.0.1' start"
 [ "$(id -u)" -eq 0 ] || DB_START_COMMAND=${DB_START_COMMAND#* -- }
 "$BIN" restore latest --components database --latest --no-progress >"$W/ip3.json" 2>"$W/ip3.err" ||
   fail "in-place restore: $(cat "$W/ip3.json" "$W/ip3.err")"
 aside=$(json "$W/ip3.json" "r['components']['database']['previous_data_directory']")
-[ "$(cd "$aside" && find . -type f | sort | head -50 | xargs md5sum | md5sum)" = "$old_hash" ] ||
+[ "$(tree_hash "$aside")" = "$old_hash" ] ||
   fail "the previous data directory $aside is not the old one"
 got=$(psql_ postgres -At -c "SELECT max(id), count(*) FROM heartbeat")
 [ "$got" = "$last|$last" ] || fail "in place: max(id)|count = $got, expected $last|$last"
