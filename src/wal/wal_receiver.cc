@@ -30,6 +30,14 @@ void SleepUnlessStopped(const StopToken& stop, double seconds) {
   while (!stop.stopped() && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
+// A store that takes seconds holds up every part behind it, which is the recovery point: say so.
+void NoteSlowStore(const std::string& name, Clock::time_point began) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began).count();
+  if (ms < 1000) return;
+  LogWarn("wal-receive: storing " + name + " in the local repository took " + std::to_string(ms / 1000) + "." +
+          std::to_string(ms % 1000 / 100) + " s (a slow disk delays the recovery point)");
+}
+
 // Passes each durable object to every shipper.
 class Fanout : public WalSink::Listener {
  public:
@@ -80,8 +88,10 @@ Status WalSink::StoreSegment() {
   uint64_t segno = seg_start_ / seg_size_;
   WalName n = SegmentWalName(tli_, segno, seg_size_);
   RETURN_IF_ERROR(ValidateSegment(n, buf_, sysid_).status());
+  auto began = Clock::now();
   WalSealed s = store_.Seal(n, sysid_, seg_size_, buf_);
   RETURN_IF_ERROR(store_.PutSealed(local_, s).Context("wal-receive " + n.FileName() + " to the local repository"));
+  NoteSlowStore(n.FileName(), began);
   ++segments_;
   flushed_ = received_;
   durable_ = std::max(durable_, flushed_);
@@ -98,8 +108,10 @@ Status WalSink::Flush() {
   n.begin = static_cast<uint32_t>(flushed_ - seg_start_);
   n.end = static_cast<uint32_t>(received_ - seg_start_);
   std::span<const uint8_t> bytes(buf_.data() + n.begin, n.end - n.begin);
+  auto began = Clock::now();
   WalSealed s = store_.Seal(n, sysid_, seg_size_, bytes);
   RETURN_IF_ERROR(store_.PutSealed(local_, s).Context("wal-receive " + n.FileName() + " to the local repository"));
+  NoteSlowStore(n.FileName(), began);
   ++parts_;
   flushed_ = received_;
   durable_ = std::max(durable_, flushed_);

@@ -11,7 +11,9 @@ source "$HERE/pg_lib.sh"
 source "$HERE/../services/lib.sh"
 RECV_PID=
 stop_recv() { [ -n "$RECV_PID" ] && kill "$RECV_PID" 2>/dev/null; [ -n "$RECV_PID" ] && wait "$RECV_PID" 2>/dev/null; RECV_PID=; }
-trap 'heartbeat_stop || true; stop_recv || true; stop_pg; service_stop_all; rm -rf "$W"' EXIT
+# On a failure the receiver's own log says where its time went (slow stores are logged).
+trap 'rc=$?; [ "$rc" = 0 ] || { echo "--- wal-receive log (tail)"; tail -40 "$W/recv.out"; } >&2
+      heartbeat_stop || true; stop_recv || true; stop_pg; service_stop_all; rm -rf "$W"' EXIT
 
 # An S3 location (radosgw): the receiver copies its parts there about once a second.
 service_start s3 "$W/svc"
@@ -73,6 +75,15 @@ phase() {
   heartbeat_start postgres
   pgbench_ -i -s 5 -q
   mkdir -p "$W/ctl-$tag/global"; cp "$PGD/data/global/pg_control" "$W/ctl-$tag/global/"  # its system identifier
+  # pgbench -i writes its tables as a burst of several segments at once. The limit is for steady
+  # load, so the load starts once the receiver has stored that burst (a slow disk shows in the time
+  # printed here, and in the receiver's warnings about slow stores).
+  local target t0=$SECONDS; target=$(psql_ postgres -At -c "SELECT pg_current_wal_flush_lsn()")
+  until [ "$(psql_ postgres -At -c "SELECT coalesce(bool_or(flush_lsn >= '$target'), false) FROM pg_stat_replication WHERE application_name = 'spacetime_wal'")" = t ]; do
+    [ $((SECONDS - t0)) -lt 120 ] || fail "[$tag] the receiver has not stored pgbench -i's WAL ($target) after 120 s"
+    sleep 0.2
+  done
+  echo "  [$tag] pgbench -i's WAL (to $target) stored $((SECONDS - t0)) s after it ended"
   # "both": the kill lands in the middle of the load, between two of the receiver's flushes.
   local load=
   if [ "$kill" = both ]; then pgbench_ -c 2 -T 30 & load=$!; sleep 10; else pgbench_ -c 2 -T 10; sleep 1; fi
