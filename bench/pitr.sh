@@ -21,7 +21,7 @@ W=$(mktemp -d /tmp/stb-pitr-bench.XXXXXX)
 fail() { echo "FAIL: $*" >&2; exit 1; }
 source "$ROOT/test/e2e/pg_lib.sh"
 source "$ROOT/bench/lib.sh"
-trap 'pg_stop_dirs "$W/r/pgbr" "$W/r/ours" "$W/r/ours2"; stop_pg; rm -rf "$W"' EXIT
+trap 'pg_stop_dirs "$W/r/pgbr" "$W/r/ours" "$W/r/ours2"; stop_pg; [ -n "${KEEP_W:-}" ] || rm -rf "$W"' EXIT  # KEEP_W=1 keeps it
 export TZ=UTC
 AS=(); [ "$(id -u)" -ne 0 ] || AS=(runuser -u postgres --)  # pg_as, for /usr/bin/time
 

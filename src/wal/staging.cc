@@ -71,7 +71,10 @@ Status FetchStaged(const std::string& dir, const std::string& file, const std::s
       return Unavailable("no answer for " + file + " in " + dir + " after " + std::to_string(int(timeout_seconds)) +
                          " s: is the restore still running?");
     }
-    if (!wanted && waited >= 1.0) {
+    // A prefetched file is there at once, or a worker is finishing it: ask only after a moment.
+    // (A name the stager did not foresee, such as the segment where a target stops and that the
+    // server reads again to start its new timeline, waits this long.)
+    if (!wanted && waited >= 0.1) {
       wanted = true;
       Status st = WriteSmallFile(base + ".want", "");
       if (!st.ok()) return st;
@@ -88,7 +91,7 @@ WalStager::~WalStager() { Stop(); }
 void WalStager::Start() {
   ::mkdir((o_.dir + "/.tmp").c_str(), 0700);
   // The history files of the path, and the probe for the timeline after the newest, are asked
-  // for first: answering them now saves the client's one-second wait.
+  // for first: answering them now saves the client's wait before it asks.
   for (uint32_t tli : o_.plan.Timelines()) Enqueue(WalName{.kind = WalName::kHistory, .tli = tli}.FileName());
   Enqueue(WalName{.kind = WalName::kHistory, .tli = o_.plan.path.back().tli + 1}.FileName());
   threads_.emplace_back([this] { Control(); });
@@ -128,8 +131,9 @@ void WalStager::Control() {
     for (const auto& w : wants) {
       ::unlink((o_.dir + "/" + w + ".want").c_str());
       std::lock_guard<std::mutex> l(mu_);
-      if (scheduled_.count(w) && !Exists(o_.dir + "/" + w) && !Exists(o_.dir + "/" + w + ".missing") &&
-          !Exists(o_.dir + "/" + w + ".error") && std::find(queue_.begin(), queue_.end(), w) == queue_.end()) {
+      if (scheduled_.count(w) && !serving_.count(w) && !Exists(o_.dir + "/" + w) &&
+          !Exists(o_.dir + "/" + w + ".missing") && !Exists(o_.dir + "/" + w + ".error") &&
+          std::find(queue_.begin(), queue_.end(), w) == queue_.end()) {
         scheduled_.erase(w);  // answered and taken, asked again (a restarted recovery)
       }
     }
@@ -172,6 +176,7 @@ void WalStager::Work() {
       if (!queue_.empty()) {
         name = queue_.front();
         queue_.pop_front();
+        serving_.insert(name);
       }
     }
     if (name.empty()) {
@@ -179,6 +184,8 @@ void WalStager::Work() {
       continue;
     }
     Serve(name);
+    std::lock_guard<std::mutex> l(mu_);
+    serving_.erase(name);
   }
 }
 

@@ -2,7 +2,7 @@
 // prefetches WAL from the repository into it (WalStager), and `wal-fetch --staging DIR %f %p`
 // (FetchStaged) only moves files out of it, so the server's account needs no key or repository.
 // A name is answered by DIR/<f> (the file), DIR/<f>.missing or DIR/<f>.error (a message); a
-// client that has waited a second writes DIR/<f>.want for names the stager did not foresee.
+// client that has waited 100 ms writes DIR/<f>.want for names the stager did not foresee.
 #pragma once
 
 #include <sys/types.h>
@@ -66,6 +66,7 @@ class WalStager {
   std::deque<std::string> queue_;
   std::set<std::string> scheduled_;    // every name queued or answered
   std::set<std::string> outstanding_;  // segment files written and not yet taken
+  std::set<std::string> serving_;      // being fetched by a worker now
   std::string first_error_;
   bool restaged_last_ = false;
   std::vector<std::thread> threads_;

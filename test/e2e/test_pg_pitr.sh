@@ -36,7 +36,7 @@ rc=0; "$BIN" wal-fetch --staging "$W/stage" 00000001000000000000000A "$W/x" 2>"$
   touch "$W/stage/00000002.history.missing" ) &
 rc=0; "$BIN" wal-fetch --staging "$W/stage" 00000002.history "$W/x" 2>/dev/null || rc=$?
 [ "$rc" = 1 ] && [ -e "$W/stage/00000002.history.want" ] || fail "wal-fetch --staging did not ask (.want) and wait ($rc)"
-pass "wal-fetch --staging: 0 moved, 1 missing, 255 error, .want after a second"
+pass "wal-fetch --staging: 0 moved, 1 missing, 255 error, .want after 100 ms"
 
 # Load: heartbeats every 100 ms and pgbench; the base backup 5 s in; heartbeat k noted at 20 s.
 PGBENCH=$PGBIN/pgbench
