@@ -102,10 +102,10 @@ mv "$W/repo.away" "$BACKUP_ROOT"
 
 printf '| %-14s | %10s | %10s | %8s |\n' component "local s" "S3 s" "S3/local"
 printf '| %-14s | %10s | %10s | %8s |\n' --- ---: ---: ---:
-line() { printf '| %-14s | %10s | %10s | %8s |\n' "$1" "$2" "$3" "$(python3 -c "print(f'{$3 / $2:.2f}')")"; }
+line() { printf '| %-14s | %10s | %10s | %8s |\n' "$1" "$2" "$3" "$(python3 -c "print(f'{$3 / max($2, 0.01):.2f}')")"; }
 for c in configuration database redis player_saves application; do
-  line "$c" "$(field "$W/r-local.json" "round(r['components']['$c']['duration_seconds'], 1)")" \
-    "$(field "$W/r-s3.json" "round(r['components']['$c']['duration_seconds'], 1)")"
+  line "$c" "$(field "$W/r-local.json" "round(r['components']['$c']['duration_seconds'], 2)")" \
+    "$(field "$W/r-s3.json" "round(r['components']['$c']['duration_seconds'], 2)")"
 done
 line "rto_seconds" "$(field "$W/r-local.json" "round(r['rto_seconds'], 1)")" "$(field "$W/r-s3.json" "round(r['rto_seconds'], 1)")"
 echo "(the guide's example: rto_seconds 815.5 at full size; the target is 900)"
