@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 #include "alerts/webhook.h"
 #include "cli/commands.h"
@@ -29,6 +30,7 @@
 #include "repository/snapshots.h"
 #include "schedule/cron.h"
 #include "schedule/scheduler.h"
+#include "schedule/stream_supervisor.h"
 
 namespace stb {
 
@@ -94,6 +96,43 @@ std::string SignalText(int code) {
 }
 
 void CatchTermination() { StopOnSignals({SIGTERM, SIGINT}, PassOnToChild); }
+
+// A stream child of the daemon: `/proc/self/exe <stream>`, its output on ours (the journal).
+class StreamProcess : public StreamChild {
+ public:
+  explicit StreamProcess(std::unique_ptr<Subprocess> p) : p_(std::move(p)) {}
+  pid_t pid() const override { return p_->pid(); }
+  bool TryWait(int* code) override { return p_->TryWait(code); }
+  void Kill(int sig) override { p_->Kill(sig); }
+
+ private:
+  std::unique_ptr<Subprocess> p_;
+};
+
+// BACKUP_STREAMS: each capture restarted with backoff when it exits; stream_down past the RPO.
+std::unique_ptr<StreamSupervisor> SuperviseStreams(const Settings& s) {
+  if (s.streams.empty()) return nullptr;
+  auto spawn = [](const std::string& name) -> StatusOr<std::unique_ptr<StreamChild>> {
+    SubprocessSpec spec;
+    spec.argv = {"/proc/self/exe", name};
+    spec.share_output = true;
+    ASSIGN_OR_RETURN(auto p, Subprocess::Start(spec));
+    return std::unique_ptr<StreamChild>(new StreamProcess(std::move(p)));
+  };
+  auto alert = [&s](const std::string& event, const std::string& stream, const std::string& message) {
+    LogWarn("stream " + stream + ": " + message);
+    Alert a;
+    a.event = event;
+    a.severity = event == "stream_down" ? "critical" : "info";
+    a.error = stream + ": " + message;
+    a.details = {{"stream", stream}};
+    NotifyBestEffort(WebhookOf(s), a);
+  };
+  StreamSupervisorOptions o;
+  o.down_alert = s.rpo_seconds;
+  return std::make_unique<StreamSupervisor>(
+      s.streams, Env::Default(), spawn, alert, [](const std::string& m) { LogInfo(m); }, o);
+}
 
 }  // namespace
 
@@ -232,6 +271,9 @@ int RunSchedule(const Settings& s, const ScheduleArgs& a) {
           s.schedule_overlap);
   std::fprintf(stderr, "schedule: full '%s', incremental '%s' (local time), overlap %s; logging to %s\n",
                s.schedule_full.c_str(), s.schedule_incremental.c_str(), s.schedule_overlap.c_str(), s.log_dir.c_str());
+  auto streams = SuperviseStreams(s);
+  std::thread stream_thread;
+  if (streams) stream_thread = std::thread([&] { streams->Run(ProcessStopToken()); });
   if (a.run_now && jobs.front().name == "full" && !Stopping()) {
     log("running a full backup now (--now)");
     jobs.front().run();
@@ -239,6 +281,7 @@ int RunSchedule(const Settings& s, const ScheduleArgs& a) {
   Scheduler scheduler(jobs, Env::Default(), s.schedule_overlap == "wait" ? OverlapPolicy::kWait : OverlapPolicy::kSkip,
                       log);
   scheduler.Run(ProcessStopToken());
+  if (stream_thread.joinable()) stream_thread.join();  // it stops the streams once the token is set
   LogInfo("schedule stopped (signal)");
   std::fprintf(stderr, "schedule: stopped\n");
   return 0;
