@@ -61,8 +61,8 @@ grep -q "damaged: WAL .* of cluster .* (slot spacetime_backup) was removed by th
 pass "check fails naming the lost range until a base backup"
 
 # schedule's next run (an incremental on the schedule, DB_BACKUP_METHOD=logical) becomes a physical
-# full backup. Its WAL comes from the receiver, streaming again (DB_WAL_SOURCE=auto looks for
-# archive_command only).
+# full backup. Its WAL comes from the receiver, streaming again (set explicitly: auto would choose
+# archive only while the slot is active, and the receiver may be between reconnects).
 psql_ postgres -c "INSERT INTO t VALUES ('after')" >/dev/null
 DB_WAL_SOURCE=archive DB_WAL_WAIT_SECONDS=60 "$BIN" schedule run incremental >"$W/sched.out" 2>&1 ||
   fail "schedule run: $(tail -5 "$W/sched.out")"

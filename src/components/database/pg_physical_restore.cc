@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cstring>
 #include <filesystem>
 
 #include "components/database/pg_physical_laydown.h"
@@ -103,11 +104,18 @@ Status MoveAsideForInPlace(const std::string& dir, uint64_t sysid, std::string& 
 }
 
 // A lay-down that failed: the previous data directory goes back where it was.
-void PutBack(const std::string& dir, const std::string& aside) {
-  if (aside.empty()) return;
+// Says where the previous data is when it could not go back: never claim it is in place.
+std::string PutBack(const std::string& dir, const std::string& aside) {
+  if (aside.empty()) return "";
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);  // only what this restore laid down
-  if (::rename(aside.c_str(), dir.c_str()) != 0) LogError("could not move " + aside + " back to " + dir);
+  if (::rename(aside.c_str(), dir.c_str()) != 0) {
+    std::string why = std::strerror(errno);
+    LogError("could not move " + aside + " back to " + dir + ": " + why);
+    return " (the previous data directory could NOT be moved back (" + why + "): it is intact at " + aside +
+           "; move it to " + dir + " by hand)";
+  }
+  return " (the previous data directory is back in place)";
 }
 
 }  // namespace
@@ -207,8 +215,7 @@ json RestorePhysical(Repository& repo, const json& entry, const Settings& s, con
   if (!aside.empty()) laid["previous_data_directory"] = aside;
   Status st = LayDown(repo, entry, dir, s, o, progress, laid);
   if (!st.ok()) {
-    PutBack(dir, aside);
-    return Failed(st.message() + (aside.empty() ? "" : " (the previous data directory is back in place)"));
+    return Failed(st.message() + PutBack(dir, aside));
   }
   po.data_dir = dir;
   po.backup_id = entry.value("label", "");

@@ -18,6 +18,7 @@
 
 #include "core/file_util.h"
 #include "core/log.h"
+#include "core/parse.h"
 #include "core/redact.h"
 #include "core/subprocess.h"
 #include "wal/staging.h"
@@ -115,9 +116,17 @@ Status WriteText(const std::string& path, const std::string& text, bool append, 
   return Status::Ok();
 }
 
+// A new directory for this restore only: one that exists already (left by a crashed restore, or
+// planted by the server's account beside its data directory) is refused, and the ownership is
+// changed through a descriptor that followed no symlink.
 Status MakeOwnedDir(const std::string& path, const std::optional<Account>& as) {
-  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoStatus("creating " + path, errno);
-  if (as && ::chown(path.c_str(), as->uid, as->gid) != 0) return ErrnoStatus("chown " + path, errno);
+  if (::mkdir(path.c_str(), 0700) != 0) {
+    if (errno == EEXIST) return AlreadyExists(path + " exists: remove it (a previous restore's) and try again");
+    return ErrnoStatus("creating " + path, errno);
+  }
+  Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus("opening " + path, errno);
+  if (as && ::fchown(fd.get(), as->uid, as->gid) != 0) return ErrnoStatus("chown " + path, errno);
   return Status::Ok();
 }
 
@@ -172,13 +181,17 @@ struct ReplayState {
 };
 
 StatusOr<ReplayState> QueryReplay(PgConnection& c) {
+  // A bounded wait: an answer that never comes must not outlast DB_RECOVERY_TIMEOUT.
   ASSIGN_OR_RETURN(auto rows, c.Query("SELECT pg_is_in_recovery()::text, pg_last_wal_replay_lsn()::text, "
-                                      "extract(epoch FROM pg_last_xact_replay_timestamp())::text"));
+                                      "extract(epoch FROM pg_last_xact_replay_timestamp())::text",
+                                      30));
   if (rows.size() != 1 || rows[0].size() != 3) return Internal("unexpected answer to the replay query");
   ReplayState r;
   r.in_recovery = rows[0][0].value_or("") == "true";
   r.lsn = rows[0][1].value_or("");
-  if (rows[0][2]) r.xact_time = std::stod(*rows[0][2]);
+  if (rows[0][2]) {
+    ASSIGN_OR_RETURN(r.xact_time, ParseDecimal(*rows[0][2], -1e12, 1e12, "the last replayed transaction's time"));
+  }
   return r;
 }
 
@@ -299,7 +312,7 @@ json RunPgRecovery(const Repository& repo, Storage& from, const PgRecoveryPlan& 
   };
   auto as = ServerAccount(o.os_user);
   if (!as.ok()) return fail(as.status().message());
-  std::string stage = o.data_dir + ".stb-wal-" + RandomHex(4), run = o.data_dir + ".stb-run";
+  std::string stage = o.data_dir + ".stb-wal-" + RandomHex(4), run = o.data_dir + ".stb-run-" + RandomHex(3);
   std::string sock = run + "/sock", log = run + "/postgres.log";
   int port = o.scratch ? (o.port ? o.port : FreePort()) : o.endpoint.port;
   for (const auto& d : {stage, run, sock}) {
@@ -402,7 +415,7 @@ json RunPgRecovery(const Repository& repo, Storage& from, const PgRecoveryPlan& 
   }
   double v0 = Now();
   if (o.amcheck) {
-    std::string out = o.data_dir + ".stb-run/pg_amcheck.out";
+    std::string out = run + "/pg_amcheck.out";
     std::vector<std::string> argv = {plan.bin.pg_amcheck,
                                      "--all",
                                      "--install-missing",

@@ -29,6 +29,14 @@ std::string FirstLine(const char* s) {
   return nl == std::string::npos ? m : m.substr(0, nl);
 }
 
+// "requested WAL segment ... has already been removed": by SQLSTATE (58P01, undefined_file), which
+// lc_messages does not translate, or by the English text from a server that sent no code.
+bool WalRemoved(const PGresult* res, const std::string& msg) {
+  const char* code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  if (code && std::string_view(code) == "58P01") return true;
+  return msg.find("has already been removed") != std::string::npos;
+}
+
 class PgWalSource : public WalSource {
  public:
   explicit PgWalSource(std::unique_ptr<PgConnection> c) : conn_(std::move(c)) {}
@@ -96,10 +104,11 @@ class PgWalSource : public WalSource {
     PGresult* res = PQexec(conn_->raw(), cmd.c_str());
     ExecStatusType st = PQresultStatus(res);
     std::string msg = FirstLine(res ? PQresultErrorMessage(res) : PQerrorMessage(conn_->raw()));
+    bool removed = WalRemoved(res, msg);
     PQclear(res);
     if (st == PGRES_COPY_BOTH) return Status::Ok();
     if (PQstatus(conn_->raw()) != CONNECTION_OK) return Unavailable("the replication connection was lost: " + msg);
-    if (msg.find("has already been removed") != std::string::npos) return NotFound(msg);
+    if (removed) return NotFound(msg);
     return Internal(cmd + ": " + msg);
   }
 
@@ -147,6 +156,7 @@ class PgWalSource : public WalSource {
     PQflush(conn_->raw());
     std::optional<std::pair<uint32_t, uint64_t>> next;
     std::string error;
+    bool removed = false;
     while (PGresult* res = PQgetResult(conn_->raw())) {
       ExecStatusType st = PQresultStatus(res);
       if (st == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 2) {
@@ -155,11 +165,12 @@ class PgWalSource : public WalSource {
         if (tli.ok() && pos.ok()) next = std::make_pair(static_cast<uint32_t>(*tli), *pos);
       } else if (st == PGRES_FATAL_ERROR) {
         error = FirstLine(PQresultErrorMessage(res));
+        removed = WalRemoved(res, error);
       }
       PQclear(res);
     }
     // Streaming from WAL the server has removed ends here, after START_REPLICATION succeeded.
-    if (error.find("has already been removed") != std::string::npos) return NotFound(error);
+    if (removed) return NotFound(error);
     if (!error.empty()) return Unavailable("end of the replication stream: " + error);
     if (!next) return Unavailable("the server ended the stream without naming a next timeline");
     return *next;
