@@ -114,8 +114,9 @@ pids+=("$stranger")
 # Redis connects back within a millisecond of REPLICAOF; keeping it busy (DEBUG SLEEP, back to
 # back) holds the listener open until the current sleep ends, long enough for the stranger to
 # knock first.
-# One redis-cli sends the sleeps one after the other (a gap of microseconds between them).
-(while :; do yes "DEBUG SLEEP 0.2" | head -25 | rcli "$P3" >/dev/null 2>&1 || sleep 0.1; done) &
+# One redis-cli sends the sleeps one after the other (a gap of microseconds between them). A
+# second each: with 0.2 s the stranger lost the race three times running on a loaded CI machine.
+(while :; do yes "DEBUG SLEEP 1" | head -5 | rcli "$P3" >/dev/null 2>&1 || sleep 0.1; done) &
 sleeper=$!
 pids+=("$sleeper")
 for _ in $(seq 1 100); do [ -e "$W/stranger.bin.ready" ] && break; sleep 0.05; done
