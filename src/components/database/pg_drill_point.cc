@@ -17,6 +17,16 @@ namespace stb {
 
 using json = nlohmann::json;
 
+// pg_waldump reads up to the end of the WAL it is given and then fails on the record that is not
+// there ("error in WAL record at ...: invalid record length ..."): that exit is the expected one.
+// Any other failure (it could not run, read the file or was killed) is not "no commit found".
+Status WaldumpOutcome(int exit_code, const std::string& stderr_text) {
+  if (exit_code == 0) return Status::Ok();
+  if (exit_code == 1 && stderr_text.find("error in WAL record at") != std::string::npos) return Status::Ok();
+  std::string first = stderr_text.substr(0, stderr_text.find('\n'));
+  return IoError("pg_waldump exited " + std::to_string(exit_code) + (first.empty() ? "" : ": " + first));
+}
+
 namespace {
 
 // Segments read back from the newest before giving up on finding a commit (an idle server that
@@ -32,25 +42,46 @@ struct TempDir {
   }
 };
 
-// pg_waldump's Transaction records of one segment (padded to its size: a prefix from parts ends
-// in zeros, where pg_waldump stops as at any end of WAL).
-StatusOr<std::string> DumpTransactions(const std::string& waldump, const std::string& dir, const std::string& name,
+// The newest commit time among pg_waldump's Transaction records of one segment (padded to its
+// size: a prefix from parts ends in zeros, where pg_waldump stops as at any end of WAL). Its output
+// is read line by line: only the newest time is kept, however much it prints.
+StatusOr<double> NewestCommitInSegment(const std::string& waldump, const std::string& dir, const std::string& name,
                                        const Bytes& data, uint32_t seg_size) {
   std::string path = dir + "/" + name;
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.valid()) return ErrnoStatus("writing " + path, errno);
   RETURN_IF_ERROR(WriteFull(fd.get(), data.data(), data.size(), path));
   if (data.size() < seg_size && ::ftruncate(fd.get(), seg_size) != 0) return ErrnoStatus("extending " + path, errno);
   fd = Fd();
+  struct Unlink {
+    std::string p;
+    ~Unlink() { ::unlink(p.c_str()); }
+  } unlink{path};
   ASSIGN_OR_RETURN(auto p, Subprocess::Start({.argv = {waldump, "--rmgr=Transaction", path},
                                               .env = {{"TZ", "UTC"}, {"LANG", "C"}, {"LC_ALL", "C"}},
-                                              .pipe_stdout = true}));
-  std::string out;
+                                              .pipe_stdout = true,
+                                              .clean_env = true}));
+  constexpr size_t kMaxLine = 64 * 1024;  // a commit line is ~200 bytes; longer ones are not read
+  double newest = 0;
+  std::string pending;
   char buf[8192];
-  for (ssize_t n; (n = ::read(p->stdout_fd(), buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
-  p->Wait();  // non-zero at the end of the WAL it was given, which is expected
-  ::unlink(path.c_str());
-  return out;
+  for (;;) {
+    ssize_t n = ::read(p->stdout_fd(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("reading pg_waldump's output", errno);
+    if (n == 0) break;
+    pending.append(buf, size_t(n));
+    size_t last = pending.rfind('\n');
+    if (last != std::string::npos) {
+      newest = std::max(newest, NewestCommitTime(pending.substr(0, last)));
+      pending.erase(0, last + 1);
+    }
+    if (pending.size() > kMaxLine) pending.clear();
+  }
+  newest = std::max(newest, NewestCommitTime(pending));
+  int code = p->Wait();
+  RETURN_IF_ERROR(WaldumpOutcome(code, p->StderrTail()));
+  return newest;
 }
 
 }  // namespace
@@ -103,7 +134,10 @@ StatusOr<DrillPoint> ChooseDrillPoint(Repository& repo, const json& entry, const
                                   entry.value("server_version", 0) / 10000, pg_bin_dir));
   p.wal_end_lsn = FormatLsn(plan.wal.wal_end_lsn);
   std::string waldump = plan.bin.postgres.substr(0, plan.bin.postgres.rfind('/')) + "/pg_waldump";
-  if (::access(waldump.c_str(), X_OK) != 0) return NotFound(waldump + " not found (needed to find the window's end)");
+  if (::access(waldump.c_str(), X_OK) != 0) {  // the drill still runs, to the backup's end
+    p.note = waldump + " not found (it finds the window's end): recovered to the backup's end";
+    return p;
+  }
   const char* tmp = std::getenv("TMPDIR");
   TempDir dir{std::string(tmp && *tmp ? tmp : "/tmp") + "/stb-waldump-XXXXXX"};
   if (!::mkdtemp(dir.path.data())) return ErrnoStatus("creating " + dir.path, errno);
@@ -115,9 +149,10 @@ StatusOr<DrillPoint> ChooseDrillPoint(Repository& repo, const json& entry, const
     uint32_t tli = plan.wal.TimelineFor(segno);
     ASSIGN_OR_RETURN(auto data, store.ReadSegmentOrPrefix(repo.storage(), tli, segno, seg));
     if (!data) break;
-    ASSIGN_OR_RETURN(std::string out,
-                     DumpTransactions(waldump, dir.path, SegmentFileName(tli, segno, seg), *data, seg));
-    p.window_to_unix = NewestCommitTime(out);
+    auto newest = NewestCommitInSegment(waldump, dir.path, SegmentFileName(tli, segno, seg), *data, seg);
+    if (!newest.ok())
+      return newest.status().Context("finding the newest commit in WAL segment " + std::to_string(segno));
+    p.window_to_unix = *newest;
     if (p.window_to_unix > 0 || segno == 0) break;
     --segno;
   }

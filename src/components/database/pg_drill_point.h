@@ -24,6 +24,9 @@ struct DrillPoint {
 // The newest commit (or abort) timestamp in `pg_waldump` output (TZ=UTC); 0 when there is none.
 double NewestCommitTime(const std::string& waldump_output);
 
+// Whether pg_waldump's exit (code, stderr) is the expected one at the end of the WAL it was given.
+Status WaldumpOutcome(int exit_code, const std::string& stderr_text);
+
 // A time must lie strictly before the newest commit replayed: PostgreSQL refuses to finish a
 // recovery whose target time it never passed. `random01` in [0, 1) picks the point. An empty
 // window (no commit after the backup's end) gives the backup's end (--immediate).

@@ -2,6 +2,9 @@
 
 #include <dirent.h>
 #include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <signal.h>
@@ -69,17 +72,51 @@ json Failed(const std::string& e) { return {{"success", false}, {"error", e}}; }
 
 bool Exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
 
+// Whether something answers on the unix socket path.
+bool SocketAnswers(const std::string& path) {
+  sockaddr_un a{};
+  if (path.size() >= sizeof a.sun_path) return false;
+  a.sun_family = AF_UNIX;
+  std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
+  Fd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  return s.valid() && ::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+}
+
+// A server runs on dir when the pid of its postmaster.pid lives or the socket it names answers
+// (a pid from another pid namespace); a postmaster.pid we cannot read is not taken for "stopped".
+Status RefuseIfRunning(const std::string& dir) {
+  std::string path = dir + "/postmaster.pid";
+  if (!Exists(path)) return Status::Ok();
+  auto f = ParsePostmasterPid(ReadText(path));
+  if (!f.ok()) {
+    return InvalidArgument(path + " is unreadable (" + f.status().message() + "): if no server runs on " + dir +
+                           ", remove that file and try again");
+  }
+  std::string why;
+  if (::kill(f->pid, 0) == 0 || errno == EPERM) {
+    why = "postmaster pid " + std::to_string(f->pid) + " in " + dir;
+  } else if (f->complete && !f->socket_dir.empty()) {
+    std::string sock = f->socket_dir + "/.s.PGSQL." + std::to_string(f->port);
+    if (SocketAnswers(sock)) why = "its socket " + sock + " answers";
+  }
+  if (why.empty()) return Status::Ok();
+  return InvalidArgument("the server is running (" + why +
+                         "): stop it before an in-place restore, or give --target-dir");
+}
+
 // An in-place restore replaces the data directory at the recorded path: only when no server runs
 // there and it holds this backup's cluster (or nothing). It is moved aside, never deleted, to
 // `aside`; "" when there was nothing to move.
 Status MoveAsideForInPlace(const std::string& dir, uint64_t sysid, std::string& aside) {
-  if (!Exists(dir)) return Status::Ok();
-  std::string pid_text = ReadText(dir + "/postmaster.pid");
-  long pid = std::atol(pid_text.c_str());
-  if (pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM)) {
-    return InvalidArgument("the server is running (postmaster pid " + std::to_string(pid) + " in " + dir +
-                           "): stop it before an in-place restore, or give --target-dir");
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) return errno == ENOENT ? Status::Ok() : ErrnoStatus("lstat " + dir, errno);
+  // Renaming a link moves the link, not the directory: the lay-down would then write through it.
+  if (S_ISLNK(st.st_mode)) {
+    return InvalidArgument("the data directory " + dir +
+                           " is a symbolic link: nothing replaced; put the directory itself at that path (or give "
+                           "--target-dir)");
   }
+  RETURN_IF_ERROR(RefuseIfRunning(dir));
   DIR* d = ::opendir(dir.c_str());
   if (!d) return ErrnoStatus("opening " + dir, errno);
   bool empty = true;
@@ -99,8 +136,9 @@ Status MoveAsideForInPlace(const std::string& dir, uint64_t sysid, std::string& 
                            "): nothing replaced; check DB_HOST or give --target-dir");
   }
   aside = dir + ".stb-before-restore-" + RandomHex(3);
+  LogInfo("in-place restore: moving " + dir + " aside to " + aside);
   if (::rename(dir.c_str(), aside.c_str()) != 0) return ErrnoStatus("moving " + dir + " aside to " + aside, errno);
-  return Status::Ok();
+  return FsyncDir(Dirname(dir));
 }
 
 // A lay-down that failed: the previous data directory goes back where it was.
@@ -115,6 +153,7 @@ std::string PutBack(const std::string& dir, const std::string& aside) {
     return " (the previous data directory could NOT be moved back (" + why + "): it is intact at " + aside +
            "; move it to " + dir + " by hand)";
   }
+  (void)FsyncDir(Dirname(dir));
   return " (the previous data directory is back in place)";
 }
 
@@ -179,8 +218,6 @@ json RecoverLaidDown(const Repository& repo, Storage& from, const std::string& d
   po.data_dir = dir;
   po.backup_id = "pg-recover";
   po.scratch = !o.archive_preserve;
-  if (!po.scratch && po.endpoint.host.empty())
-    return Failed("--archive-mode preserve restores in place: set DB_HOST/DB_PORT");
   return RunPgRecovery(repo, from, *plan, po);
 }
 
@@ -202,14 +239,13 @@ json RestorePhysical(Repository& repo, const json& entry, const Settings& s, con
   }
   std::string dir = o.target_dir.empty() ? recorded : o.target_dir;
   if (dir.empty()) return Failed("the backup does not record its data directory: give --target-dir");
-  // In place: the configured server itself (its own port and settings), reached at DB_HOST/DB_PORT.
+  // In place: the configured server's own directory, recovered by a private server on a socket in
+  // the run directory, then started as configured (pg_recovery.cc).
   bool in_place = o.target_dir.empty();
-  if (in_place && po.endpoint.host.empty())
-    return Failed("an in-place restore connects through DB_HOST/DB_PORT: set them");
   std::string aside;
   if (in_place) {
     Status st = MoveAsideForInPlace(dir, sysid, aside);
-    if (!st.ok()) return Failed(st.message());
+    if (!st.ok()) return Failed(st.message() + PutBack(dir, aside));
   }
   json laid;
   if (!aside.empty()) laid["previous_data_directory"] = aside;

@@ -36,6 +36,16 @@ struct BackupLabel {
 };
 StatusOr<BackupLabel> ParseBackupLabel(std::string_view text);
 
+// postmaster.pid: the pid (first line), the port (fourth) and the socket directory (fifth, "" when
+// the server has no unix socket). complete is false while the server has not written the fifth line.
+struct PostmasterPidFile {
+  pid_t pid = 0;
+  int port = 0;
+  std::string socket_dir;
+  bool complete = false;
+};
+StatusOr<PostmasterPidFile> ParsePostmasterPid(std::string_view text);
+
 struct PgRecoveryPlan {
   uint64_t system_id = 0;
   std::string cluster;

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/log.h"
 #include "core/parse.h"
 #include "repository/wal_store.h"
 
@@ -39,7 +40,7 @@ bool WalRemoved(const PGresult* res, const std::string& msg) {
 
 class PgWalSource : public WalSource {
  public:
-  explicit PgWalSource(std::unique_ptr<PgConnection> c) : conn_(std::move(c)) {}
+  PgWalSource(std::unique_ptr<PgConnection> c, DbEndpoint ep) : conn_(std::move(c)), ep_(std::move(ep)) {}
   ~PgWalSource() override {
     if (copy_buf_) PQfreemem(copy_buf_);
   }
@@ -88,6 +89,22 @@ class PgWalSource : public WalSource {
     if (rows.empty() || rows[0].size() < 2 || !rows[0][1]) return std::optional<uint64_t>();
     ASSIGN_OR_RETURN(uint64_t lsn, ParseLsn(*rows[0][1]));
     return std::optional<uint64_t>(lsn);
+  }
+
+  // wal_status is SQL, which a walsender connection does not take: a short connection of its own.
+  // A user allowed replication only (pg_hba) cannot open one: then a missing restart_lsn is taken
+  // for lost, as READ_REPLICATION_SLOT shows an invalidated slot.
+  StatusOr<bool> SlotLost(const std::string& slot) override {
+    auto sql = PgConnection::Connect(ep_);
+    if (!sql.ok()) {
+      LogWarn("wal-receive: cannot read pg_replication_slots (" + sql.status().message() +
+              "): a slot without restart_lsn is taken for lost");
+      ASSIGN_OR_RETURN(auto restart, ReadSlotRestartLsn(slot));
+      return !restart;
+    }
+    ASSIGN_OR_RETURN(auto rows, (*sql)->Query("SELECT wal_status FROM pg_replication_slots WHERE slot_name = " +
+                                              (*sql)->QuoteLiteral(slot)));
+    return !rows.empty() && !rows[0].empty() && rows[0][0].value_or("") == "lost";
   }
 
   StatusOr<std::pair<std::string, std::string>> TimelineHistory(uint32_t tli) override {
@@ -178,6 +195,7 @@ class PgWalSource : public WalSource {
 
  private:
   std::unique_ptr<PgConnection> conn_;
+  DbEndpoint ep_;  // for SlotLost's SQL connection
   char* copy_buf_ = nullptr;
 };
 
@@ -234,7 +252,7 @@ StatusOr<uint64_t> ParsePgSize(std::string_view text) {
 
 StatusOr<std::unique_ptr<WalSource>> ConnectWalSource(const DbEndpoint& ep, const std::string& application_name) {
   ASSIGN_OR_RETURN(auto conn, PgConnection::ConnectReplication(ep, application_name));
-  return std::unique_ptr<WalSource>(new PgWalSource(std::move(conn)));
+  return std::unique_ptr<WalSource>(new PgWalSource(std::move(conn), ep));
 }
 
 }  // namespace stb
