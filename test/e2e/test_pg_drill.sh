@@ -8,7 +8,7 @@
 # moved aside, not deleted) and the configured server comes back with every archived heartbeat.
 source "$(dirname "$0")/lib.sh" "$1"
 source "$HERE/pg_lib.sh"
-trap 'heartbeat_stop; stop_pg; [ -z "${imp_pid:-}" ] || kill "$imp_pid" 2>/dev/null; [ -n "${KEEP_W:-}" ] || rm -rf "$W"' EXIT
+trap 'heartbeat_stop; stop_pg; [ -z "${imp_pid:-}" ] || kill "$imp_pid" 2>/dev/null || true; [ -n "${KEEP_W:-}" ] || rm -rf "$W"' EXIT
 
 unset PLAYER_SAVES_DIR CONFIG_DIRS APP_DIR
 export DB_BACKUP_METHOD=physical DB_RECOVERY_TIMEOUT=120
@@ -58,6 +58,23 @@ after=$(psql_ postgres -At -c "SELECT count(*) FROM heartbeat")
 pass "dr-test: window $(p "['window']['from_time']") .. $(p "['window']['to_time']"), target $(p "['target_time']")," \
   "recovered_to $(p "['recovered_to']['time']"), rto $(p "['rto_seconds']") s; scratch removed, live server untouched"
 
+# pg_waldump finds the window's end: one that fails is an error of the drill (not "no commit after
+# the backup's end"); one that is missing leaves the drill to recover to the backup's end, saying so.
+mkdir -p "$W/fakebin"
+for f in "$PGBIN"/*; do ln -s "$f" "$W/fakebin/${f##*/}"; done
+rm "$W/fakebin/pg_waldump"
+printf '#!/bin/sh\necho "pg_waldump: error: could not read file: Input/output error" >&2\nexit 1\n' >"$W/fakebin/pg_waldump"
+chmod 755 "$W/fakebin/pg_waldump"
+rc=0; DB_PG_BIN_DIR=$W/fakebin "$BIN" dr-test >"$W/d2.json" 2>"$W/d2.err" || rc=$?
+[ "$rc" != 0 ] && grep -q "pg_waldump exited 1: pg_waldump: error: could not read file" "$W/d2.json" "$W/d2.err" ||
+  fail "a failing pg_waldump: $rc $(cat "$W/d2.json" "$W/d2.err")"
+rm "$W/fakebin/pg_waldump"
+DB_PG_BIN_DIR=$W/fakebin "$BIN" dr-test >"$W/d3.json" 2>"$W/d3.err" || fail "dr-test without pg_waldump: $(cat "$W/d3.json" "$W/d3.err")"
+[ "$(json "$W/d3.json" "r['point_in_time']['target']")" = immediate ] &&
+  json "$W/d3.json" "r['point_in_time']['note']" | grep -q "pg_waldump not found" ||
+  fail "without pg_waldump: $(json "$W/d3.json" "json.dumps(r['point_in_time'])")"
+pass "dr-test: a failing pg_waldump fails it; without pg_waldump it recovers to the backup's end with a note"
+
 # 2. In place: refused while the server runs, nothing touched.
 rc=0; "$BIN" restore latest --components database --latest --no-progress >"$W/ip1.json" 2>"$W/ip1.err" || rc=$?
 [ "$rc" != 0 ] || fail "an in-place restore over the running server succeeded"
@@ -68,6 +85,8 @@ pass "in place over the running server: refused ($(json "$W/ip1.json" "r['compon
 
 # The server stopped; another cluster at the recorded path is refused and left as it was.
 heartbeat_stop
+last_at=$(psql_ postgres -At -c "SELECT extract(epoch FROM max(at)) FROM heartbeat")
+sleep 2  # the last WAL is stored well after the last commit
 psql_ postgres -At -c "SELECT pg_switch_wal()" >/dev/null
 wait_archived
 last=$(psql_ postgres -At -c "SELECT max(id) FROM heartbeat")
@@ -84,6 +103,18 @@ rc=0; "$BIN" restore latest --components database --latest --no-progress >"$W/ip
   fail "the linked data directory was touched"
 rm "$PGD/data"; mv "$PGD/orig" "$PGD/data"
 pass "in place over another cluster's data directory, or through a symbolic link: refused, left as it was"
+
+# A target after the last commit but inside the stored WAL passes the plan, and PostgreSQL fails
+# it after the lay-down: the error names where the previous data directory is.
+target=$(python3 -c "import datetime; print(datetime.datetime.utcfromtimestamp($last_at + 0.5).isoformat() + 'Z')")
+rc=0; "$BIN" restore latest --components database --target-time "$target" --no-progress >"$W/ip5.json" 2>"$W/ip5.err" ||
+  rc=$?
+aside=$(json "$W/ip5.json" "r['components']['database'].get('previous_data_directory', '')")
+[ "$rc" != 0 ] && [ -n "$aside" ] && grep -qF "the previous data directory is intact at $aside" "$W/ip5.json" ||
+  fail "a target PostgreSQL cannot reach, in place: $rc $(cat "$W/ip5.json" "$W/ip5.err")"
+pg_stop_dirs "$PGD/data"
+rm -rf "$PGD/data"; mv "$aside" "$PGD/data"
+pass "in place to a target after the last commit: failed by PostgreSQL, the error names the previous directory"
 
 # With the server stopped: replaced in place, the old directory moved aside, the configured
 # server (DB_START_COMMAND, its port) back with every heartbeat archived. While the configured
@@ -105,8 +136,11 @@ while True:
     c.settimeout(2)
     got = "a connection"
     try:
-        c.recv(4096)  # the startup packet; ask for the password in clear text
-        c.sendall(b"R\0\0\0\x08\0\0\0\x03")
+        first = c.recv(4096)
+        if first[4:8] in (b"\x04\xd2\x16\x2f", b"\x04\xd2\x16\x30"):  # SSL or GSS request: none here
+            c.sendall(b"N")
+            c.recv(4096)  # the startup packet
+        c.sendall(b"R\0\0\0\x08\0\0\0\x03")  # send the password in clear text
         if c.recv(4096)[:1] == b"p": got += " that sent a password"
     except OSError: pass
     with open(sys.argv[2], "a") as f: f.write(got + "\n")
@@ -117,7 +151,7 @@ for _ in $(seq 50); do [ -e "$W/impostor.log" ] && break; sleep 0.1; done
 rc=0
 DB_PORT=$imp_port "$BIN" restore latest --components database --latest --no-progress >"$W/ip3.json" 2>"$W/ip3.err" ||
   rc=$?
-kill "$imp_pid"; wait "$imp_pid" 2>/dev/null || true
+kill "$imp_pid"; wait "$imp_pid" 2>/dev/null || true; imp_pid=
 [ ! -s "$W/impostor.log" ] || fail "in-place recovery connected to DB_HOST/DB_PORT: $(cat "$W/impostor.log")"
 [ "$rc" = 0 ] || fail "in-place restore: $(cat "$W/ip3.json" "$W/ip3.err")"
 aside=$(json "$W/ip3.json" "r['components']['database']['previous_data_directory']")

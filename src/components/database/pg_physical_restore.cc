@@ -257,6 +257,10 @@ json RestorePhysical(Repository& repo, const json& entry, const Settings& s, con
   po.backup_id = entry.value("label", "");
   po.scratch = !in_place && !(o.archive_preserve && dir == recorded);
   json r = RunPgRecovery(repo, repo.storage(), *plan, po);
+  if (!r.value("success", false) && !aside.empty()) {  // the operator's next step needs both paths
+    r["error"] = r.value("error", std::string("recovery failed")) + " (in place: " + dir +
+                 " holds the restored backup; the previous data directory is intact at " + aside + ")";
+  }
   r.update(laid);
   return r;
 }

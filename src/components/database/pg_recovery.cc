@@ -144,7 +144,8 @@ StatusOr<pid_t> PostmasterPidOf(const std::string& dir, const std::string& sock)
   std::ifstream in(dir + "/postmaster.pid");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto f = ParsePostmasterPid(text);
-  if (!f.ok() || !f->complete) return pid_t(0);  // not (completely) written yet
+  // Not (completely) written yet: the socket line stays empty until the server listens there.
+  if (!f.ok() || !f->complete || f->socket_dir.empty()) return pid_t(0);
   if (f->socket_dir != sock) {
     return InvalidArgument(dir + "/postmaster.pid names the socket directory '" + f->socket_dir + "', not " + sock +
                            ": it is not the server this restore started");
@@ -418,7 +419,10 @@ json RunPgRecovery(const Repository& repo, Storage& from, const PgRecoveryPlan& 
   } cleanup{stager, stage};
 
   auto pid = StartServer(plan, o, *as, log, sock, port);
-  if (!pid.ok()) return fail(pid.status().message());
+  if (!pid.ok()) {  // a server pg_ctl started but we do not trust: stopped as its own account
+    (void)RunAs({plan.bin.pg_ctl, "-D", o.data_dir, "-m", "immediate", "-w", "stop"}, *as, log + ".start");
+    return fail(pid.status().message());
+  }
   if (o.scratch) r["postmaster_pid"] = *pid;  // what a drill stops when recovery fails half-way
   // Only through the socket in our run directory (the server's account and root alone reach it):
   // never DB_HOST/DB_PORT, where anything may listen while the configured server is down.

@@ -62,7 +62,7 @@ StatusOr<PgRecoveryPlan> PlanPgRecovery(const Repository& repo, Storage& from, u
 struct PgRecoveryOptions {
   std::string data_dir;   // laid down, backup_label in it
   std::string backup_id;  // for the settings' comment
-  bool scratch = true;    // beside the original: own port and socket (else DB_HOST/DB_PORT)
+  bool scratch = true;    // beside the original; else the configured server's own directory (in place)
   bool archive_preserve = false;
   int port = 0;  // 0: a free one
   bool stop_after = false;
@@ -78,8 +78,11 @@ struct PgRecoveryOptions {
 };
 
 // The report: success, error, rto_seconds, recovered_to, wal_end_lsn, target, timeline_path,
-// data_directory, socket_directory, port, server_log, amcheck. On a WAL gap the server is left
-// running at the last good point and success is false.
+// data_directory, socket_directory, port, server_log, amcheck; postmaster_pid (beside the
+// original), started (in place: "DB_START_COMMAND" or "pg_ctl"), stopped. Recovery always runs on
+// the socket in the run directory, in place with no TCP listener and trust on that socket alone,
+// then stopped and started as configured. On a WAL gap the server is left running at the last
+// good point and success is false.
 nlohmann::json RunPgRecovery(const Repository& repo, Storage& from, const PgRecoveryPlan& plan,
                              const PgRecoveryOptions& o);
 
