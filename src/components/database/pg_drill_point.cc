@@ -118,6 +118,31 @@ double NewestCommitTime(const std::string& out) {
   return newest;
 }
 
+StatusOr<StoredCommit> NewestStoredCommit(Repository& repo, const PgRecoveryPlan& plan, uint64_t from_lsn) {
+  std::string waldump = plan.bin.postgres.substr(0, plan.bin.postgres.rfind('/')) + "/pg_waldump";
+  if (::access(waldump.c_str(), X_OK) != 0) return NotFound(waldump + " not found");
+  const char* tmp = std::getenv("TMPDIR");
+  TempDir dir{std::string(tmp && *tmp ? tmp : "/tmp") + "/stb-waldump-XXXXXX"};
+  if (!::mkdtemp(dir.path.data())) return ErrnoStatus("creating " + dir.path, errno);
+  WalStore store(repo, plan.cluster);
+  const uint32_t seg = plan.wal.seg_size;
+  const uint64_t first = from_lsn / seg;
+  StoredCommit c;
+  for (uint64_t segno = plan.wal.last_segno; segno >= first && c.segments_scanned < kMaxSegmentsScanned;
+       ++c.segments_scanned) {
+    uint32_t tli = plan.wal.TimelineFor(segno);
+    ASSIGN_OR_RETURN(auto data, store.ReadSegmentOrPrefix(repo.storage(), tli, segno, seg));
+    if (!data) break;
+    auto newest = NewestCommitInSegment(waldump, dir.path, SegmentFileName(tli, segno, seg), *data, seg);
+    if (!newest.ok())
+      return newest.status().Context("finding the newest commit in WAL segment " + std::to_string(segno));
+    c.time_unix = *newest;
+    if (c.time_unix > 0 || segno == 0) break;
+    --segno;
+  }
+  return c;
+}
+
 StatusOr<DrillPoint> ChooseDrillPoint(Repository& repo, const json& entry, const std::string& pg_bin_dir,
                                       double random01) {
   DrillPoint p;
@@ -133,29 +158,14 @@ StatusOr<DrillPoint> ChooseDrillPoint(Repository& repo, const json& entry, const
                    PlanPgRecovery(repo, repo.storage(), sysid, entry.value("start_tli", 1u), *start_lsn, latest,
                                   entry.value("server_version", 0) / 10000, pg_bin_dir));
   p.wal_end_lsn = FormatLsn(plan.wal.wal_end_lsn);
-  std::string waldump = plan.bin.postgres.substr(0, plan.bin.postgres.rfind('/')) + "/pg_waldump";
-  if (::access(waldump.c_str(), X_OK) != 0) {  // the drill still runs, to the backup's end
-    p.note = waldump + " not found (it finds the window's end): recovered to the backup's end";
+  auto newest = NewestStoredCommit(repo, plan, *end_lsn);
+  if (newest.status().code() == Code::kNotFound) {  // the drill still runs, to the backup's end
+    p.note = newest.status().message() + " (it finds the window's end): recovered to the backup's end";
     return p;
   }
-  const char* tmp = std::getenv("TMPDIR");
-  TempDir dir{std::string(tmp && *tmp ? tmp : "/tmp") + "/stb-waldump-XXXXXX"};
-  if (!::mkdtemp(dir.path.data())) return ErrnoStatus("creating " + dir.path, errno);
-  WalStore store(repo, plan.cluster);
-  const uint32_t seg = plan.wal.seg_size;
-  const uint64_t first = *end_lsn / seg;
-  int scanned = 0;
-  for (uint64_t segno = plan.wal.last_segno; segno >= first && scanned < kMaxSegmentsScanned; ++scanned) {
-    uint32_t tli = plan.wal.TimelineFor(segno);
-    ASSIGN_OR_RETURN(auto data, store.ReadSegmentOrPrefix(repo.storage(), tli, segno, seg));
-    if (!data) break;
-    auto newest = NewestCommitInSegment(waldump, dir.path, SegmentFileName(tli, segno, seg), *data, seg);
-    if (!newest.ok())
-      return newest.status().Context("finding the newest commit in WAL segment " + std::to_string(segno));
-    p.window_to_unix = *newest;
-    if (p.window_to_unix > 0 || segno == 0) break;
-    --segno;
-  }
+  if (!newest.ok()) return newest.status();
+  p.window_to_unix = newest->time_unix;
+  int scanned = newest->segments_scanned;
   // A target must lie before the newest commit by more than the microseconds PostgreSQL keeps.
   if (p.window_to_unix > p.window_from_unix + 0.002) {
     p.target = "time";

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "components/database/pg_drill_point.h"
 #include "components/database/pg_physical_laydown.h"
 #include "core/file_util.h"
 #include "core/log.h"
@@ -157,6 +158,24 @@ std::string PutBack(const std::string& dir, const std::string& aside) {
   return " (the previous data directory is back in place)";
 }
 
+// PostgreSQL stops at the first commit after a target time: with none after it in the WAL it
+// replays everything and fails without promoting, after the lay-down (in place: with the old
+// directory moved aside). Refused first, when pg_waldump can tell; else the server will.
+Status CheckTimeReachable(Repository& repo, const PgRecoveryPlan& plan, uint64_t start_lsn) {
+  if (plan.target.kind != RecoveryTarget::kTime) return Status::Ok();
+  auto newest = NewestStoredCommit(repo, plan, start_lsn);
+  if (!newest.ok()) {
+    LogWarn("restore: the newest commit in the stored WAL is unknown (" + newest.status().message() +
+            "): PostgreSQL checks --target-time itself");
+    return Status::Ok();
+  }
+  if (newest->time_unix <= 0 || plan.target.time_unix <= newest->time_unix) return Status::Ok();
+  return InvalidArgument("--target-time " + PgTimestampUtc(plan.target.time_unix) +
+                         " is after the newest commit in the stored WAL (" + PgTimestampUtc(newest->time_unix) +
+                         "): PostgreSQL cannot stop there; restore with --latest to recover everything, or give an "
+                         "earlier time (nothing was laid down)");
+}
+
 }  // namespace
 
 StatusOr<RecoveryTarget> RecoveryTargetOf(const RestoreOptions& o) {
@@ -233,6 +252,8 @@ json RestorePhysical(Repository& repo, const json& entry, const Settings& s, con
   auto plan = PlanPgRecovery(repo, repo.storage(), sysid, entry.value("start_tli", 1u), *start_lsn, *target, major,
                              s.db_pg_bin_dir);
   if (!plan.ok()) return Failed(plan.status().message());
+  Status reachable = CheckTimeReachable(repo, *plan, *start_lsn);
+  if (!reachable.ok()) return Failed(reachable.message());
   std::string recorded;
   for (const auto& root : entry.value("roots", json::array())) {
     if (root.value("name", "") == "pgdata") recorded = root.value("path", "");
