@@ -184,21 +184,37 @@ int SuperviseScheduledJob(const Settings& s, const std::string& type) {
   return rc;
 }
 
+// The physical full that lost WAL forces, and when it fails (physical backups blocked: no
+// replication access, WAL not arriving) the scheduled run as configured, so that the files and
+// the database's logical dumps do not stop too; the failed full was alerted (backup_failed) and
+// check keeps failing until a physical full succeeds.
+int RunForcedFull(const Settings& s, const Settings& run, const std::string& type, json& report) {
+  int rc = RunBackup(run, BackupArgs{"full", "", false}, &report);
+  if (rc == 0 || rc >= 128 || Stopping()) return rc;
+  InitLog(s.log_dir, "schedule.log");
+  LogWarn("schedule: the physical full backup forced by lost WAL failed; running the scheduled " + type +
+          " backup as configured (DB_BACKUP_METHOD)");
+  report = json();
+  return RunBackup(s, BackupArgs{type, "", false}, &report);
+}
+
 int RunScheduledJob(const Settings& s, const std::string& type) {
   json report;
   // WAL wal-receive lost ended the recoverable window: this run is a physical full, whatever the
   // schedule said, so that a new window opens (check fails until one has).
   Settings run = s;
   std::string run_type = type;
+  bool forced = false;
   auto lost = UnhealedLosses(s);
   if (!lost.ok()) LogWarn("schedule: reading the record of lost WAL: " + lost.status().message());
   if (lost.ok() && !lost->empty() && !s.db_host.empty()) {
     run_type = "full";
     run.db_backup_method = "physical";
+    forced = true;
     InitLog(s.log_dir, "schedule.log");
     LogWarn("schedule: " + DescribeWalLoss(lost->front()) + ": this run is a physical full backup");
   }
-  int rc = RunBackup(run, BackupArgs{run_type, "", false}, &report);
+  int rc = forced ? RunForcedFull(s, run, type, report) : RunBackup(run, BackupArgs{run_type, "", false}, &report);
   InitLog(s.log_dir, "schedule.log");
   LogInfo("scheduled " + run_type + " backup " + report.value("backup_id", "(none)") +
           (rc == 0 ? " succeeded" : " failed"));

@@ -100,6 +100,21 @@ Status FsyncDir(const std::string& dir) {
   return Status::Ok();
 }
 
+Status ReplaceFileDurably(const std::string& path, const std::string& text) {
+  std::string tmp = Dirname(path) + "/." + Basename(path) + ".tmp-" + RandomHex(6);
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) return ErrnoStatus("creating " + tmp, errno);
+  Status st = WriteFull(fd.get(), reinterpret_cast<const uint8_t*>(text.data()), text.size(), tmp);
+  if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoStatus("fsync " + tmp, errno);
+  if (st.ok() && ::close(fd.release()) != 0) st = ErrnoStatus("closing " + tmp, errno);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = ErrnoStatus("renaming " + tmp, errno);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  return FsyncDir(Dirname(path));
+}
+
 Status MakeDirs(const std::string& path, int mode) {
   if (path.empty()) return Status::Ok();
   struct stat st;

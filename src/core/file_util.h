@@ -12,6 +12,9 @@ namespace stb {
 StatusOr<Bytes> ReadWholeFile(const std::string& path);
 Status MakeDirs(const std::string& path, int mode = 0700);
 Status FsyncDir(const std::string& dir);
+// Replaces path with text durably: a new temporary beside it (O_EXCL), fsync, rename, fsync of
+// the directory. A crash leaves the old content or the new, never an empty or partial file.
+Status ReplaceFileDurably(const std::string& path, const std::string& text);
 std::string RandomHex(size_t bytes);
 std::string Hostname();
 std::string Basename(const std::string& path);

@@ -104,8 +104,8 @@ std::string ResolveProgram(const std::string& name) {
   for (size_t pos = 0; pos <= dirs.size();) {
     size_t colon = dirs.find(':', pos);
     std::string dir = dirs.substr(pos, colon == std::string::npos ? std::string::npos : colon - pos);
-    std::string full = (dir.empty() ? "." : dir) + "/" + name;
-    if (::access(full.c_str(), X_OK) == 0) return full;
+    std::string full = dir + "/" + name;
+    if (!dir.empty() && ::access(full.c_str(), X_OK) == 0) return full;  // never the working directory
     if (colon == std::string::npos) break;
     pos = colon + 1;
   }
@@ -116,6 +116,18 @@ std::string ResolveProgram(const std::string& name) {
 struct ChildFds {
   int in = -1, out = -1, err = -1;  // -1: leave that descriptor as it is
 };
+
+// Our ignored SIGPIPE and any signals a waiting thread keeps blocked are not the child's: a
+// program started with SIGTERM blocked could not be stopped. (sigaction and sigprocmask are
+// async-signal-safe.)
+void ResetSignals() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGPIPE, &dfl, nullptr);
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
 
 // fork + (setgroups, setgid, setuid) + exec, with only async-signal-safe calls in the child.
 int ForkExecAs(const RunAsAccount& as, const ChildFds& fds, const std::string& program, char* const argv[],
@@ -130,6 +142,7 @@ int ForkExecAs(const RunAsAccount& as, const ChildFds& fds, const std::string& p
     if (::setgroups(as.groups.size(), as.groups.data()) != 0 || ::setgid(as.gid) != 0 || ::setuid(as.uid) != 0) {
       ::_exit(126);
     }
+    ResetSignals();
     ::close_range(3, ~0u, 0);
     ::execve(program.c_str(), argv, envp);
     ::_exit(127);
@@ -156,7 +169,8 @@ StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessSpec& sp
   if (spec.pipe_stdin && pipe2(in, O_CLOEXEC) != 0) return fail("pipe", errno);
   if (spec.pipe_stdout && pipe2(out, O_CLOEXEC) != 0) return fail("pipe", errno);
   if (!spec.output_path.empty()) {
-    file = ::open(spec.output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    // No symlink at the end: the file may sit in a directory the child's account owns.
+    file = ::open(spec.output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (file < 0) return fail("opening " + spec.output_path, errno);
   }
   if (!spec.pipe_stdin && (null_in = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) return fail("/dev/null", errno);
@@ -195,7 +209,18 @@ StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessSpec& sp
     }
     // Descriptors someone opened without O_CLOEXEC (libraries do) stay with us.
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    rc = posix_spawnp(&pid, args[0].c_str(), &fa, nullptr, argv.data(), envp.data());
+    // As ResetSignals: the default SIGPIPE and an empty signal mask.
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, pipe;
+    sigemptyset(&none);
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &pipe);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    rc = posix_spawnp(&pid, args[0].c_str(), &fa, &attr, argv.data(), envp.data());
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
   }
   if (rc != 0) return fail("starting " + spec.argv[0], rc);
@@ -240,6 +265,7 @@ Status SpawnDetached(const std::vector<std::string>& argv) {
       ::dup2(null, 2);
     }
     ::close_range(3, ~0u, 0);
+    ResetSignals();
     ::execv(av[0], av.data());
     ::_exit(127);
   }

@@ -2,11 +2,14 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -69,6 +72,40 @@ TEST(SubprocessTest, InheritedDescriptorsAreClosed) {
     EXPECT_EQ((*q)->Wait(), 0);
   }
   ::close(leaked);
+}
+
+// Our ignored SIGPIPE and blocked signals are not inherited: a child started while a thread
+// blocks SIGTERM for sigwait must still stop on SIGTERM.
+TEST(SubprocessTest, ChildrenGetDefaultSignals) {
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &block, &old), 0);
+  ::signal(SIGPIPE, SIG_IGN);
+  std::vector<std::optional<RunAsAccount>> accounts = {std::nullopt};
+  if (::geteuid() == 0) {
+    auto nobody = LookUpAccount("nobody");
+    ASSERT_TRUE(nobody.ok());
+    accounts.push_back(*nobody);
+  }
+  for (const auto& as : accounts) {
+    std::string out = TempPath("sig");
+    ::unlink(out.c_str());
+    auto p = Subprocess::Start(
+        {.argv = {"/bin/grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"}, .output_path = out, .run_as = as});
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ((*p)->Wait(), 0);
+    std::string status = Slurp(out);
+    // Only our two changes are checked: the environment may ignore others (nohup's SIGHUP).
+    auto mask = [&](const std::string& name) {
+      size_t at = status.find(name + ":\t");
+      return at == std::string::npos ? ~0ull : std::stoull(status.substr(at + name.size() + 2, 16), nullptr, 16);
+    };
+    EXPECT_EQ(mask("SigBlk") & (1ull << (SIGTERM - 1)), 0u) << status;
+    EXPECT_EQ(mask("SigIgn") & (1ull << (SIGPIPE - 1)), 0u) << status;
+    ::unlink(out.c_str());
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 TEST(SubprocessTest, UnknownAccountIsNamed) {

@@ -95,7 +95,12 @@ void Restore(const ComponentRegistry& registry, const Settings& s, const Reposit
 void Cleanup(const DrillPlan& plan, ScratchRedis* redis, ScratchDatabase* db, ScratchDirectory& dir,
              DrillReport& report) {
   if (report.scratch && report.scratch->postgres) {  // left running when recovery failed half-way
-    auto st = StopScratchPostgres(*report.scratch->postgres);
+    pid_t pid = 0;
+    if (report.restore && report.restore->ok()) {
+      auto c = (*report.restore)->components.find("database");
+      if (c != (*report.restore)->components.end()) pid = c->second.details.value("postmaster_pid", 0);
+    }
+    auto st = StopScratchPostgres(*report.scratch->postgres, pid);
     report.cleanup["postgres"] = st.ok() ? (*st ? "stopped" : "not running") : st.status().message();
     if (!st.ok()) report.errors.push_back("cleanup: " + st.status().message());
   }

@@ -4,10 +4,15 @@
 #include "drill/drill.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "catalog/catalog.h"
 #include "core/file_util.h"
@@ -141,6 +146,48 @@ TEST(ScratchTest, AScratchDirectoryRemovesItselfWhenTheDrillDidNot) {
     ASSERT_TRUE(fs::exists(path + "/file"));
   }
   EXPECT_FALSE(fs::exists(path));
+}
+
+// A child that sleeps until killed, as uid (when we are root and uid differs from ours).
+pid_t SleepingChild(uid_t uid) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (uid != ::geteuid() && ::setuid(uid) != 0) ::_exit(1);
+    ::execl("/bin/sleep", "sleep", "60", nullptr);
+    ::_exit(1);
+  }
+  struct stat st;
+  for (int i = 0; i < 200 && (::stat(("/proc/" + std::to_string(pid)).c_str(), &st) != 0 || st.st_uid != uid); ++i) {
+    ::usleep(10000);  // until the child runs as uid
+  }
+  return pid;
+}
+
+// The postmaster.pid of a scratch server is written by the server's account: root must not stop a
+// pid it names (one of root's own, say), only the pid the restore started and while it runs as the
+// scratch data directory's owner.
+TEST(ScratchTest, StopScratchPostgresStopsOnlyTheDirectoryOwnersProcess) {
+  fs::path dir = fs::temp_directory_path() / ("stb-scratch-pg-" + RandomHex(4));
+  fs::create_directories(dir);
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chown(dir.c_str(), 65534, 65534), 0);
+    pid_t roots = SleepingChild(0);
+    std::ofstream(dir / "postmaster.pid") << roots << "\n" << dir.string() << "\n";
+    EXPECT_FALSE(StopScratchPostgres(dir, roots).ok());
+    EXPECT_EQ(::kill(roots, 0), 0) << "root's process was stopped";
+    ::kill(roots, SIGKILL);
+    ::waitpid(roots, nullptr, 0);
+  }
+  pid_t owners = SleepingChild(::geteuid() == 0 ? 65534 : ::geteuid());
+  int status = 0;
+  std::thread reaper([&] { ::waitpid(owners, &status, 0); });  // a zombie would still answer kill(pid, 0)
+  auto stopped = StopScratchPostgres(dir, owners);
+  reaper.join();
+  ASSERT_TRUE(stopped.ok()) << stopped.status().message();
+  EXPECT_TRUE(*stopped);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  EXPECT_FALSE(*StopScratchPostgres(dir, 0));
+  fs::remove_all(dir);
 }
 
 }  // namespace

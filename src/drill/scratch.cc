@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -148,19 +149,21 @@ std::string RedisConfQuote(const std::string& s) {
   return out + "\"";
 }
 
-StatusOr<bool> StopScratchPostgres(const std::string& data_dir) {
-  std::ifstream in(data_dir + "/postmaster.pid");
-  long pid = 0;
-  std::string dir;
-  if (!(in >> pid) || pid <= 1) return false;
-  in.ignore(1);
-  std::getline(in, dir);
-  if (dir != data_dir) return Internal(data_dir + "/postmaster.pid names " + dir + ": not stopped");
-  if (::kill(pid_t(pid), SIGQUIT) != 0) return errno == ESRCH ? StatusOr<bool>(false) : ErrnoStatus("kill", errno);
-  for (int i = 0; i < 300 && ::kill(pid_t(pid), 0) == 0; ++i) {
+StatusOr<bool> StopScratchPostgres(const std::string& data_dir, pid_t pid) {
+  if (pid <= 1) return false;
+  struct stat dir, proc;
+  if (::stat(data_dir.c_str(), &dir) != 0) return ErrnoStatus("stat " + data_dir, errno);
+  if (::stat(("/proc/" + std::to_string(pid)).c_str(), &proc) != 0) return false;  // gone
+  // A pid reused by a process of another account (root's above all) is not ours to stop.
+  if (proc.st_uid != dir.st_uid) {
+    return Internal("pid " + std::to_string(pid) + " runs as uid " + std::to_string(proc.st_uid) + ", not as " +
+                    data_dir + "'s owner: not stopped");
+  }
+  if (::kill(pid, SIGQUIT) != 0) return errno == ESRCH ? StatusOr<bool>(false) : ErrnoStatus("kill", errno);
+  for (int i = 0; i < 300 && ::kill(pid, 0) == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  if (::kill(pid_t(pid), 0) == 0) ::kill(pid_t(pid), SIGKILL);
+  if (::kill(pid, 0) == 0) ::kill(pid, SIGKILL);
   return true;
 }
 

@@ -2,6 +2,8 @@
 // PostgreSQL/CockroachDB database and a redis-server on a free loopback port.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
 
@@ -15,10 +17,10 @@ StatusOr<int> FreeLoopbackPort();
 // A redis.conf argument in double quotes, escaped so that any password or path is read back as is.
 std::string RedisConfQuote(const std::string& s);
 
-// Stops (immediate shutdown, SIGQUIT; SIGKILL after 30 s) the postmaster whose postmaster.pid in
-// data_dir names data_dir itself: a scratch server a failed recovery left running. false when
-// none was running.
-StatusOr<bool> StopScratchPostgres(const std::string& data_dir);
+// Stops (immediate shutdown, SIGQUIT; SIGKILL after 30 s) the scratch server a failed recovery left
+// running: the pid the restore started (never one read from a file the server's account writes),
+// and only while that pid runs as data_dir's owner. false when none was running.
+StatusOr<bool> StopScratchPostgres(const std::string& data_dir, pid_t pid);
 
 // Each Remove/Drop/Stop runs once: the drill calls it to report the outcome; the destructor
 // calls it if the drill did not get that far.

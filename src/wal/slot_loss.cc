@@ -1,7 +1,6 @@
 #include "wal/slot_loss.h"
 
-#include <cstdio>
-#include <fstream>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include "core/file_util.h"
@@ -27,15 +26,31 @@ StatusOr<std::vector<WalLoss>> LoadWalLosses(const std::string& state_dir) {
   }
   json doc = json::parse(bytes->begin(), bytes->end(), nullptr, false);
   if (!doc.is_array()) return Corrupt(PathOf(state_dir) + " is not a JSON array: delete it after a full backup");
+  auto bad = [&] { return Corrupt(PathOf(state_dir) + " has a malformed entry: delete it after a full backup"); };
   for (const auto& j : doc) {
-    if (!j.is_object()) continue;
+    if (!j.is_object()) return bad();
     WalLoss l;
-    l.cluster = j.value("cluster", "");
-    l.slot = j.value("slot", "");
-    l.tli = j.value("timeline", 0u);
-    l.from_lsn = j.value("from_lsn", uint64_t{0});
-    l.to_lsn = j.value("to_lsn", uint64_t{0});
-    l.at = j.value("at", 0.0);
+    // Typed reads only: json::value throws on a wrong type, and a damaged file must not end check.
+    auto str = [&](const char* k, std::string& v) {
+      auto it = j.find(k);
+      if (it == j.end() || !it->is_string()) return false;
+      v = it->get<std::string>();
+      return true;
+    };
+    auto uint = [&](const char* k, uint64_t& v) {
+      auto it = j.find(k);
+      if (it == j.end() || !it->is_number_unsigned()) return false;
+      v = it->get<uint64_t>();
+      return true;
+    };
+    uint64_t tli = 0;
+    auto at = j.find("at");
+    if (!str("cluster", l.cluster) || !str("slot", l.slot) || !uint("timeline", tli) || tli > UINT32_MAX ||
+        !uint("from_lsn", l.from_lsn) || !uint("to_lsn", l.to_lsn) || at == j.end() || !at->is_number()) {
+      return bad();
+    }
+    l.tli = uint32_t(tli);
+    l.at = at->get<double>();
     out.push_back(l);
   }
   return out;
@@ -55,14 +70,8 @@ Status RecordWalLoss(const std::string& state_dir, const WalLoss& loss) {
                    {"description", DescribeWalLoss(l)}});
   }
   RETURN_IF_ERROR(MakeDirs(state_dir));
-  std::string path = PathOf(state_dir), tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << doc.dump(1) << "\n";
-    if (!f.flush()) return IoError("writing " + tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("renaming " + tmp, errno);
-  return Status::Ok();
+  // Durable: a loss record lost to a power cut would let check pass over a real gap.
+  return ReplaceFileDurably(PathOf(state_dir), doc.dump(1) + "\n");
 }
 
 std::vector<WalLoss> UnhealedWalLosses(const std::vector<WalLoss>& losses,

@@ -42,5 +42,20 @@ TEST(WalLoss, ADamagedRecordIsAnError) {
   std::system(("rm -rf " + dir).c_str());
 }
 
+// A field of the wrong type (a hand edit, a damaged disk) is an error, not an exception that
+// would end check or schedule.
+TEST(WalLoss, AWrongTypedFieldIsAnError) {
+  std::string dir = "/tmp/stb-slot-loss-type-" + std::to_string(::getpid());
+  std::system(("mkdir -p " + dir +
+               " && echo '[{\"cluster\": 7, \"slot\": \"s\", \"timeline\": 1, \"from_lsn\": 1, "
+               "\"to_lsn\": 2, \"at\": 3}]' > " +
+               dir + "/wal-slot-lost.json")
+                  .c_str());
+  auto r = LoadWalLosses(dir);
+  EXPECT_EQ(r.status().code(), Code::kCorrupt);
+  EXPECT_EQ(RecordWalLoss(dir, WalLoss{"c1", "s", 1, 1, 2, 3}).code(), Code::kCorrupt);
+  std::system(("rm -rf " + dir).c_str());
+}
+
 }  // namespace
 }  // namespace stb

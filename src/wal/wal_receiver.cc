@@ -289,11 +289,13 @@ Status WalReceiver::Setup(WalSource& src, uint64_t* start, uint32_t* tli) {
   behind_limit_ = o_.behind_bytes;
   auto keep = src.SlotKeepSize();  // the slot is invalidated past it: warn at half
   if (keep.ok() && *keep && **keep / 2 < behind_limit_) behind_limit_ = **keep / 2;
-  // A slot made with RESERVE_WAL has a restart_lsn: none means PostgreSQL invalidated it.
+  // Invalidated by PostgreSQL (wal_status lost), not merely without a restart_lsn: a slot made
+  // elsewhere without reserving WAL has none and has lost nothing.
   ASSIGN_OR_RETURN(auto restart, src.ReadSlotRestartLsn(o_.slot));
-  bool lost = !restart || lost_pending_;
-  std::string why = !restart ? "slot " + o_.slot + " was invalidated (wal_status lost)"
-                             : "the server had removed it when streaming resumed";
+  ASSIGN_OR_RETURN(bool slot_lost, src.SlotLost(o_.slot));
+  bool lost = slot_lost || lost_pending_;
+  std::string why = slot_lost ? "slot " + o_.slot + " was invalidated (wal_status lost)"
+                              : "the server had removed it when streaming resumed";
   lost_pending_ = false;
   auto resume = [&](uint64_t from, uint32_t on_tli) -> Status {
     *start = from, *tli = on_tli;
@@ -322,7 +324,7 @@ Status WalReceiver::Setup(WalSource& src, uint64_t* start, uint32_t* tli) {
     sink_->Begin(it->first, from);
     return resume(from, it->first);
   }
-  if (!restart) {  // nothing stored yet, so nothing lost: a usable slot is all we need
+  if (slot_lost) {  // nothing stored yet, so nothing lost: a usable slot is all we need
     LogWarn("wal-receive: " + why + "; recreating it");
     RETURN_IF_ERROR(src.DropSlot(o_.slot));
     RETURN_IF_ERROR(src.CreatePhysicalSlot(o_.slot));

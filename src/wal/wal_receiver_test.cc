@@ -167,11 +167,12 @@ class FakeSource : public WalSource {
     return Status::Ok();
   }
   Status DropSlot(const std::string&) override {
-    exists = false, restart = std::nullopt, ++drops;
+    exists = false, restart = std::nullopt, lost = false, ++drops;
     return Status::Ok();
   }
   StatusOr<std::optional<uint64_t>> SlotKeepSize() override { return keep_size; }
   StatusOr<std::optional<uint64_t>> ReadSlotRestartLsn(const std::string&) override { return restart; }
+  StatusOr<bool> SlotLost(const std::string&) override { return lost; }
   StatusOr<std::pair<std::string, std::string>> TimelineHistory(uint32_t) override {
     return Unavailable("no history here");
   }
@@ -221,6 +222,7 @@ class FakeSource : public WalSource {
   bool end_removed = false;
   int drops = 0;
   std::optional<uint64_t> restart = 5 * kSeg + 40;
+  bool lost = false;  // wal_status = 'lost
   uint64_t removed_below = 0;
   uint64_t started_at = 0;
   int statuses = 0;
@@ -328,6 +330,7 @@ TEST_F(WalReceiverTest, RemovedWalIsAlertedAndSkipped) {
   StopToken stop;
   FakeSource src(stop, [](uint64_t) {});
   src.restart = std::nullopt;  // PostgreSQL 15 clears restart_lsn of a lost slot
+  src.lost = true;
   src.removed_below = 9 * kSeg;
   std::vector<std::string> alerts;
   WalReceiver receiver(*repo_, *mem_, {}, WalReceiverOptions{}, stop,
@@ -348,6 +351,7 @@ TEST_F(WalReceiverTest, InvalidatedSlotIsRecreatedAlertedAndRecorded) {
   StopToken stop;
   FakeSource src(stop, [](uint64_t) {});
   src.restart = std::nullopt;
+  src.lost = true;
   src.recreated_restart = 12 * kSeg + 100;
   std::vector<std::string> alerts;
   std::vector<WalLoss> losses;
@@ -368,6 +372,27 @@ TEST_F(WalReceiverTest, InvalidatedSlotIsRecreatedAlertedAndRecorded) {
   EXPECT_EQ(losses[0].to_lsn, 12 * kSeg);
   EXPECT_EQ(losses[0].cluster, WalStore::ClusterOf(*repo_, kSysid));
   EXPECT_EQ(losses[0].slot, "spacetime_backup");
+}
+
+// A slot created elsewhere without reserving WAL has no restart_lsn yet has lost nothing
+// (wal_status is not 'lost'): streaming resumes from what is stored, no loss, no new slot.
+TEST_F(WalReceiverTest, SlotWithoutRestartLsnIsNotLost) {
+  StorePart(2);
+  StopToken stop;
+  FakeSource src(stop, [](uint64_t) {});
+  src.restart = std::nullopt;
+  std::vector<std::string> alerts;
+  std::vector<WalLoss> losses;
+  WalReceiverOptions o;
+  o.on_loss = [&](const WalLoss& l) { losses.push_back(l); };
+  WalReceiver receiver(
+      *repo_, *mem_, {}, o, stop,
+      [&](const std::string& event, const std::string&, const std::string&) { alerts.push_back(event); });
+  ASSERT_TRUE(receiver.RunSession(src).ok());
+  EXPECT_EQ(src.drops, 0);
+  EXPECT_EQ(src.started_at, 2 * kSeg);
+  EXPECT_TRUE(alerts.empty()) << alerts[0];
+  EXPECT_TRUE(losses.empty());
 }
 
 // The removal shows only once streaming began (the server ends the copy with "has already been

@@ -60,14 +60,34 @@ grep -q "damaged: WAL .* of cluster .* (slot spacetime_backup) was removed by th
   fail "check did not name the loss: $(cat "$W/check1.err")"
 pass "check fails naming the lost range until a base backup"
 
+# Physical backups blocked (the receiver stopped: the base backup's WAL never arrives): the forced
+# physical full fails, and the scheduled run still happens as configured (logical), rather than
+# every run failing until an operator steps in; check still names the loss.
+stop_recv
+rc=0; DB_WAL_SOURCE=archive DB_WAL_WAIT_SECONDS=2 "$BIN" schedule run incremental >"$W/sched0.out" 2>&1 || rc=$?
+[ "$rc" = 0 ] || fail "schedule run with physical backups blocked exited $rc: $(tail -5 "$W/sched0.out")"
+grep -q "forced by lost WAL failed; running the scheduled incremental backup" "$BACKUP_LOG_DIR/schedule.log" ||
+  fail "schedule did not log the fallback: $(tail -5 "$BACKUP_LOG_DIR/schedule.log")"
+"$BIN" snapshots --json >"$W/snaps0.json"
+ok_snaps="[s for s in r if s['overall_success']]"
+[ "$(json "$W/snaps0.json" "[('recovery_window' in s) for s in $ok_snaps]")" = "[False]" ] ||
+  fail "the fallback is not one logical backup: $(cat "$W/snaps0.json")"
+fallback_id=$(json "$W/snaps0.json" "$ok_snaps[0]['backup_id']")
+rc=0; "$BIN" check >"$W/check1b.out" 2>"$W/check1b.err" || rc=$?
+[ "$rc" = 1 ] && grep -q "damaged: WAL .* was removed by the server" "$W/check1b.err" ||
+  fail "check after the fallback: $rc $(cat "$W/check1b.err")"
+pass "physical backups blocked: the forced full fails, the scheduled logical backup still runs, check still fails"
+start_receiver
+
 # schedule's next run (an incremental on the schedule, DB_BACKUP_METHOD=logical) becomes a physical
-# full backup. Its WAL comes from the receiver, streaming again (DB_WAL_SOURCE=auto looks for
-# archive_command only).
+# full backup. Its WAL comes from the receiver, streaming again (set explicitly: auto would choose
+# archive only while the slot is active, and the receiver may be between reconnects).
 psql_ postgres -c "INSERT INTO t VALUES ('after')" >/dev/null
 DB_WAL_SOURCE=archive DB_WAL_WAIT_SECONDS=60 "$BIN" schedule run incremental >"$W/sched.out" 2>&1 ||
   fail "schedule run: $(tail -5 "$W/sched.out")"
 "$BIN" snapshots --json >"$W/snaps.json"
-[ "$(json "$W/snaps.json" "[(s['type'], 'recovery_window' in s) for s in r]")" = "[('full', True)]" ] ||
+[ "$(json "$W/snaps.json" "[(s['type'], 'recovery_window' in s) for s in $ok_snaps if s['backup_id'] != '$fallback_id']")" = \
+  "[('full', True)]" ] ||
   fail "schedule did not take a physical full backup: $(cat "$W/snaps.json")"
 grep -q "this run is a physical full backup" "$BACKUP_LOG_DIR/schedule.log" || fail "schedule did not log why"
 rm "$BACKUP_STATE_DIR/catalog.db"  # the window below must come from check, not from snapshots

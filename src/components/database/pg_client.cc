@@ -1,5 +1,10 @@
 #include "components/database/pg_client.h"
 
+#include <poll.h>
+
+#include <cerrno>
+#include <chrono>
+
 #include <libpq-fe.h>
 
 namespace stb {
@@ -105,13 +110,15 @@ PgConnection::~PgConnection() {
   if (conn_) PQfinish(conn_);
 }
 
-StatusOr<std::vector<PgRow>> PgConnection::Query(const std::string& sql) {
-  PGresult* res = PQexec(conn_, sql.c_str());
+namespace {
+
+// Rows of a result (which is cleared), or its error.
+StatusOr<std::vector<PgRow>> TakeRows(PGconn* conn, PGresult* res) {
   ExecStatusType st = PQresultStatus(res);
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-    std::string msg = FirstLine(res ? PQresultErrorMessage(res) : PQerrorMessage(conn_));
+    std::string msg = FirstLine(res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
     PQclear(res);
-    if (PQstatus(conn_) != CONNECTION_OK) return Unavailable("the database connection was lost: " + msg);
+    if (PQstatus(conn) != CONNECTION_OK) return Unavailable("the database connection was lost: " + msg);
     return Internal(msg);
   }
   std::vector<PgRow> rows(static_cast<size_t>(PQntuples(res)));
@@ -128,6 +135,40 @@ StatusOr<std::vector<PgRow>> PgConnection::Query(const std::string& sql) {
   }
   PQclear(res);
   return rows;
+}
+
+}  // namespace
+
+StatusOr<std::vector<PgRow>> PgConnection::Query(const std::string& sql) {
+  return TakeRows(conn_, PQexec(conn_, sql.c_str()));
+}
+
+StatusOr<std::vector<PgRow>> PgConnection::Query(const std::string& sql, double timeout_seconds) {
+  if (!PQsendQuery(conn_, sql.c_str()))
+    return Unavailable("the database connection was lost: " + FirstLine(PQerrorMessage(conn_)));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
+  PGresult* last = nullptr;
+  for (;;) {
+    while (!PQisBusy(conn_)) {
+      PGresult* r = PQgetResult(conn_);
+      if (!r) return last ? TakeRows(conn_, last) : StatusOr<std::vector<PgRow>>(Internal("no result from the server"));
+      PQclear(last);
+      last = r;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    int n = left.count() > 0 ? ::poll(&p, 1, int(left.count())) : 0;
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      PQclear(last);
+      // A server that stays silent: the connection cannot be reused (the answer may come later).
+      return Unavailable("the database did not answer within " + std::to_string(int(timeout_seconds)) + " s");
+    }
+    if (!PQconsumeInput(conn_)) {
+      PQclear(last);
+      return Unavailable("the database connection was lost: " + FirstLine(PQerrorMessage(conn_)));
+    }
+  }
 }
 
 StatusOr<std::string> PgConnection::QueryValue(const std::string& sql) {

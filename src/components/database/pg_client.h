@@ -42,6 +42,9 @@ class PgConnection {
   PgConnection& operator=(const PgConnection&) = delete;
 
   StatusOr<std::vector<PgRow>> Query(const std::string& sql);
+  // The same, giving up after timeout_seconds of silence (a server we cannot trust to answer);
+  // the connection must then be dropped.
+  StatusOr<std::vector<PgRow>> Query(const std::string& sql, double timeout_seconds);
   // One value of one row.
   StatusOr<std::string> QueryValue(const std::string& sql);
   Status Exec(const std::string& sql) { return Query(sql).status(); }

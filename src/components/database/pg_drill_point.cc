@@ -17,6 +17,16 @@ namespace stb {
 
 using json = nlohmann::json;
 
+// pg_waldump reads up to the end of the WAL it is given and then fails on the record that is not
+// there ("error in WAL record at ...: invalid record length ..."): that exit is the expected one.
+// Any other failure (it could not run, read the file or was killed) is not "no commit found".
+Status WaldumpOutcome(int exit_code, const std::string& stderr_text) {
+  if (exit_code == 0) return Status::Ok();
+  if (exit_code == 1 && stderr_text.find("error in WAL record at") != std::string::npos) return Status::Ok();
+  std::string first = stderr_text.substr(0, stderr_text.find('\n'));
+  return IoError("pg_waldump exited " + std::to_string(exit_code) + (first.empty() ? "" : ": " + first));
+}
+
 namespace {
 
 // Segments read back from the newest before giving up on finding a commit (an idle server that
@@ -32,25 +42,46 @@ struct TempDir {
   }
 };
 
-// pg_waldump's Transaction records of one segment (padded to its size: a prefix from parts ends
-// in zeros, where pg_waldump stops as at any end of WAL).
-StatusOr<std::string> DumpTransactions(const std::string& waldump, const std::string& dir, const std::string& name,
+// The newest commit time among pg_waldump's Transaction records of one segment (padded to its
+// size: a prefix from parts ends in zeros, where pg_waldump stops as at any end of WAL). Its output
+// is read line by line: only the newest time is kept, however much it prints.
+StatusOr<double> NewestCommitInSegment(const std::string& waldump, const std::string& dir, const std::string& name,
                                        const Bytes& data, uint32_t seg_size) {
   std::string path = dir + "/" + name;
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.valid()) return ErrnoStatus("writing " + path, errno);
   RETURN_IF_ERROR(WriteFull(fd.get(), data.data(), data.size(), path));
   if (data.size() < seg_size && ::ftruncate(fd.get(), seg_size) != 0) return ErrnoStatus("extending " + path, errno);
   fd = Fd();
+  struct Unlink {
+    std::string p;
+    ~Unlink() { ::unlink(p.c_str()); }
+  } unlink{path};
   ASSIGN_OR_RETURN(auto p, Subprocess::Start({.argv = {waldump, "--rmgr=Transaction", path},
                                               .env = {{"TZ", "UTC"}, {"LANG", "C"}, {"LC_ALL", "C"}},
-                                              .pipe_stdout = true}));
-  std::string out;
+                                              .pipe_stdout = true,
+                                              .clean_env = true}));
+  constexpr size_t kMaxLine = 64 * 1024;  // a commit line is ~200 bytes; longer ones are not read
+  double newest = 0;
+  std::string pending;
   char buf[8192];
-  for (ssize_t n; (n = ::read(p->stdout_fd(), buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
-  p->Wait();  // non-zero at the end of the WAL it was given, which is expected
-  ::unlink(path.c_str());
-  return out;
+  for (;;) {
+    ssize_t n = ::read(p->stdout_fd(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("reading pg_waldump's output", errno);
+    if (n == 0) break;
+    pending.append(buf, size_t(n));
+    size_t last = pending.rfind('\n');
+    if (last != std::string::npos) {
+      newest = std::max(newest, NewestCommitTime(pending.substr(0, last)));
+      pending.erase(0, last + 1);
+    }
+    if (pending.size() > kMaxLine) pending.clear();
+  }
+  newest = std::max(newest, NewestCommitTime(pending));
+  int code = p->Wait();
+  RETURN_IF_ERROR(WaldumpOutcome(code, p->StderrTail()));
+  return newest;
 }
 
 }  // namespace
@@ -87,6 +118,31 @@ double NewestCommitTime(const std::string& out) {
   return newest;
 }
 
+StatusOr<StoredCommit> NewestStoredCommit(Repository& repo, const PgRecoveryPlan& plan, uint64_t from_lsn) {
+  std::string waldump = plan.bin.postgres.substr(0, plan.bin.postgres.rfind('/')) + "/pg_waldump";
+  if (::access(waldump.c_str(), X_OK) != 0) return NotFound(waldump + " not found");
+  const char* tmp = std::getenv("TMPDIR");
+  TempDir dir{std::string(tmp && *tmp ? tmp : "/tmp") + "/stb-waldump-XXXXXX"};
+  if (!::mkdtemp(dir.path.data())) return ErrnoStatus("creating " + dir.path, errno);
+  WalStore store(repo, plan.cluster);
+  const uint32_t seg = plan.wal.seg_size;
+  const uint64_t first = from_lsn / seg;
+  StoredCommit c;
+  for (uint64_t segno = plan.wal.last_segno; segno >= first && c.segments_scanned < kMaxSegmentsScanned;
+       ++c.segments_scanned) {
+    uint32_t tli = plan.wal.TimelineFor(segno);
+    ASSIGN_OR_RETURN(auto data, store.ReadSegmentOrPrefix(repo.storage(), tli, segno, seg));
+    if (!data) break;
+    auto newest = NewestCommitInSegment(waldump, dir.path, SegmentFileName(tli, segno, seg), *data, seg);
+    if (!newest.ok())
+      return newest.status().Context("finding the newest commit in WAL segment " + std::to_string(segno));
+    c.time_unix = *newest;
+    if (c.time_unix > 0 || segno == 0) break;
+    --segno;
+  }
+  return c;
+}
+
 StatusOr<DrillPoint> ChooseDrillPoint(Repository& repo, const json& entry, const std::string& pg_bin_dir,
                                       double random01) {
   DrillPoint p;
@@ -102,25 +158,14 @@ StatusOr<DrillPoint> ChooseDrillPoint(Repository& repo, const json& entry, const
                    PlanPgRecovery(repo, repo.storage(), sysid, entry.value("start_tli", 1u), *start_lsn, latest,
                                   entry.value("server_version", 0) / 10000, pg_bin_dir));
   p.wal_end_lsn = FormatLsn(plan.wal.wal_end_lsn);
-  std::string waldump = plan.bin.postgres.substr(0, plan.bin.postgres.rfind('/')) + "/pg_waldump";
-  if (::access(waldump.c_str(), X_OK) != 0) return NotFound(waldump + " not found (needed to find the window's end)");
-  const char* tmp = std::getenv("TMPDIR");
-  TempDir dir{std::string(tmp && *tmp ? tmp : "/tmp") + "/stb-waldump-XXXXXX"};
-  if (!::mkdtemp(dir.path.data())) return ErrnoStatus("creating " + dir.path, errno);
-  WalStore store(repo, plan.cluster);
-  const uint32_t seg = plan.wal.seg_size;
-  const uint64_t first = *end_lsn / seg;
-  int scanned = 0;
-  for (uint64_t segno = plan.wal.last_segno; segno >= first && scanned < kMaxSegmentsScanned; ++scanned) {
-    uint32_t tli = plan.wal.TimelineFor(segno);
-    ASSIGN_OR_RETURN(auto data, store.ReadSegmentOrPrefix(repo.storage(), tli, segno, seg));
-    if (!data) break;
-    ASSIGN_OR_RETURN(std::string out,
-                     DumpTransactions(waldump, dir.path, SegmentFileName(tli, segno, seg), *data, seg));
-    p.window_to_unix = NewestCommitTime(out);
-    if (p.window_to_unix > 0 || segno == 0) break;
-    --segno;
+  auto newest = NewestStoredCommit(repo, plan, *end_lsn);
+  if (newest.status().code() == Code::kNotFound) {  // the drill still runs, to the backup's end
+    p.note = newest.status().message() + " (it finds the window's end): recovered to the backup's end";
+    return p;
   }
+  if (!newest.ok()) return newest.status();
+  p.window_to_unix = newest->time_unix;
+  int scanned = newest->segments_scanned;
   // A target must lie before the newest commit by more than the microseconds PostgreSQL keeps.
   if (p.window_to_unix > p.window_from_unix + 0.002) {
     p.target = "time";

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "components/database/pg_recovery.h"
 #include "core/status.h"
 #include "repository/repository.h"
 
@@ -23,6 +24,18 @@ struct DrillPoint {
 
 // The newest commit (or abort) timestamp in `pg_waldump` output (TZ=UTC); 0 when there is none.
 double NewestCommitTime(const std::string& waldump_output);
+
+// Whether pg_waldump's exit (code, stderr) is the expected one at the end of the WAL it was given.
+Status WaldumpOutcome(int exit_code, const std::string& stderr_text);
+
+// The newest commit (or abort) time in the stored WAL of the plan at or after from_lsn, read back
+// from the end with pg_waldump (the backup's major), at most 32 segments; time_unix 0 when none
+// was found. NotFound when pg_waldump is not installed.
+struct StoredCommit {
+  double time_unix = 0;
+  int segments_scanned = 0;
+};
+StatusOr<StoredCommit> NewestStoredCommit(Repository& repo, const PgRecoveryPlan& plan, uint64_t from_lsn);
 
 // A time must lie strictly before the newest commit replayed: PostgreSQL refuses to finish a
 // recovery whose target time it never passed. `random01` in [0, 1) picks the point. An empty

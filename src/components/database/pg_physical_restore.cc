@@ -2,14 +2,19 @@
 
 #include <dirent.h>
 #include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <signal.h>
 
 #include <chrono>
 #include <climits>
+#include <cstring>
 #include <filesystem>
 
+#include "components/database/pg_drill_point.h"
 #include "components/database/pg_physical_laydown.h"
 #include "core/file_util.h"
 #include "core/log.h"
@@ -68,17 +73,51 @@ json Failed(const std::string& e) { return {{"success", false}, {"error", e}}; }
 
 bool Exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
 
+// Whether something answers on the unix socket path.
+bool SocketAnswers(const std::string& path) {
+  sockaddr_un a{};
+  if (path.size() >= sizeof a.sun_path) return false;
+  a.sun_family = AF_UNIX;
+  std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
+  Fd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  return s.valid() && ::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+}
+
+// A server runs on dir when the pid of its postmaster.pid lives or the socket it names answers
+// (a pid from another pid namespace); a postmaster.pid we cannot read is not taken for "stopped".
+Status RefuseIfRunning(const std::string& dir) {
+  std::string path = dir + "/postmaster.pid";
+  if (!Exists(path)) return Status::Ok();
+  auto f = ParsePostmasterPid(ReadText(path));
+  if (!f.ok()) {
+    return InvalidArgument(path + " is unreadable (" + f.status().message() + "): if no server runs on " + dir +
+                           ", remove that file and try again");
+  }
+  std::string why;
+  if (::kill(f->pid, 0) == 0 || errno == EPERM) {
+    why = "postmaster pid " + std::to_string(f->pid) + " in " + dir;
+  } else if (f->complete && !f->socket_dir.empty()) {
+    std::string sock = f->socket_dir + "/.s.PGSQL." + std::to_string(f->port);
+    if (SocketAnswers(sock)) why = "its socket " + sock + " answers";
+  }
+  if (why.empty()) return Status::Ok();
+  return InvalidArgument("the server is running (" + why +
+                         "): stop it before an in-place restore, or give --target-dir");
+}
+
 // An in-place restore replaces the data directory at the recorded path: only when no server runs
 // there and it holds this backup's cluster (or nothing). It is moved aside, never deleted, to
 // `aside`; "" when there was nothing to move.
 Status MoveAsideForInPlace(const std::string& dir, uint64_t sysid, std::string& aside) {
-  if (!Exists(dir)) return Status::Ok();
-  std::string pid_text = ReadText(dir + "/postmaster.pid");
-  long pid = std::atol(pid_text.c_str());
-  if (pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM)) {
-    return InvalidArgument("the server is running (postmaster pid " + std::to_string(pid) + " in " + dir +
-                           "): stop it before an in-place restore, or give --target-dir");
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) return errno == ENOENT ? Status::Ok() : ErrnoStatus("lstat " + dir, errno);
+  // Renaming a link moves the link, not the directory: the lay-down would then write through it.
+  if (S_ISLNK(st.st_mode)) {
+    return InvalidArgument("the data directory " + dir +
+                           " is a symbolic link: nothing replaced; put the directory itself at that path (or give "
+                           "--target-dir)");
   }
+  RETURN_IF_ERROR(RefuseIfRunning(dir));
   DIR* d = ::opendir(dir.c_str());
   if (!d) return ErrnoStatus("opening " + dir, errno);
   bool empty = true;
@@ -98,16 +137,43 @@ Status MoveAsideForInPlace(const std::string& dir, uint64_t sysid, std::string& 
                            "): nothing replaced; check DB_HOST or give --target-dir");
   }
   aside = dir + ".stb-before-restore-" + RandomHex(3);
+  LogInfo("in-place restore: moving " + dir + " aside to " + aside);
   if (::rename(dir.c_str(), aside.c_str()) != 0) return ErrnoStatus("moving " + dir + " aside to " + aside, errno);
-  return Status::Ok();
+  return FsyncDir(Dirname(dir));
 }
 
 // A lay-down that failed: the previous data directory goes back where it was.
-void PutBack(const std::string& dir, const std::string& aside) {
-  if (aside.empty()) return;
+// Says where the previous data is when it could not go back: never claim it is in place.
+std::string PutBack(const std::string& dir, const std::string& aside) {
+  if (aside.empty()) return "";
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);  // only what this restore laid down
-  if (::rename(aside.c_str(), dir.c_str()) != 0) LogError("could not move " + aside + " back to " + dir);
+  if (::rename(aside.c_str(), dir.c_str()) != 0) {
+    std::string why = std::strerror(errno);
+    LogError("could not move " + aside + " back to " + dir + ": " + why);
+    return " (the previous data directory could NOT be moved back (" + why + "): it is intact at " + aside +
+           "; move it to " + dir + " by hand)";
+  }
+  (void)FsyncDir(Dirname(dir));
+  return " (the previous data directory is back in place)";
+}
+
+// PostgreSQL stops at the first commit after a target time: with none after it in the WAL it
+// replays everything and fails without promoting, after the lay-down (in place: with the old
+// directory moved aside). Refused first, when pg_waldump can tell; else the server will.
+Status CheckTimeReachable(Repository& repo, const PgRecoveryPlan& plan, uint64_t start_lsn) {
+  if (plan.target.kind != RecoveryTarget::kTime) return Status::Ok();
+  auto newest = NewestStoredCommit(repo, plan, start_lsn);
+  if (!newest.ok()) {
+    LogWarn("restore: the newest commit in the stored WAL is unknown (" + newest.status().message() +
+            "): PostgreSQL checks --target-time itself");
+    return Status::Ok();
+  }
+  if (newest->time_unix <= 0 || plan.target.time_unix <= newest->time_unix) return Status::Ok();
+  return InvalidArgument("--target-time " + PgTimestampUtc(plan.target.time_unix) +
+                         " is after the newest commit in the stored WAL (" + PgTimestampUtc(newest->time_unix) +
+                         "): PostgreSQL cannot stop there; restore with --latest to recover everything, or give an "
+                         "earlier time (nothing was laid down)");
 }
 
 }  // namespace
@@ -171,8 +237,6 @@ json RecoverLaidDown(const Repository& repo, Storage& from, const std::string& d
   po.data_dir = dir;
   po.backup_id = "pg-recover";
   po.scratch = !o.archive_preserve;
-  if (!po.scratch && po.endpoint.host.empty())
-    return Failed("--archive-mode preserve restores in place: set DB_HOST/DB_PORT");
   return RunPgRecovery(repo, from, *plan, po);
 }
 
@@ -188,32 +252,36 @@ json RestorePhysical(Repository& repo, const json& entry, const Settings& s, con
   auto plan = PlanPgRecovery(repo, repo.storage(), sysid, entry.value("start_tli", 1u), *start_lsn, *target, major,
                              s.db_pg_bin_dir);
   if (!plan.ok()) return Failed(plan.status().message());
+  Status reachable = CheckTimeReachable(repo, *plan, *start_lsn);
+  if (!reachable.ok()) return Failed(reachable.message());
   std::string recorded;
   for (const auto& root : entry.value("roots", json::array())) {
     if (root.value("name", "") == "pgdata") recorded = root.value("path", "");
   }
   std::string dir = o.target_dir.empty() ? recorded : o.target_dir;
   if (dir.empty()) return Failed("the backup does not record its data directory: give --target-dir");
-  // In place: the configured server itself (its own port and settings), reached at DB_HOST/DB_PORT.
+  // In place: the configured server's own directory, recovered by a private server on a socket in
+  // the run directory, then started as configured (pg_recovery.cc).
   bool in_place = o.target_dir.empty();
-  if (in_place && po.endpoint.host.empty())
-    return Failed("an in-place restore connects through DB_HOST/DB_PORT: set them");
   std::string aside;
   if (in_place) {
     Status st = MoveAsideForInPlace(dir, sysid, aside);
-    if (!st.ok()) return Failed(st.message());
+    if (!st.ok()) return Failed(st.message() + PutBack(dir, aside));
   }
   json laid;
   if (!aside.empty()) laid["previous_data_directory"] = aside;
   Status st = LayDown(repo, entry, dir, s, o, progress, laid);
   if (!st.ok()) {
-    PutBack(dir, aside);
-    return Failed(st.message() + (aside.empty() ? "" : " (the previous data directory is back in place)"));
+    return Failed(st.message() + PutBack(dir, aside));
   }
   po.data_dir = dir;
   po.backup_id = entry.value("label", "");
   po.scratch = !in_place && !(o.archive_preserve && dir == recorded);
   json r = RunPgRecovery(repo, repo.storage(), *plan, po);
+  if (!r.value("success", false) && !aside.empty()) {  // the operator's next step needs both paths
+    r["error"] = r.value("error", std::string("recovery failed")) + " (in place: " + dir +
+                 " holds the restored backup; the previous data directory is intact at " + aside + ")";
+  }
   r.update(laid);
   return r;
 }

@@ -9,6 +9,7 @@
 
 #include "components/database/backup_manifest.h"
 #include "components/database/pg_drill_point.h"
+#include "components/database/pg_recovery.h"
 #include "components/database/pg_replication.h"
 #include "components/database/pg_tar_stream.h"
 #include "core/crc32c.h"
@@ -249,6 +250,42 @@ TEST(DrillPoint, NewestCommitTimeFromWaldump) {
       "2026-11-28 17:50:40.000000 CET\n";
   EXPECT_NEAR(NewestCommitTime(out), 1795888232.5, 1e-6);
   EXPECT_EQ(NewestCommitTime("rmgr: XLOG len (rec/tot): 114/114, desc: CHECKPOINT_ONLINE redo 0/2000028\n"), 0);
+}
+
+TEST(PostmasterPid, Parses) {
+  auto f = ParsePostmasterPid("4242\n/srv/pg\n1795860300\n5433\n/run/pg sock\n127.0.0.1\n  1234 5\nready\n");
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->pid, 4242);
+  EXPECT_EQ(f->port, 5433);
+  EXPECT_EQ(f->socket_dir, "/run/pg sock");
+  EXPECT_TRUE(f->complete);
+  auto partial = ParsePostmasterPid("4242\n/srv/pg\n17958");  // still being written
+  ASSERT_TRUE(partial.ok());
+  EXPECT_EQ(partial->pid, 4242);
+  EXPECT_FALSE(partial->complete);
+}
+
+TEST(PostmasterPid, RejectsWhatIsNotAPid) {
+  // atol read these as 0 ("no server") or as a pid it is not.
+  for (const char* bad : {"", "\n", "abc\n", "-1\n", "0\n", "12abc\n", " 12\n", "99999999999999999999\n", "4242"}) {
+    EXPECT_FALSE(ParsePostmasterPid(bad).ok()) << bad;
+  }
+  EXPECT_FALSE(ParsePostmasterPid("4242\nd\n1\nport\n/s\n").ok());
+}
+
+// The end of the WAL pg_waldump was given is its expected failure; anything else is an error, not
+// "no commit after the backup's end".
+TEST(Waldump, OnlyTheEndOfWalIsAnExpectedFailure) {
+  EXPECT_TRUE(WaldumpOutcome(0, "").ok());
+  EXPECT_TRUE(WaldumpOutcome(1,
+                             "pg_waldump: error: error in WAL record at 0/3000148: invalid record length at "
+                             "0/3000148: wanted 24, got 0\n")
+                  .ok());
+  auto open = WaldumpOutcome(1, "pg_waldump: error: could not open file \"x\": Permission denied\nmore\n");
+  ASSERT_FALSE(open.ok());
+  EXPECT_EQ(open.message(), "pg_waldump exited 1: pg_waldump: error: could not open file \"x\": Permission denied");
+  EXPECT_FALSE(WaldumpOutcome(139, "").ok());  // killed
+  EXPECT_FALSE(WaldumpOutcome(127, "").ok());  // could not run
 }
 
 }  // namespace

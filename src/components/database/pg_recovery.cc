@@ -18,6 +18,7 @@
 
 #include "core/file_util.h"
 #include "core/log.h"
+#include "core/parse.h"
 #include "core/redact.h"
 #include "core/subprocess.h"
 #include "wal/staging.h"
@@ -115,9 +116,17 @@ Status WriteText(const std::string& path, const std::string& text, bool append, 
   return Status::Ok();
 }
 
+// A new directory for this restore only: one that exists already (left by a crashed restore, or
+// planted by the server's account beside its data directory) is refused, and the ownership is
+// changed through a descriptor that followed no symlink.
 Status MakeOwnedDir(const std::string& path, const std::optional<Account>& as) {
-  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoStatus("creating " + path, errno);
-  if (as && ::chown(path.c_str(), as->uid, as->gid) != 0) return ErrnoStatus("chown " + path, errno);
+  if (::mkdir(path.c_str(), 0700) != 0) {
+    if (errno == EEXIST) return AlreadyExists(path + " exists: remove it (a previous restore's) and try again");
+    return ErrnoStatus("creating " + path, errno);
+  }
+  Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus("opening " + path, errno);
+  if (as && ::fchown(fd.get(), as->uid, as->gid) != 0) return ErrnoStatus("chown " + path, errno);
   return Status::Ok();
 }
 
@@ -128,12 +137,20 @@ bool FileExists(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0;
 }
 
-// The postmaster's pid from postmaster.pid; 0 when there is none.
-pid_t PostmasterPid(const std::string& dir) {
+// The postmaster's pid from postmaster.pid when that file names our socket directory: a pid file
+// of another server (or one planted by the server's account) is not ours. 0 while there is none
+// (or not all of it) yet; an error when it names another socket.
+StatusOr<pid_t> PostmasterPidOf(const std::string& dir, const std::string& sock) {
   std::ifstream in(dir + "/postmaster.pid");
-  long pid = 0;
-  in >> pid;
-  return pid_t(pid);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto f = ParsePostmasterPid(text);
+  // Not (completely) written yet: the socket line stays empty until the server listens there.
+  if (!f.ok() || !f->complete || f->socket_dir.empty()) return pid_t(0);
+  if (f->socket_dir != sock) {
+    return InvalidArgument(dir + "/postmaster.pid names the socket directory '" + f->socket_dir + "', not " + sock +
+                           ": it is not the server this restore started");
+  }
+  return f->pid;
 }
 
 // Recovery settings, and the files a Debian-style backup lacks (its configuration is in /etc).
@@ -172,13 +189,17 @@ struct ReplayState {
 };
 
 StatusOr<ReplayState> QueryReplay(PgConnection& c) {
+  // A bounded wait: an answer that never comes must not outlast DB_RECOVERY_TIMEOUT.
   ASSIGN_OR_RETURN(auto rows, c.Query("SELECT pg_is_in_recovery()::text, pg_last_wal_replay_lsn()::text, "
-                                      "extract(epoch FROM pg_last_xact_replay_timestamp())::text"));
+                                      "extract(epoch FROM pg_last_xact_replay_timestamp())::text",
+                                      30));
   if (rows.size() != 1 || rows[0].size() != 3) return Internal("unexpected answer to the replay query");
   ReplayState r;
   r.in_recovery = rows[0][0].value_or("") == "true";
   r.lsn = rows[0][1].value_or("");
-  if (rows[0][2]) r.xact_time = std::stod(*rows[0][2]);
+  if (rows[0][2]) {
+    ASSIGN_OR_RETURN(r.xact_time, ParseDecimal(*rows[0][2], -1e12, 1e12, "the last replayed transaction's time"));
+  }
   return r;
 }
 
@@ -204,6 +225,26 @@ StatusOr<PgBinaries> FindPgBinaries(int major, const std::string& bin_dir) {
     }
   }
   return b;
+}
+
+StatusOr<PostmasterPidFile> ParsePostmasterPid(std::string_view text) {
+  std::vector<std::string_view> lines;
+  for (size_t at = 0; at < text.size() && lines.size() < 5;) {
+    size_t nl = text.find('\n', at);
+    if (nl == std::string_view::npos) break;  // a line being written
+    lines.push_back(text.substr(at, nl - at));
+    at = nl + 1;
+  }
+  if (lines.empty()) return Corrupt("postmaster.pid has no pid line");
+  PostmasterPidFile f;
+  ASSIGN_OR_RETURN(int64_t pid, ParseInt(lines[0], 1, INT32_MAX, "the pid in postmaster.pid"));
+  f.pid = pid_t(pid);
+  if (lines.size() < 5) return f;
+  ASSIGN_OR_RETURN(int64_t port, ParseInt(lines[3], 1, 65535, "the port in postmaster.pid"));
+  f.port = int(port);
+  f.socket_dir = std::string(lines[4]);
+  f.complete = true;
+  return f;
 }
 
 StatusOr<BackupLabel> ParseBackupLabel(std::string_view text) {
@@ -262,26 +303,72 @@ StatusOr<PgRecoveryPlan> PlanPgRecovery(const Repository& repo, Storage& from, u
 
 namespace {
 
-// Starts the server (DB_START_COMMAND or pg_ctl as its account) and waits for its postmaster.pid.
+// Recovery of the configured server's own directory (in place) runs privately: no TCP listener
+// and our socket and port given on pg_ctl's command line, so nothing of it stays in the
+// configuration and nothing else can stand in for it at DB_HOST/DB_PORT.
+// Its authentication is trust on that socket alone (a directory only root and the server's account
+// can enter, see MakeOwnedDir): no password of ours goes anywhere while it recovers.
+std::string PrivateServerOptions(const std::string& sock, int port, const std::string& hba) {
+  auto word = [](const std::string& v) {
+    std::string w = "'";
+    for (char c : v) w += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return w + "'";
+  };
+  return "-c listen_addresses= -p " + std::to_string(port) + " -k " + word(sock) + " -c " + word("hba_file=" + hba);
+}
+
+std::string PrivateHbaPath(const std::string& sock) { return sock.substr(0, sock.rfind('/')) + "/pg_hba.conf"; }
+
+// Starts the server for recovery (pg_ctl as its account; DB_START_COMMAND for a restore beside the
+// original) and waits for a postmaster.pid naming our socket directory.
 StatusOr<pid_t> StartServer(const PgRecoveryPlan& plan, const PgRecoveryOptions& o, const std::optional<Account>& as,
-                            const std::string& log) {
+                            const std::string& log, const std::string& sock, int port) {
   StatusOr<int> rc = 0;
-  if (!o.start_command.empty()) {
+  bool command = o.scratch && !o.start_command.empty();
+  if (command) {
+    rc = RunAs({"/bin/sh", "-c", o.start_command}, std::nullopt, log + ".start", {"PGDATA=" + o.data_dir});
+  } else {
+    std::vector<std::string> argv = {plan.bin.pg_ctl, "-D", o.data_dir, "-l", log, "-W"};
+    if (!o.scratch) argv.insert(argv.end(), {"-o", PrivateServerOptions(sock, port, PrivateHbaPath(sock))});
+    argv.push_back("start");
+    rc = RunAs(argv, as, log + ".start");
+  }
+  if (!rc.ok()) return rc.status();
+  if (*rc != 0) {
+    return IoError((command ? "DB_START_COMMAND" : "pg_ctl start") + std::string(" exited ") + std::to_string(*rc) +
+                   ": " + Tail(log + ".start", 5) + FatalLines(log, 5));
+  }
+  for (int i = 0; i < 300; ++i) {
+    ASSIGN_OR_RETURN(pid_t pid, PostmasterPidOf(o.data_dir, sock));
+    if (pid > 0) return pid;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return IoError("the server did not start within 30 s: " + FatalLines(log, 5));
+}
+
+// After an in-place recovery: the private server stopped, then the configured one started as the
+// operator starts it (DB_START_COMMAND, else pg_ctl with the directory's own settings).
+Status HandOver(const PgRecoveryPlan& plan, const PgRecoveryOptions& o, const std::optional<Account>& as,
+                const std::string& log, json& r) {
+  auto rc = RunAs({plan.bin.pg_ctl, "-D", o.data_dir, "-m", "fast", "-w", "stop"}, as, log + ".start");
+  if (!rc.ok() || *rc != 0) return IoError("pg_ctl stop of the recovered server failed: " + Tail(log + ".start", 3));
+  if (o.stop_after) {
+    r["stopped"] = true;
+    return Status::Ok();
+  }
+  bool command = !o.start_command.empty();
+  if (command) {
     rc = RunAs({"/bin/sh", "-c", o.start_command}, std::nullopt, log + ".start", {"PGDATA=" + o.data_dir});
   } else {
     rc = RunAs({plan.bin.pg_ctl, "-D", o.data_dir, "-l", log, "-W", "start"}, as, log + ".start");
   }
   if (!rc.ok()) return rc.status();
   if (*rc != 0) {
-    return IoError((o.start_command.empty() ? "pg_ctl start" : "DB_START_COMMAND") + std::string(" exited ") +
-                   std::to_string(*rc) + ": " + Tail(log + ".start", 5) + FatalLines(log, 5));
+    return IoError("recovered, but " + std::string(command ? "DB_START_COMMAND" : "pg_ctl start") + " exited " +
+                   std::to_string(*rc) + ": " + Tail(log + ".start", 5));
   }
-  for (int i = 0; i < 300; ++i) {
-    pid_t pid = PostmasterPid(o.data_dir);
-    if (pid > 0) return pid;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return IoError("the server did not start within 30 s: " + FatalLines(log, 5));
+  r["started"] = command ? "DB_START_COMMAND" : "pg_ctl";
+  return Status::Ok();
 }
 
 }  // namespace
@@ -299,19 +386,18 @@ json RunPgRecovery(const Repository& repo, Storage& from, const PgRecoveryPlan& 
   };
   auto as = ServerAccount(o.os_user);
   if (!as.ok()) return fail(as.status().message());
-  std::string stage = o.data_dir + ".stb-wal-" + RandomHex(4), run = o.data_dir + ".stb-run";
+  std::string stage = o.data_dir + ".stb-wal-" + RandomHex(4), run = o.data_dir + ".stb-run-" + RandomHex(3);
   std::string sock = run + "/sock", log = run + "/postgres.log";
-  int port = o.scratch ? (o.port ? o.port : FreePort()) : o.endpoint.port;
+  int port = o.port ? o.port : FreePort();
   for (const auto& d : {stage, run, sock}) {
     Status st = MakeOwnedDir(d, *as);
     if (!st.ok()) return fail(st.message());
   }
-  if (o.scratch) {
-    r["port"] = port;
-    r["socket_directory"] = sock;
-  }
+  r["port"] = port;
+  r["socket_directory"] = sock;
   r["server_log"] = log;
   Status st = WriteRecoverySettings(plan, o, stage, sock, port, *as, r);
+  if (st.ok() && !o.scratch) st = WriteText(PrivateHbaPath(sock), "local all all trust\n", false, *as);
   if (!st.ok()) return fail(st.message());
 
   StagerOptions so{.dir = stage,
@@ -332,15 +418,20 @@ json RunPgRecovery(const Repository& repo, Storage& from, const PgRecoveryPlan& 
     }
   } cleanup{stager, stage};
 
-  auto pid = StartServer(plan, o, *as, log);
-  if (!pid.ok()) return fail(pid.status().message());
+  auto pid = StartServer(plan, o, *as, log, sock, port);
+  if (!pid.ok()) {  // a server pg_ctl started but we do not trust: stopped as its own account
+    (void)RunAs({plan.bin.pg_ctl, "-D", o.data_dir, "-m", "immediate", "-w", "stop"}, *as, log + ".start");
+    return fail(pid.status().message());
+  }
+  if (o.scratch) r["postmaster_pid"] = *pid;  // what a drill stops when recovery fails half-way
+  // Only through the socket in our run directory (the server's account and root alone reach it):
+  // never DB_HOST/DB_PORT, where anything may listen while the configured server is down.
   DbEndpoint ep = o.endpoint;
   ep.name = "postgres";
-  if (o.scratch) {
-    ep.host = sock;
-    ep.port = port;
-    ep.sslmode = "";
-  }
+  ep.host = sock;
+  ep.port = port;
+  ep.sslmode = "";
+  if (!o.scratch) ep.password.clear();
   if (ep.user.empty()) ep.user = o.os_user;
   // Wait for promotion: connections are refused until the server is consistent.
   double t0 = Now();
@@ -402,7 +493,7 @@ json RunPgRecovery(const Repository& repo, Storage& from, const PgRecoveryPlan& 
   }
   double v0 = Now();
   if (o.amcheck) {
-    std::string out = o.data_dir + ".stb-run/pg_amcheck.out";
+    std::string out = run + "/pg_amcheck.out";
     std::vector<std::string> argv = {plan.bin.pg_amcheck,
                                      "--all",
                                      "--install-missing",
@@ -415,7 +506,7 @@ json RunPgRecovery(const Repository& repo, Storage& from, const PgRecoveryPlan& 
                                      "-U",
                                      ep.user};
     std::vector<std::string> env;
-    if (!o.endpoint.password.empty()) env.push_back("PGPASSWORD=" + o.endpoint.password);
+    if (!ep.password.empty()) env.push_back("PGPASSWORD=" + ep.password);
     auto rc = RunAs(argv, std::nullopt, out, env);
     if (!rc.ok() || *rc != 0) {
       return fail("pg_amcheck found problems (exit " + (rc.ok() ? std::to_string(*rc) : rc.status().message()) +
@@ -426,7 +517,10 @@ json RunPgRecovery(const Repository& repo, Storage& from, const PgRecoveryPlan& 
     r["amcheck"] = "skipped (DB_VERIFY=none)";
   }
   r["verify_seconds"] = Now() - v0;
-  if (o.stop_after) {
+  if (!o.scratch) {
+    Status st = HandOver(plan, o, *as, log, r);
+    if (!st.ok()) return fail(st.message());
+  } else if (o.stop_after) {
     auto rc = RunAs({plan.bin.pg_ctl, "-D", o.data_dir, "-m", "fast", "-w", "stop"}, *as, log + ".start");
     if (!rc.ok() || *rc != 0) return fail("pg_ctl stop failed: " + Tail(log + ".start", 3));
     r["stopped"] = true;

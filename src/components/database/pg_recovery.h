@@ -36,6 +36,16 @@ struct BackupLabel {
 };
 StatusOr<BackupLabel> ParseBackupLabel(std::string_view text);
 
+// postmaster.pid: the pid (first line), the port (fourth) and the socket directory (fifth, "" when
+// the server has no unix socket). complete is false while the server has not written the fifth line.
+struct PostmasterPidFile {
+  pid_t pid = 0;
+  int port = 0;
+  std::string socket_dir;
+  bool complete = false;
+};
+StatusOr<PostmasterPidFile> ParsePostmasterPid(std::string_view text);
+
 struct PgRecoveryPlan {
   uint64_t system_id = 0;
   std::string cluster;
@@ -52,7 +62,7 @@ StatusOr<PgRecoveryPlan> PlanPgRecovery(const Repository& repo, Storage& from, u
 struct PgRecoveryOptions {
   std::string data_dir;   // laid down, backup_label in it
   std::string backup_id;  // for the settings' comment
-  bool scratch = true;    // beside the original: own port and socket (else DB_HOST/DB_PORT)
+  bool scratch = true;    // beside the original; else the configured server's own directory (in place)
   bool archive_preserve = false;
   int port = 0;  // 0: a free one
   bool stop_after = false;
@@ -68,8 +78,11 @@ struct PgRecoveryOptions {
 };
 
 // The report: success, error, rto_seconds, recovered_to, wal_end_lsn, target, timeline_path,
-// data_directory, socket_directory, port, server_log, amcheck. On a WAL gap the server is left
-// running at the last good point and success is false.
+// data_directory, socket_directory, port, server_log, amcheck; postmaster_pid (beside the
+// original), started (in place: "DB_START_COMMAND" or "pg_ctl"), stopped. Recovery always runs on
+// the socket in the run directory, in place with no TCP listener and trust on that socket alone,
+// then stopped and started as configured. On a WAL gap the server is left running at the last
+// good point and success is false.
 nlohmann::json RunPgRecovery(const Repository& repo, Storage& from, const PgRecoveryPlan& plan,
                              const PgRecoveryOptions& o);
 

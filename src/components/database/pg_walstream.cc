@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/log.h"
 #include "core/parse.h"
 #include "repository/wal_store.h"
 
@@ -29,9 +30,17 @@ std::string FirstLine(const char* s) {
   return nl == std::string::npos ? m : m.substr(0, nl);
 }
 
+// "requested WAL segment ... has already been removed": by SQLSTATE (58P01, undefined_file), which
+// lc_messages does not translate, or by the English text from a server that sent no code.
+bool WalRemoved(const PGresult* res, const std::string& msg) {
+  const char* code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  if (code && std::string_view(code) == "58P01") return true;
+  return msg.find("has already been removed") != std::string::npos;
+}
+
 class PgWalSource : public WalSource {
  public:
-  explicit PgWalSource(std::unique_ptr<PgConnection> c) : conn_(std::move(c)) {}
+  PgWalSource(std::unique_ptr<PgConnection> c, DbEndpoint ep) : conn_(std::move(c)), ep_(std::move(ep)) {}
   ~PgWalSource() override {
     if (copy_buf_) PQfreemem(copy_buf_);
   }
@@ -82,6 +91,22 @@ class PgWalSource : public WalSource {
     return std::optional<uint64_t>(lsn);
   }
 
+  // wal_status is SQL, which a walsender connection does not take: a short connection of its own.
+  // A user allowed replication only (pg_hba) cannot open one: then a missing restart_lsn is taken
+  // for lost, as READ_REPLICATION_SLOT shows an invalidated slot.
+  StatusOr<bool> SlotLost(const std::string& slot) override {
+    auto sql = PgConnection::Connect(ep_);
+    if (!sql.ok()) {
+      LogWarn("wal-receive: cannot read pg_replication_slots (" + sql.status().message() +
+              "): a slot without restart_lsn is taken for lost");
+      ASSIGN_OR_RETURN(auto restart, ReadSlotRestartLsn(slot));
+      return !restart;
+    }
+    ASSIGN_OR_RETURN(auto rows, (*sql)->Query("SELECT wal_status FROM pg_replication_slots WHERE slot_name = " +
+                                              (*sql)->QuoteLiteral(slot)));
+    return !rows.empty() && !rows[0].empty() && rows[0][0].value_or("") == "lost";
+  }
+
   StatusOr<std::pair<std::string, std::string>> TimelineHistory(uint32_t tli) override {
     ASSIGN_OR_RETURN(auto rows, conn_->Query("TIMELINE_HISTORY " + std::to_string(tli)));
     if (rows.size() != 1 || rows[0].size() < 2 || !rows[0][0] || !rows[0][1]) {
@@ -96,10 +121,11 @@ class PgWalSource : public WalSource {
     PGresult* res = PQexec(conn_->raw(), cmd.c_str());
     ExecStatusType st = PQresultStatus(res);
     std::string msg = FirstLine(res ? PQresultErrorMessage(res) : PQerrorMessage(conn_->raw()));
+    bool removed = WalRemoved(res, msg);
     PQclear(res);
     if (st == PGRES_COPY_BOTH) return Status::Ok();
     if (PQstatus(conn_->raw()) != CONNECTION_OK) return Unavailable("the replication connection was lost: " + msg);
-    if (msg.find("has already been removed") != std::string::npos) return NotFound(msg);
+    if (removed) return NotFound(msg);
     return Internal(cmd + ": " + msg);
   }
 
@@ -147,6 +173,7 @@ class PgWalSource : public WalSource {
     PQflush(conn_->raw());
     std::optional<std::pair<uint32_t, uint64_t>> next;
     std::string error;
+    bool removed = false;
     while (PGresult* res = PQgetResult(conn_->raw())) {
       ExecStatusType st = PQresultStatus(res);
       if (st == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) >= 2) {
@@ -155,11 +182,12 @@ class PgWalSource : public WalSource {
         if (tli.ok() && pos.ok()) next = std::make_pair(static_cast<uint32_t>(*tli), *pos);
       } else if (st == PGRES_FATAL_ERROR) {
         error = FirstLine(PQresultErrorMessage(res));
+        removed = WalRemoved(res, error);
       }
       PQclear(res);
     }
     // Streaming from WAL the server has removed ends here, after START_REPLICATION succeeded.
-    if (error.find("has already been removed") != std::string::npos) return NotFound(error);
+    if (removed) return NotFound(error);
     if (!error.empty()) return Unavailable("end of the replication stream: " + error);
     if (!next) return Unavailable("the server ended the stream without naming a next timeline");
     return *next;
@@ -167,6 +195,7 @@ class PgWalSource : public WalSource {
 
  private:
   std::unique_ptr<PgConnection> conn_;
+  DbEndpoint ep_;  // for SlotLost's SQL connection
   char* copy_buf_ = nullptr;
 };
 
@@ -223,7 +252,7 @@ StatusOr<uint64_t> ParsePgSize(std::string_view text) {
 
 StatusOr<std::unique_ptr<WalSource>> ConnectWalSource(const DbEndpoint& ep, const std::string& application_name) {
   ASSIGN_OR_RETURN(auto conn, PgConnection::ConnectReplication(ep, application_name));
-  return std::unique_ptr<WalSource>(new PgWalSource(std::move(conn)));
+  return std::unique_ptr<WalSource>(new PgWalSource(std::move(conn), ep));
 }
 
 }  // namespace stb

@@ -53,6 +53,9 @@ class WalSource {
   virtual Status DropSlot(const std::string& slot) = 0;
   // READ_REPLICATION_SLOT's restart_lsn; nullopt when the slot has none (or does not exist).
   virtual StatusOr<std::optional<uint64_t>> ReadSlotRestartLsn(const std::string& slot) = 0;
+  // Whether PostgreSQL invalidated the slot (pg_replication_slots.wal_status = 'lost'): a slot
+  // without a restart_lsn may merely not have reserved WAL yet.
+  virtual StatusOr<bool> SlotLost(const std::string& slot) = 0;
   // TIMELINE_HISTORY: (file name, content).
   virtual StatusOr<std::pair<std::string, std::string>> TimelineHistory(uint32_t tli) = 0;
   virtual Status StartReplication(const std::string& slot, uint64_t lsn, uint32_t tli) = 0;
