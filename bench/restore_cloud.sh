@@ -10,11 +10,8 @@
 #   BIN=/path/to/spacetime-backup bench/restore_cloud.sh    (another build, e.g. before a change)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ -z "${BIN:-}" ]; then
-  "$ROOT/scripts/install-deps.sh"
-  "$ROOT/scripts/build.sh" release spacetime-backup >/dev/null
-  BIN=$ROOT/build/spacetime-backup
-fi
+source "$ROOT/bench/lib.sh"
+bench_binary
 SCALE=${SCALE:-20} KEYS=${KEYS:-1000000} VALUE_BYTES=${VALUE_BYTES:-512} RUNS=${RUNS:-1}
 export AWS_PARALLEL_JOBS=${AWS_PARALLEL_JOBS:-4}
 W=$(mktemp -d /tmp/stb-restore-cloud-bench.XXXXXX)

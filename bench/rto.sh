@@ -11,12 +11,8 @@
 #   BIN=/path/to/spacetime-backup
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ -z "${BIN:-}" ]; then
-  "$ROOT/scripts/install-deps.sh"
-  "$ROOT/scripts/build.sh" release spacetime-backup >/dev/null
-  BIN=$ROOT/build/spacetime-backup
-fi
-BIN=$(realpath "$BIN")
+source "$ROOT/bench/lib.sh"
+bench_binary
 SCALE=${SCALE:-0.1} METHOD=${DB_BACKUP_METHOD:-logical}
 export AWS_PARALLEL_JOBS=${AWS_PARALLEL_JOBS:-4}
 W=$(mktemp -d /tmp/stb-rto-bench.XXXXXX)
