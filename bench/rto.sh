@@ -15,6 +15,8 @@ source "$ROOT/bench/lib.sh"
 bench_binary
 SCALE=${SCALE:-0.1} METHOD=${DB_BACKUP_METHOD:-logical}
 export AWS_PARALLEL_JOBS=${AWS_PARALLEL_JOBS:-4}
+# The emulator's OSD is in memory: room for the repository (about 2.5 GB at SCALE=1) and more.
+export RGW_MEMSTORE_BYTES=${RGW_MEMSTORE_BYTES:-$(python3 -c "print(int((2 + 4 * $SCALE) * 2**30))")}
 W=$(mktemp -d /tmp/stb-rto-bench.XXXXXX)
 fail() { echo "FAIL: $*" >&2; exit 1; }
 source "$ROOT/test/e2e/pg_lib.sh"

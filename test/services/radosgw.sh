@@ -3,7 +3,8 @@
 # Sourced by lib.sh. radosgw_start DIR exports BACKUP_S3_ENDPOINT, BACKUP_S3_BUCKET,
 # BACKUP_S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and S3_SERVICE_DIR;
 # radosgw_stop_gateway / radosgw_start_gateway DIR stop and restart only the gateway (data kept),
-# for outage tests; radosgw_stop DIR stops everything by PID file.
+# for outage tests; radosgw_stop DIR stops everything by PID file. The OSD keeps everything in
+# memory: RGW_MEMSTORE_BYTES (default 2 GiB) is all the bucket can hold.
 
 # Every ceph tool gets the private config: --conf here and CEPH_CONF for anything they spawn.
 _rgw_ceph() { CEPH_CONF="$1/ceph.conf" ceph --conf "$1/ceph.conf" --connect-timeout 10 "${@:2}"; }
@@ -85,7 +86,7 @@ osd_objectstore = memstore
 # script adds the OSD to the crush map itself.
 osd_crush_update_on_start = false
 osd_class_update_on_start = false
-memstore_device_bytes = 2147483648
+memstore_device_bytes = ${RGW_MEMSTORE_BYTES:-2147483648}
 [client.rgw.a]
 rgw_frontends = beast endpoint=127.0.0.1:$rgw_port
 rgw_dns_name = localhost
