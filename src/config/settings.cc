@@ -33,22 +33,6 @@ int Settings::EffectiveWorkers() const {
 
 namespace {
 
-// "wal-receive, redis-stream" -> its names; empty elements are dropped.
-std::vector<std::string> SplitStreams(const std::string& text) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i <= text.size()) {
-    size_t j = text.find(',', i);
-    if (j == std::string::npos) j = text.size();
-    std::string name = text.substr(i, j - i);
-    name.erase(0, name.find_first_not_of(" \t"));
-    name.erase(name.find_last_not_of(" \t") + 1);
-    if (!name.empty()) out.push_back(name);
-    i = j + 1;
-  }
-  return out;
-}
-
 const char* Env(const char* name) {
   const char* v = std::getenv(name);
   return v && *v ? v : nullptr;
@@ -145,7 +129,7 @@ Status ApplyTable(Settings& s, const toml::table& t, const std::string& path) {
   str("schedule", "overlap", s.schedule_overlap);
   std::string streams;
   str("schedule", "streams", streams);
-  if (!streams.empty()) s.streams = SplitStreams(streams);
+  if (!streams.empty()) s.streams = SplitList(streams, ',');
   RETURN_IF_ERROR(TomlInt(t, "schedule", "run_timeout", 0, 7 * 86400, s.run_timeout_seconds, path));
   str("retention", "full", s.retention_full);
   str("retention", "incremental", s.retention_incremental);
@@ -332,7 +316,7 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (auto v = Env("BACKUP_RUN_TIMEOUT")) {
     ASSIGN_OR_RETURN(s.run_timeout_seconds, EnvInt("BACKUP_RUN_TIMEOUT", v, 0, 7 * 86400));
   }
-  if (const char* v = std::getenv("BACKUP_STREAMS")) s.streams = SplitStreams(v);
+  if (const char* v = std::getenv("BACKUP_STREAMS")) s.streams = SplitList(v, ',');
   for (const auto& name : s.streams) {
     if (name != "wal-receive") {
       return InvalidArgument("BACKUP_STREAMS names '" + name + "': the streams `schedule` can run are wal-receive");
