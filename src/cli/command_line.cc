@@ -377,7 +377,8 @@ void AddSchedule(CommandLine& cl) {
       "schedule",
       "Run as a daemon: full backups at BACKUP_SCHEDULE_FULL (default '0 2 * * *'), incrementals at "
       "BACKUP_SCHEDULE_INCREMENTAL (default '0 * * * *'), local time, one at a time; retention and alerts after "
-      "each. SIGTERM stops it cleanly");
+      "each; with BACKUP_STREAMS=wal-receive it also keeps wal-receive running (restarted with backoff, "
+      "stream_down alert past BACKUP_RPO_SECONDS). SIGTERM stops it cleanly");
   schedule->add_flag("--now", args->run_now, "run a full backup at start, then follow the schedule");
   struct RunArgs {
     std::string type;
