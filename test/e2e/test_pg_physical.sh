@@ -78,6 +78,25 @@ h_r=$(content_hash -h 127.0.0.1 -p "$R_PORT")
 stop_restored
 pass "laid down, pg_verifybackup ok, started with pg_ctl, content equals the source at backup time"
 
+# 3b. restore recovers the same backup (its WAL included, none in the WAL store) to its end; a
+# point in time is refused before anything is laid down, naming what point-in-time recovery needs.
+rc=0; "$BIN" restore "$id1" --components database --target-time "$(date -u +%FT%TZ)" --target-dir "$W/r2" \
+  --no-progress >"$W/r2t.json" 2>"$W/r2t.err" || rc=$?
+[ "$rc" -ne 0 ] || fail "restore --target-time of a backup without archived WAL succeeded"
+grep -q "DB_WAL_SOURCE included" "$W/r2t.json" "$W/r2t.err" || fail "target-time refusal: $(cat "$W/r2t.json" "$W/r2t.err")"
+[ ! -e "$W/r2/PG_VERSION" ] || fail "the refused restore laid files down"
+"$BIN" restore "$id1" --components database --target-dir "$W/r2" --stop-after --no-progress >"$W/r2.json" 2>"$W/r2.err" ||
+  fail "restore of an included-WAL backup: $(cat "$W/r2.err" "$W/r2.json")"
+lsn_num() { python3 -c "import sys; h, l = sys.argv[1].split('/'); print(int(h, 16) << 32 | int(l, 16))" "$1"; }
+[ "$(lsn_num "$(json "$W/r2.json" "r['components']['database']['recovered_to']['lsn']")")" -ge \
+  "$(lsn_num "$(db "$W/b1.json" "['end_lsn']")")" ] || fail "recovered_to is before the backup's end: $(cat "$W/r2.json")"
+pg_as "$PGBIN/pg_ctl" -D "$W/r2" -l "$PGD/r2.log" -w -t 120 -o "-p $(pg_free_port) -k $PGD -c listen_addresses=127.0.0.1" start \
+  >/dev/null || fail "the restored server did not start again: $(tail -5 "$PGD/r2.log")"
+h_r2=$(content_hash -h "$PGD" -p "$(sed -n 4p "$W/r2/postmaster.pid")")
+pg_as "$PGBIN/pg_ctl" -D "$W/r2" -m fast -w stop >/dev/null
+[ "$h_r2" = "$h1" ] || fail "restored content differs: $h_r2 vs $h1"
+pass "restore of the included-WAL backup: recovered to its end_lsn, content equals the source; --target-time refused"
+
 # 4. A role without REPLICATION: auto falls back to pg_dump, physical fails; both name ALTER ROLE.
 psql_ postgres -c "CREATE ROLE plain LOGIN PASSWORD 'plain-pw'" -c "CREATE DATABASE small OWNER plain"
 PGPASSWORD=plain-pw psql -X -q -h 127.0.0.1 -p "$DB_PORT" -U plain -d small -c "CREATE TABLE t AS SELECT 1 AS x"

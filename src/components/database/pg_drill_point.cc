@@ -146,18 +146,16 @@ StatusOr<StoredCommit> NewestStoredCommit(Repository& repo, const PgRecoveryPlan
 StatusOr<DrillPoint> ChooseDrillPoint(Repository& repo, const json& entry, const std::string& pg_bin_dir,
                                       double random01) {
   DrillPoint p;
-  auto start_lsn = ParseLsn(entry.value("start_lsn", ""));
   auto end_lsn = ParseLsn(entry.value("end_lsn", ""));
-  uint64_t sysid = std::strtoull(entry.value("system_identifier", "0").c_str(), nullptr, 10);
-  if (!start_lsn.ok() || !end_lsn.ok() || sysid == 0) {
-    return Corrupt("the physical backup entry has no start_lsn, end_lsn or system_identifier");
-  }
+  if (!end_lsn.ok()) return Corrupt("the physical backup entry has no end_lsn");
   p.window_from_unix = entry.value("end_time_unix", 0.0);
   RecoveryTarget latest;
-  ASSIGN_OR_RETURN(PgRecoveryPlan plan,
-                   PlanPgRecovery(repo, repo.storage(), sysid, entry.value("start_tli", 1u), *start_lsn, latest,
-                                  entry.value("server_version", 0) / 10000, pg_bin_dir));
+  ASSIGN_OR_RETURN(PgRecoveryPlan plan, PlanEntryRecovery(repo, repo.storage(), entry, latest, pg_bin_dir));
   p.wal_end_lsn = FormatLsn(plan.wal.wal_end_lsn);
+  if (plan.included_wal_only) {
+    p.note = "the backup carries only its own WAL (no WAL archiving): recovered to the backup's end";
+    return p;
+  }
   auto newest = NewestStoredCommit(repo, plan, *end_lsn);
   if (newest.status().code() == Code::kNotFound) {  // the drill still runs, to the backup's end
     p.note = newest.status().message() + " (it finds the window's end): recovered to the backup's end";

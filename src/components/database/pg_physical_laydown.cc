@@ -37,6 +37,18 @@ Status RequireEmpty(const std::string& dir, const char* what) {
   return Status::Ok();
 }
 
+// The default home of tablespaces, <target>.tblspc, is entered by the server's account: made here
+// (file restore would leave it root's, and the server could not open its tablespaces), like
+// the data directory owned by that account and closed to others.
+Status MakeServerDir(const std::string& dir, std::optional<std::pair<uid_t, gid_t>> owner) {
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoStatus("creating " + dir, errno);
+  Fd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus("opening " + dir, errno);
+  if (fchmod(fd.get(), 0700) != 0) return ErrnoStatus("chmod " + dir, errno);
+  if (owner && fchown(fd.get(), owner->first, owner->second) != 0) return ErrnoStatus("chown " + dir, errno);
+  return Status::Ok();
+}
+
 Status WriteManifest(Repository& repo, const json& entry, const std::string& path,
                      std::optional<std::pair<uid_t, gid_t>> owner) {
   if (!entry.contains("manifest") || !entry["manifest"].is_array()) return Corrupt("the backup has no manifest list");
@@ -115,16 +127,22 @@ StatusOr<LayDownResult> LayDownPhysical(Repository& repo, const json& entry, con
       res.size_bytes += n.size;
     }
   }
+  std::optional<std::pair<uid_t, gid_t>> owner = opt.owner;
+  for (const auto& n : tree.nodes) {
+    if (!owner && n.path == "pgdata") owner = std::make_pair(static_cast<uid_t>(n.uid), static_cast<gid_t>(n.gid));
+  }
+  for (const auto& [oid, dir] : res.tablespaces) {
+    if (!opt.tablespace_map.count(oid)) {
+      RETURN_IF_ERROR(MakeServerDir(opt.target_dir + ".tblspc", owner));
+      break;
+    }
+  }
   FileRestoreResult fr = RestoreFiles(repo, tree, fro, progress);
   res.report = fr.report;
   if (!fr.success) {
     std::string why = fr.report.value("error", "");
     if (why.empty() && fr.report.contains("errors") && !fr.report["errors"].empty()) why = fr.report["errors"][0];
     return Internal("laying down the base backup failed: " + why);
-  }
-  std::optional<std::pair<uid_t, gid_t>> owner = opt.owner;
-  for (const auto& n : tree.nodes) {
-    if (!owner && n.path == "pgdata") owner = std::make_pair(static_cast<uid_t>(n.uid), static_cast<gid_t>(n.gid));
   }
   RETURN_IF_ERROR(WriteManifest(repo, entry, opt.target_dir + "/backup_manifest", owner));
   RETURN_IF_ERROR(RunVerifyBackup(entry, opt.pg_bin_dir, opt.target_dir));

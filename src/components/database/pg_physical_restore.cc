@@ -245,14 +245,10 @@ json RestorePhysical(Repository& repo, const json& entry, const Settings& s, con
   PgRecoveryOptions po = PgRecoveryOptionsOf(s, o);
   auto target = RecoveryTargetOf(o);
   if (!target.ok()) return Failed(target.status().message());
-  auto start_lsn = ParseLsn(entry.value("start_lsn", ""));
-  uint64_t sysid = std::strtoull(entry.value("system_identifier", "0").c_str(), nullptr, 10);
-  if (!start_lsn.ok() || sysid == 0) return Failed("the physical backup entry has no start_lsn or system_identifier");
-  int major = entry.value("server_version", 0) / 10000;
-  auto plan = PlanPgRecovery(repo, repo.storage(), sysid, entry.value("start_tli", 1u), *start_lsn, *target, major,
-                             s.db_pg_bin_dir);
+  auto plan = PlanEntryRecovery(repo, repo.storage(), entry, *target, s.db_pg_bin_dir);
   if (!plan.ok()) return Failed(plan.status().message());
-  Status reachable = CheckTimeReachable(repo, *plan, *start_lsn);
+  uint64_t sysid = plan->system_id;
+  Status reachable = CheckTimeReachable(repo, *plan, plan->wal.path.front().begin_lsn);
   if (!reachable.ok()) return Failed(reachable.message());
   std::string recorded;
   for (const auto& root : entry.value("roots", json::array())) {

@@ -301,6 +301,43 @@ StatusOr<PgRecoveryPlan> PlanPgRecovery(const Repository& repo, Storage& from, u
   return p;
 }
 
+StatusOr<PgRecoveryPlan> PlanEntryRecovery(const Repository& repo, Storage& from, const json& entry,
+                                           const RecoveryTarget& target, const std::string& bin_dir) {
+  auto start_lsn = ParseLsn(entry.value("start_lsn", ""));
+  auto end_lsn = ParseLsn(entry.value("end_lsn", ""));
+  auto sysid = ParseUint(entry.value("system_identifier", ""), UINT64_MAX, "system identifier");
+  if (!start_lsn.ok() || !end_lsn.ok() || !sysid.ok() || *sysid == 0 || *end_lsn < *start_lsn) {
+    return Corrupt("the physical backup entry has no valid start_lsn, end_lsn or system_identifier");
+  }
+  uint32_t start_tli = entry.value("start_tli", 1u);
+  int major = entry.value("server_version", 0) / 10000;
+  auto plan = PlanPgRecovery(repo, from, *sysid, start_tli, *start_lsn, target, major, bin_dir);
+  if (plan.ok() || entry.value("wal_source", "") != "included") return plan;
+  if (plan.status().code() != Code::kNotFound) return plan;
+  if (target.kind == RecoveryTarget::kTime || target.kind == RecoveryTarget::kLsn) {
+    return InvalidArgument(
+        "this backup carries only its own WAL (it was taken without WAL archiving, DB_WAL_SOURCE included): it "
+        "restores to its end, " +
+        FormatLsn(*end_lsn) +
+        " (--latest or --immediate); point-in-time targets need archive_command running wal-push or wal-receive "
+        "before the backup (" +
+        plan.status().message() + ")");
+  }
+  uint64_t seg = entry.value("wal_segment_size", uint64_t(0));
+  if (!ValidSegmentSize(seg)) return Corrupt("the physical backup entry has no valid wal_segment_size");
+  PgRecoveryPlan p;
+  p.system_id = *sysid;
+  p.cluster = WalStore::ClusterOf(repo, *sysid);
+  p.target = target;
+  p.included_wal_only = true;
+  p.wal.seg_size = static_cast<uint32_t>(seg);
+  p.wal.path = {TimelineStep{.tli = start_tli, .begin_lsn = *start_lsn, .end_lsn = 0}};
+  p.wal.wal_end_lsn = *end_lsn;
+  p.wal.last_segno = (*end_lsn > 0 ? *end_lsn - 1 : 0) / seg;
+  ASSIGN_OR_RETURN(p.bin, FindPgBinaries(major, bin_dir));
+  return p;
+}
+
 namespace {
 
 // Recovery of the configured server's own directory (in place) runs privately: no TCP listener

@@ -52,12 +52,21 @@ struct PgRecoveryPlan {
   RecoveryPlan wal;
   RecoveryTarget target;
   PgBinaries bin;
+  // The WAL store holds none of the backup's WAL: recovery replays what the backup carries in
+  // pg_wal (DB_WAL_SOURCE included) and ends at the backup's end.
+  bool included_wal_only = false;
 };
 
 // Before anything is laid down: the WAL path and its end, the target against it, the binaries.
 StatusOr<PgRecoveryPlan> PlanPgRecovery(const Repository& repo, Storage& from, uint64_t system_id, uint32_t start_tli,
                                         uint64_t start_lsn, const RecoveryTarget& target, int major,
                                         const std::string& bin_dir);
+// The plan for a physical backup's snapshot entry: PlanPgRecovery, or, for a backup that carries
+// its own WAL (wal_source included) whose start is not in the WAL store, replay of that WAL alone;
+// then only --latest/--immediate (the backup's end) can be reached, and other targets are refused
+// naming what point-in-time recovery needs.
+StatusOr<PgRecoveryPlan> PlanEntryRecovery(const Repository& repo, Storage& from, const nlohmann::json& entry,
+                                           const RecoveryTarget& target, const std::string& bin_dir);
 
 struct PgRecoveryOptions {
   std::string data_dir;   // laid down, backup_label in it
