@@ -92,8 +92,15 @@ restore() {  # LOCATION: every component, verified; the report in $W/r-LOCATION.
     fail "restore from $loc: $(cat "$W/r-$loc.json" "$W/r-$loc.err")"
   [ "$(field "$W/r-$loc.json" "r['overall_success']")" = True ] || fail "restore from $loc: $(cat "$W/r-$loc.json")"
 }
+# Each restore starts from the same state: the writes before it (pgbench -i, the other restore)
+# checkpointed and on disk, so neither pays for the other's write-back; the first restore's
+# database is dropped.
+settle() { psql_ postgres -c CHECKPOINT >/dev/null; sync; }
+settle
 restore local
 rm -rf "$W/r-local"
+[ "$METHOD" = physical ] || psql_ postgres -c "DROP DATABASE r_local" >/dev/null
+settle
 mv "$BACKUP_ROOT" "$W/repo.away"
 restore s3
 mv "$W/repo.away" "$BACKUP_ROOT"
