@@ -8,9 +8,9 @@ source "$(dirname "$0")/lib.sh" "$1"
 STANDIN=$(dirname "$BIN")/test/crdb_standin
 [ -x "$STANDIN" ] || fail "crdb_standin is not built (ninja crdb_standin)"
 PW='crdb-Pw-7731'
-AWS_SECRET='aws-SECRET-5521xyz'
+AWS_SECRET='aws/SECRET+5521xyz' AWS_SECRET_IN_URI='aws%2FSECRET%2B5521xyz'
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"' EXIT
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
 # start_standin NAME [args]: serves on a free port written to $W/NAME.port, statements to $W/NAME.sql.
 start_standin() {
   local name=$1
@@ -26,7 +26,7 @@ start_standin() {
 make_data 20
 unset CONFIG_DIRS APP_DIR
 export DB_HOST=127.0.0.1 DB_PORT=$(start_standin crdb) DB_NAME=game DB_USER=root DB_PASSWORD=$PW DB_ENGINE=cockroachdb
-export COCKROACH_BACKUP_URI="s3://game-backups/crdb?AWS_ACCESS_KEY_ID=AKIAEXAMPLE&AWS_SECRET_ACCESS_KEY=$AWS_SECRET"
+export COCKROACH_BACKUP_URI="s3://game-backups/crdb?AWS_ACCESS_KEY_ID=AKIAEXAMPLE&AWS_SECRET_ACCESS_KEY=$AWS_SECRET_IN_URI"
 "$BIN" init >/dev/null
 
 # 1. Full backup: detected as CockroachDB, BACKUP INTO the collection, the subdirectory recorded.
@@ -37,7 +37,7 @@ db() { json "$1" "r['components']['database']$2"; }
 [ "$(db "$W/b1.json" "['tables']")" = 3 ] || fail "tables: $(cat "$W/b1.json")"
 subdir=$(db "$W/b1.json" "['cockroach_backup']")
 [[ "$subdir" =~ ^/[0-9]{4}/[0-9]{2}/[0-9]{2}-[0-9]{6}\.[0-9]{2}$ ]] || fail "subdirectory '$subdir'"
-grep -q "^BACKUP DATABASE \"game\" INTO 's3://game-backups/crdb?AWS_ACCESS_KEY_ID=AKIAEXAMPLE&AWS_SECRET_ACCESS_KEY=$AWS_SECRET' AS OF SYSTEM TIME '.*' WITH revision_history, encryption_passphrase = '[0-9a-f]\{16,\}'$" "$W/crdb.sql" ||
+grep -q "^BACKUP DATABASE \"game\" INTO 's3://game-backups/crdb?AWS_ACCESS_KEY_ID=AKIAEXAMPLE&AWS_SECRET_ACCESS_KEY=$AWS_SECRET_IN_URI' AS OF SYSTEM TIME '.*' WITH revision_history, encryption_passphrase = '[0-9a-f]\{16,\}'$" "$W/crdb.sql" ||
   fail "BACKUP statement as received: $(grep BACKUP "$W/crdb.sql")"
 grep -q "^SHOW BACKUPS IN 's3://" "$W/crdb.sql" || fail "SHOW BACKUPS not sent"
 passphrase=$(sed -n "s/.*encryption_passphrase = '\([0-9a-f]*\)'.*/\1/p" "$W/crdb.sql" | head -1)
@@ -45,7 +45,7 @@ passphrase=$(sed -n "s/.*encryption_passphrase = '\([0-9a-f]*\)'.*/\1/p" "$W/crd
 pass "full backup: BACKUP INTO the collection with revision_history and a passphrase, $subdir recorded, 1237 rows in 3 tables"
 
 # 2. Restore after the database was dropped: RESTORE under a staging name, renamed, counts verified.
-PGPASSWORD=$PW psql -h 127.0.0.1 -p "$DB_PORT" -U root -d defaultdb -c 'DROP DATABASE game CASCADE' >/dev/null ||
+PGPASSWORD=$PW psql -h 127.0.0.1 -p "$DB_PORT" -U root -d defaultdb -c 'DROP DATABASE "game" CASCADE' >/dev/null ||
   fail "dropping through psql"
 : >"$W/crdb.sql"
 "$BIN" restore latest --components database --no-progress >"$W/r1.json" 2>"$W/r1.err" ||
@@ -70,6 +70,12 @@ err=$(db "$W/f1.json" "['error']")
   fail "failed job error: $err"
 [ "$(json "$W/f1.json" "r['components']['player_saves']['success']")" = True ] || fail "player saves not backed up"
 pass "failed job: exit non-zero, error '$(echo "$err" | head -c 90)...'"
+# An error that repeats the collection URI as it was sent (a hostile case, not a documented text).
+QUOTE_PORT=$(start_standin quoting --error-quotes-uri)
+DB_PORT=$QUOTE_PORT "$BIN" backup full --no-progress >"$W/f3.json" 2>"$W/f3.err" && fail "the quoting BACKUP succeeded"
+err=$(db "$W/f3.json" "['error']")
+[[ "$err" == *"failed to run backup: writing to "*AccessDenied* ]] || fail "quoted-URI error: $err"
+pass "an error quoting the collection URI: '$err'"
 
 # 4. A wrong password: one line naming DB_PASSWORD.
 DB_PASSWORD=not-the-Pw-4410 "$BIN" backup full --no-progress >"$W/f2.json" 2>"$W/f2.err" && fail "wrong password succeeded"
@@ -80,12 +86,12 @@ grep -q "password authentication failed for user root" <(PGPASSWORD=x psql -h 12
 pass "wrong password: '$err'"
 
 # 5. No secret anywhere we wrote: stdout, stderr, logs, reports, state, snapshot listing.
-for s in "$PW" "$AWS_SECRET" "$passphrase" not-the-Pw-4410; do
+for s in "$PW" "$AWS_SECRET" "$AWS_SECRET_IN_URI" "$passphrase" not-the-Pw-4410; do
   [ -n "$s" ] || fail "empty secret"
-  hits=$(grep -rlF -- "$s" "$W"/*.json "$W"/*.err "$BACKUP_LOG_DIR" "$BACKUP_STATE_DIR" 2>/dev/null | grep -v '/\(crdb\|failing\)\.' || true)
+  hits=$(grep -rlF -- "$s" "$W"/*.json "$W"/*.err "$BACKUP_LOG_DIR" "$BACKUP_STATE_DIR" 2>/dev/null | grep -v '/\(crdb\|failing\|quoting\)\.' || true)
   [ -z "$hits" ] || fail "secret found in: $hits"
 done
-grep -qF "$AWS_SECRET" "$W/crdb.sql" || fail "the grep cannot fail: the secret was not sent at all"
+grep -qF "$AWS_SECRET_IN_URI" "$W/crdb.sql" || fail "the grep cannot fail: the secret was not sent at all"
 pass "password, passphrase and AWS secret in no output, log, report or state (they reached the server only)"
 
 "$BIN" check --read-data >"$W/check.json" || fail "check: $(cat "$W/check.json")"

@@ -3,7 +3,7 @@
 // RESTORE, its error texts). Written from CockroachDB's documentation; no live cluster was used.
 //
 // crdb_standin [--port N] [--port-file F] [--log F] [--user U] [--password P]
-//              [--table db.schema.name=rows]... [--fail-backup]
+//              [--table db.schema.name=rows]... [--fail-backup] [--error-quotes-uri]
 // Prints its port on stdout and serves until SIGTERM or SIGINT.
 #include <signal.h>
 
@@ -39,6 +39,7 @@ struct Model {
   std::map<std::string, Tables> databases;
   std::map<std::string, std::vector<Backup>> collections;  // by URI, as given
   bool fail_backup = false;
+  bool error_quotes_uri = false;  // a hostile case, not a documented text: the error repeats the URI as sent
   int64_t next_job = 903485071233875969;
 };
 
@@ -119,6 +120,9 @@ PgWireResult DoBackup(Model& model, const std::smatch& m) {
   bool latest = m[2].matched;
   auto it = model.databases.find(db);
   if (it == model.databases.end()) return Err("3D000", "database \"" + db + "\" does not exist");
+  if (model.error_quotes_uri) {
+    return Err("XXUUU", "failed to run backup: writing to '" + uri + "': AccessDenied");
+  }
   if (model.fail_backup) {
     // The shape of a job that failed writing to the bucket (the cloud SDK's error, passed through).
     return Err("XXUUU",
@@ -242,7 +246,7 @@ PgWireResult Handle(Model& model, const std::string& sql) {
 int Usage(const std::string& why) {
   std::cerr << "crdb_standin: " << why
             << "\nusage: crdb_standin [--port N] [--port-file F] [--log F] [--user U] [--password P] "
-               "[--table db.schema.name=rows]... [--fail-backup]\n";
+               "[--table db.schema.name=rows]... [--fail-backup] [--error-quotes-uri]\n";
   return 2;
 }
 
@@ -268,6 +272,8 @@ int main(int argc, char** argv) {
       value();  // any user is accepted; the password decides
     } else if (a == "--password") {
       opt.password = value();
+    } else if (a == "--error-quotes-uri") {
+      model.error_quotes_uri = true;
     } else if (a == "--fail-backup") {
       model.fail_backup = true;
     } else if (a == "--table") {
