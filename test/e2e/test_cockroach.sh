@@ -42,7 +42,15 @@ grep -q "^BACKUP DATABASE \"game\" INTO 's3://game-backups/crdb?AWS_ACCESS_KEY_I
 grep -q "^SHOW BACKUPS IN 's3://" "$W/crdb.sql" || fail "SHOW BACKUPS not sent"
 passphrase=$(sed -n "s/.*encryption_passphrase = '\([0-9a-f]*\)'.*/\1/p" "$W/crdb.sql" | head -1)
 "$BIN" snapshots --json >"$W/snaps.json" || fail "snapshots"
+[ "$(json "$W/snaps.json" "'database' in r[0]['components']")" = True ] || fail "snapshot: $(cat "$W/snaps.json")"
 pass "full backup: BACKUP INTO the collection with revision_history and a passphrase, $subdir recorded, 1237 rows in 3 tables"
+
+# An incremental: BACKUP INTO LATEST IN, recorded against the full's subdirectory.
+"$BIN" backup incremental --no-progress >"$W/b2.json" 2>"$W/b2.err" || fail "incremental: $(cat "$W/b2.json" "$W/b2.err")"
+[ "$(db "$W/b2.json" "['cockroach_backup']")" = "$subdir" ] || fail "incremental's subdirectory: $(cat "$W/b2.json")"
+inc_as_of=$(sed -n "s/^BACKUP DATABASE \"game\" INTO LATEST IN '[^']*' AS OF SYSTEM TIME '\([^']*\)'.*/\1/p" "$W/crdb.sql")
+[ -n "$inc_as_of" ] || fail "no BACKUP INTO LATEST IN: $(grep BACKUP "$W/crdb.sql")"
+pass "incremental: BACKUP INTO LATEST IN as of $inc_as_of, in $subdir"
 
 # 2. Restore after the database was dropped: RESTORE under a staging name, renamed, counts verified.
 PGPASSWORD=$PW psql -h 127.0.0.1 -p "$DB_PORT" -U root -d defaultdb -c 'DROP DATABASE "game" CASCADE' >/dev/null ||
@@ -51,7 +59,7 @@ PGPASSWORD=$PW psql -h 127.0.0.1 -p "$DB_PORT" -U root -d defaultdb -c 'DROP DAT
 "$BIN" restore latest --components database --no-progress >"$W/r1.json" 2>"$W/r1.err" ||
   fail "restore: $(cat "$W/r1.json" "$W/r1.err")"
 [ "$(db "$W/r1.json" "['tables_verified']")" = 3 ] || fail "verified: $(cat "$W/r1.json")"
-grep -q "^RESTORE DATABASE \"game\" FROM '$subdir' IN 's3://.*' AS OF SYSTEM TIME '.*' WITH new_db_name = 'game_restoring', encryption_passphrase = '$passphrase'$" "$W/crdb.sql" ||
+grep -q "^RESTORE DATABASE \"game\" FROM '$subdir' IN 's3://.*' AS OF SYSTEM TIME '$inc_as_of' WITH new_db_name = 'game_restoring', encryption_passphrase = '$passphrase'$" "$W/crdb.sql" ||
   fail "RESTORE as received: $(cat "$W/crdb.sql")"
 grep -q '^ALTER DATABASE "game_restoring" RENAME TO "game"$' "$W/crdb.sql" || fail "no rename: $(cat "$W/crdb.sql")"
 [ "$(PGPASSWORD=$PW psql -h 127.0.0.1 -p "$DB_PORT" -U root -d game -At -c 'SELECT count(*) FROM "game"."public"."players"')" = 1200 ] ||
