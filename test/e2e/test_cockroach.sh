@@ -36,7 +36,7 @@ db() { json "$1" "r['components']['database']$2"; }
 [ "$(db "$W/b1.json" "['rows']")" = 1237 ] || fail "rows: $(cat "$W/b1.json")"
 [ "$(db "$W/b1.json" "['tables']")" = 3 ] || fail "tables: $(cat "$W/b1.json")"
 subdir=$(db "$W/b1.json" "['cockroach_backup']")
-[[ "$subdir" =~ ^/[0-9]{4}/[0-9]{2}/[0-9]{2}-[0-9]{6}\.[0-9]{2}$ ]] || fail "subdirectory '$subdir'"
+[[ "$subdir" =~ ^[0-9]{4}/[0-9]{2}/[0-9]{2}-[0-9]{6}\.[0-9]{2}$ ]] || fail "subdirectory '$subdir'"
 grep -q "^BACKUP DATABASE \"game\" INTO 's3://game-backups/crdb?AWS_ACCESS_KEY_ID=AKIAEXAMPLE&AWS_SECRET_ACCESS_KEY=$AWS_SECRET_IN_URI' AS OF SYSTEM TIME '.*' WITH revision_history, encryption_passphrase = '[0-9a-f]\{16,\}'$" "$W/crdb.sql" ||
   fail "BACKUP statement as received: $(grep BACKUP "$W/crdb.sql")"
 grep -q "^SHOW BACKUPS IN 's3://" "$W/crdb.sql" || fail "SHOW BACKUPS not sent"

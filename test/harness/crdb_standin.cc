@@ -88,12 +88,14 @@ std::string Now(int offset_seconds, const char* fmt) {
   return std::string(buf) + frac;
 }
 
-// CockroachDB names a full backup's subdirectory by its end time: /2024/01/03-142520.12.
+// CockroachDB names a full backup's subdirectory by its end time; SHOW BACKUPS IN lists it as
+// <year>/<month>/<day>-<timestamp>, e.g. 2024/01/03-142520.12 (RESTORE FROM takes it with or
+// without a leading slash).
 std::string Subdir(const std::string& end_time) {
   std::smatch m;
   static const std::regex re(R"((\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\.(\d\d))");
-  if (!std::regex_search(end_time, m, re)) return "/" + end_time;
-  return "/" + m[1].str() + "/" + m[2].str() + "/" + m[3].str() + "-" + m[4].str() + m[5].str() + m[6].str() + "." +
+  if (!std::regex_search(end_time, m, re)) return end_time;
+  return m[1].str() + "/" + m[2].str() + "/" + m[3].str() + "-" + m[4].str() + m[5].str() + m[6].str() + "." +
          m[7].str();
 }
 
@@ -149,7 +151,7 @@ PgWireResult DoRestore(Model& model, const std::smatch& m) {
   const Backup* b = nullptr;
   if (coll != model.collections.end()) {
     for (const auto& x : coll->second) {
-      if (x.subdir == subdir) b = &x;
+      if (x.subdir == subdir || "/" + x.subdir == subdir) b = &x;
     }
   }
   if (b == nullptr) return Err("XXUUU", "failed to resolve backup: path does not exist: " + subdir);
