@@ -1,6 +1,7 @@
 // A CockroachDB stand-in for the e2e tests: a PostgreSQL-wire server answering the statements our
 // client sends the way CockroachDB v23.1 documents them (version string, BACKUP job rows, SHOW BACKUPS,
-// RESTORE, its error texts). Written from CockroachDB's documentation; no live cluster was used.
+// RESTORE, its error texts), logging in with SCRAM-SHA-256 as CockroachDB does since v22.2. Written
+// from CockroachDB's documentation; no live cluster was used.
 //
 // crdb_standin [--port N] [--port-file F] [--log F] [--user U] [--password P]
 //              [--table db.schema.name=rows]... [--fail-backup] [--error-quotes-uri]

@@ -6,6 +6,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -150,6 +155,50 @@ std::string Answer(const PgWireResult& r) {
   return out;
 }
 
+std::string B64(const std::string& in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), int(in.size()));
+  out.resize(size_t(n));
+  return out;
+}
+
+std::optional<std::string> Unb64(const std::string& in) {
+  if (in.empty() || in.size() % 4 != 0 || in.size() > 4096) return std::nullopt;
+  std::string out(in.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), int(in.size()));
+  if (n < 0) return std::nullopt;
+  size_t pad = in.size() - in.find_last_not_of('=') - 1;
+  out.resize(size_t(n) - std::min(pad, size_t(n)));
+  return out;
+}
+
+std::string Hmac(const std::string& key, const std::string& msg) {
+  unsigned char out[32];
+  unsigned int len = sizeof out;
+  HMAC(EVP_sha256(), key.data(), int(key.size()), reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out,
+       &len);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::string Sha256(const std::string& in) {
+  unsigned char out[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(in.data()), in.size(), out);
+  return std::string(reinterpret_cast<char*>(out), sizeof out);
+}
+
+// The value of attribute k in a SCRAM message "k=v,k=v" ("" when missing).
+std::string ScramAttr(const std::string& msg, char k) {
+  for (size_t pos = 0; pos < msg.size();) {
+    size_t end = msg.find(',', pos);
+    if (end == std::string::npos) end = msg.size();
+    if (end - pos >= 2 && msg[pos] == k && msg[pos + 1] == '=') return msg.substr(pos + 2, end - pos - 2);
+    pos = end + 1;
+  }
+  return "";
+}
+
 }  // namespace
 
 PgWireServer::PgWireServer(PgWireOptions options, Handler handler)
@@ -244,14 +293,50 @@ void PgWireServer::Serve(int fd) {
 
   char type = 0;
   std::string body;
-  if (!options_.password.empty()) {
+  auto refuse = [&] {
+    WriteAll(fd, Error("FATAL", "28P01", "password authentication failed for user " + session.user));
+  };
+  if (!options_.password.empty() && !options_.scram) {
     if (!WriteAll(fd, Out('R').I32(3).Finish())) return;
     if (!read_message(type, body)) return;
     std::string given = body.substr(0, body.find('\0'));
-    if (type != 'p' || given != options_.password) {
-      WriteAll(fd, Error("FATAL", "28P01", "password authentication failed for user " + session.user));
-      return;
+    if (type != 'p' || given != options_.password) return refuse();
+  } else if (!options_.password.empty()) {
+    // RFC 5802/7677 as PostgreSQL frames it: SASL, SASLContinue, SASLFinal.
+    if (!WriteAll(fd, Out('R').I32(10).Str("SCRAM-SHA-256").Byte('\0').Finish())) return;
+    if (!read_message(type, body) || type != 'p') return;
+    size_t mech_end = body.find('\0');
+    if (mech_end == std::string::npos || body.substr(0, mech_end) != "SCRAM-SHA-256" || body.size() < mech_end + 5) {
+      return refuse();
     }
+    std::string client_first = body.substr(mech_end + 5);
+    size_t gs2 = client_first.find(',', client_first.find(',') + 1);
+    if (gs2 == std::string::npos) return refuse();
+    std::string client_first_bare = client_first.substr(gs2 + 1);
+    std::string cnonce = ScramAttr(client_first_bare, 'r');
+    unsigned char rnd[18], salt_bytes[16];
+    RAND_bytes(rnd, sizeof rnd);
+    RAND_bytes(salt_bytes, sizeof salt_bytes);
+    std::string salt(reinterpret_cast<char*>(salt_bytes), sizeof salt_bytes);
+    std::string nonce = cnonce + B64(std::string(reinterpret_cast<char*>(rnd), sizeof rnd));
+    std::string server_first = "r=" + nonce + ",s=" + B64(salt) + ",i=4096";
+    if (cnonce.empty() || !WriteAll(fd, Out('R').I32(11).Bytes(server_first).Finish())) return refuse();
+    if (!read_message(type, body) || type != 'p') return;
+    size_t proof_at = body.rfind(",p=");
+    auto proof = proof_at == std::string::npos ? std::nullopt : Unb64(body.substr(proof_at + 3));
+    if (!proof || proof->size() != 32 || ScramAttr(body, 'r') != nonce) return refuse();
+    unsigned char salted[32];
+    PKCS5_PBKDF2_HMAC(options_.password.data(), int(options_.password.size()), salt_bytes, sizeof salt_bytes, 4096,
+                      EVP_sha256(), sizeof salted, salted);
+    std::string salted_pw(reinterpret_cast<char*>(salted), sizeof salted);
+    std::string auth_message = client_first_bare + "," + server_first + "," + body.substr(0, proof_at);
+    std::string stored_key = Sha256(Hmac(salted_pw, "Client Key"));
+    std::string signature = Hmac(stored_key, auth_message), client_key(32, '\0');
+    for (size_t i = 0; i < 32; ++i) client_key[i] = char((*proof)[i] ^ signature[i]);
+    if (Sha256(client_key) != stored_key) return refuse();
+    std::string server_sig = Hmac(Hmac(salted_pw, "Server Key"), auth_message);
+    if (!WriteAll(fd, Out('R').I32(12).Bytes("v=" + B64(server_sig)).Finish())) return;
+    ++scram_logins_;
   }
   std::string hello = Out('R').I32(0).Finish();
   for (const auto& [k, v] : options_.parameters) hello += Out('S').Str(k).Str(v).Finish();

@@ -30,7 +30,8 @@ struct PgWireSession {
 
 struct PgWireOptions {
   int port = 0;          // 0 = a free one
-  std::string password;  // "" = trust; else cleartext password authentication (AuthenticationCleartextPassword)
+  std::string password;  // "" = trust; else password authentication, as scram says
+  bool scram = true;     // SCRAM-SHA-256 (CockroachDB's default since v22.2); false = cleartext
   std::map<std::string, std::string> parameters;  // ParameterStatus sent after authentication
 };
 
@@ -47,6 +48,7 @@ class PgWireServer {
   void Stop();
   int port() const { return port_; }
   std::vector<std::string> statements() const;
+  int scram_logins() const { return scram_logins_; }  // completed SCRAM-SHA-256 exchanges
   // Called with every statement received (the stand-in tool writes them to a file).
   std::function<void(const std::string&)> on_statement;
 
@@ -58,6 +60,7 @@ class PgWireServer {
   Handler handler_;
   int listen_fd_ = -1, port_ = 0;
   std::atomic<bool> stopping_{false};
+  std::atomic<int> scram_logins_{0};
   std::thread acceptor_;
   mutable std::mutex mu_;
   std::vector<std::thread> connections_;

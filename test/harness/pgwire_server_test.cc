@@ -1,5 +1,6 @@
-// The scripted PostgreSQL-wire server against libpq and our PgConnection: rows, an error with its
-// SQLSTATE, a wrong password, an empty query, the extended protocol refused, a dropped connection.
+// The scripted PostgreSQL-wire server against libpq and our PgConnection: SCRAM-SHA-256 and cleartext
+// logins, rows, an error with its SQLSTATE, a wrong password, an empty query, the extended protocol
+// refused, a dropped connection, bad lengths.
 #include "pgwire_server.h"
 
 #include <arpa/inet.h>
@@ -90,6 +91,30 @@ TEST_F(PgWireTest, WrongPasswordIsOneLineNamingDbPassword) {
                                 .c_str());
   EXPECT_NE(std::string(PQerrorMessage(raw)).find("password authentication failed for user root"), std::string::npos);
   PQfinish(raw);
+}
+
+TEST_F(PgWireTest, ScramIsWhatTheClientAnswered) {
+  auto c = PgConnection::Connect(ep_);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  // libpq only completes SCRAM when the server's signature proves it knew the password.
+  EXPECT_EQ(PQconnectionUsedPassword((*c)->raw()), 1);
+  EXPECT_EQ(server_->scram_logins(), 1);
+}
+
+TEST(PgWireCleartext, RightAndWrongPassword) {
+  PgWireOptions opt;
+  opt.password = "plain pw";
+  opt.scram = false;
+  PgWireServer server(opt, Handler);
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  DbEndpoint ep{"127.0.0.1", server.port(), "game", "root", "plain pw", "disable"};
+  EXPECT_TRUE(PgConnection::Connect(ep).ok());
+  EXPECT_EQ(server.scram_logins(), 0);
+  ep.password = "wrong";
+  auto c = PgConnection::Connect(ep);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("check DB_PASSWORD"), std::string::npos) << c.status().message();
 }
 
 TEST_F(PgWireTest, ExtendedProtocolRefusedWith0A000) {
