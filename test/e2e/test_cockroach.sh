@@ -85,6 +85,18 @@ err=$(db "$W/f3.json" "['error']")
 [[ "$err" == *"failed to run backup: writing to "*AccessDenied* ]] || fail "quoted-URI error: $err"
 pass "an error quoting the collection URI: '$err'"
 
+# A restore whose backup the cluster cannot find (an empty collection): fails naming it, and the
+# existing database is left as it was (the restore lands under a staging name first).
+EMPTY_PORT=$(start_standin empty)
+DB_PORT=$EMPTY_PORT "$BIN" restore "$(json "$W/b2.json" "r['backup_id']")" --components database --no-progress >"$W/f4.json" 2>"$W/f4.err" &&
+  fail "a restore from a missing backup succeeded"
+err=$(db "$W/f4.json" "['error']")
+[[ "$err" == *"RESTORE from s3://game-backups/crdb"*"path does not exist: $subdir"* ]] || fail "missing backup error: $err"
+grep -q '^ALTER DATABASE\|^DROP DATABASE "game"' "$W/empty.sql" && fail "the existing database was touched: $(cat "$W/empty.sql")"
+[ "$(PGPASSWORD=$PW psql -h 127.0.0.1 -p "$EMPTY_PORT" -U root -d game -At -c 'SELECT count(*) FROM "game"."public"."players"')" = 1200 ] ||
+  fail "the existing database changed"
+pass "restore of a backup the cluster cannot find: '$(echo "$err" | tail -c 80)', existing database untouched"
+
 # 4. A wrong password: one line naming DB_PASSWORD.
 DB_PASSWORD=not-the-Pw-4410 "$BIN" backup full --no-progress >"$W/f2.json" 2>"$W/f2.err" && fail "wrong password succeeded"
 err=$(db "$W/f2.json" "['error']")
@@ -96,7 +108,7 @@ pass "wrong password: '$err'"
 # 5. No secret anywhere we wrote: stdout, stderr, logs, reports, state, snapshot listing.
 for s in "$PW" "$AWS_SECRET" "$AWS_SECRET_IN_URI" "$passphrase" not-the-Pw-4410; do
   [ -n "$s" ] || fail "empty secret"
-  hits=$(grep -rlF -- "$s" "$W"/*.json "$W"/*.err "$BACKUP_LOG_DIR" "$BACKUP_STATE_DIR" 2>/dev/null | grep -v '/\(crdb\|failing\|quoting\)\.' || true)
+  hits=$(grep -rlF -- "$s" "$W"/*.json "$W"/*.err "$BACKUP_LOG_DIR" "$BACKUP_STATE_DIR" 2>/dev/null | grep -v '/\(crdb\|failing\|quoting\|empty\)\.' || true)
   [ -z "$hits" ] || fail "secret found in: $hits"
 done
 grep -qF "$AWS_SECRET_IN_URI" "$W/crdb.sql" || fail "the grep cannot fail: the secret was not sent at all"
