@@ -1,0 +1,330 @@
+// A CockroachDB stand-in for the e2e tests: a PostgreSQL-wire server answering the statements our
+// client sends the way CockroachDB v23.1 documents them (version string, BACKUP job rows, SHOW BACKUPS,
+// RESTORE, its error texts), logging in with SCRAM-SHA-256 as CockroachDB does since v22.2. Written
+// from CockroachDB's documentation; no live cluster was used.
+//
+// crdb_standin [--port N] [--port-file F] [--log F] [--user U] [--password P]
+//              [--table db.schema.name=rows]... [--fail-backup] [--error-quotes-uri]
+// Prints its port on stdout and serves until SIGTERM or SIGINT.
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <regex>
+
+#include "pgwire_server.h"
+
+namespace stb {
+namespace {
+
+using Tables = std::map<std::string, int64_t>;  // "schema.name" -> rows
+
+struct Layer {
+  std::string end_time;  // the AS OF SYSTEM TIME it was taken at
+  bool revision_history = false;
+  std::map<std::string, Tables> databases;
+};
+struct Backup {  // one full backup and its incrementals: a subdirectory of the collection
+  std::string subdir, passphrase;
+  std::vector<Layer> layers;
+};
+
+struct Model {
+  std::mutex mu;
+  std::map<std::string, Tables> databases;
+  std::map<std::string, std::vector<Backup>> collections;  // by URI, as given
+  bool fail_backup = false;
+  bool error_quotes_uri = false;  // a hostile case, not a documented text: the error repeats the URI as sent
+  int64_t next_job = 903485071233875969;
+};
+
+PgWireResult Err(const std::string& sqlstate, const std::string& message) {
+  PgWireResult r;
+  r.sqlstate = sqlstate;
+  r.message = message;
+  return r;
+}
+
+PgWireResult Tag(const std::string& tag) {
+  PgWireResult r;
+  r.tag = tag;
+  return r;
+}
+
+PgWireResult One(const std::string& column, const std::string& value, uint32_t oid = 25) {
+  PgWireResult r;
+  r.columns = {column};
+  r.types = {oid};
+  r.rows = {{value}};
+  return r;
+}
+
+std::string Unquote(const std::string& s, char q) {  // the inside of '...' or "..." with doubled quotes
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    out += s[i];
+    if (s[i] == q && i + 1 < s.size() && s[i + 1] == q) ++i;
+  }
+  return out;
+}
+
+const char* kName = R"re("((?:[^"]|"")*)")re";
+const char* kString = R"re('((?:[^']|'')*)')re";
+
+std::string Now(int offset_seconds, const char* fmt) {
+  auto t = std::chrono::system_clock::now() + std::chrono::seconds(offset_seconds);
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() % 1000000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64], frac[16];
+  std::strftime(buf, sizeof buf, fmt, &tm);
+  std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(micros));
+  return std::string(buf) + frac;
+}
+
+// CockroachDB names a full backup's subdirectory by its end time; SHOW BACKUPS IN lists it as
+// <year>/<month>/<day>-<timestamp>, e.g. 2024/01/03-142520.12 (RESTORE FROM takes it with or
+// without a leading slash).
+std::string Subdir(const std::string& end_time) {
+  std::smatch m;
+  static const std::regex re(R"((\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\.(\d\d))");
+  if (!std::regex_search(end_time, m, re)) return end_time;
+  return m[1].str() + "/" + m[2].str() + "/" + m[3].str() + "-" + m[4].str() + m[5].str() + m[6].str() + "." +
+         m[7].str();
+}
+
+std::string Option(const std::string& with, const std::string& name) {
+  std::smatch m;
+  std::regex re(name + R"(\s*=\s*)" + kString);
+  return std::regex_search(with, m, re) ? Unquote(m[1], '\'') : "";
+}
+
+PgWireResult JobRow(Model& model, const Tables& tables) {
+  int64_t rows = 0;
+  for (const auto& [t, n] : tables) rows += n;
+  PgWireResult r;
+  r.columns = {"job_id", "status", "fraction_completed", "rows", "index_entries", "bytes"};
+  r.types = {20, 25, 700, 20, 20, 20};
+  r.rows = {{std::to_string(model.next_job++), "succeeded", "1", std::to_string(rows), "0",
+             std::to_string(rows * 97 + 1024)}};
+  return r;
+}
+
+PgWireResult DoBackup(Model& model, const std::smatch& m) {
+  std::string db = Unquote(m[1], '"'), uri = Unquote(m[3], '\''), aost = m[4].matched ? Unquote(m[4], '\'') : "";
+  std::string with = m[5].matched ? m[5].str() : "";
+  bool latest = m[2].matched;
+  auto it = model.databases.find(db);
+  if (it == model.databases.end()) return Err("3D000", "database \"" + db + "\" does not exist");
+  if (model.error_quotes_uri) {
+    return Err("XXUUU", "failed to run backup: writing to '" + uri + "': AccessDenied");
+  }
+  if (model.fail_backup) {
+    // The shape of a job that failed writing to the bucket (the cloud SDK's error, passed through).
+    return Err("XXUUU",
+               "failed to run backup: exporting 3 ranges: export file: s3: AccessDenied: Access Denied\n"
+               "\tstatus code: 403, request id: 7N2K9Q");
+  }
+  Layer layer{aost.empty() ? Now(0, "%Y-%m-%d %H:%M:%S") : aost,
+              with.find("revision_history") != std::string::npos,
+              {{db, it->second}}};
+  auto& backups = model.collections[uri];
+  if (latest) {
+    if (backups.empty()) return Err("XXUUU", "path does not exist: no backups found in the collection");
+    backups.back().layers.push_back(layer);
+  } else {
+    backups.push_back({Subdir(layer.end_time), Option(with, "encryption_passphrase"), {layer}});
+  }
+  return JobRow(model, it->second);
+}
+
+PgWireResult DoRestore(Model& model, const std::smatch& m) {
+  std::string db = Unquote(m[1], '"'), subdir = Unquote(m[2], '\''), uri = Unquote(m[3], '\'');
+  std::string aost = m[4].matched ? Unquote(m[4], '\'') : "", with = m[5].matched ? m[5].str() : "";
+  auto coll = model.collections.find(uri);
+  const Backup* b = nullptr;
+  if (coll != model.collections.end()) {
+    for (const auto& x : coll->second) {
+      if (x.subdir == subdir || "/" + x.subdir == subdir) b = &x;
+    }
+  }
+  if (b == nullptr) return Err("XXUUU", "failed to resolve backup: path does not exist: " + subdir);
+  std::string pass = Option(with, "encryption_passphrase");
+  if (!b->passphrase.empty() && pass.empty()) {
+    return Err("XXUUU", "file appears encrypted -- try specifying one of \"encryption_passphrase\" or \"kms\"");
+  }
+  if (b->passphrase != pass) return Err("XXUUU", "failed to decrypt: cipher: message authentication failed");
+  // The newest layer whose end is at or before the requested time (the string form sorts by time).
+  const Layer* layer = nullptr;
+  for (const auto& l : b->layers) {
+    if (aost.empty() || l.end_time <= aost) layer = &l;
+  }
+  if (layer == nullptr || (!aost.empty() && layer->end_time != aost && !layer->revision_history)) {
+    return Err("XXUUU",
+               "invalid RESTORE timestamp: restoring to arbitrary time requires that BACKUP for requested time be "
+               "created with 'revision_history' option. nearest backup time is " +
+                   b->layers.back().end_time);
+  }
+  auto src = layer->databases.find(db);
+  if (src == layer->databases.end()) return Err("42704", "database \"" + db + "\" not found in the backup");
+  std::string target = Option(with, "new_db_name");
+  if (target.empty()) target = db;
+  if (model.databases.count(target)) return Err("42P04", "database \"" + target + "\" already exists");
+  model.databases[target] = src->second;
+  return JobRow(model, src->second);
+}
+
+PgWireResult Handle(Model& model, const std::string& sql) {
+  std::lock_guard<std::mutex> lock(model.mu);
+  std::smatch m;
+  auto is = [&](const std::string& pattern) {
+    return std::regex_match(sql, m, std::regex(pattern, std::regex::icase));
+  };
+  const std::string name = kName, str = kString;
+  if (is(R"(SELECT version\(\))")) {
+    return One("version", "CockroachDB CCL v23.1.11 (x86_64-pc-linux-gnu, built 2023/09/27 01:53:43, go1.19.10)");
+  }
+  if (is(R"(SELECT \(now\(\) - INTERVAL '10s'\)::TIMESTAMP::STRING)"))
+    return One("text", Now(-10, "%Y-%m-%d %H:%M:%S"));
+  if (is("BACKUP DATABASE " + name + " INTO (LATEST IN )?" + str + "(?: AS OF SYSTEM TIME " + str +
+         ")?(?: WITH (.*))?")) {
+    return DoBackup(model, m);
+  }
+  if (is("SHOW BACKUPS IN " + str)) {
+    PgWireResult r;
+    r.columns = {"path"};
+    for (const auto& b : model.collections[Unquote(m[1], '\'')]) r.rows.push_back({b.subdir});
+    return r;
+  }
+  if (is("RESTORE DATABASE " + name + " FROM " + str + " IN " + str + "(?: AS OF SYSTEM TIME " + str +
+         ")?(?: WITH (.*))?")) {
+    return DoRestore(model, m);
+  }
+  if (is("SELECT table_schema, table_name FROM " + name + R"(\.information_schema\.tables WHERE .*)")) {
+    auto db = model.databases.find(Unquote(m[1], '"'));
+    if (db == model.databases.end()) return Err("3D000", "database \"" + Unquote(m[1], '"') + "\" does not exist");
+    PgWireResult r;
+    r.columns = {"table_schema", "table_name"};
+    for (const auto& [t, n] : db->second) r.rows.push_back({t.substr(0, t.find('.')), t.substr(t.find('.') + 1)});
+    return r;
+  }
+  if (is("SELECT count\\(\\*\\) FROM " + name + "\\." + name + "\\." + name + "(?: AS OF SYSTEM TIME " + str + ")?")) {
+    std::string db = Unquote(m[1], '"'), table = Unquote(m[2], '"') + "." + Unquote(m[3], '"');
+    auto d = model.databases.find(db);
+    if (d == model.databases.end() || !d->second.count(table)) {
+      return Err("42P01", "relation \"" + db + "." + table + "\" does not exist");
+    }
+    return One("count", std::to_string(d->second[table]), 20);
+  }
+  if (is("SELECT 1 FROM \\[SHOW DATABASES\\] WHERE database_name = " + str)) {
+    PgWireResult r;
+    r.columns = {"?column?"};
+    r.types = {20};
+    if (model.databases.count(Unquote(m[1], '\''))) r.rows.push_back({"1"});
+    return r;
+  }
+  if (is("DROP DATABASE (IF EXISTS )?" + name + "(?: CASCADE)?")) {
+    std::string db = Unquote(m[2], '"');
+    if (!model.databases.erase(db) && !m[1].matched) return Err("3D000", "database \"" + db + "\" does not exist");
+    return Tag("DROP DATABASE");
+  }
+  if (is("ALTER DATABASE " + name + " RENAME TO " + name)) {
+    std::string from = Unquote(m[1], '"'), to = Unquote(m[2], '"');
+    if (!model.databases.count(from)) return Err("3D000", "database \"" + from + "\" does not exist");
+    if (model.databases.count(to)) return Err("42P04", "database \"" + to + "\" already exists");
+    model.databases[to] = model.databases[from];
+    model.databases.erase(from);
+    return Tag("RENAME DATABASE");
+  }
+  return Err("0A000", "statement not modelled by the CockroachDB stand-in");
+}
+
+int Usage(const std::string& why) {
+  std::cerr << "crdb_standin: " << why
+            << "\nusage: crdb_standin [--port N] [--port-file F] [--log F] [--user U] [--password P] "
+               "[--table db.schema.name=rows]... [--fail-backup] [--error-quotes-uri]\n";
+  return 2;
+}
+
+}  // namespace
+}  // namespace stb
+
+int main(int argc, char** argv) {
+  using namespace stb;
+  Model model;
+  model.databases["defaultdb"];
+  PgWireOptions opt;
+  std::string port_file, log_file;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--port") {
+      opt.port = std::atoi(value().c_str());
+    } else if (a == "--port-file") {
+      port_file = value();
+    } else if (a == "--log") {
+      log_file = value();
+    } else if (a == "--user") {
+      value();  // any user is accepted; the password decides
+    } else if (a == "--password") {
+      opt.password = value();
+    } else if (a == "--error-quotes-uri") {
+      model.error_quotes_uri = true;
+    } else if (a == "--fail-backup") {
+      model.fail_backup = true;
+    } else if (a == "--table") {
+      std::smatch m;
+      std::string spec = value();
+      static const std::regex re(R"(([^.=]+)\.([^.=]+\.[^.=]+)=(\d+))");
+      if (!std::regex_match(spec, m, re)) return Usage("--table wants db.schema.name=rows, not '" + spec + "'");
+      model.databases[m[1]][m[2]] = std::stoll(m[3]);
+    } else {
+      return Usage("unknown argument '" + a + "'");
+    }
+  }
+  // CockroachDB's session parameters, as a PostgreSQL 13 server would send them.
+  opt.parameters = {
+      {"server_version", "13.0.0"},
+      {"crdb_version", "CockroachDB CCL v23.1.11 (x86_64-pc-linux-gnu, built 2023/09/27 01:53:43, go1.19.10)"},
+      {"standard_conforming_strings", "on"},
+      {"client_encoding", "UTF8"},
+      {"integer_datetimes", "on"},
+      {"DateStyle", "ISO, MDY"},
+      {"TimeZone", "UTC"},
+      {"application_name", ""}};
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  std::mutex log_mu;
+  std::ofstream log;
+  if (!log_file.empty()) log.open(log_file, std::ios::app);
+  PgWireServer server(opt, [&](const PgWireSession&, const std::string& sql) { return Handle(model, sql); });
+  server.on_statement = [&](const std::string& sql) {
+    std::lock_guard<std::mutex> lock(log_mu);
+    if (log.is_open()) log << sql << "\n" << std::flush;
+  };
+  std::string error;
+  if (!server.Start(&error)) {
+    std::cerr << "crdb_standin: " << error << "\n";
+    return 1;
+  }
+  std::cout << server.port() << std::endl;
+  if (!port_file.empty()) {
+    std::ofstream(port_file + ".tmp") << server.port() << "\n";
+    std::rename((port_file + ".tmp").c_str(), port_file.c_str());
+  }
+  int sig = 0;
+  sigwait(&set, &sig);
+  server.Stop();
+  return 0;
+}
