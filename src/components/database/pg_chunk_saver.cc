@@ -9,10 +9,11 @@ namespace stb {
 
 namespace {
 // Blocks hold many chunks (and many small members), so a chunk costs no allocation and no copy;
-// only the undecided tail of a block moves to the next one. Memory: the queued chunks' blocks.
+// only the undecided tail of a block moves to the next one. Memory: at most kMaxBlocks blocks
+// (a few members of just over a max-size chunk each could otherwise pin one block per chunk).
 constexpr size_t kBlockBytes = 16 << 20;
 constexpr size_t kMaxQueued = 16;
-constexpr size_t kMaxFreeBlocks = 4;
+constexpr size_t kMaxBlocks = 6;
 }  // namespace
 
 struct ChunkSaver::Block {
@@ -31,13 +32,17 @@ ChunkSaver::~ChunkSaver() {
   free_.clear();
 }
 
-ChunkSaver::BlockRef ChunkSaver::NewBlock() {
+StatusOr<ChunkSaver::BlockRef> ChunkSaver::NewBlock() {
   std::unique_ptr<Block> b;
   {
-    std::lock_guard lk(mu_);
+    std::unique_lock lk(mu_);
+    space_.wait(lk, [&] { return !free_.empty() || blocks_ < kMaxBlocks || !error_.ok(); });
+    if (!error_.ok()) return error_;
     if (!free_.empty()) {
       b = std::move(free_.back());
       free_.pop_back();
+    } else {
+      ++blocks_;
     }
   }
   if (!b) {
@@ -49,8 +54,11 @@ ChunkSaver::BlockRef ChunkSaver::NewBlock() {
 
 void ChunkSaver::Recycle(Block* b) {
   std::unique_ptr<Block> own(b);
-  std::lock_guard lk(mu_);
-  if (free_.size() < kMaxFreeBlocks) free_.push_back(std::move(own));
+  {
+    std::lock_guard lk(mu_);
+    free_.push_back(std::move(own));
+  }
+  space_.notify_all();
 }
 
 StatusOr<ChunkSaver::Member> ChunkSaver::CutMember(const Chunker& chunker, size_t node, uint64_t size,
@@ -59,7 +67,8 @@ StatusOr<ChunkSaver::Member> ChunkSaver::CutMember(const Chunker& chunker, size_
   if (max + (1u << 20) > kBlockBytes) return Internal("chunker: max chunk size too large for a base backup block");
   // A member starts in the current block if it fits whole, or a whole chunk does.
   if (!block_ || kBlockBytes - used_ < std::min<uint64_t>(size + 1, max + 1)) {
-    block_ = NewBlock();
+    block_.reset();  // back to free_ once its chunks are saved
+    ASSIGN_OR_RETURN(block_, NewBlock());
     used_ = 0;
   }
   Member m;
@@ -80,7 +89,7 @@ StatusOr<ChunkSaver::Member> ChunkSaver::CutMember(const Chunker& chunker, size_
     if (cut == 0 && eof) break;  // nothing left
     if (cut == 0) {
       // The block is full and its tail undecided: the tail moves to a fresh block.
-      BlockRef next = NewBlock();
+      ASSIGN_OR_RETURN(BlockRef next, NewBlock());
       std::memcpy(next->data.data(), base + pos, end - pos);
       end -= pos;
       pos = 0;

@@ -53,7 +53,7 @@ class ChunkSaver {
     const uint8_t* data = nullptr;
     size_t size = 0;
   };
-  BlockRef NewBlock();
+  StatusOr<BlockRef> NewBlock();  // waits while kMaxBlocks exist and none is free
   void Recycle(Block* b);
   Status Submit(Job j);
   void Work();
@@ -64,6 +64,7 @@ class ChunkSaver {
   std::condition_variable ready_, space_;
   std::deque<Job> queue_;
   std::vector<std::unique_ptr<Block>> free_;  // blocks no chunk points into any more
+  size_t blocks_ = 0;                         // allocated, free or not
   bool closing_ = false;
   Status error_;
   std::vector<Saved> results_;

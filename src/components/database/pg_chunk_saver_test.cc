@@ -59,6 +59,9 @@ TEST(ChunkSaver, CutsWhereChunkStreamCutsInAndAcrossBlocks) {
   members.push_back({Bytes(21 << 20, 0), &repo->chunker()});  // no content boundary: max-size cuts
   members.push_back({Random(3 << 20, 3), &repo->chunker()});
   members.push_back({Random(30 << 20, 4), &repo->chunker()});
+  // Each just over a max-size chunk: one block each, more than the saver keeps (it must wait).
+  for (uint32_t i = 0; i < 8; ++i)
+    members.push_back({Bytes((8 << 20) + 4096, static_cast<uint8_t>(i + 1)), &repo->chunker()});
 
   Progress progress;
   std::map<size_t, ChunkSaver::Member> cut;
