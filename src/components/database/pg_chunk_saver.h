@@ -10,11 +10,11 @@
 #include <thread>
 #include <vector>
 
-#include "chunker/fastcdc.h"
 #include "core/bytes.h"
 #include "core/progress.h"
 #include "core/status.h"
 #include "repository/blob_saver.h"
+#include "repository/repository.h"  // Chunker, ReadFn
 
 namespace stb {
 
