@@ -4,6 +4,26 @@
 
 namespace stb {
 
+#if defined(__x86_64__)
+// The SSE4.2 crc32 instruction computes this very CRC about ten times faster than the tables
+// (base backups checksum every byte on their one reading thread); chosen at run time.
+__attribute__((target("sse4.2"))) static uint32_t Crc32cSse42(uint32_t crc, const uint8_t* data, size_t n) {
+  uint64_t c = ~crc;
+  for (; n >= 8; data += 8, n -= 8) {
+    uint64_t v;
+    __builtin_memcpy(&v, data, 8);
+    c = __builtin_ia32_crc32di(c, v);
+  }
+  auto c32 = static_cast<uint32_t>(c);
+  for (; n > 0; ++data, --n) c32 = __builtin_ia32_crc32qi(c32, *data);
+  return ~c32;
+}
+static const bool kHaveSse42 = [] {
+  __builtin_cpu_init();  // this runs before main
+  return __builtin_cpu_supports("sse4.2") != 0;
+}();
+#endif
+
 namespace {
 
 constexpr uint32_t kPoly = 0x82F63B78;  // reflected Castagnoli polynomial
@@ -27,6 +47,13 @@ constexpr Tables kTables;
 }  // namespace
 
 uint32_t Crc32c(uint32_t crc, const uint8_t* data, size_t n) {
+#if defined(__x86_64__)
+  if (kHaveSse42) return Crc32cSse42(crc, data, n);
+#endif
+  return Crc32cTables(crc, data, n);
+}
+
+uint32_t Crc32cTables(uint32_t crc, const uint8_t* data, size_t n) {
   const auto& t = kTables.t;
   uint32_t c = ~crc;
   // Eight bytes at a time: each table advances one byte position further.

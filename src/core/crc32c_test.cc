@@ -28,5 +28,17 @@ TEST(Crc32c, PiecesEqualWhole) {
   }
 }
 
+TEST(Crc32c, FastEqualsTablesAtEveryLengthAndOffset) {
+  std::vector<uint8_t> data(600);
+  uint32_t x = 12345;
+  for (auto& b : data) b = static_cast<uint8_t>((x = x * 1103515245 + 12345) >> 16);
+  for (size_t off = 0; off < 9; ++off) {
+    for (size_t n = 0; n + off <= data.size(); n += 7) {
+      ASSERT_EQ(Crc32c(0x1234567u, data.data() + off, n), Crc32cTables(0x1234567u, data.data() + off, n))
+          << off << " " << n;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace stb

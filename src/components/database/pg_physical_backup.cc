@@ -6,15 +6,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
-#include <deque>
 #include <mutex>
 #include <thread>
 
 #include "components/database/backup_manifest.h"
 #include "components/database/engines.h"
+#include "components/database/pg_chunk_saver.h"
 #include "components/database/pg_replication.h"
 #include "components/database/pg_tar_stream.h"
-#include "core/crc32c.h"
 #include "core/log.h"
 #include "core/parse.h"
 #include "repository/tree.h"
@@ -25,78 +24,6 @@ namespace stb {
 using json = nlohmann::json;
 
 namespace {
-
-// Hands chunks to `workers` threads calling BlobSaver::Save (HMAC, zstd and AES cost more than
-// the single-threaded read, parse and chunking); at most 8 wait, so memory stays bounded.
-class SavePool {
- public:
-  SavePool(BlobSaver& saver, int workers) : saver_(saver) {
-    for (int i = 0; i < std::max(1, workers); ++i) threads_.emplace_back([this] { Work(); });
-  }
-  ~SavePool() { Close().IgnoreError(); }
-
-  // Chunk `slot` of node `node`; its id lands in results() once saved.
-  Status Submit(size_t node, size_t slot, std::span<const uint8_t> chunk) {
-    std::unique_lock lk(mu_);
-    space_.wait(lk, [&] { return queue_.size() < 8 || !error_.ok(); });
-    if (!error_.ok()) return error_;
-    queue_.push_back({node, slot, Bytes(chunk.begin(), chunk.end())});
-    ready_.notify_one();
-    return Status::Ok();
-  }
-  // Waits for every chunk; the first error of any.
-  Status Close() {
-    {
-      std::lock_guard lk(mu_);
-      closing_ = true;
-    }
-    ready_.notify_all();
-    for (auto& t : threads_) t.join();
-    threads_.clear();
-    return error_;
-  }
-  struct Saved {
-    size_t node, slot;
-    Id id;
-  };
-  // After Close.
-  const std::vector<Saved>& results() const { return results_; }
-
- private:
-  struct Job {
-    size_t node, slot;
-    Bytes data;
-  };
-  void Work() {
-    for (;;) {
-      Job j;
-      {
-        std::unique_lock lk(mu_);
-        ready_.wait(lk, [&] { return !queue_.empty() || closing_; });
-        if (queue_.empty()) return;
-        j = std::move(queue_.front());
-        queue_.pop_front();
-        space_.notify_one();
-      }
-      auto id = saver_.Save(BlobType::kData, j.data.data(), j.data.size());
-      std::lock_guard lk(mu_);
-      if (!id.ok()) {
-        if (error_.ok()) error_ = id.status();
-        space_.notify_all();
-      } else {
-        results_.push_back({j.node, j.slot, *id});
-      }
-    }
-  }
-  BlobSaver& saver_;
-  std::mutex mu_;
-  std::condition_variable ready_, space_;
-  std::deque<Job> queue_;
-  bool closing_ = false;
-  Status error_;
-  std::vector<Saved> results_;
-  std::vector<std::thread> threads_;
-};
 
 struct PendingMessage {
   char type = 0;
@@ -143,7 +70,7 @@ class PhysicalBackup {
   PhysicalBackup(Repository& repo, BlobSaver& saver, PgReplicationConn& rc, int workers, Progress& progress)
       : repo_(repo),
         rc_(rc),
-        pool_(saver, workers),
+        pool_(saver, workers, progress),
         dump_chunker_(repo.MakeChunker(kDumpChunks)),
         progress_(progress) {}
 
@@ -235,27 +162,16 @@ class PhysicalBackup {
     n.target = m.link;
     size_t idx = AddNode(std::move(n));
     if (m.type != TarMember::Type::kFile) return Status::Ok();
-    uint32_t crc = 0;
-    ReadFn read = [&](uint8_t* buf, size_t len) -> StatusOr<size_t> {
-      ASSIGN_OR_RETURN(size_t got, tar.Read(buf, len));
-      crc = Crc32c(crc, buf, got);
-      return got;
-    };
-    ChunkStream stream(IsRelationFile(root, m.path) ? dump_chunker_ : repo_.chunker(), read, m.size);
-    for (size_t slot = 0;; ++slot) {
-      std::span<const uint8_t> chunk;
-      RETURN_IF_ERROR(stream.Next(chunk));
-      if (chunk.empty()) break;
-      chunks_[idx] = slot + 1;
-      RETURN_IF_ERROR(pool_.Submit(idx, slot, chunk));
-      progress_.bytes_done += chunk.size();
-    }
-    if (stream.bytes_read() != m.size) {
-      return Corrupt("base backup tar: " + m.path + " has " + std::to_string(stream.bytes_read()) +
-                     " bytes, its header says " + std::to_string(m.size));
+    ReadFn read = [&](uint8_t* buf, size_t len) { return tar.Read(buf, len); };
+    ASSIGN_OR_RETURN(
+        auto cut, pool_.CutMember(IsRelationFile(root, m.path) ? dump_chunker_ : repo_.chunker(), idx, m.size, read));
+    chunks_[idx] = cut.chunks;
+    if (cut.bytes != m.size) {
+      return Corrupt("base backup tar: " + m.path + " has " + std::to_string(cut.bytes) + " bytes, its header says " +
+                     std::to_string(m.size));
     }
     std::string mpath = root.manifest_dir + m.path;
-    if (!sums_.emplace(mpath, StoredFileSum{m.size, crc}).second) {
+    if (!sums_.emplace(mpath, StoredFileSum{m.size, cut.crc}).second) {
       return Corrupt("base backup tar: " + mpath + " appears twice");
     }
     ++files_;
@@ -284,7 +200,7 @@ class PhysicalBackup {
 
   Repository& repo_;
   PgReplicationConn& rc_;
-  SavePool pool_;
+  ChunkSaver pool_;
   Chunker dump_chunker_;
   Progress& progress_;
   Tree tree_;
