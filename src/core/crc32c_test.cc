@@ -28,5 +28,30 @@ TEST(Crc32c, PiecesEqualWhole) {
   }
 }
 
+TEST(Crc32c, PortableEqualsDefault) {
+  std::string s;
+  for (int i = 0; i < 1000; ++i) s.push_back(static_cast<char>(i * 7 + (i >> 5)));
+  EXPECT_EQ(Crc32cPortable(0, U("123456789"), 9), 0xE3069283u);
+  for (size_t n : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{999}, s.size()}) {
+    EXPECT_EQ(Crc32c(0, U(s), n), Crc32cPortable(0, U(s), n)) << n;
+    EXPECT_EQ(Crc32c(0x12345678, U(s), n), Crc32cPortable(0x12345678, U(s), n)) << n;
+  }
+}
+
+TEST(Crc32c, CombineEqualsWhole) {
+  std::string s;
+  for (int i = 0; i < 5000; ++i) s.push_back(static_cast<char>((i * 131) ^ (i >> 3)));
+  uint32_t whole = Crc32c(0, U(s), s.size());
+  for (size_t cut : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{100}, size_t{4095}, s.size() - 1, s.size()}) {
+    uint32_t a = Crc32c(0, U(s), cut), b = Crc32c(0, U(s) + cut, s.size() - cut);
+    EXPECT_EQ(Crc32cCombine(a, b, s.size() - cut), whole) << cut;
+  }
+  // Three pieces combined left to right, as a restore does per file.
+  uint32_t abc = Crc32cCombine(Crc32cCombine(Crc32c(0, U(s), 10), Crc32c(0, U(s) + 10, 3000), 3000),
+                               Crc32c(0, U(s) + 3010, s.size() - 3010), s.size() - 3010);
+  EXPECT_EQ(abc, whole);
+  EXPECT_NE(Crc32cCombine(Crc32c(0, U(s), 10), Crc32c(0, U(s) + 10, 100), 101), Crc32c(0, U(s), 110));
+}
+
 }  // namespace
 }  // namespace stb
