@@ -100,6 +100,7 @@ struct Restorer {
   // With FileRestoreOptions::crc32c: (CRC-32C, length) of each written blob per file, filled by
   // whichever worker writes it and combined in file order by the write that completes the file.
   const bool want_crc;
+  bool start_writeback = false;
   std::vector<std::vector<std::pair<uint32_t, uint64_t>>> pieces;
   std::vector<uint32_t> file_crc;
   const bool as_root = geteuid() == 0;
@@ -213,6 +214,7 @@ struct Restorer {
     struct timespec ts[2] = {MtimeSpec(n.mtime_ns), MtimeSpec(n.mtime_ns)};
     if (::futimens(fd, ts) != 0) return ErrnoStatus("setting the time of " + n.path, errno);
     if (::renameat(dir, tmp.c_str(), dir, name.c_str()) != 0) return ErrnoStatus("renaming into " + n.path, errno);
+    if (start_writeback) (void)::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     if (want_crc) {
       uint32_t crc = 0;
       for (const auto& [piece_crc, len] : pieces[node]) crc = Crc32cCombine(crc, piece_crc, len);
@@ -274,6 +276,7 @@ struct Restorer {
 FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRestoreOptions& opt, Progress& progress) {
   FileRestoreResult res;
   Restorer r(repo, tree, progress, opt.crc32c);
+  r.start_writeback = opt.start_writeback;
   struct UmaskGuard {
     mode_t old = ::umask(0);
     ~UmaskGuard() { ::umask(old); }

@@ -36,6 +36,9 @@ struct FileRestoreOptions {
   // Compute each file's CRC-32C from the bytes written (FileRestoreResult::crc32c), so a caller
   // holding checksums from elsewhere (PostgreSQL's backup_manifest) need not read the files back.
   bool crc32c = false;
+  // Start writing each file back to disk as soon as it is complete (sync_file_range, not waiting),
+  // so a caller's fsync of everything afterwards (PostgreSQL's at startup) finds little left to do.
+  bool start_writeback = false;
 };
 
 struct FileRestoreResult {

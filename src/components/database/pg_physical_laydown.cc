@@ -103,7 +103,8 @@ StatusOr<LayDownResult> LayDownPhysical(Repository& repo, const json& entry, con
   res.data_directory = opt.target_dir;
   FileRestoreOptions fro;
   fro.workers = opt.workers;
-  fro.crc32c = true;  // checked against backup_manifest below instead of reading every file back
+  fro.crc32c = true;           // checked against backup_manifest below instead of reading every file back
+  fro.start_writeback = true;  // PostgreSQL fsyncs the data directory when it starts
   for (const auto& root : tree.roots) {
     if (root.name == "pgdata") {
       fro.destinations[root.name] = opt.target_dir;
