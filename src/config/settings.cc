@@ -304,8 +304,8 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (auto v = Env("DB_PG_OS_USER")) s.db_pg_os_user = v;
   if (auto v = Env("DB_START_COMMAND")) s.db_start_command = v;
   if (auto v = Env("DB_VERIFY")) s.db_verify = v;
-  if (s.db_verify != "amcheck" && s.db_verify != "none") {
-    return InvalidArgument("DB_VERIFY must be amcheck or none, not '" + s.db_verify + "'");
+  if (s.db_verify != "amcheck" && s.db_verify != "full" && s.db_verify != "none") {
+    return InvalidArgument("DB_VERIFY must be amcheck, full or none, not '" + s.db_verify + "'");
   }
   if (auto v = Env("DB_RECOVERY_TIMEOUT")) {
     ASSIGN_OR_RETURN(s.db_recovery_timeout, EnvInt("DB_RECOVERY_TIMEOUT", v, 0, 30 * 86400));

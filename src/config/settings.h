@@ -42,7 +42,7 @@ struct Settings {
   // Point-in-time restore of physical backups.
   std::string db_pg_os_user = "postgres";  // DB_PG_OS_USER: the account the restored server runs as
   std::string db_start_command;            // DB_START_COMMAND: starts it instead of pg_ctl
-  std::string db_verify = "amcheck";       // DB_VERIFY: amcheck or none
+  std::string db_verify = "amcheck";       // DB_VERIFY: amcheck, full (also pg_verifybackup) or none
   int db_recovery_timeout = 0;             // DB_RECOVERY_TIMEOUT: seconds; 0 = no limit
   // CockroachDB's own BACKUP writes to a collection: COCKROACH_BACKUP_URI, or one built from
   // COCKROACH_BACKUP_LOCATION (nodelocal, s3, azure, gcs) and the location settings below.

@@ -28,16 +28,32 @@ TEST(Crc32c, PiecesEqualWhole) {
   }
 }
 
-TEST(Crc32c, FastEqualsTablesAtEveryLengthAndOffset) {
+TEST(Crc32c, DefaultEqualsPortableAtEveryLengthAndOffset) {
+  EXPECT_EQ(Crc32cPortable(0, U("123456789"), 9), 0xE3069283u);
   std::vector<uint8_t> data(600);
   uint32_t x = 12345;
   for (auto& b : data) b = static_cast<uint8_t>((x = x * 1103515245 + 12345) >> 16);
   for (size_t off = 0; off < 9; ++off) {
     for (size_t n = 0; n + off <= data.size(); n += 7) {
-      ASSERT_EQ(Crc32c(0x1234567u, data.data() + off, n), Crc32cTables(0x1234567u, data.data() + off, n))
+      ASSERT_EQ(Crc32c(0x1234567u, data.data() + off, n), Crc32cPortable(0x1234567u, data.data() + off, n))
           << off << " " << n;
     }
   }
+}
+
+TEST(Crc32c, CombineEqualsWhole) {
+  std::string s;
+  for (int i = 0; i < 5000; ++i) s.push_back(static_cast<char>((i * 131) ^ (i >> 3)));
+  uint32_t whole = Crc32c(0, U(s), s.size());
+  for (size_t cut : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{100}, size_t{4095}, s.size() - 1, s.size()}) {
+    uint32_t a = Crc32c(0, U(s), cut), b = Crc32c(0, U(s) + cut, s.size() - cut);
+    EXPECT_EQ(Crc32cCombine(a, b, s.size() - cut), whole) << cut;
+  }
+  // Three pieces combined left to right, as a restore does per file.
+  uint32_t abc = Crc32cCombine(Crc32cCombine(Crc32c(0, U(s), 10), Crc32c(0, U(s) + 10, 3000), 3000),
+                               Crc32c(0, U(s) + 3010, s.size() - 3010), s.size() - 3010);
+  EXPECT_EQ(abc, whole);
+  EXPECT_NE(Crc32cCombine(Crc32c(0, U(s), 10), Crc32c(0, U(s) + 10, 100), 101), Crc32c(0, U(s), 110));
 }
 
 }  // namespace

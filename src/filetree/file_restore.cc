@@ -11,6 +11,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/crc32c.h"
 #include "core/file_util.h"
 
 namespace stb {
@@ -25,6 +26,7 @@ constexpr uint64_t kMaxGap = 1u << 20;       // read through gaps smaller than t
 struct Use {
   size_t node;
   uint64_t file_offset;
+  size_t part;  // index in the file's content list
 };
 struct PlannedBlob {
   Id id;
@@ -95,13 +97,24 @@ struct Restorer {
   std::mutex err_mu;
   std::vector<std::string> errors;
   std::atomic<uint64_t> verified{0};
+  // With FileRestoreOptions::crc32c: (CRC-32C, length) of each written blob per file, filled by
+  // whichever worker writes it and combined in file order by the write that completes the file.
+  const bool want_crc;
+  bool start_writeback = false;
+  std::vector<std::vector<std::pair<uint32_t, uint64_t>>> pieces;
+  std::vector<uint32_t> file_crc;
   const bool as_root = geteuid() == 0;
   // Temporary names are unique per run, so a file left by a killed restore never mixes with this one.
   const std::string run_id = RandomHex(4);
   std::string TempName(size_t node) const { return ".stb-restore-" + run_id + "-" + std::to_string(node) + ".tmp"; }
 
-  Restorer(Repository& r, const Tree& t, Progress& p)
-      : repo(r), tree(t), progress(p), remaining(t.nodes.size()), failed(t.nodes.size()) {}
+  Restorer(Repository& r, const Tree& t, Progress& p, bool crc)
+      : repo(r), tree(t), progress(p), remaining(t.nodes.size()), failed(t.nodes.size()), want_crc(crc) {
+    if (want_crc) {
+      pieces.resize(t.nodes.size());
+      file_crc.resize(t.nodes.size());
+    }
+  }
 
   void Fail(size_t node, const std::string& msg) {
     std::lock_guard<std::mutex> g(err_mu);
@@ -201,6 +214,12 @@ struct Restorer {
     struct timespec ts[2] = {MtimeSpec(n.mtime_ns), MtimeSpec(n.mtime_ns)};
     if (::futimens(fd, ts) != 0) return ErrnoStatus("setting the time of " + n.path, errno);
     if (::renameat(dir, tmp.c_str(), dir, name.c_str()) != 0) return ErrnoStatus("renaming into " + n.path, errno);
+    if (start_writeback) (void)::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    if (want_crc) {
+      uint32_t crc = 0;
+      for (const auto& [piece_crc, len] : pieces[node]) crc = Crc32cCombine(crc, piece_crc, len);
+      file_crc[node] = crc;
+    }
     verified++;
     progress.files_done++;
     return Status::Ok();
@@ -233,6 +252,8 @@ struct Restorer {
       for (size_t k = i; k < j; ++k) {
         PlannedBlob& b = blobs[k];
         Status bs = st.ok() ? repo.DecodeBlob(b.id, b.loc, data->data() + (b.loc.offset - start), plain, scratch) : st;
+        // Of the decoded bytes, once per blob however many files share it.
+        const uint32_t crc = bs.ok() && want_crc ? Crc32c(0, plain.data(), plain.size()) : 0;
         for (const Use& u : b.uses) {
           progress.bytes_done += b.loc.raw_length;
           if (failed[u.node]) continue;
@@ -240,6 +261,7 @@ struct Restorer {
             Fail(u.node, tree.nodes[u.node].path + ": " + bs.message());
             continue;
           }
+          if (want_crc) pieces[u.node][u.part] = {crc, plain.size()};
           Status ws = WriteAt(u.node, plain.data(), plain.size(), u.file_offset, cache);
           if (!ws.ok()) Fail(u.node, ws.message());
         }
@@ -253,7 +275,8 @@ struct Restorer {
 
 FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRestoreOptions& opt, Progress& progress) {
   FileRestoreResult res;
-  Restorer r(repo, tree, progress);
+  Restorer r(repo, tree, progress, opt.crc32c);
+  r.start_writeback = opt.start_writeback;
   struct UmaskGuard {
     mode_t old = ::umask(0);
     ~UmaskGuard() { ::umask(old); }
@@ -339,13 +362,15 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
       continue;
     }
     r.remaining[i] = static_cast<int64_t>(n.content.size());
+    if (opt.crc32c) r.pieces[i].resize(n.content.size());
     uint64_t off = 0;
-    for (const auto& id : n.content) {
+    for (size_t part = 0; part < n.content.size(); ++part) {
+      const Id& id = n.content[part];
       const BlobLocation& loc = repo.index().at(id);
       PlannedBlob& pb = plan[loc.pack][id];
       pb.id = id;
       pb.loc = loc;
-      pb.uses.push_back({i, off});
+      pb.uses.push_back({i, off, part});
       off += loc.raw_length;
     }
   }
@@ -435,6 +460,7 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
   }
 
   res.success = r.errors.empty() && r.verified == files;
+  if (opt.crc32c) res.crc32c = std::move(r.file_crc);
   res.report = {
       {"success", res.success}, {"files", files}, {"size_bytes", total_bytes}, {"verified_files", r.verified.load()}};
   if (!r.errors.empty()) {

@@ -17,6 +17,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "core/progress.h"
 #include "repository/repository.h"
@@ -32,11 +33,18 @@ struct FileRestoreOptions {
   std::string anchor;
   int workers = 2;
   bool sync = false;  // syncfs the targets before reporting success
+  // Compute each file's CRC-32C from the bytes written (FileRestoreResult::crc32c), so a caller
+  // holding checksums from elsewhere (PostgreSQL's backup_manifest) need not read the files back.
+  bool crc32c = false;
+  // Start writing each file back to disk as soon as it is complete (sync_file_range, not waiting),
+  // so a caller's fsync of everything afterwards (PostgreSQL's at startup) finds little left to do.
+  bool start_writeback = false;
 };
 
 struct FileRestoreResult {
   nlohmann::json report;  // success, files, size_bytes, verified_files, errors
   bool success = false;
+  std::vector<uint32_t> crc32c;  // with FileRestoreOptions::crc32c: by tree node, for files restored
 };
 
 FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRestoreOptions& opt, Progress& progress);

@@ -40,7 +40,7 @@ std::string ReadText(const std::string& path) {
 }
 
 // The files tree (tablespaces re-targeted, owned by the server's account), backup_manifest and
-// pg_verifybackup: LayDownPhysical.
+// its check (pg_verifybackup with DB_VERIFY=full): LayDownPhysical.
 Status LayDown(Repository& repo, const json& entry, const std::string& dir, const Settings& s, const RestoreOptions& o,
                Progress& progress, json& report) {
   LayDownOptions lo;
@@ -56,6 +56,7 @@ Status LayDown(Repository& repo, const json& entry, const std::string& dir, cons
   }
   lo.workers = s.EffectiveWorkers();
   lo.pg_bin_dir = s.db_pg_bin_dir;
+  lo.read_back = s.db_verify == "full";
   double t0 = Now();
   ASSIGN_OR_RETURN(LayDownResult r, LayDownPhysical(repo, entry, lo, progress));
   report["lay_down"] = r.report;
@@ -66,6 +67,9 @@ Status LayDown(Repository& repo, const json& entry, const std::string& dir, cons
   for (const auto& [oid, where] : r.tablespaces) ts[std::to_string(oid)] = where;
   report["tablespaces"] = ts;
   report["pg_verifybackup"] = r.report.value("pg_verifybackup", "");
+  report["manifest_check"] = r.report.value("manifest_check", json::object());
+  if (r.report.contains("pg_verifybackup_seconds"))
+    report["pg_verifybackup_seconds"] = r.report["pg_verifybackup_seconds"];
   return Status::Ok();
 }
 
