@@ -69,6 +69,31 @@ std::string RedactUrl(const std::string& url) {
   return UrlHost(url) + (s.end < url.size() ? "/…" : "");
 }
 
+namespace {
+
+// Calls fn(kv, position of '=' or npos, whether the key is in kSecretParams) for each '&'-separated
+// part of a URI's query, empty parts included, in order.
+template <typename Fn>
+void ForEachQueryParam(const std::string& query, Fn fn) {
+  for (size_t start = 0;;) {
+    size_t amp = query.find('&', start);
+    std::string kv = query.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
+    size_t eq = kv.find('=');
+    fn(kv, eq, std::find(kSecretParams.begin(), kSecretParams.end(), kv.substr(0, eq)) != kSecretParams.end());
+    if (amp == std::string::npos) return;
+    start = amp + 1;
+  }
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
 std::string RedactUri(const std::string& uri) {
   std::string out = uri;
   // user:password@host
@@ -84,22 +109,37 @@ std::string RedactUri(const std::string& uri) {
   }
   size_t q = out.find('?');
   if (q == std::string::npos) return out;
-  std::string result = out.substr(0, q + 1), query = out.substr(q + 1);
-  size_t start = 0;
+  std::string result = out.substr(0, q + 1);
   bool first = true;
-  while (start <= query.size()) {
-    size_t amp = query.find('&', start);
-    std::string kv = query.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
-    size_t eq = kv.find('=');
-    std::string key = kv.substr(0, eq);
-    bool secret = std::find(kSecretParams.begin(), kSecretParams.end(), key) != kSecretParams.end();
+  ForEachQueryParam(out.substr(q + 1), [&](const std::string& kv, size_t eq, bool secret) {
     if (!first) result += '&';
-    result += secret && eq != std::string::npos ? key + "=" + std::string(kRedacted) : kv;
+    result += secret && eq != std::string::npos ? kv.substr(0, eq) + "=" + std::string(kRedacted) : kv;
     first = false;
-    if (amp == std::string::npos) break;
-    start = amp + 1;
-  }
+  });
   return result;
+}
+
+std::vector<std::string> UriSecretValues(const std::string& uri) {
+  std::vector<std::string> out;
+  size_t q = uri.find('?');
+  if (q == std::string::npos) return out;
+  ForEachQueryParam(uri.substr(q + 1), [&](const std::string& kv, size_t eq, bool secret) {
+    if (!secret || eq == std::string::npos) return;
+    std::string v = kv.substr(eq + 1), decoded;
+    for (size_t i = 0; i < v.size(); ++i) {
+      int hi = v[i] == '%' && i + 2 < v.size() ? HexValue(v[i + 1]) : -1;
+      int lo = hi >= 0 ? HexValue(v[i + 2]) : -1;
+      if (lo >= 0) {
+        decoded += static_cast<char>(hi * 16 + lo);
+        i += 2;
+      } else {
+        decoded += v[i] == '+' ? ' ' : v[i];
+      }
+    }
+    out.push_back(v);
+    if (decoded != v) out.push_back(decoded);
+  });
+  return out;
 }
 
 std::string RedactSecrets(std::string text, std::vector<std::string> secrets, std::string_view mark,

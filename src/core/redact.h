@@ -28,6 +28,9 @@ std::string RedactUrl(const std::string& url);
 // CockroachDB and SAS tokens use: AWS_SECRET_ACCESS_KEY, AZURE_ACCOUNT_KEY, CREDENTIALS, sig, …)
 // replaced by kRedacted; everything else, the host and path included, kept.
 std::string RedactUri(const std::string& uri);
+// The values of those secret query parameters, as written and (when different) percent-decoded:
+// for RedactSecrets over text a server wrote after it was sent the URI.
+std::vector<std::string> UriSecretValues(const std::string& uri);
 
 // Every occurrence of each secret in text replaced by mark, longest secret first so that a secret
 // inside another goes with it. Secrets shorter than min_length are left alone: too short to tell

@@ -31,6 +31,14 @@ TEST(UrlHost, DropsUserInfoPathAndQuery) {
   EXPECT_EQ(UrlHost("no-scheme/token"), "…");
 }
 
+TEST(UriSecretValues, SecretParametersAsWrittenAndDecoded) {
+  EXPECT_EQ(UriSecretValues("s3://b/p?AWS_ACCESS_KEY_ID=id&AWS_SECRET_ACCESS_KEY=ab%2Fc%2Bd&AUTH=specified"),
+            (std::vector<std::string>{"ab%2Fc%2Bd", "ab/c+d"}));
+  EXPECT_EQ(UriSecretValues("azure-blob://c?AZURE_ACCOUNT_KEY=plain&x=%zz"), (std::vector<std::string>{"plain"}));
+  EXPECT_EQ(UriSecretValues("gs://b/p?CREDENTIALS=a+b%2"), (std::vector<std::string>{"a+b%2", "a b%2"}));
+  EXPECT_TRUE(UriSecretValues("s3://b/p").empty());
+}
+
 TEST(RedactUri, ReplacesPasswordAndSecretParameters) {
   EXPECT_EQ(RedactUri("s3://u:pa55@bucket/p?AWS_SECRET_ACCESS_KEY=s3cr3t&AWS_REGION=eu-west-1"),
             "s3://u:redacted@bucket/p?AWS_SECRET_ACCESS_KEY=redacted&AWS_REGION=eu-west-1");

@@ -1,7 +1,6 @@
 // CockroachDB: the cluster backs itself up with BACKUP ... INTO a collection on one of our
 // locations (it writes from every node in parallel, which is how it scales past one machine);
 // our snapshot records which backup that was and the row counts as of its timestamp.
-#include <cctype>
 #include <map>
 
 #include "components/database/engines.h"
@@ -15,37 +14,13 @@ using json = nlohmann::json;
 
 namespace {
 
-// The secret values of a collection URI, as written and percent-decoded: a server error may quote the URI it was sent,
-// and RedactSecrets cuts only values it is told. A parameter is secret when RedactUri hides it.
-void AddUriSecrets(const std::string& uri, std::vector<std::string>& out) {
-  size_t q = uri.find('?');
-  for (size_t pos = q; pos != std::string::npos && pos < uri.size();) {
-    size_t end = uri.find('&', pos + 1);
-    std::string kv = uri.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
-    pos = end;
-    size_t eq = kv.find('=');
-    if (eq == std::string::npos || RedactUri("x://h?" + kv) == "x://h?" + kv) continue;
-    std::string v = kv.substr(eq + 1), decoded;
-    for (size_t i = 0; i < v.size(); ++i) {
-      if (v[i] == '%' && i + 2 < v.size() && isxdigit(static_cast<unsigned char>(v[i + 1])) &&
-          isxdigit(static_cast<unsigned char>(v[i + 2]))) {
-        decoded += static_cast<char>(std::stoi(v.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        decoded += v[i] == '+' ? ' ' : v[i];
-      }
-    }
-    out.push_back(v);
-    out.push_back(decoded);
-  }
-}
-
 std::vector<std::string> Secrets(const DatabaseOptions& opt) {
   std::vector<std::string> s = {opt.crdb_passphrase, opt.endpoint.password};
   for (const auto& [k, v] : opt.crdb.params) s.push_back(v);
-  // As the URI carries them: percent-encoded (a key with '/' or '+') for the locations' own.
+  // As the URI carries them: percent-encoded (a key with '/' or '+') for the locations' own. A
+  // server error may quote the URI it was sent.
   auto uri = CrdbCollectionUri(opt.crdb);
-  if (uri.ok()) AddUriSecrets(uri->sql, s);
+  if (uri.ok()) std::ranges::move(UriSecretValues(uri->sql), std::back_inserter(s));
   return s;
 }
 
