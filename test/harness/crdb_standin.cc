@@ -5,12 +5,19 @@
 //
 // crdb_standin [--port N] [--port-file F] [--log F] [--user U] [--password P]
 //              [--table db.schema.name=rows]... [--fail-backup] [--error-quotes-uri]
+//              [--no-revision-history] [--aost-lag S]
+// Row counts have a history (INSERT INTO t SELECT generate_series(1, N) adds N rows now), so
+// count(*) AS OF SYSTEM TIME and RESTORE ... AS OF SYSTEM TIME answer the counts of that time.
+// --aost-lag S: "now() - INTERVAL '10s'" and AS OF SYSTEM TIME '-10s' go S seconds back (a test
+// speed knob; CockroachDB goes 10 s back). --no-revision-history: BACKUP ignores revision_history
+// (a collection written without it, to get CockroachDB's error for a time between layers).
 // Prints its port on stdout and serves until SIGTERM or SIGINT.
 #include <signal.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -24,11 +31,22 @@ namespace stb {
 namespace {
 
 using Tables = std::map<std::string, int64_t>;  // "schema.name" -> rows
+// A database's counts over time: (time, counts from then on), oldest first. Times are
+// "YYYY-MM-DD HH:MM:SS.ffffff" in UTC, which sort as strings.
+using History = std::vector<std::pair<std::string, Tables>>;
+
+Tables At(const History& h, const std::string& time) {
+  Tables out;
+  for (const auto& [t, tables] : h) {
+    if (t <= time) out = tables;
+  }
+  return out;
+}
 
 struct Layer {
-  std::string end_time;  // the AS OF SYSTEM TIME it was taken at
+  std::string start_time, end_time;  // start "" for a full backup; end = the AS OF SYSTEM TIME it was taken at
   bool revision_history = false;
-  std::map<std::string, Tables> databases;
+  std::map<std::string, History> databases;  // with revision history, every time up to end_time
 };
 struct Backup {  // one full backup and its incrementals: a subdirectory of the collection
   std::string subdir, passphrase;
@@ -38,8 +56,11 @@ struct Backup {  // one full backup and its incrementals: a subdirectory of the 
 struct Model {
   std::mutex mu;
   std::map<std::string, Tables> databases;
+  std::map<std::string, History> history;
   std::map<std::string, std::vector<Backup>> collections;  // by URI, as given
   bool fail_backup = false;
+  bool ignore_revision_history = false;
+  int aost_lag = 10;
   bool error_quotes_uri = false;  // a hostile case, not a documented text: the error repeats the URI as sent
   int64_t next_job = 903485071233875969;
 };
@@ -106,6 +127,23 @@ std::string Option(const std::string& with, const std::string& name) {
   return std::regex_search(with, m, re) ? Unquote(m[1], '\'') : "";
 }
 
+// An AS OF SYSTEM TIME value as the stand-in's clock reads it: '-10s' (the lag back), or a
+// timestamp with or without "+00".
+std::string ResolveAost(const Model& model, std::string aost) {
+  if (aost == "-10s") return Now(-model.aost_lag, "%Y-%m-%d %H:%M:%S");
+  for (const char* z : {"+00:00", "+00"}) {
+    if (aost.size() > strlen(z) && aost.ends_with(z)) aost.resize(aost.size() - strlen(z));
+  }
+  if (aost.size() == 19) aost += ".000000";
+  while (aost.size() > 19 && aost.size() < 26) aost += '0';
+  return aost;
+}
+
+void SetCounts(Model& model, const std::string& db, const Tables& tables) {
+  model.databases[db] = tables;
+  model.history[db].push_back({Now(0, "%Y-%m-%d %H:%M:%S"), tables});
+}
+
 PgWireResult JobRow(Model& model, const Tables& tables) {
   int64_t rows = 0;
   for (const auto& [t, n] : tables) rows += n;
@@ -118,7 +156,8 @@ PgWireResult JobRow(Model& model, const Tables& tables) {
 }
 
 PgWireResult DoBackup(Model& model, const std::smatch& m) {
-  std::string db = Unquote(m[1], '"'), uri = Unquote(m[3], '\''), aost = m[4].matched ? Unquote(m[4], '\'') : "";
+  std::string db = Unquote(m[1], '"'), uri = Unquote(m[3], '\'');
+  std::string aost = m[4].matched ? ResolveAost(model, Unquote(m[4], '\'')) : "";
   std::string with = m[5].matched ? m[5].str() : "";
   bool latest = m[2].matched;
   auto it = model.databases.find(db);
@@ -132,22 +171,24 @@ PgWireResult DoBackup(Model& model, const std::smatch& m) {
                "failed to run backup: exporting 3 ranges: export file: s3: AccessDenied: Access Denied\n"
                "\tstatus code: 403, request id: 7N2K9Q");
   }
-  Layer layer{aost.empty() ? Now(0, "%Y-%m-%d %H:%M:%S") : aost,
-              with.find("revision_history") != std::string::npos,
-              {{db, it->second}}};
+  Layer layer{"",
+              aost.empty() ? Now(0, "%Y-%m-%d %H:%M:%S") : aost,
+              !model.ignore_revision_history && with.find("revision_history") != std::string::npos,
+              {{db, model.history[db]}}};
   auto& backups = model.collections[uri];
   if (latest) {
     if (backups.empty()) return Err("XXUUU", "path does not exist: no backups found in the collection");
+    layer.start_time = backups.back().layers.back().end_time;
     backups.back().layers.push_back(layer);
   } else {
     backups.push_back({Subdir(layer.end_time), Option(with, "encryption_passphrase"), {layer}});
   }
-  return JobRow(model, it->second);
+  return JobRow(model, At(model.history[db], layer.end_time));
 }
 
 PgWireResult DoRestore(Model& model, const std::smatch& m) {
   std::string db = Unquote(m[1], '"'), subdir = Unquote(m[2], '\''), uri = Unquote(m[3], '\'');
-  std::string aost = m[4].matched ? Unquote(m[4], '\'') : "", with = m[5].matched ? m[5].str() : "";
+  std::string with = m[5].matched ? m[5].str() : "";
   auto coll = model.collections.find(uri);
   const Backup* b = nullptr;
   if (coll != model.collections.end()) {
@@ -161,24 +202,53 @@ PgWireResult DoRestore(Model& model, const std::smatch& m) {
     return Err("XXUUU", "file appears encrypted -- try specifying one of \"encryption_passphrase\" or \"kms\"");
   }
   if (b->passphrase != pass) return Err("XXUUU", "failed to decrypt: cipher: message authentication failed");
-  // The newest layer whose end is at or before the requested time (the string form sorts by time).
+  // The layer whose span holds the requested time (by default the newest layer's end): at its end
+  // any backup restores; inside its span only one taken with revision history (CockroachDB's texts).
+  std::string aost = m[4].matched ? ResolveAost(model, Unquote(m[4], '\'')) : b->layers.back().end_time;
   const Layer* layer = nullptr;
   for (const auto& l : b->layers) {
-    if (aost.empty() || l.end_time <= aost) layer = &l;
+    if (layer == nullptr && l.end_time >= aost) layer = &l;
   }
-  if (layer == nullptr || (!aost.empty() && layer->end_time != aost && !layer->revision_history)) {
+  if (layer == nullptr || aost < b->layers.front().end_time) {
+    return Err("XXUUU", "invalid RESTORE timestamp: supplied backups do not cover requested time");
+  }
+  if (layer->end_time != aost && !layer->revision_history) {
     return Err("XXUUU",
                "invalid RESTORE timestamp: restoring to arbitrary time requires that BACKUP for requested time be "
                "created with 'revision_history' option. nearest backup time is " +
-                   b->layers.back().end_time);
+                   layer->end_time);
   }
   auto src = layer->databases.find(db);
   if (src == layer->databases.end()) return Err("42704", "database \"" + db + "\" not found in the backup");
   std::string target = Option(with, "new_db_name");
   if (target.empty()) target = db;
   if (model.databases.count(target)) return Err("42P04", "database \"" + target + "\" already exists");
-  model.databases[target] = src->second;
-  return JobRow(model, src->second);
+  Tables restored = At(src->second, aost);
+  SetCounts(model, target, restored);
+  return JobRow(model, restored);
+}
+
+// SHOW BACKUP FROM, as the stand-in's client selects it: one row per table and layer.
+PgWireResult ShowBackup(Model& model, const std::string& subdir, const std::string& uri, const std::string& with) {
+  const Backup* b = nullptr;
+  for (const auto& x : model.collections[uri]) {
+    if (x.subdir == subdir || "/" + x.subdir == subdir) b = &x;
+  }
+  if (b == nullptr) return Err("XXUUU", "failed to resolve backup: path does not exist: " + subdir);
+  if (!b->passphrase.empty() && Option(with, "encryption_passphrase") != b->passphrase) {
+    return Err("XXUUU", "file appears encrypted -- try specifying one of \"encryption_passphrase\" or \"kms\"");
+  }
+  PgWireResult r;
+  r.columns = {"backup_type", "start_time", "end_time"};
+  for (const auto& l : b->layers) {
+    for (const auto& [db, h] : l.databases) {
+      for (size_t i = 0; i < At(h, l.end_time).size(); ++i) {
+        r.rows.push_back({l.start_time.empty() ? "full" : "incremental",
+                          l.start_time.empty() ? std::nullopt : std::optional(l.start_time), l.end_time});
+      }
+    }
+  }
+  return r;
 }
 
 PgWireResult Handle(Model& model, const std::string& sql) {
@@ -192,7 +262,7 @@ PgWireResult Handle(Model& model, const std::string& sql) {
     return One("version", "CockroachDB CCL v23.1.11 (x86_64-pc-linux-gnu, built 2023/09/27 01:53:43, go1.19.10)");
   }
   if (is(R"(SELECT \(now\(\) - INTERVAL '10s'\)::TIMESTAMP::STRING)"))
-    return One("text", Now(-10, "%Y-%m-%d %H:%M:%S"));
+    return One("text", Now(-model.aost_lag, "%Y-%m-%d %H:%M:%S"));
   if (is("BACKUP DATABASE " + name + " INTO (LATEST IN )?" + str + "(?: AS OF SYSTEM TIME " + str +
          ")?(?: WITH (.*))?")) {
     return DoBackup(model, m);
@@ -202,6 +272,21 @@ PgWireResult Handle(Model& model, const std::string& sql) {
     r.columns = {"path"};
     for (const auto& b : model.collections[Unquote(m[1], '\'')]) r.rows.push_back({b.subdir});
     return r;
+  }
+  if (is(R"(SELECT DISTINCT backup_type, start_time::STRING, end_time::STRING FROM \[SHOW BACKUP FROM )" + str +
+         " IN " + str + R"((?: WITH (.*))?\] ORDER BY 3)")) {
+    return ShowBackup(model, Unquote(m[1], '\''), Unquote(m[2], '\''), m[3].matched ? m[3].str() : "");
+  }
+  if (is("INSERT INTO " + name + "\\." + name + "\\." + name + R"( SELECT generate_series\(1, (\d+)\))")) {
+    std::string db = Unquote(m[1], '"'), table = Unquote(m[2], '"') + "." + Unquote(m[3], '"');
+    auto d = model.databases.find(db);
+    if (d == model.databases.end() || !d->second.count(table)) {
+      return Err("42P01", "relation \"" + db + "." + table + "\" does not exist");
+    }
+    Tables t = d->second;
+    t[table] += std::stoll(m[4]);
+    SetCounts(model, db, t);
+    return Tag("INSERT 0 " + m[4].str());
   }
   if (is("RESTORE DATABASE " + name + " FROM " + str + " IN " + str + "(?: AS OF SYSTEM TIME " + str +
          ")?(?: WITH (.*))?")) {
@@ -221,7 +306,10 @@ PgWireResult Handle(Model& model, const std::string& sql) {
     if (d == model.databases.end() || !d->second.count(table)) {
       return Err("42P01", "relation \"" + db + "." + table + "\" does not exist");
     }
-    return One("count", std::to_string(d->second[table]), 20);
+    if (!m[4].matched) return One("count", std::to_string(d->second[table]), 20);
+    Tables then = At(model.history[db], ResolveAost(model, Unquote(m[4], '\'')));
+    if (!then.count(table)) return Err("42P01", "relation \"" + db + "." + table + "\" does not exist");
+    return One("count", std::to_string(then[table]), 20);
   }
   if (is("SELECT 1 FROM \\[SHOW DATABASES\\] WHERE database_name = " + str)) {
     PgWireResult r;
@@ -232,6 +320,7 @@ PgWireResult Handle(Model& model, const std::string& sql) {
   }
   if (is("DROP DATABASE (IF EXISTS )?" + name + "(?: CASCADE)?")) {
     std::string db = Unquote(m[2], '"');
+    model.history.erase(db);
     if (!model.databases.erase(db) && !m[1].matched) return Err("3D000", "database \"" + db + "\" does not exist");
     return Tag("DROP DATABASE");
   }
@@ -240,7 +329,9 @@ PgWireResult Handle(Model& model, const std::string& sql) {
     if (!model.databases.count(from)) return Err("3D000", "database \"" + from + "\" does not exist");
     if (model.databases.count(to)) return Err("42P04", "database \"" + to + "\" already exists");
     model.databases[to] = model.databases[from];
+    model.history[to] = model.history[from];
     model.databases.erase(from);
+    model.history.erase(from);
     return Tag("RENAME DATABASE");
   }
   return Err("0A000", "statement not modelled by the CockroachDB stand-in");
@@ -249,7 +340,8 @@ PgWireResult Handle(Model& model, const std::string& sql) {
 int Usage(const std::string& why) {
   std::cerr << "crdb_standin: " << why
             << "\nusage: crdb_standin [--port N] [--port-file F] [--log F] [--user U] [--password P] "
-               "[--table db.schema.name=rows]... [--fail-backup] [--error-quotes-uri]\n";
+               "[--table db.schema.name=rows]... [--fail-backup] [--error-quotes-uri] [--no-revision-history] "
+               "[--aost-lag S]\n";
   return 2;
 }
 
@@ -277,6 +369,10 @@ int main(int argc, char** argv) {
       opt.password = value();
     } else if (a == "--error-quotes-uri") {
       model.error_quotes_uri = true;
+    } else if (a == "--no-revision-history") {
+      model.ignore_revision_history = true;
+    } else if (a == "--aost-lag") {
+      model.aost_lag = std::atoi(value().c_str());
     } else if (a == "--fail-backup") {
       model.fail_backup = true;
     } else if (a == "--table") {
@@ -285,6 +381,7 @@ int main(int argc, char** argv) {
       static const std::regex re(R"(([^.=]+)\.([^.=]+\.[^.=]+)=(\d+))");
       if (!std::regex_match(spec, m, re)) return Usage("--table wants db.schema.name=rows, not '" + spec + "'");
       model.databases[m[1]][m[2]] = std::stoll(m[3]);
+      model.history[m[1]] = {{"2000-01-01 00:00:00.000000", model.databases[m[1]]}};
     } else {
       return Usage("unknown argument '" + a + "'");
     }

@@ -2,8 +2,11 @@
 // locations (it writes from every node in parallel, which is how it scales past one machine);
 // our snapshot records which backup that was and the row counts as of its timestamp.
 #include <map>
+#include <optional>
 
+#include "components/database/cockroach_results.h"
 #include "components/database/engines.h"
+#include "components/database/pg_recovery_conf.h"
 #include "core/log.h"
 #include "core/parse.h"
 #include "core/redact.h"
@@ -73,12 +76,9 @@ DatabaseBackupResult BackupCockroach(const DatabaseOptions& opt, PgConnection& c
     tables.push_back({{"schema", name.substr(0, dot)}, {"name", name.substr(dot + 1)}, {"rows", n}});
     rows += n;
   }
-  uint64_t bytes = 0;
-  if (!result->empty() && result->front().size() >= 6 && result->front()[5]) {
-    // The size is only reported; an unreadable one is shown as 0 rather than failing the backup.
-    auto n = ParseUint(*result->front()[5]);
-    bytes = n.ok() ? *n : 0;
-  }
+  // The job row is only reported; an unreadable one shows as 0 bytes rather than failing the backup.
+  auto job = result->empty() ? StatusOr<CrdbJob>(NotFound("no job row")) : ParseJobRow(result->front());
+  uint64_t bytes = job.ok() ? job->bytes : 0;
   res.entry = {{"kind", "cockroachdb"},
                {"database", opt.endpoint.name},
                {"collection", collection->shown},
@@ -86,7 +86,7 @@ DatabaseBackupResult BackupCockroach(const DatabaseOptions& opt, PgConnection& c
                {"subdir", subdir},
                {"as_of", *as_of},
                {"backup_type", type},
-               {"job_id", result->empty() || !result->front()[0] ? "" : *result->front()[0]},
+               {"job_id", job.ok() ? job->job_id : ""},
                {"size_bytes", bytes},
                {"tables", tables}};
   res.report["size_bytes"] = bytes;
@@ -97,6 +97,71 @@ DatabaseBackupResult BackupCockroach(const DatabaseOptions& opt, PgConnection& c
   res.success = true;
   return res;
 }
+
+namespace {
+
+// The backup and the time a restore uses: the snapshot's own (its subdirectory at its as_of), or
+// for --target-time the collection's chain that holds it. Chains are listed oldest first; from the
+// newest back, the first whose full backup ended by T is the one (older ones end sooner).
+struct RestorePoint {
+  std::string subdir, as_of;
+};
+StatusOr<RestorePoint> PointOf(PgConnection& c, const json& entry, const DatabaseOptions& opt,
+                               const CrdbStatement& coll) {
+  if (opt.crdb_target_time <= 0) return RestorePoint{entry.at("subdir"), entry.value("as_of", "")};
+  ASSIGN_OR_RETURN(auto rows, c.Query(CrdbShowBackupsSql(coll).sql));
+  ASSIGN_OR_RETURN(auto subdirs, ParseShowBackups(rows));
+  std::vector<CrdbChain> chains;
+  for (auto it = subdirs.rbegin(); it != subdirs.rend(); ++it) {
+    ASSIGN_OR_RETURN(auto layer_rows, c.Query(CrdbShowLayersSql(*it, coll, opt.crdb_passphrase).sql));
+    auto layers = ParseBackupLayers(layer_rows);
+    if (!layers.ok()) return layers.status().Context("the backup " + *it + " in " + coll.shown);
+    chains.push_back({*it, std::move(*layers)});
+    if (chains.back().layers.front().end_unix <= opt.crdb_target_time) break;
+  }
+  ASSIGN_OR_RETURN(const CrdbChain* chain, ChooseCrdbChain(chains, opt.crdb_target_time));
+  return RestorePoint{chain->subdir, CrdbAsOf(opt.crdb_target_time)};
+}
+
+// RESTORE under a temporary name first, so that the database it replaces stays until it
+// succeeded; then the swap.
+Status RestoreAndSwap(PgConnection& c, const std::string& db, const RestorePoint& point, const DatabaseOptions& opt,
+                      const CrdbStatement& coll, const std::string& target, bool exists) {
+  std::string staging = target + "_restoring";
+  CrdbRestoreSpec spec{db, point.subdir, coll, point.as_of, staging, opt.crdb_passphrase};
+  CrdbStatement restore = CrdbRestoreSql(spec);
+  LogInfo("database: " + restore.shown);
+  Status st = c.Exec(CrdbDropDatabaseSql(staging, true));
+  if (st.ok()) st = c.Exec(restore.sql);
+  if (!st.ok()) return st.Context("RESTORE from " + coll.shown);
+  std::string replaced = target + "_replaced";
+  if (exists) st = c.Exec(CrdbRenameDatabaseSql(target, replaced));
+  if (st.ok()) st = c.Exec(CrdbRenameDatabaseSql(staging, target));
+  if (st.ok() && exists) st = c.Exec(CrdbDropDatabaseSql(replaced));
+  return st.ok() ? st : st.Context("swapping the restored database in");
+}
+
+// What the restored tables must hold: the snapshot's counts, or for --target-time the counts of
+// the database being replaced as of T (nullopt: it is gone or T is past its GC TTL).
+std::optional<std::map<std::string, int64_t>> Reference(PgConnection& c, const json& entry, const DatabaseOptions& opt,
+                                                        const std::string& target, const std::string& as_of,
+                                                        bool exists) {
+  if (opt.crdb_target_time > 0) {
+    if (!exists) return std::nullopt;
+    auto counts = Counts(c, target, as_of);
+    if (!counts.ok())
+      LogWarn("database: no row counts of " + target + " as of " + as_of + ": " +
+              RedactSecrets(counts.status().message(), Secrets(opt)));
+    return counts.ok() ? std::optional(*counts) : std::nullopt;
+  }
+  std::map<std::string, int64_t> out;
+  for (const auto& t : entry.at("tables")) {
+    out[t.at("schema").get<std::string>() + "." + t.at("name").get<std::string>()] = t.at("rows").get<int64_t>();
+  }
+  return out;
+}
+
+}  // namespace
 
 json RestoreCockroach(const json& entry, const DatabaseOptions& opt, const std::string& target) {
   json r = {{"success", false}, {"engine", "cockroachdb"}, {"database", target}};
@@ -113,32 +178,29 @@ json RestoreCockroach(const json& entry, const DatabaseOptions& opt, const std::
   auto conn = PgConnection::Connect(opt.endpoint, "defaultdb");
   if (!conn.ok()) return fail(conn.status());
   PgConnection& c = **conn;
-  // Restore under a temporary name first: the database it replaces stays until this succeeded.
-  std::string staging = target + "_restoring";
-  std::string db = entry.at("database").get<std::string>();
-  CrdbRestoreSpec spec{db, entry.at("subdir"), *collection, entry.value("as_of", ""), staging, opt.crdb_passphrase};
-  CrdbStatement restore = CrdbRestoreSql(spec);
-  LogInfo("database: " + restore.shown);
-  Status st = c.Exec(CrdbDropDatabaseSql(staging, true));
-  if (st.ok()) st = c.Exec(restore.sql);
-  if (!st.ok()) return fail(st.Context("RESTORE from " + collection->shown));
+  auto point = PointOf(c, entry, opt, *collection);
+  if (!point.ok()) return fail(point.status());
   auto exists = c.Query("SELECT 1 FROM [SHOW DATABASES] WHERE database_name = " + SqlString(target));
   if (!exists.ok()) return fail(exists.status());
-  std::string replaced = target + "_replaced";
-  if (!exists->empty()) st = c.Exec(CrdbRenameDatabaseSql(target, replaced));
-  if (st.ok()) st = c.Exec(CrdbRenameDatabaseSql(staging, target));
-  if (st.ok() && !exists->empty()) st = c.Exec(CrdbDropDatabaseSql(replaced));
-  if (!st.ok()) return fail(st.Context("swapping the restored database in"));
+  auto reference = Reference(c, entry, opt, target, point->as_of, !exists->empty());
+  Status st = RestoreAndSwap(c, entry.at("database"), *point, opt, *collection, target, !exists->empty());
+  if (!st.ok()) return fail(st);
+  r["cockroach_backup"] = point->subdir;
+  if (opt.crdb_target_time > 0) r["recovered_to"] = PgTimestampUtc(opt.crdb_target_time);
 
   auto counts = Counts(c, target, "");
   if (!counts.ok()) return fail(counts.status().Context("verification"));
-  json mismatches = json::array();
-  for (const auto& t : entry.at("tables")) {
-    std::string name = t.at("schema").get<std::string>() + "." + t.at("name").get<std::string>();
-    auto it = counts->find(name);
-    if (it == counts->end() || it->second != t.at("rows").get<int64_t>()) mismatches.push_back(name);
+  if (!reference) {
+    r["verification"] = "row counts not compared (no reference at " + point->as_of + ")";
+    r["success"] = true;
+    return r;
   }
-  r["tables_verified"] = entry.at("tables").size();
+  json mismatches = json::array();
+  for (const auto& [name, rows] : *reference) {
+    auto it = counts->find(name);
+    if (it == counts->end() || it->second != rows) mismatches.push_back(name);
+  }
+  r["tables_verified"] = reference->size();
   if (!mismatches.empty()) {
     r["mismatches"] = mismatches;
     r["error"] = "verification failed: row counts differ in " + mismatches[0].get<std::string>();

@@ -115,6 +115,19 @@ CrdbStatement CrdbShowBackupsSql(const CrdbStatement& collection) {
   return {"SHOW BACKUPS IN " + SqlString(collection.sql), "SHOW BACKUPS IN " + SqlString(collection.shown)};
 }
 
+CrdbStatement CrdbShowLayersSql(const std::string& subdir, const CrdbStatement& collection,
+                                const std::string& passphrase) {
+  CrdbStatement out;
+  for (bool shown : {false, true}) {
+    // Selected by column name: SHOW BACKUP's columns moved between versions.
+    (shown ? out.shown : out.sql) =
+        "SELECT DISTINCT backup_type, start_time::STRING, end_time::STRING FROM [SHOW BACKUP FROM " +
+        SqlString(subdir) + " IN " + SqlString(shown ? collection.shown : collection.sql) +
+        Options(passphrase, shown, "") + "] ORDER BY 3";
+  }
+  return out;
+}
+
 std::string CrdbListTablesSql(const std::string& database) {
   return "SELECT table_schema, table_name FROM " + SqlName(database) +
          ".information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', "

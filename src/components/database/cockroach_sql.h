@@ -48,6 +48,9 @@ struct CrdbRestoreSpec {
 };
 CrdbStatement CrdbRestoreSql(const CrdbRestoreSpec& spec);
 CrdbStatement CrdbShowBackupsSql(const CrdbStatement& collection);
+// The layers of one chain (backup_type, start_time, end_time as text), read by ParseBackupLayers.
+CrdbStatement CrdbShowLayersSql(const std::string& subdir, const CrdbStatement& collection,
+                                const std::string& passphrase);
 
 // Tables of a database, and one table's row count at a time (AS OF SYSTEM TIME, "" = now).
 std::string CrdbListTablesSql(const std::string& database);

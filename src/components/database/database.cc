@@ -38,6 +38,7 @@ class DatabaseComponent : public Component {
       return ComponentReport::FromJson(RestorePhysical(ctx.repo, entry, ctx.settings, ctx.options, ctx.progress));
     }
     auto opt = DatabaseOptionsOf(ctx.settings, ctx.repo);
+    if (opt.ok() && ctx.options.recovery_target == "time") opt->crdb_target_time = ctx.options.target_time_unix;
     json r = opt.ok() ? RestoreDatabase(ctx.repo, entry, *opt, ctx.options.target_db, ctx.progress)
                       : json{{"success", false}, {"error", opt.status().message()}};
     return ComponentReport::FromJson(r);

@@ -22,6 +22,7 @@ struct DatabaseOptions {
   std::string staging_dir;             // where a parallel pg_restore stages the dump (it needs a seekable file)
   CrdbStorage crdb;                    // COCKROACH_BACKUP_*: the collection the cluster writes to
   std::string crdb_passphrase;         // derived from the repository key; never printed
+  double crdb_target_time = 0;         // restore --target-time (Unix seconds); 0 = the backup's own time
   std::string backup_method = "auto";  // DB_BACKUP_METHOD: auto, physical, logical (PostgreSQL)
   std::string wal_source = "auto";     // DB_WAL_SOURCE: auto, archive, included
   int wal_wait_seconds = 120;          // DB_WAL_WAIT_SECONDS

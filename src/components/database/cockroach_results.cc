@@ -1,0 +1,118 @@
+#include "components/database/cockroach_results.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "components/database/pg_recovery_conf.h"
+#include "core/parse.h"
+
+namespace stb {
+
+namespace {
+
+std::string Cut(std::string_view s) { return std::string(s.substr(0, 60)); }
+
+}  // namespace
+
+StatusOr<double> ParseCrdbTimestamp(std::string_view text) {
+  // TIMESTAMP values carry no zone and are UTC in CockroachDB; TIMESTAMPTZ ends in "+00".
+  bool zoned = text.size() > 19 && text.find_first_of("+-Zz", 19) != std::string_view::npos;
+  auto t = ParseTargetTime(zoned ? std::string(text) : std::string(text) + "+00");
+  if (!t.ok()) return InvalidArgument("CockroachDB timestamp '" + Cut(text) + "' is not a date and time");
+  return *t;
+}
+
+StatusOr<double> ParseCrdbHlc(std::string_view text) {
+  size_t dot = text.find('.');
+  std::string_view wall = text.substr(0, dot);
+  auto bad = [&] { return InvalidArgument("CockroachDB HLC timestamp '" + Cut(text) + "' is not NANOS.LOGICAL"); };
+  if (wall.empty() || wall.size() > 19) return bad();
+  auto nanos = ParseUint(wall);
+  if (!nanos.ok()) return bad();
+  if (dot != std::string_view::npos) {
+    std::string_view logical = text.substr(dot + 1);
+    if (logical.empty() || logical.find_first_not_of("0123456789") != std::string_view::npos) return bad();
+  }
+  return double(*nanos / 1000000000) + double(*nanos % 1000000000) / 1e9;
+}
+
+std::string CrdbAsOf(double unix_seconds) {
+  std::string s = PgTimestampUtc(unix_seconds);
+  return s.substr(0, s.size() - 3);  // without "+00": a TIMESTAMP, which CockroachDB reads as UTC
+}
+
+StatusOr<std::vector<std::string>> ParseShowBackups(const std::vector<CrdbRow>& rows) {
+  std::vector<std::string> out;
+  for (const auto& r : rows) {
+    if (r.empty() || !r[0] || r[0]->empty()) return InvalidArgument("SHOW BACKUPS answered a row without a path");
+    out.push_back(*r[0]);
+  }
+  return out;
+}
+
+StatusOr<std::vector<CrdbLayer>> ParseBackupLayers(const std::vector<CrdbRow>& rows) {
+  std::vector<CrdbLayer> out;
+  for (const auto& r : rows) {
+    if (r.size() < 3 || !r[0] || !r[2]) {
+      return InvalidArgument("SHOW BACKUP answered a row without backup_type or end_time");
+    }
+    CrdbLayer l;
+    l.full = *r[0] == "full";
+    if (!l.full && *r[0] != "incremental") {
+      return InvalidArgument("SHOW BACKUP: unknown backup_type '" + Cut(*r[0]) + "'");
+    }
+    ASSIGN_OR_RETURN(l.end_unix, ParseCrdbTimestamp(*r[2]));
+    if (r[1] && !r[1]->empty()) {
+      ASSIGN_OR_RETURN(l.start_unix, ParseCrdbTimestamp(*r[1]));
+    }
+    if (!l.full && l.start_unix > l.end_unix) return InvalidArgument("SHOW BACKUP: a layer starts after it ends");
+    // One row per object: a layer appears once per table.
+    bool seen = std::ranges::any_of(out, [&](const CrdbLayer& o) { return o.end_unix == l.end_unix; });
+    if (!seen) out.push_back(l);
+  }
+  std::ranges::sort(out, [](const CrdbLayer& a, const CrdbLayer& b) { return a.end_unix < b.end_unix; });
+  if (out.empty()) return NotFound("SHOW BACKUP lists no layer");
+  if (!out.front().full) return InvalidArgument("SHOW BACKUP: the oldest layer is not a full backup");
+  return out;
+}
+
+StatusOr<CrdbJob> ParseJobRow(const CrdbRow& row) {
+  if (row.size() < 6 || !row[0] || !row[1]) return InvalidArgument("the job row has no job_id or status");
+  CrdbJob j{*row[0], *row[1]};
+  RETURN_IF_ERROR(ParseUint(j.job_id, UINT64_MAX, "job_id").status());
+  if (row[3]) {
+    ASSIGN_OR_RETURN(j.rows, ParseInt(*row[3], 0, INT64_MAX, "the job's rows"));
+  }
+  if (row[5]) {
+    ASSIGN_OR_RETURN(j.bytes, ParseUint(*row[5], UINT64_MAX, "the job's bytes"));
+  }
+  return j;
+}
+
+StatusOr<const CrdbChain*> ChooseCrdbChain(const std::vector<CrdbChain>& chains, double t) {
+  const CrdbChain* best = nullptr;
+  double earliest = 0, newest = 0, before = 0, after = 0;
+  for (const auto& c : chains) {
+    if (c.layers.empty()) continue;
+    double from = c.layers.front().end_unix, to = c.layers.back().end_unix;
+    if (earliest == 0 || from < earliest) earliest = from;
+    newest = std::max(newest, to);
+    if (to <= t) before = std::max(before, to);
+    if (from >= t && (after == 0 || from < after)) after = from;
+    if (from <= t && t <= to && (best == nullptr || from >= best->layers.front().end_unix)) best = &c;
+  }
+  if (best) return best;
+  std::string at = "--target-time " + PgTimestampUtc(t);
+  if (newest == 0) return NotFound("no CockroachDB backup in the collection to restore " + at + " from");
+  if (t > newest) {
+    return InvalidArgument(at + " is after the newest CockroachDB backup layer, " + PgTimestampUtc(newest) +
+                           ": give that time or an earlier one, or run `schedule run db-incremental` first");
+  }
+  if (t < earliest) {
+    return InvalidArgument(at + " is before the oldest CockroachDB full backup, " + PgTimestampUtc(earliest));
+  }
+  return InvalidArgument(at + " falls between two backup chains: the nearest recoverable times are " +
+                         PgTimestampUtc(before) + " and " + PgTimestampUtc(after));
+}
+
+}  // namespace stb
