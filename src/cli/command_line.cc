@@ -378,7 +378,8 @@ void AddSchedule(CommandLine& cl) {
       "Run as a daemon: full backups at BACKUP_SCHEDULE_FULL (default '0 2 * * *'), incrementals at "
       "BACKUP_SCHEDULE_INCREMENTAL (default '0 * * * *'), local time, one at a time; retention and alerts after "
       "each; with BACKUP_STREAMS=wal-receive it also keeps wal-receive running (restarted with backoff, "
-      "stream_down alert past BACKUP_RPO_SECONDS). SIGTERM stops it cleanly");
+      "stream_down alert past BACKUP_RPO_SECONDS); with DB_INCREMENTAL_INTERVAL (cron, CockroachDB) it also runs "
+      "db-incremental, a revision-history layer, on its own timer. SIGTERM stops it cleanly");
   schedule->add_flag("--now", args->run_now, "run a full backup at start, then follow the schedule");
   struct RunArgs {
     std::string type;
@@ -387,9 +388,9 @@ void AddSchedule(CommandLine& cl) {
   auto run_args = std::make_shared<RunArgs>();
   auto* srun = schedule->add_subcommand(
       "run", "One scheduled run, for cron and systemd timers: backup, retention (forget + prune), alerts");
-  srun->add_option("TYPE", run_args->type, "full or incremental")
+  srun->add_option("TYPE", run_args->type, "full, incremental or db-incremental (CockroachDB)")
       ->required()
-      ->check(CLI::IsMember({"full", "incremental"}));
+      ->check(CLI::IsMember({"full", "incremental", "db-incremental"}));
   // The supervised child of `schedule run` (internal: not for operators).
   srun->add_flag("--worker", run_args->worker)->group("");
   srun->callback([&cl, run_args] {

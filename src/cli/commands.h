@@ -109,6 +109,9 @@ int RunSchedule(const Settings& s, const ScheduleArgs& a);
 int SuperviseScheduledJob(const Settings& s, const std::string& type);
 // The job itself (`schedule run TYPE --worker`): backup, retention, alerts.
 int RunScheduledJob(const Settings& s, const std::string& type);
+// `schedule run db-incremental` (DB_INCREMENTAL_INTERVAL): a CockroachDB revision-history layer,
+// recorded in the catalog, alerted on; no snapshot, no retention run.
+int RunDbIncremental(const Settings& s);
 
 // `monitor`: the Prometheus exporter (/metrics, /healthz) over the catalog in BACKUP_STATE_DIR.
 struct MonitorArgs {

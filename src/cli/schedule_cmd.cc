@@ -39,11 +39,13 @@ using json = nlohmann::json;
 namespace {
 
 std::atomic<pid_t> g_child{0};
+std::atomic<pid_t> g_db_child{0};  // the db-incremental run, on its own scheduler thread
 
 // Runs in the signal handler, after ProcessStopToken() is stopped.
 void PassOnToChild(int) {
-  pid_t child = g_child.load();
-  if (child > 0) kill(child, SIGTERM);
+  for (pid_t child : {g_child.load(), g_db_child.load()}) {
+    if (child > 0) kill(child, SIGTERM);
+  }
 }
 
 bool Stopping() { return ProcessStopToken().stopped(); }
@@ -199,6 +201,7 @@ int RunForcedFull(const Settings& s, const Settings& run, const std::string& typ
 }
 
 int RunScheduledJob(const Settings& s, const std::string& type) {
+  if (type == "db-incremental") return RunDbIncremental(s);
   json report;
   // WAL wal-receive lost ended the recoverable window: this run is a physical full, whatever the
   // schedule said, so that a new window opens (check fails until one has).
@@ -249,6 +252,45 @@ int RunScheduledJob(const Settings& s, const std::string& type) {
   return rc;
 }
 
+namespace {
+
+// A scheduled job: `schedule run TYPE` as a child, its pid in `slot` for SIGTERM to reach it.
+Job ChildJob(const Settings& s, const std::string& type, CronExpr when, std::atomic<pid_t>& slot) {
+  return {type, when, [&s, &slot, type] {
+            SubprocessSpec spec;
+            spec.argv = {"/proc/self/exe", "schedule", "run", type};
+            auto child = Subprocess::Start(spec);
+            if (!child.ok()) {
+              LogError("starting the " + type + " run: " + child.status().message());
+              return 1;
+            }
+            slot = (*child)->pid();
+            if (Stopping()) kill((*child)->pid(), SIGTERM);  // a signal that came just before
+            int rc = (*child)->Wait();
+            slot = 0;
+            if (rc >= 128 && !Stopping()) {
+              AlertRunDied(s, type, "the " + type + " run was ended by " + SignalText(rc));
+            } else if (rc != 0) {
+              LogWarn(type + " run exited " + std::to_string(rc) + ": " + (*child)->FirstErrorLine());
+            }
+            return rc;
+          }};
+}
+
+// DB_INCREMENTAL_INTERVAL: db-incremental on a scheduler of its own, so that a long full backup
+// never holds it back. Null when unset.
+StatusOr<std::unique_ptr<Scheduler>> DbIncrementalScheduler(const Settings& s) {
+  if (s.db_incremental_interval.empty()) return std::unique_ptr<Scheduler>();
+  auto when = ParseCron(s.db_incremental_interval);
+  if (!when.ok()) return when.status().Context("DB_INCREMENTAL_INTERVAL");
+  std::vector<Job> jobs = {ChildJob(s, "db-incremental", *when, g_db_child)};
+  LogInfo("schedule: db-incremental '" + s.db_incremental_interval + "'");
+  return std::make_unique<Scheduler>(jobs, Env::Default(), OverlapPolicy::kSkip,
+                                     [](const std::string& m) { LogInfo("schedule: " + m); });
+}
+
+}  // namespace
+
 int RunSchedule(const Settings& s, const ScheduleArgs& a) {
   InitLog(s.log_dir, "schedule.log");
   std::vector<Job> jobs;
@@ -258,26 +300,10 @@ int RunSchedule(const Settings& s, const ScheduleArgs& a) {
     if (expr.empty()) continue;
     auto when = ParseCron(expr);
     if (!when.ok()) return Fail(when.status().Context(var));
-    jobs.push_back({type, *when, [&s, type = type] {
-                      SubprocessSpec spec;
-                      spec.argv = {"/proc/self/exe", "schedule", "run", type};
-                      auto child = Subprocess::Start(spec);
-                      if (!child.ok()) {
-                        LogError("starting the " + type + " run: " + child.status().message());
-                        return 1;
-                      }
-                      g_child = (*child)->pid();
-                      if (Stopping()) kill((*child)->pid(), SIGTERM);  // a signal that came just before
-                      int rc = (*child)->Wait();
-                      g_child = 0;
-                      if (rc >= 128 && !Stopping()) {
-                        AlertRunDied(s, type, "the " + type + " run was ended by " + SignalText(rc));
-                      } else if (rc != 0) {
-                        LogWarn(type + " run exited " + std::to_string(rc) + ": " + (*child)->FirstErrorLine());
-                      }
-                      return rc;
-                    }});
+    jobs.push_back(ChildJob(s, type, *when, g_child));
   }
+  auto db_scheduler = DbIncrementalScheduler(s);
+  if (!db_scheduler.ok()) return Fail(db_scheduler.status());
   if (jobs.empty())
     return Fail(InvalidArgument("nothing to schedule: BACKUP_SCHEDULE_FULL and _INCREMENTAL are empty"));
   CatchTermination();
@@ -290,6 +316,8 @@ int RunSchedule(const Settings& s, const ScheduleArgs& a) {
   auto streams = SuperviseStreams(s);
   std::thread stream_thread;
   if (streams) stream_thread = std::thread([&] { streams->Run(ProcessStopToken()); });
+  std::thread db_thread;
+  if (*db_scheduler) db_thread = std::thread([&] { (*db_scheduler)->Run(ProcessStopToken()); });
   if (a.run_now && jobs.front().name == "full" && !Stopping()) {
     log("running a full backup now (--now)");
     jobs.front().run();
@@ -298,6 +326,7 @@ int RunSchedule(const Settings& s, const ScheduleArgs& a) {
                       log);
   scheduler.Run(ProcessStopToken());
   if (stream_thread.joinable()) stream_thread.join();  // it stops the streams once the token is set
+  if (db_thread.joinable()) db_thread.join();
   LogInfo("schedule stopped (signal)");
   std::fprintf(stderr, "schedule: stopped\n");
   return 0;

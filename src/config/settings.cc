@@ -127,6 +127,7 @@ Status ApplyTable(Settings& s, const toml::table& t, const std::string& path) {
   str("schedule", "full", s.schedule_full);
   str("schedule", "incremental", s.schedule_incremental);
   str("schedule", "overlap", s.schedule_overlap);
+  str("database", "incremental_interval", s.db_incremental_interval);
   std::string streams;
   str("schedule", "streams", streams);
   if (!streams.empty()) s.streams = SplitList(streams, ',');
@@ -217,6 +218,11 @@ Status ValidateDatabase(Settings& s) {
   if (!s.db_engine.empty() && s.db_engine != "postgresql" && s.db_engine != "cockroachdb") {
     return InvalidArgument("DB_ENGINE must be postgresql or cockroachdb (or unset to detect it), not '" + s.db_engine +
                            "'");
+  }
+  if (!s.db_incremental_interval.empty() && s.db_engine == "postgresql") {
+    return InvalidArgument(
+        "DB_INCREMENTAL_INTERVAL is for CockroachDB; a PostgreSQL database gets continuous protection from "
+        "BACKUP_STREAMS=wal-receive");
   }
   static const char* kModes[] = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
   if (!s.db_sslmode.empty() && std::find(std::begin(kModes), std::end(kModes), s.db_sslmode) == std::end(kModes)) {
@@ -313,6 +319,7 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (const char* v = std::getenv("BACKUP_SCHEDULE_FULL")) s.schedule_full = v;
   if (const char* v = std::getenv("BACKUP_SCHEDULE_INCREMENTAL")) s.schedule_incremental = v;  // "" = none
   if (auto v = Env("BACKUP_SCHEDULE_OVERLAP")) s.schedule_overlap = v;
+  if (const char* v = std::getenv("DB_INCREMENTAL_INTERVAL")) s.db_incremental_interval = v;  // "" = none
   if (auto v = Env("BACKUP_RUN_TIMEOUT")) {
     ASSIGN_OR_RETURN(s.run_timeout_seconds, EnvInt("BACKUP_RUN_TIMEOUT", v, 0, 7 * 86400));
   }

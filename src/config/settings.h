@@ -76,6 +76,7 @@ struct Settings {
   std::string schedule_full = "0 2 * * *";         // BACKUP_SCHEDULE_FULL (cron)
   std::string schedule_incremental = "0 * * * *";  // BACKUP_SCHEDULE_INCREMENTAL (cron; "" = none)
   std::string schedule_overlap = "skip";           // BACKUP_SCHEDULE_OVERLAP: skip or wait
+  std::string db_incremental_interval;             // DB_INCREMENTAL_INTERVAL (cron; CockroachDB only; "" = none)
   std::vector<std::string> streams;                // BACKUP_STREAMS: captures `schedule` keeps running
   int run_timeout_seconds = 6 * 3600;  // BACKUP_RUN_TIMEOUT: a scheduled run is stopped after this (0: never)
   std::string retention_full = "daily=7,weekly=4,monthly=12,yearly=3";  // BACKUP_RETENTION_FULL

@@ -20,6 +20,21 @@ StatusOr<std::string> ResolveEngine(const std::string& version, const std::strin
                          version.substr(0, version.find(' ', version.find(' ') + 1)) + "): fix DB_ENGINE or DB_HOST");
 }
 
+json CockroachIncremental(const DatabaseOptions& opt) {
+  auto conn = PgConnection::Connect(opt.endpoint);
+  auto version = conn.ok() ? (*conn)->QueryValue("SELECT version()") : StatusOr<std::string>(conn.status());
+  auto engine = version.ok() ? ResolveEngine(*version, opt.engine) : StatusOr<std::string>(version.status());
+  if (engine.ok() && *engine != "cockroachdb") {
+    engine = InvalidArgument(
+        "DB_INCREMENTAL_INTERVAL is for CockroachDB; this PostgreSQL database gets continuous "
+        "protection from BACKUP_STREAMS=wal-receive");
+  }
+  if (!engine.ok()) {
+    return {{"success", false}, {"error", RedactSecrets(engine.status().message(), {opt.endpoint.password})}};
+  }
+  return RunCockroachIncremental(opt, **conn);
+}
+
 namespace {
 
 // DB_BACKUP_METHOD: physical when it can run (auto) or must (physical), else pg_dump; the

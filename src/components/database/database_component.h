@@ -49,6 +49,13 @@ DatabaseBackupResult BackupDatabase(Repository& repo, BlobSaver& saver, const Da
 nlohmann::json RestoreDatabase(Repository& repo, const nlohmann::json& entry, const DatabaseOptions& opt,
                                const std::string& target_db, Progress& progress);
 
+// One DB_INCREMENTAL_INTERVAL run: a CockroachDB layer with revision history on the newest chain
+// of the collection (a full backup when it has none), taken 10 s back; no snapshot is written
+// (the collection is the record). The report: success, error (redacted), cockroach_backup,
+// job_id, size_bytes, recovery_point (the newest layer's end). PostgreSQL: an error naming
+// BACKUP_STREAMS=wal-receive.
+nlohmann::json CockroachIncremental(const DatabaseOptions& opt);
+
 // "postgresql" or "cockroachdb" from SELECT version(), or an error when DB_ENGINE disagrees.
 StatusOr<std::string> ResolveEngine(const std::string& version, const std::string& configured);
 

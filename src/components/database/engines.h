@@ -32,6 +32,7 @@ DatabaseBackupResult BackupPostgresPhysical(Repository& repo, BlobSaver& saver, 
                                             PgConnection& sql, Progress& progress);
 
 DatabaseBackupResult BackupCockroach(const DatabaseOptions& opt, PgConnection& conn, const std::string& type);
+nlohmann::json RunCockroachIncremental(const DatabaseOptions& opt, PgConnection& conn);
 nlohmann::json RestoreCockroach(const nlohmann::json& entry, const DatabaseOptions& opt, const std::string& target_db);
 
 }  // namespace stb
