@@ -30,6 +30,7 @@ Environment (see doc/configuration.md; flags override, a TOML config file is ove
   BACKUP_WORKERS         parallel workers (default: number of cores)
   BACKUP_LOG_DIR         log directory (default /var/log/spacetime)
   BACKUP_SCHEDULE_FULL, BACKUP_SCHEDULE_INCREMENTAL   cron expressions of `schedule`
+  DB_INCREMENTAL_INTERVAL  cron of `schedule`'s CockroachDB db-incremental (revision-history layers; "" = none)
   BACKUP_RUN_TIMEOUT     seconds a scheduled run may take before it is stopped and alerted (default 21600; 0: none)
   BACKUP_RETENTION_FULL, BACKUP_RETENTION_INCREMENTAL retention, e.g. daily=7,weekly=4 / within=1d
   BACKUP_ALERT_WEBHOOK   Slack-compatible webhook for failures (BACKUP_ALERT_ON_SUCCESS=yes: also successes)

@@ -60,14 +60,18 @@ bool RestoreComponents(const ComponentRegistry& registry, RestoreContext& ctx, c
   return ok;
 }
 
-// The newest snapshot whose database entry is a physical backup that ended before t.
+// The newest snapshot whose database entry is a physical backup that ended before t (or is a
+// CockroachDB one).
 StatusOr<SnapshotRef> LatestPhysicalBefore(Repository& repo, double t) {
   ASSIGN_OR_RETURN(auto snaps, ListSnapshots(repo, nullptr));
   std::optional<SnapshotRef> best;
   double earliest = 0;
   for (auto& snap : snaps) {
     const json* db = snap.doc.contains("components") ? &snap.doc["components"] : nullptr;
-    if (!db || !db->contains("database") || (*db)["database"].value("kind", "") != "postgresql-physical") continue;
+    if (!db || !db->contains("database")) continue;
+    // CockroachDB: the restore finds the chain holding t in the collection; any snapshot of it will do.
+    if ((*db)["database"].value("kind", "") == "cockroachdb") best = std::move(snap);
+    if ((*db)["database"].value("kind", "") != "postgresql-physical") continue;
     double end = (*db)["database"].value("end_time_unix", 0.0);
     if (earliest == 0 || end < earliest) earliest = end;
     if (end < t) best = std::move(snap);  // oldest first: the last match is the newest

@@ -78,10 +78,10 @@ grep -q "^RESTORE DATABASE \"game\" FROM '$subdir' IN 's3://[^']*' AS OF SYSTEM 
 grep -q "^SHOW BACKUPS IN 's3://" "$W/crdb.sql" || fail "SHOW BACKUPS not sent"
 pass "restore --target-time $T1: RESTORE ... AS OF SYSTEM TIME from $subdir, 1300 players (full had 1200, now 1375), verified against the counts as of T1"
 
-# 3. A time past the newest layer: refused naming the newest layer's time; nothing restored.
+# 3. A time past the newest layer (restore latest): refused naming the newest layer's time; nothing restored.
 : >"$W/crdb.sql"
 late=$(date -u -d '+1 hour' '+%Y-%m-%d %H:%M:%S+00')
-"$BIN" restore "$id" --components database --target-time "$late" --no-progress >"$W/r2.json" 2>"$W/r2.err" &&
+"$BIN" restore latest --components database --target-time "$late" --no-progress >"$W/r2.json" 2>"$W/r2.err" &&
   fail "a restore past the newest layer succeeded"
 err=$(db "$W/r2.json" "['error']")
 [[ "$err" == *"is after the newest CockroachDB backup layer, $newest"* ]] || fail "past the newest layer: $err"
