@@ -114,11 +114,27 @@ grep -q "DB_INCREMENTAL_INTERVAL is for CockroachDB.*BACKUP_STREAMS=wal-receive"
   fail "the failed run is not in the catalog"
 pass "db-incremental: wrong password '$err'; PostgreSQL refused naming BACKUP_STREAMS=wal-receive"
 
-# 6. No secret anywhere we wrote: stdout, stderr, logs, reports, the catalog.
+# 6. The daemon: db-incremental on its own timer (every minute here), the backups' timer idle.
+ok_runs() { sqlite3 "$BACKUP_STATE_DIR/catalog.db" "SELECT count(*) FROM backups WHERE backup_id LIKE 'db-incremental:%' AND status = 'success'"; }
+before=$(ok_runs)
+BACKUP_SCHEDULE_FULL='0 0 1 1 *' BACKUP_SCHEDULE_INCREMENTAL='' DB_INCREMENTAL_INTERVAL='* * * * *' \
+  "$BIN" schedule >"$W/sched.out" 2>"$W/sched.err" &
+sched=$!
+pids+=($sched)
+for _ in $(seq 150); do [ "$(ok_runs)" -gt "$before" ] && break; sleep 0.5; done
+[ "$(ok_runs)" -gt "$before" ] || fail "schedule ran no db-incremental in 75 s: $(cat "$W/sched.err" "$BACKUP_LOG_DIR/schedule.log")"
+kill -TERM "$sched"
+wait "$sched" || fail "schedule exited $? on SIGTERM"
+grep -q "db-incremental '\* \* \* \* \*'" "$BACKUP_LOG_DIR/schedule.log" || fail "schedule.log: $(cat "$BACKUP_LOG_DIR/schedule.log")"
+"$BIN" snapshots --json >"$W/snaps2.json" || fail "snapshots"
+[ "$(json "$W/snaps2.json" "len(r)")" = 2 ] || fail "the daemon's db-incremental wrote a snapshot"
+pass "schedule with DB_INCREMENTAL_INTERVAL='* * * * *': a db-incremental run on its own timer, no snapshot, exit 0 on SIGTERM"
+
+# 7. No secret anywhere we wrote: stdout, stderr, logs, reports, the catalog.
 passphrase=$(sed -n "s/.*encryption_passphrase = '\([0-9a-f]*\)'.*/\1/p" "$W/norev.sql" | head -1)
 [ -n "$passphrase" ] || fail "no passphrase sent"
 for s in "$PW" "$AWS_SECRET" "$AWS_SECRET_IN_URI" "$passphrase" not-the-Pw-4410; do
-  hits=$(grep -rlF -- "$s" "$W"/*.json "$W"/*.err "$BACKUP_LOG_DIR" "$BACKUP_STATE_DIR" 2>/dev/null | grep -v '/\(crdb\|norev\)\.' || true)
+  hits=$(grep -rlF -- "$s" "$W"/*.json "$W"/*.err "$W"/*.out "$BACKUP_LOG_DIR" "$BACKUP_STATE_DIR" 2>/dev/null | grep -v '/\(crdb\|norev\)\.' || true)
   [ -z "$hits" ] || fail "secret found in: $hits"
   sqlite3 "$BACKUP_STATE_DIR/catalog.db" .dump | grep -qF -- "$s" && fail "secret in the catalog dump"
 done
