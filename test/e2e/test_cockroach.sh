@@ -5,24 +5,8 @@
 # name and the swap, row counts verified; a failed job and a wrong password as one-line errors; the
 # password, the encryption passphrase and the collection's secret key in no output, log or report.
 source "$(dirname "$0")/lib.sh" "$1"
-STANDIN=$(dirname "$BIN")/test/crdb_standin
-[ -x "$STANDIN" ] || fail "crdb_standin is not built (ninja crdb_standin)"
-PW='crdb-Pw-7731'
-AWS_SECRET='aws/SECRET+5521xyz' AWS_SECRET_IN_URI='aws%2FSECRET%2B5521xyz'
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
-# start_standin NAME [args]: serves on a free port written to $W/NAME.port, statements to $W/NAME.sql.
-start_standin() {
-  local name=$1
-  shift
-  "$STANDIN" --port 0 --port-file "$W/$name.port" --log "$W/$name.sql" --password "$PW" \
-    --table game.public.players=1200 --table game.public.items=37 --table game.ops.events=0 "$@" \
-    >"$W/$name.out" 2>"$W/$name.err" &
-  pids+=($!)
-  for _ in $(seq 50); do [ -s "$W/$name.port" ] && break; sleep 0.1; done
-  [ -s "$W/$name.port" ] || fail "crdb_standin did not start: $(cat "$W/$name.err")"
-  cat "$W/$name.port"
-}
+source "$(dirname "$0")/crdb_lib.sh"
+STANDIN_TABLES="game.public.players=1200 game.public.items=37 game.ops.events=0"
 make_data 20
 unset CONFIG_DIRS APP_DIR
 export DB_HOST=127.0.0.1 DB_PORT=$(start_standin crdb) DB_NAME=game DB_USER=root DB_PASSWORD=$PW DB_ENGINE=cockroachdb

@@ -6,24 +6,9 @@
 # a time past the newest layer refused naming it, CockroachDB's revision_history error passed
 # through, a wrong password and a PostgreSQL engine refused, and no secret in any output.
 source "$(dirname "$0")/lib.sh" "$1"
-STANDIN=$(dirname "$BIN")/test/crdb_standin
-[ -x "$STANDIN" ] || fail "crdb_standin is not built (ninja crdb_standin)"
-PW='crdb-Pw-7731'
-AWS_SECRET='aws/SECRET+5521xyz' AWS_SECRET_IN_URI='aws%2FSECRET%2B5521xyz'
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
-# start_standin NAME [args]: serves on a free port written to $W/NAME.port, statements to $W/NAME.sql.
-# --aost-lag 1: its '-10s' goes one second back, so the test waits 1.5 s instead of 11.
-start_standin() {
-  local name=$1
-  shift
-  "$STANDIN" --port 0 --port-file "$W/$name.port" --log "$W/$name.sql" --password "$PW" --aost-lag 1 \
-    --table game.public.players=1200 --table game.public.items=37 "$@" >"$W/$name.out" 2>"$W/$name.err" &
-  pids+=($!)
-  for _ in $(seq 50); do [ -s "$W/$name.port" ] && break; sleep 0.1; done
-  [ -s "$W/$name.port" ] || fail "crdb_standin did not start: $(cat "$W/$name.err")"
-  cat "$W/$name.port"
-}
+source "$(dirname "$0")/crdb_lib.sh"
+STANDIN_TABLES="game.public.players=1200 game.public.items=37"
+# --aost-lag 1: the stand-in's '-10s' goes one second back, so the test waits 1.5 s instead of 11.
 sql() { PGPASSWORD=$PW psql -h 127.0.0.1 -p "$1" -U root -d defaultdb -At -c "$2"; }
 players() { sql "$1" 'SELECT count(*) FROM "game"."public"."players"'; }
 add_players() { sql "$1" "INSERT INTO \"game\".\"public\".\"players\" SELECT generate_series(1, $2)" >/dev/null; }
@@ -31,7 +16,7 @@ now_utc() { date -u '+%Y-%m-%d %H:%M:%S.%N' | cut -c1-26; }
 db() { json "$1" "r['components']['database']$2"; }
 make_data 5
 unset CONFIG_DIRS APP_DIR
-export DB_HOST=127.0.0.1 DB_PORT=$(start_standin crdb) DB_NAME=game DB_USER=root DB_PASSWORD=$PW DB_ENGINE=cockroachdb
+export DB_HOST=127.0.0.1 DB_PORT=$(start_standin crdb --aost-lag 1) DB_NAME=game DB_USER=root DB_PASSWORD=$PW DB_ENGINE=cockroachdb
 export COCKROACH_BACKUP_URI="s3://game-backups/crdb?AWS_ACCESS_KEY_ID=AKIAEXAMPLE&AWS_SECRET_ACCESS_KEY=$AWS_SECRET_IN_URI"
 "$BIN" init >/dev/null
 
@@ -89,7 +74,7 @@ grep -q '^RESTORE' "$W/crdb.sql" && fail "RESTORE sent for a time past the newes
 pass "a time past the newest layer: '$err'"
 
 # 4. A collection whose layers lack revision history: CockroachDB's own error, passed through.
-NOREV_PORT=$(start_standin norev --no-revision-history)
+NOREV_PORT=$(start_standin norev --aost-lag 1 --no-revision-history)
 DB_PORT=$NOREV_PORT "$BIN" backup full --no-progress >"$W/b2.json" 2>"$W/b2.err" || fail "backup: $(cat "$W/b2.json")"
 add_players "$NOREV_PORT" 10
 T2=$(now_utc)
@@ -120,7 +105,7 @@ before=$(ok_runs)
 BACKUP_SCHEDULE_FULL='0 0 1 1 *' BACKUP_SCHEDULE_INCREMENTAL='' DB_INCREMENTAL_INTERVAL='* * * * *' \
   "$BIN" schedule >"$W/sched.out" 2>"$W/sched.err" &
 sched=$!
-pids+=($sched)
+echo "$sched" >"$W/schedule.pid"
 for _ in $(seq 150); do [ "$(ok_runs)" -gt "$before" ] && break; sleep 0.5; done
 [ "$(ok_runs)" -gt "$before" ] || fail "schedule ran no db-incremental in 75 s: $(cat "$W/sched.err" "$BACKUP_LOG_DIR/schedule.log")"
 kill -TERM "$sched"
