@@ -112,6 +112,24 @@ TEST(Settings, WalReceiveSettings) {
   EXPECT_NE(bad.status().message().find("WAL_SLOT"), std::string::npos);
 }
 
+TEST(Settings, DbIncrementalIntervalIsForCockroachOnly) {
+  ConfigFile cfg("[database]\nincremental_interval = \"*/5 * * * *\"\n");
+  auto s = LoadSettings(cfg.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->db_incremental_interval, "*/5 * * * *");
+  setenv("DB_INCREMENTAL_INTERVAL", "", 1);  // "" = none
+  auto none = LoadSettings(cfg.path());
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->db_incremental_interval, "");
+  setenv("DB_INCREMENTAL_INTERVAL", "*/5 * * * *", 1);
+  setenv("DB_ENGINE", "postgres", 1);
+  auto pg = LoadSettings(cfg.path());
+  unsetenv("DB_ENGINE");
+  unsetenv("DB_INCREMENTAL_INTERVAL");
+  ASSERT_FALSE(pg.ok());
+  EXPECT_NE(pg.status().message().find("BACKUP_STREAMS=wal-receive"), std::string::npos) << pg.status().message();
+}
+
 TEST(Settings, WalBehindThreshold) {
   ConfigFile cfg("[wal]\nbehind_mb = 256\n");
   auto s = LoadSettings(cfg.path());
