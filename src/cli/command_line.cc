@@ -96,7 +96,9 @@ void AddRecoveryOptions(CLI::App* app, RestoreArgs& a) {
                             "database: recover up to this time (YYYY-MM-DD HH:MM:SS[.f][+HH:MM|Z], ISO 8601; no "
                             "zone = local time); with BACKUP_ID latest, the newest physical backup ending before it");
   auto* l = app->add_option("--target-lsn", a.target_lsn, "database: recover up to this WAL position (X/Y)");
-  auto* n = app->add_flag("--latest", a.latest, "database: replay all WAL in the repository (the default)");
+  auto* n = app->add_flag("--latest", a.latest,
+                          "database: replay all WAL in the repository (the default; a backup that carries its own WAL "
+                          "recovers to its end)");
   auto* i = app->add_flag("--immediate", a.immediate, "database: stop as soon as the base backup is consistent");
   t->excludes(l)->excludes(n)->excludes(i);
   l->excludes(n)->excludes(i);
