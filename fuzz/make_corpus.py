@@ -51,6 +51,25 @@ seed("rdb", "small", b"\x07" + rdb)
 seed("rdb", "bytewise", b"\x00" + rdb)
 seed("rdb", "empty_db", b"\x20" + b"REDIS0009\xff" + b"\x00" * 8)
 
+# The replication stream (first byte: piece size), PSYNC answers, RDB headers with aux fields.
+def resp_cmd(*args):
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+stream = (resp_cmd(b"SELECT", b"0") + resp_cmd(b"SET", b"k", b"v\r\n") + resp_cmd(b"PING") + resp_cmd(b"MULTI") +
+          resp_cmd(b"INCR", b"n") + resp_cmd(b"EXEC") + resp_cmd(b"REPLCONF", b"GETACK", b"*") + resp_cmd(b"SELECT", b"7"))
+seed("redis_resp_stream", "commands", b"\x03" + stream)
+seed("redis_resp_stream", "bytewise", b"\x00" + stream)
+seed("redis_resp_stream", "truncated", b"\x05" + stream[:-3])
+seed("redis_psync_reply", "fullresync", "+FULLRESYNC 591d2b67626d3d07f0a9c6534de839de439d0aac 1234")
+seed("redis_psync_reply", "continue", "+CONTINUE 591d2b67626d3d07f0a9c6534de839de439d0aac")
+seed("redis_psync_reply", "continue_same", "+CONTINUE")
+seed("redis_psync_reply", "loading", "-LOADING Redis is loading the dataset in memory")
+seed("redis_psync_reply", "noperm", "-NOPERM this user has no permissions to run the 'psync' command")
+aux = lambda k, v: b"\xfa" + bytes([len(k)]) + k + v
+seed("rdb_aux", "replication", b"REDIS0011" + aux(b"redis-ver", b"\x067.0.15") + aux(b"ctime", b"\xc2\xd9\xa1\x0b\x6b") +
+     aux(b"repl-id", b"\x28" + b"591d2b67626d3d07f0a9c6534de839de439d0aac") + aux(b"repl-offset", b"\xc0\x00") + b"\xfe\x00")
+seed("rdb_aux", "lzf", b"REDIS0011" + aux(b"repl-id", b"\xc3\x14\x28\x0f0123456789abcdef\xe0\x0f\x0f") +
+     aux(b"repl-offset", b"\x0c123456789012"))
+
 # HTTP answer headers: the first byte picks the status (400 + byte % 200).
 seed("http_headers", "retry_after", "g" + "HTTP/1.1 503 Slow Down\r\nRetry-After: 7\r\nContent-Length: 0\r\n")
 seed("http_headers", "retry_date", "g" + "HTTP/1.1 503\r\nretry-after: Wed, 21 Oct 2099 07:28:00 GMT\r\n")
