@@ -5,6 +5,8 @@
 #include <cmath>
 #include <set>
 
+#include "monitor/recovery_point.h"
+
 namespace stb {
 
 namespace {
@@ -124,6 +126,16 @@ std::string RenderMetrics(const CatalogSummary& s, const MetricsInfo& info, doub
   for (const auto& [cluster, window] : s.recovery_window) {
     w.Sample("backup_recovery_window_seconds", {{"cluster", cluster}}, std::max(0.0, window.second - window.first));
   }
+
+  w.Family("backup_recovery_point_seconds", "gauge",
+           "Age of the newest point to which a restore from the location alone brings the component (its RPO "
+           "now).");
+  for (const auto& [key, point] : RecoveryPoints(s)) {
+    w.Sample("backup_recovery_point_seconds", {{"component", key.first}, {"location", key.second}},
+             std::max(0.0, now - point));
+  }
+  w.Family("backup_target_rpo_seconds", "gauge", "The recovery point objective (BACKUP_RPO_SECONDS).");
+  w.Sample("backup_target_rpo_seconds", {}, info.target_rpo_seconds);
 
   w.Family("dr_test_completed_total", "counter",
            "Disaster-recovery drills (dr-test) finished, by scenario and status.");

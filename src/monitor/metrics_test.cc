@@ -143,5 +143,20 @@ TEST(Metrics, WalArchivingLagByLocationAndRecoveryWindow) {
   EXPECT_TRUE(Has(t, "# TYPE backup_recovery_window_seconds gauge")) << t;
 }
 
+// now - the point, per component and location; the target beside it so PromQL can compare.
+TEST(Metrics, RecoveryPointPerComponentAndLocationWithTheTarget) {
+  CatalogSummary s;
+  s.recorded_points = {{{"redis", "local"}, 1000}, {{"redis", "s3_primary"}, 700}, {{"database", "local"}, 1000}};
+  s.wal_stored_at = {{"local", 1290}};
+  s.recovery_window["c1"] = {900, 1290};
+  std::string t = RenderMetrics(s, MetricsInfo{"1", 900, 300, {}}, 1300);
+  EXPECT_TRUE(Has(t, "# TYPE backup_recovery_point_seconds gauge")) << t;
+  EXPECT_TRUE(Has(t, R"(backup_recovery_point_seconds{component="redis",location="local"} 300)")) << t;
+  EXPECT_TRUE(Has(t, R"(backup_recovery_point_seconds{component="redis",location="s3_primary"} 600)")) << t;
+  EXPECT_TRUE(Has(t, R"(backup_recovery_point_seconds{component="database",location="local"} 10)")) << t;
+  EXPECT_TRUE(Has(t, "# TYPE backup_target_rpo_seconds gauge")) << t;
+  EXPECT_TRUE(Has(t, "backup_target_rpo_seconds 300")) << t;
+}
+
 }  // namespace
 }  // namespace stb
