@@ -68,7 +68,8 @@ TEST(Metrics, ZeroSeriesForStatusesNotSeenYet) {
   EXPECT_EQ(t.find("backup_storage_replication_status{"), std::string::npos);  // no cloud location configured
 }
 
-TEST(Metrics, EmptyCatalogHasOnlyTheInfoSample) {
+// Only configuration: backup_system_info and backup_target_rpo_seconds.
+TEST(Metrics, EmptyCatalogHasOnlyTheConfigurationSamples) {
   std::string t = RenderMetrics(CatalogSummary{}, MetricsInfo{"1", 900, 300, {}}, 100);
   int samples = 0;
   size_t pos = 0;
@@ -76,7 +77,8 @@ TEST(Metrics, EmptyCatalogHasOnlyTheInfoSample) {
     ++pos;
     if (pos < t.size() && t[pos] != '#') ++samples;
   }
-  EXPECT_EQ(samples, 1) << t;
+  EXPECT_EQ(samples, 2) << t;
+  EXPECT_NE(t.find("\nbackup_target_rpo_seconds 300\n"), std::string::npos) << t;
   EXPECT_EQ(t.find("transaction_log_lag_seconds 1"), std::string::npos);
   EXPECT_EQ(t.find("backup_restore_duration_seconds 0"), std::string::npos);
 }
