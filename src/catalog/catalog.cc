@@ -96,6 +96,8 @@ CREATE TABLE IF NOT EXISTS recovery_window (
 CREATE TABLE IF NOT EXISTS recovery_point (
   component TEXT NOT NULL, location TEXT NOT NULL, source TEXT NOT NULL, point_time REAL NOT NULL,
   updated_at REAL NOT NULL, PRIMARY KEY (component, location, source));
+CREATE TABLE IF NOT EXISTS drill_recovery_point (
+  component TEXT PRIMARY KEY, recovered_to REAL NOT NULL, seconds REAL NOT NULL, updated_at REAL NOT NULL);
 )";
 
 // "2024-01-03T14:25:30.123456" (local time, as IsoTimestamp writes a report's start_time) as Unix
@@ -329,6 +331,15 @@ Status Catalog::RecordRecoveryPointsCopied(const std::string& from, const std::s
   return Run(s, "catalog: recording the recovery points copied to " + to);
 }
 
+Status Catalog::RecordDrillRecoveryPoint(const std::string& component, double recovered_to, double seconds) {
+  std::lock_guard<std::mutex> g(mu_);
+  Stmt s(
+      db_,
+      "INSERT OR REPLACE INTO drill_recovery_point (component, recovered_to, seconds, updated_at) VALUES (?, ?, ?, ?)");
+  s.Bind(component).Bind(recovered_to).Bind(seconds).Bind(Now());
+  return Run(s, "catalog: recording the drill's recovery point of " + component);
+}
+
 StatusOr<CatalogSummary> Catalog::Summary() {
   std::lock_guard<std::mutex> g(mu_);
   CatalogSummary out;
@@ -411,6 +422,9 @@ StatusOr<CatalogSummary> Catalog::Summary() {
     Stmt points(db_, "SELECT component, location, MAX(point_time) FROM recovery_point GROUP BY component, location");
     while ((rc = points.Step()) == SQLITE_ROW) out.recorded_points[{points.Text(0), points.Text(1)}] = points.Double(2);
     if (rc != SQLITE_DONE) return points.Error("catalog: reading recovery points");
+    Stmt drilled(db_, "SELECT component, seconds FROM drill_recovery_point");
+    while ((rc = drilled.Step()) == SQLITE_ROW) out.drill_recovery_point_seconds[drilled.Text(0)] = drilled.Double(1);
+    if (rc != SQLITE_DONE) return drilled.Error("catalog: reading the drills' recovery points");
     return Status::Ok();
   }();
   Exec("COMMIT").IgnoreError();

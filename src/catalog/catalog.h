@@ -73,6 +73,8 @@ struct CatalogSummary {
   // The recorded recovery points (table recovery_point): (component, location) -> the newest
   // point_time over every source (Unix s). monitor/recovery_point.h adds what derives from WAL.
   std::map<std::pair<std::string, std::string>, double> recorded_points;
+  // The newest drill's recovery_point_seconds per component (dr_test_recovery_point_seconds).
+  std::map<std::string, double> drill_recovery_point_seconds;
 };
 
 // Thread-safe (one connection behind a mutex). Several processes may use one catalog at once
@@ -120,6 +122,8 @@ class Catalog {
   // A replication from `from` to `to` succeeded: `to` holds every snapshot `from` held, so it
   // gains from's "backup" points.
   Status RecordRecoveryPointsCopied(const std::string& from, const std::string& to);
+  // A drill restored `component` to recovered_to (Unix s), `seconds` before the drill started.
+  Status RecordDrillRecoveryPoint(const std::string& component, double recovered_to, double seconds);
 
   StatusOr<CatalogSummary> Summary();
   StatusOr<std::vector<BackupRecord>> Backups();  // oldest first, for tests and tools

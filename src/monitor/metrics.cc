@@ -147,6 +147,12 @@ std::string RenderMetrics(const CatalogSummary& s, const MetricsInfo& info, doub
     w.Sample("dr_test_completed_total", {{"scenario", k.first}, {"status", k.second}}, static_cast<double>(n));
   }
 
+  w.Family("dr_test_recovery_point_seconds", "gauge",
+           "How far before its start the newest drill recovered each component (drill start - recovered_to).");
+  for (const auto& [comp, seconds] : s.drill_recovery_point_seconds) {
+    w.Sample("dr_test_recovery_point_seconds", {{"component", comp}}, seconds);
+  }
+
   w.Family("backup_system_info", "gauge", "Version and recovery targets (seconds) of the backup system.");
   w.Sample("backup_system_info",
            {{"version", info.version},

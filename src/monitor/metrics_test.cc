@@ -158,6 +158,11 @@ TEST(Metrics, RecoveryPointPerComponentAndLocationWithTheTarget) {
   EXPECT_TRUE(Has(t, R"(backup_recovery_point_seconds{component="database",location="local"} 10)")) << t;
   EXPECT_TRUE(Has(t, "# TYPE backup_target_rpo_seconds gauge")) << t;
   EXPECT_TRUE(Has(t, "backup_target_rpo_seconds 300")) << t;
+  s.drill_recovery_point_seconds = {{"database", 42.5}, {"redis", 3600}};
+  t = RenderMetrics(s, MetricsInfo{"1", 900, 300, {}}, 1300);
+  EXPECT_TRUE(Has(t, "# TYPE dr_test_recovery_point_seconds gauge")) << t;
+  EXPECT_TRUE(Has(t, R"(dr_test_recovery_point_seconds{component="database"} 42.5)")) << t;
+  EXPECT_TRUE(Has(t, R"(dr_test_recovery_point_seconds{component="redis"} 3600)")) << t;
 }
 
 }  // namespace
