@@ -35,7 +35,8 @@ StatusOr<DrillPlan> Plan(const Settings& s, const RepositoryOpener& open) {
   ASSIGN_OR_RETURN(SnapshotRef snap, FindSnapshot(*repo, "latest"));
   DrillPlan plan;
   plan.backup_id = snap.backup_id;
-  plan.backup_time = snap.time_unix;
+  auto t = snap.doc.find("time_unix");
+  if (t != snap.doc.end() && t->is_number()) plan.backup_time = t->get<double>();
   if (snap.doc.contains("components") && snap.doc["components"].is_object()) {
     for (const auto& [comp, entry] : snap.doc["components"].items()) {
       std::string kind = entry.is_object() ? entry.value("kind", "") : "";
