@@ -163,7 +163,7 @@ void AddRestore(CommandLine& cl) {
 
 void AddSnapshots(CommandLine& cl) {
   struct Args {
-    bool json = false;
+    bool json = false, recovery_points = false;
     std::string location = "local";
   };
   auto args = std::make_shared<Args>();
@@ -171,8 +171,11 @@ void AddSnapshots(CommandLine& cl) {
   snaps->alias("list");
   snaps->add_option("LOCATION", args->location, "local (default), s3, azure or gcs")->check(Locations());
   snaps->add_flag("--json", args->json, "print JSON instead of a table");
+  snaps->add_flag("--recovery-points", args->recovery_points,
+                  "print each component's recovery point per location (from the catalog) instead of the backups");
   snaps->callback([&cl, args] {
-    RunWith(cl, args, [](Settings& s, const Args& a) { return RunSnapshots(s, a.json, a.location); });
+    RunWith(cl, args,
+            [](Settings& s, const Args& a) { return RunSnapshots(s, a.json, a.location, a.recovery_points); });
   });
 }
 
