@@ -447,7 +447,7 @@ TEST(RedisStreamPlaintext, DecoderChecksEveryField) {
   EXPECT_FALSE(patched(plain->size() - 1, {'y'}).ok());      // body
   Bytes short_plain(plain->begin(), plain->begin() + 91);
   EXPECT_FALSE(DecodeRedisPlaintext(short_plain, hmac).ok());
-  // A zstd frame claiming another size is refused before it is decompressed.
+  // A zstd frame of another size than the header says is refused.
   RedisStreamObject big;
   big.first_arrival_ms = big.last_arrival_ms = 1;
   auto zplain = EncodeRedisPlaintext(big, Bytes(4096, 'a'), 3, hmac);
