@@ -94,11 +94,12 @@ StatusOr<RedisChainId> ParseRedisChainId(std::string_view text) {
 
 int64_t RedisHourOfMs(int64_t ms) {
   constexpr int64_t kHour = 3600000;
-  return ms >= 0 ? ms / kHour : -((-ms + kHour - 1) / kHour);
+  return ms / kHour - (ms % kHour < 0 ? 1 : 0);
 }
 
 std::string FormatRedisHour(int64_t hour) {
-  int64_t days = hour >= 0 ? hour / 24 : -((-hour + 23) / 24);
+  if (hour < 0 || hour > kMaxHour) return "0000000000";  // no parser accepts it
+  int64_t days = hour / 24;
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, y, m, d);

@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -124,9 +125,10 @@ StatusOr<RedisChainMeta> ParseMetaJson(const json& j) {
   ASSIGN_OR_RETURN(m.base_offset, JsonU64(j, "base_offset"));
   ASSIGN_OR_RETURN(m.base_ms, JsonMs(j, "base_ms"));
   ASSIGN_OR_RETURN(m.redis_version, JsonString(j, "redis_version", 32));
-  if (m.redis_version.empty() || !std::all_of(m.redis_version.begin(), m.redis_version.end(),
-                                              [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
-    return InvalidArgument("redis_version is not digits and dots");
+  if (m.redis_version.empty() || !std::all_of(m.redis_version.begin(), m.redis_version.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+';
+      })) {
+    return InvalidArgument("redis_version is not letters, digits, '.', '-' and '+'");
   }
   ASSIGN_OR_RETURN(m.run_id_hash, JsonString(j, "run_id_hash", 16));
   if (!IsHex16(m.run_id_hash)) return InvalidArgument("run_id_hash is not 16 lower-case hex digits");

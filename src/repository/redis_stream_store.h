@@ -54,7 +54,8 @@ std::string RedisObjectName(const RedisStreamName& n);
 // Exactly those forms (lower-case hex of the stated lengths, S < E, a real UTC hour); anything
 // else, from a hostile listing, is an error.
 StatusOr<RedisStreamName> ParseRedisObjectName(std::string_view object);
-// YYYYMMDDHH of a Unix hour; ms of a time -> its Unix hour (floor, also before 1970).
+// YYYYMMDDHH of a Unix hour from 1970 to 9999 (others: "0000000000", which no parser accepts);
+// ms of a time -> its Unix hour (floor, also before 1970).
 std::string FormatRedisHour(int64_t hour);
 StatusOr<int64_t> ParseRedisHour(std::string_view text);
 int64_t RedisHourOfMs(int64_t ms);
@@ -101,7 +102,7 @@ struct RedisChainMeta {
   std::string replid;  // 40 lower-case hex
   uint64_t base_offset = 0;
   int64_t base_ms = 0;
-  std::string redis_version;  // digits and dots, <= 32
+  std::string redis_version;  // letters, digits, '.', '-', '+'; <= 32
   std::string run_id_hash;    // 16 lower-case hex (RedisStreamStore::RunIdHash)
   std::vector<RedisBasePiece> pieces;
   uint64_t rdb_size = 0;                  // the sum of the pieces

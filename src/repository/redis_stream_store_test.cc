@@ -97,6 +97,12 @@ TEST(RedisStreamNames, HoursAreUtcCalendarHours) {
     EXPECT_EQ(*ParseRedisHour(FormatRedisHour(h)), h) << h;
   }
   EXPECT_EQ(RedisHourOfMs(-1), -1);
+  EXPECT_EQ(RedisHourOfMs(-3600000), -1);
+  EXPECT_EQ(RedisHourOfMs(INT64_MIN), INT64_MIN / 3600000 - 1);
+  // Hours a name cannot carry format to something no parser accepts.
+  for (int64_t h : {int64_t{-1}, int64_t{2932897} * 24, INT64_MIN, INT64_MAX}) {
+    EXPECT_FALSE(ParseRedisHour(FormatRedisHour(h)).ok()) << h;
+  }
 }
 
 TEST(RedisStreamNames, MalformedNamesAreRefused) {
@@ -213,12 +219,14 @@ TEST(RedisChainMetaJson, RoundTripAndTypedFields) {
         with(kReplid, "8371445EE0D8E5BD81A1A2A4D3C1ED4BA2C6B8B5"), with(kReplid, kReplid + "0"),
         with("\"base_offset\":1000", "\"base_offset\":-1"), with("\"base_offset\":1000", "\"base_offset\":1.5"),
         with("\"base_offset\":1000", "\"base_offset\":\"1000\""), with("\"base_ms\":1795000000000", "\"base_ms\":-5"),
-        with("7.2.4", "7.2.4; rm -rf"), with("7.2.4", std::string(40, '7')), with("0123456789abcdef", "0123"),
-        with("\"rdb_size\":20", "\"rdb_size\":21"), with("\"db\":3", "\"db\":-3"), with("\"replid\"", "\"replidx\"")}) {
+        with("7.2.4", "7.2.4; rm -rf"), with("7.2.4", ""), with("7.2.4", std::string(40, '7')),
+        with("0123456789abcdef", "0123"), with("\"rdb_size\":20", "\"rdb_size\":21"), with("\"db\":3", "\"db\":-3"),
+        with("\"replid\"", "\"replidx\"")}) {
     EXPECT_FALSE(ParseRedisChainMeta(bad).ok()) << bad;
   }
   // A field added by a later version is ignored, not an error.
   EXPECT_TRUE(ParseRedisChainMeta(with("{", "{\"later\":[1,2],")).ok());
+  EXPECT_TRUE(ParseRedisChainMeta(with("7.2.4", "7.9.240-rc1+build")).ok());
 }
 
 TEST(RedisChainEventJson, RoundTripAndTypedFields) {
@@ -289,6 +297,9 @@ TEST_F(RedisStreamStoreTest, SealRefusesWhatOpenWouldRefuse) {
   piece.kind = RedisObjectKind::kBasePiece;
   piece.chain = chain_;
   EXPECT_FALSE(store_->Seal(piece, SegObject(0), raw).ok());  // kinds differ
+  RedisStreamName bad_hour = Seg(0, 10);
+  bad_hour.hour = -1;
+  EXPECT_FALSE(store_->Seal(bad_hour, SegObject(0), raw).ok());
   RedisStreamName bad_chain = Seg(0, 10);
   bad_chain.chain = "../x";
   EXPECT_FALSE(store_->Seal(bad_chain, SegObject(0), raw).ok());
