@@ -10,6 +10,7 @@
 
 #include "compress/zstd_codec.h"
 #include "core/parse.h"
+#include "repository/create_only.h"
 
 namespace stb {
 
@@ -23,16 +24,6 @@ constexpr uint8_t kKnownFlags = 1;
 constexpr int64_t kMaxMs = int64_t{253402300799999};
 constexpr size_t kMaxPieces = 65536;
 constexpr size_t kMaxKeyspaceDbs = 65536;
-
-void PutU64(Bytes& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-
-uint64_t GetU64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
-  return v;
-}
 
 std::string Aad(const std::string& name) { return std::string(kAadRedisStreamPrefix) + name; }
 
@@ -434,22 +425,11 @@ StatusOr<RedisSealed> RedisStreamStore::SealReplidSwitch(const std::string& chai
 }
 
 Status RedisStreamStore::PutSealed(Storage& where, const RedisSealed& s) const {
-  if (where.Caps().atomic_create) {
-    Status st = where.Put(s.name, s.sealed, PutMode::kCreateOnly);
-    if (st.ok() || st.code() != Code::kAlreadyExists) return st;
-  } else {
-    auto size = where.Stat(s.name);
-    if (!size.ok() && size.status().code() == Code::kNotFound) return where.Put(s.name, s.sealed, PutMode::kReplace);
-    if (!size.ok()) return size.status();
-  }
-  auto existing = ReadObject(where, s.name);
-  if (!existing.ok()) {
-    return Corrupt(s.name + " is already in " + where.Describe() + " but cannot be read (" +
-                   existing.status().message() + "); not overwritten");
-  }
-  if (existing->content_id == s.content_id) return Status::Ok();
-  return AlreadyExists(s.name + " is already in " + where.Describe() +
-                       " with different content; not overwritten (two captures of the same source?)");
+  auto existing = [&]() -> StatusOr<Id> {
+    ASSIGN_OR_RETURN(RedisStreamObject o, ReadObject(where, s.name));
+    return o.content_id;
+  };
+  return PutSealedCreateOnly(where, s.name, s.sealed, s.content_id, existing, "two captures of the same source?");
 }
 
 StatusOr<RedisStreamObject> RedisStreamStore::ReadObject(Storage& from, const std::string& object) const {
