@@ -387,41 +387,28 @@ StatusOr<RedisSealed> RedisStreamStore::Seal(const RedisStreamName& name, RedisS
   return s;
 }
 
+StatusOr<RedisSealed> RedisStreamStore::SealText(const RedisStreamName& n, int64_t arrival_ms,
+                                                 std::string_view body) const {
+  RedisStreamObject o{.kind = n.kind, .first_arrival_ms = arrival_ms, .last_arrival_ms = arrival_ms};
+  return Seal(n, o, std::span(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
+}
+
 StatusOr<RedisSealed> RedisStreamStore::SealMeta(const std::string& chain, const RedisChainMeta& m) const {
   std::string body = EncodeRedisChainMeta(m);
   RETURN_IF_ERROR(ParseRedisChainMeta(body).status());
-  RedisStreamName n;
-  n.kind = RedisObjectKind::kChainMeta;
-  n.chain = chain;
-  RedisStreamObject o;
-  o.kind = n.kind;
-  o.first_arrival_ms = o.last_arrival_ms = m.base_ms;
-  return Seal(n, o, std::span(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
+  return SealText({.kind = RedisObjectKind::kChainMeta, .chain = chain}, m.base_ms, body);
 }
 
 StatusOr<RedisSealed> RedisStreamStore::SealEvent(const std::string& chain, const RedisChainEvent& e) const {
   std::string body = EncodeRedisChainEvent(e);
   RETURN_IF_ERROR(ParseRedisChainEvent(body).status());
-  RedisStreamName n;
-  n.kind = RedisObjectKind::kEvent;
-  n.chain = chain;
-  n.event_ms = e.at_ms;
-  RedisStreamObject o;
-  o.kind = n.kind;
-  o.first_arrival_ms = o.last_arrival_ms = e.at_ms;
-  return Seal(n, o, std::span(reinterpret_cast<const uint8_t*>(body.data()), body.size()));
+  return SealText({.kind = RedisObjectKind::kEvent, .chain = chain, .event_ms = e.at_ms}, e.at_ms, body);
 }
 
 StatusOr<RedisSealed> RedisStreamStore::SealReplidSwitch(const std::string& chain, uint64_t at,
                                                          std::string_view new_replid) const {
   if (!ValidReplid(new_replid)) return InvalidArgument("a replication id is 40 lower-case hex digits");
-  RedisStreamName n;
-  n.kind = RedisObjectKind::kReplidSwitch;
-  n.chain = chain;
-  n.start = at;
-  RedisStreamObject o;
-  o.kind = n.kind;
-  return Seal(n, o, std::span(reinterpret_cast<const uint8_t*>(new_replid.data()), new_replid.size()));
+  return SealText({.kind = RedisObjectKind::kReplidSwitch, .chain = chain, .start = at}, 0, new_replid);
 }
 
 Status RedisStreamStore::PutSealed(Storage& where, const RedisSealed& s) const {
@@ -449,29 +436,28 @@ StatusOr<RedisStreamObject> RedisStreamStore::ReadObject(Storage& from, const st
   return o;
 }
 
-StatusOr<RedisChainMeta> RedisStreamStore::ReadMeta(Storage& from, const std::string& chain) const {
-  RedisStreamName n;
-  n.kind = RedisObjectKind::kChainMeta;
-  n.source = source_;
-  n.chain = chain;
+namespace {
+
+template <typename T>
+StatusOr<T> ReadJson(const RedisStreamStore& store, Storage& from, const RedisStreamName& n,
+                     StatusOr<T> (*parse)(std::string_view)) {
   std::string object = RedisObjectName(n);
-  ASSIGN_OR_RETURN(RedisStreamObject o, ReadObject(from, object));
-  auto m = ParseRedisChainMeta(AsString(o.raw));
-  if (!m.ok()) return m.status().Context(object);
-  return m;
+  ASSIGN_OR_RETURN(RedisStreamObject o, store.ReadObject(from, object));
+  auto v = parse(AsString(o.raw));
+  if (!v.ok()) return v.status().Context(object);
+  return v;
+}
+
+}  // namespace
+
+StatusOr<RedisChainMeta> RedisStreamStore::ReadMeta(Storage& from, const std::string& chain) const {
+  RedisStreamName n{.kind = RedisObjectKind::kChainMeta, .source = source_, .chain = chain};
+  return ReadJson(*this, from, n, ParseRedisChainMeta);
 }
 
 StatusOr<RedisChainEvent> RedisStreamStore::ReadEvent(Storage& from, const std::string& chain, int64_t ms) const {
-  RedisStreamName n;
-  n.kind = RedisObjectKind::kEvent;
-  n.source = source_;
-  n.chain = chain;
-  n.event_ms = ms;
-  std::string object = RedisObjectName(n);
-  ASSIGN_OR_RETURN(RedisStreamObject o, ReadObject(from, object));
-  auto e = ParseRedisChainEvent(AsString(o.raw));
-  if (!e.ok()) return e.status().Context(object);
-  return e;
+  RedisStreamName n{.kind = RedisObjectKind::kEvent, .source = source_, .chain = chain, .event_ms = ms};
+  return ReadJson(*this, from, n, ParseRedisChainEvent);
 }
 
 StatusOr<std::string> RedisStreamStore::ReadReplidSwitch(Storage& from, const std::string& chain, uint64_t at) const {

@@ -201,6 +201,7 @@ class RedisStreamStore {
 
  private:
   std::string Prefix() const { return "redis/" + source_ + "/"; }
+  StatusOr<RedisSealed> SealText(const RedisStreamName& n, int64_t arrival_ms, std::string_view body) const;
   const Repository& repo_;
   std::string source_;
   int compression_;

@@ -17,11 +17,8 @@ Bytes Text(std::string_view s) { return Bytes(s.begin(), s.end()); }
 class RedisStreamStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage_ = NewMemStorage();
-    ASSERT_TRUE(Repository::Init(*storage_, FixtureKey()).ok());
-    auto r = Repository::Open(storage_, FixtureKey());
-    ASSERT_TRUE(r.ok()) << r.status().message();
-    repo_ = std::move(*r);
+    repo_ = NewMemRepository(storage_);
+    ASSERT_TRUE(repo_);
     store_ = std::make_unique<RedisStreamStore>(*repo_, RedisStreamStore::SourceOf(*repo_, "127.0.0.1:6379"));
     chain_ = RedisStreamStore::ChainOf(*repo_, kT0, kReplid, 1000);
   }
