@@ -179,3 +179,38 @@ seed("wal_object", "plaintext_raw", b"\x00" + b"STBW" + bytes([1, 3, 0, 0]) + st
      + b"\x00" * 32 + b"1\t0/")
 seed("walstream_message", "xlogdata", b"w" + struct.pack(">QQQ", 0x5000028, 0x5001000, 0x29A3B5C4D1E00) + b"\x00\x01\x02")
 seed("walstream_message", "keepalive", b"k" + struct.pack(">QQ", 0x5001000, 0x29A3B5C4D1E00) + b"\x01")
+
+# Redis stream objects (issue 14): names, plaintexts (content id = HMAC under the target's fixed
+# key, so the seeds open), chain meta and events.
+import hashlib
+import hmac as hmac_mod
+
+RS = "redis/0123456789abcdef/"
+RC = "01a1ee565e00-89abcdef"
+seed("redis_stream_names", "meta", RS + "chains/" + RC)
+seed("redis_stream_names", "piece", RS + "base/" + RC + "/000012")
+seed("redis_stream_names", "segment", RS + "seg/" + RC + "/2026111811/0000000000000010-0000000000002000")
+seed("redis_stream_names", "ids", RS + "ids/" + RC + "/0000000000000abc")
+seed("redis_stream_names", "event", RS + "events/" + RC + "/01a1ee565e00")
+seed("redis_stream_names", "hour", "2024022923")
+
+
+def redis_plain(kind, start, body, index=(), db=-1, first=10, last=20):
+    cid = hmac_mod.new(b"\x29" * 32, body, hashlib.sha256).digest()
+    h = b"STBR" + bytes([1, kind, 0, 0]) + struct.pack("<QQqqqiII", start, start + len(body), 30, first, last, db, 0,
+                                                          len(index))
+    return h + cid + b"".join(struct.pack("<Iq", o, t) for o, t in index) + body
+
+
+seed("redis_stream_object", "segment", b"\x00" + redis_plain(0, 16, b"*1\r\n$4\r\nPING\r\n", [(0, 10), (7, 20)]))
+seed("redis_stream_object", "piece", b"\x00" + redis_plain(1, 0, b"REDIS0011", db=0))
+seed("redis_stream_object", "sealed_segment", b"\x01" + redis_plain(0, 0, b"*1\r\n$4\r\nPING\r\n", [(0, 10)]))
+seed("redis_chain_meta", "meta", json.dumps({
+    "replid": "8371445ee0d8e5bd81a1a2a4d3c1ed4ba2c6b8b5", "base_offset": 1000, "base_ms": 1795000000000,
+    "redis_version": "7.2.4", "run_id_hash": "0123456789abcdef", "rdb_size": 20,
+    "pieces": [{"size": 16, "content_id": H}, {"size": 4, "content_id": H}],
+    "keyspace": [{"db": 0, "keys": 10, "expires": 2}]}, separators=(",", ":")))
+seed("redis_chain_meta", "gap", json.dumps({"type": "gap", "at_ms": 1795000000000, "offset": 5000,
+                                            "last_arrival_ms": 1794999999990, "next_chain": RC,
+                                            "detail": "same run_id"}, separators=(",", ":")))
+seed("redis_chain_meta", "link_lost", '{"type":"link-lost","at_ms":1,"offset":2,"last_arrival_ms":1}')
