@@ -51,6 +51,25 @@ seed("rdb", "small", b"\x07" + rdb)
 seed("rdb", "bytewise", b"\x00" + rdb)
 seed("rdb", "empty_db", b"\x20" + b"REDIS0009\xff" + b"\x00" * 8)
 
+# The replication stream (first byte: piece size), PSYNC answers, RDB headers with aux fields.
+def resp_cmd(*args):
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+stream = (resp_cmd(b"SELECT", b"0") + resp_cmd(b"SET", b"k", b"v\r\n") + resp_cmd(b"PING") + resp_cmd(b"MULTI") +
+          resp_cmd(b"INCR", b"n") + resp_cmd(b"EXEC") + resp_cmd(b"REPLCONF", b"GETACK", b"*") + resp_cmd(b"SELECT", b"7"))
+seed("redis_resp_stream", "commands", b"\x03" + stream)
+seed("redis_resp_stream", "bytewise", b"\x00" + stream)
+seed("redis_resp_stream", "truncated", b"\x05" + stream[:-3])
+seed("redis_psync_reply", "fullresync", "+FULLRESYNC 591d2b67626d3d07f0a9c6534de839de439d0aac 1234")
+seed("redis_psync_reply", "continue", "+CONTINUE 591d2b67626d3d07f0a9c6534de839de439d0aac")
+seed("redis_psync_reply", "continue_same", "+CONTINUE")
+seed("redis_psync_reply", "loading", "-LOADING Redis is loading the dataset in memory")
+seed("redis_psync_reply", "noperm", "-NOPERM this user has no permissions to run the 'psync' command")
+aux = lambda k, v: b"\xfa" + bytes([len(k)]) + k + v
+seed("rdb_aux", "replication", b"REDIS0011" + aux(b"redis-ver", b"\x067.0.15") + aux(b"ctime", b"\xc2\xd9\xa1\x0b\x6b") +
+     aux(b"repl-id", b"\x28" + b"591d2b67626d3d07f0a9c6534de839de439d0aac") + aux(b"repl-offset", b"\xc0\x00") + b"\xfe\x00")
+seed("rdb_aux", "lzf", b"REDIS0011" + aux(b"repl-id", b"\xc3\x14\x28\x0f0123456789abcdef\xe0\x0f\x0f") +
+     aux(b"repl-offset", b"\x0c123456789012"))
+
 # HTTP answer headers: the first byte picks the status (400 + byte % 200).
 seed("http_headers", "retry_after", "g" + "HTTP/1.1 503 Slow Down\r\nRetry-After: 7\r\nContent-Length: 0\r\n")
 seed("http_headers", "retry_date", "g" + "HTTP/1.1 503\r\nretry-after: Wed, 21 Oct 2099 07:28:00 GMT\r\n")
@@ -160,3 +179,38 @@ seed("wal_object", "plaintext_raw", b"\x00" + b"STBW" + bytes([1, 3, 0, 0]) + st
      + b"\x00" * 32 + b"1\t0/")
 seed("walstream_message", "xlogdata", b"w" + struct.pack(">QQQ", 0x5000028, 0x5001000, 0x29A3B5C4D1E00) + b"\x00\x01\x02")
 seed("walstream_message", "keepalive", b"k" + struct.pack(">QQ", 0x5001000, 0x29A3B5C4D1E00) + b"\x01")
+
+# Redis stream objects (issue 14): names, plaintexts (content id = HMAC under the target's fixed
+# key, so the seeds open), chain meta and events.
+import hashlib
+import hmac as hmac_mod
+
+RS = "redis/0123456789abcdef/"
+RC = "01a1ee565e00-89abcdef"
+seed("redis_stream_names", "meta", RS + "chains/" + RC)
+seed("redis_stream_names", "piece", RS + "base/" + RC + "/000012")
+seed("redis_stream_names", "segment", RS + "seg/" + RC + "/2026111811/0000000000000010-0000000000002000")
+seed("redis_stream_names", "ids", RS + "ids/" + RC + "/0000000000000abc")
+seed("redis_stream_names", "event", RS + "events/" + RC + "/01a1ee565e00")
+seed("redis_stream_names", "hour", "2024022923")
+
+
+def redis_plain(kind, start, body, index=(), db=-1, first=10, last=20):
+    cid = hmac_mod.new(b"\x29" * 32, body, hashlib.sha256).digest()
+    h = b"STBR" + bytes([1, kind, 0, 0]) + struct.pack("<QQqqqiII", start, start + len(body), 30, first, last, db, 0,
+                                                          len(index))
+    return h + cid + b"".join(struct.pack("<Iq", o, t) for o, t in index) + body
+
+
+seed("redis_stream_object", "segment", b"\x00" + redis_plain(0, 16, b"*1\r\n$4\r\nPING\r\n", [(0, 10), (7, 20)]))
+seed("redis_stream_object", "piece", b"\x00" + redis_plain(1, 0, b"REDIS0011", db=0))
+seed("redis_stream_object", "sealed_segment", b"\x01" + redis_plain(0, 0, b"*1\r\n$4\r\nPING\r\n", [(0, 10)]))
+seed("redis_chain_meta", "meta", json.dumps({
+    "replid": "8371445ee0d8e5bd81a1a2a4d3c1ed4ba2c6b8b5", "base_offset": 1000, "base_ms": 1795000000000,
+    "redis_version": "7.2.4", "run_id_hash": "0123456789abcdef", "rdb_size": 20,
+    "pieces": [{"size": 16, "content_id": H}, {"size": 4, "content_id": H}],
+    "keyspace": [{"db": 0, "keys": 10, "expires": 2}]}, separators=(",", ":")))
+seed("redis_chain_meta", "gap", json.dumps({"type": "gap", "at_ms": 1795000000000, "offset": 5000,
+                                            "last_arrival_ms": 1794999999990, "next_chain": RC,
+                                            "detail": "same run_id"}, separators=(",", ":")))
+seed("redis_chain_meta", "link_lost", '{"type":"link-lost","at_ms":1,"offset":2,"last_arrival_ms":1}')

@@ -10,8 +10,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/env.h"
 #include "core/file_util.h"
@@ -90,7 +93,31 @@ CREATE TABLE IF NOT EXISTS wal (
   PRIMARY KEY (location, cluster));
 CREATE TABLE IF NOT EXISTS recovery_window (
   cluster TEXT PRIMARY KEY, from_time REAL NOT NULL, to_time REAL NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS recovery_point (
+  component TEXT NOT NULL, location TEXT NOT NULL, source TEXT NOT NULL, point_time REAL NOT NULL,
+  updated_at REAL NOT NULL, PRIMARY KEY (component, location, source));
+CREATE TABLE IF NOT EXISTS drill_recovery_point (
+  component TEXT PRIMARY KEY, recovered_to REAL NOT NULL, seconds REAL NOT NULL, updated_at REAL NOT NULL);
 )";
+
+// "2024-01-03T14:25:30.123456" (local time, as IsoTimestamp writes a report's start_time) as Unix
+// seconds; nullopt when it does not read so.
+std::optional<double> LocalIsoSeconds(const std::string& iso) {
+  std::tm tm{};
+  double frac = 0;
+  int n = 0;
+  if (std::sscanf(iso.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec, &n) != 6) {
+    return std::nullopt;
+  }
+  if (iso[n] == '.') frac = std::atof(("0" + iso.substr(n)).c_str());
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  tm.tm_isdst = -1;
+  std::time_t t = std::mktime(&tm);
+  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
+  return static_cast<double>(t) + frac;
+}
 
 }  // namespace
 
@@ -239,6 +266,17 @@ Status Catalog::RecordBackupReport(const BackupReport& report, double end_time) 
     b.size_bytes = r.size_bytes.value_or(0);
     RETURN_IF_ERROR(RecordBackup(b));
   }
+  if (!stored) return Status::Ok();
+  // The snapshot holds each component as of the run's start at the latest (its time_unix), in
+  // every location that reported it stored.
+  double point = LocalIsoSeconds(report.start_time).value_or(end_time - report.duration_seconds);
+  for (const auto& [comp, r] : report.components) {
+    if (r.status != "success") continue;
+    for (const auto& [label, where] : report.locations.items()) {
+      if (!where.is_object() || where.value("status", "") != "ok") continue;
+      RETURN_IF_ERROR(RecordRecoveryPoint(comp, label, "backup", point));
+    }
+  }
   return Status::Ok();
 }
 
@@ -269,6 +307,37 @@ Status Catalog::RecordRecoveryWindow(const std::string& cluster, double from_tim
   Stmt s(db_, "INSERT OR REPLACE INTO recovery_window (cluster, from_time, to_time, updated) VALUES (?, ?, ?, ?)");
   s.Bind(cluster).Bind(from_time).Bind(to_time).Bind(Now());
   return Run(s, "catalog: recording the recovery window");
+}
+
+Status Catalog::RecordRecoveryPoint(const std::string& component, const std::string& location,
+                                    const std::string& source, double point_time) {
+  std::lock_guard<std::mutex> g(mu_);
+  Stmt s(db_,
+         "INSERT INTO recovery_point (component, location, source, point_time, updated_at) VALUES (?, ?, ?, ?, ?) "
+         "ON CONFLICT (component, location, source) DO UPDATE SET point_time = MAX(point_time, excluded.point_time), "
+         "updated_at = excluded.updated_at");
+  s.Bind(component).Bind(location).Bind(source).Bind(point_time).Bind(Now());
+  return Run(s, "catalog: recording the recovery point of " + component + " in " + location);
+}
+
+Status Catalog::RecordRecoveryPointsCopied(const std::string& from, const std::string& to) {
+  std::lock_guard<std::mutex> g(mu_);
+  Stmt s(db_,
+         "INSERT INTO recovery_point (component, location, source, point_time, updated_at) "
+         "SELECT component, ?, source, point_time, ? FROM recovery_point WHERE location = ? AND source = 'backup' "
+         "ON CONFLICT (component, location, source) DO UPDATE SET "
+         "point_time = MAX(point_time, excluded.point_time), updated_at = excluded.updated_at");
+  s.Bind(to).Bind(Now()).Bind(from);
+  return Run(s, "catalog: recording the recovery points copied to " + to);
+}
+
+Status Catalog::RecordDrillRecoveryPoint(const std::string& component, double recovered_to, double seconds) {
+  std::lock_guard<std::mutex> g(mu_);
+  Stmt s(
+      db_,
+      "INSERT OR REPLACE INTO drill_recovery_point (component, recovered_to, seconds, updated_at) VALUES (?, ?, ?, ?)");
+  s.Bind(component).Bind(recovered_to).Bind(seconds).Bind(Now());
+  return Run(s, "catalog: recording the drill's recovery point of " + component);
 }
 
 StatusOr<CatalogSummary> Catalog::Summary() {
@@ -350,6 +419,12 @@ StatusOr<CatalogSummary> Catalog::Summary() {
     while ((rc = window.Step()) == SQLITE_ROW)
       out.recovery_window[window.Text(0)] = {window.Double(1), window.Double(2)};
     if (rc != SQLITE_DONE) return window.Error("catalog: reading recovery windows");
+    Stmt points(db_, "SELECT component, location, MAX(point_time) FROM recovery_point GROUP BY component, location");
+    while ((rc = points.Step()) == SQLITE_ROW) out.recorded_points[{points.Text(0), points.Text(1)}] = points.Double(2);
+    if (rc != SQLITE_DONE) return points.Error("catalog: reading recovery points");
+    Stmt drilled(db_, "SELECT component, seconds FROM drill_recovery_point");
+    while ((rc = drilled.Step()) == SQLITE_ROW) out.drill_recovery_point_seconds[drilled.Text(0)] = drilled.Double(1);
+    if (rc != SQLITE_DONE) return drilled.Error("catalog: reading the drills' recovery points");
     return Status::Ok();
   }();
   Exec("COMMIT").IgnoreError();

@@ -70,6 +70,11 @@ struct CatalogSummary {
   std::map<std::string, double> wal_stored_at;
   // The recoverable window of each cluster, as `snapshots` or `check` last computed it.
   std::map<std::string, std::pair<double, double>> recovery_window;  // cluster -> (from, to) Unix s
+  // The recorded recovery points (table recovery_point): (component, location) -> the newest
+  // point_time over every source (Unix s). monitor/recovery_point.h adds what derives from WAL.
+  std::map<std::pair<std::string, std::string>, double> recorded_points;
+  // The newest drill's recovery_point_seconds per component (dr_test_recovery_point_seconds).
+  std::map<std::string, double> drill_recovery_point_seconds;
 };
 
 // Thread-safe (one connection behind a mutex). Several processes may use one catalog at once
@@ -108,6 +113,17 @@ class Catalog {
   Status RecordWal(const std::string& location, const std::string& cluster, uint64_t end_lsn, double stored_at);
   // The recoverable window of a cluster (backup_recovery_window_seconds).
   Status RecordRecoveryWindow(const std::string& cluster, double from_time, double to_time);
+
+  // A location now holds a point to which `component` can be restored from it alone
+  // (backup_recovery_point_seconds). source names the writer ("backup" for snapshots; a later
+  // stream capture writes its own rows, e.g. "redis-stream"); a row only moves forward.
+  Status RecordRecoveryPoint(const std::string& component, const std::string& location, const std::string& source,
+                             double point_time);
+  // A replication from `from` to `to` succeeded: `to` holds every snapshot `from` held, so it
+  // gains from's "backup" points.
+  Status RecordRecoveryPointsCopied(const std::string& from, const std::string& to);
+  // A drill restored `component` to recovered_to (Unix s), `seconds` before the drill started.
+  Status RecordDrillRecoveryPoint(const std::string& component, double recovered_to, double seconds);
 
   StatusOr<CatalogSummary> Summary();
   StatusOr<std::vector<BackupRecord>> Backups();  // oldest first, for tests and tools

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -118,6 +119,41 @@ TEST_F(CatalogTest, WalPositionsAndRecoveryWindows) {
   EXPECT_EQ(s->wal_stored_at["s3_primary"], 90);
   ASSERT_EQ(s->recovery_window.size(), 1u);
   EXPECT_EQ(s->recovery_window["c1"], std::make_pair(20.0, 100.0));
+}
+
+// backup_recovery_point_seconds' rows: each successful component of a stored backup in each
+// location that reported it stored, as of the run's start; a successful replication gives the copy
+// the source's points; a point never moves back; a stream source keeps its own row.
+TEST_F(CatalogTest, RecoveryPointsFromBackupsReplicationAndStreams) {
+  auto c = OpenOk();
+  ASSERT_TRUE(c);
+  json r = ReportJson("20240103_142530", "full", true);
+  r["start_time"] = "2024-01-03T14:25:30.500000";
+  r["locations"]["s3_primary"] = {{"status", "ok"}};
+  r["locations"]["azure_secondary"] = {{"status", "failed"}, {"error", "HTTP 503"}};
+  ASSERT_TRUE(c->RecordBackupReport(BackupReport::FromJson(r), 5000).ok());
+  std::tm tm{};
+  tm.tm_year = 124, tm.tm_mon = 0, tm.tm_mday = 3, tm.tm_hour = 14, tm.tm_min = 25, tm.tm_sec = 30, tm.tm_isdst = -1;
+  const double start = static_cast<double>(std::mktime(&tm)) + 0.5;
+  auto s = c->Summary();
+  ASSERT_TRUE(s.ok());
+  using P = std::map<std::pair<std::string, std::string>, double>;
+  EXPECT_EQ(s->recorded_points, (P{{{"configuration", "local"}, start},
+                                   {{"configuration", "s3_primary"}, start},
+                                   {{"player_saves", "local"}, start},
+                                   {{"player_saves", "s3_primary"}, start}}));
+  // Not stored: no point anywhere.
+  ASSERT_TRUE(c->RecordBackupReport(Report("20240103_152530", "full", false), 9000).ok());
+  ASSERT_TRUE(c->RecordRecoveryPointsCopied("local", "azure_secondary").ok());
+  ASSERT_TRUE(c->RecordRecoveryPoint("player_saves", "local", "backup", start - 100).ok());  // older: ignored
+  ASSERT_TRUE(c->RecordRecoveryPoint("redis", "local", "redis-stream", 8000).ok());
+  s = c->Summary();
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->recorded_points.at({"player_saves", "azure_secondary"}), start);
+  EXPECT_EQ(s->recorded_points.at({"player_saves", "local"}), start);
+  EXPECT_EQ(s->recorded_points.at({"redis", "local"}), 8000);
+  EXPECT_EQ(s->recorded_points.count({"redis", "azure_secondary"}), 0u);  // only "backup" rows are copied
+  EXPECT_EQ(s->recorded_points.size(), 7u);
 }
 
 TEST_F(CatalogTest, RestoresDrillsAndReplication) {

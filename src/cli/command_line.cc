@@ -98,7 +98,9 @@ void AddRecoveryOptions(CLI::App* app, RestoreArgs& a) {
                             "zone = local time); with BACKUP_ID latest, the newest physical backup ending before it; "
                             "CockroachDB: the collection's chain holding it, restored AS OF SYSTEM TIME");
   auto* l = app->add_option("--target-lsn", a.target_lsn, "database: recover up to this WAL position (X/Y)");
-  auto* n = app->add_flag("--latest", a.latest, "database: replay all WAL in the repository (the default)");
+  auto* n = app->add_flag("--latest", a.latest,
+                          "database: replay all WAL in the repository (the default; a backup that carries its own WAL "
+                          "recovers to its end)");
   auto* i = app->add_flag("--immediate", a.immediate, "database: stop as soon as the base backup is consistent");
   t->excludes(l)->excludes(n)->excludes(i);
   l->excludes(n)->excludes(i);
@@ -163,7 +165,7 @@ void AddRestore(CommandLine& cl) {
 
 void AddSnapshots(CommandLine& cl) {
   struct Args {
-    bool json = false;
+    bool json = false, recovery_points = false;
     std::string location = "local";
   };
   auto args = std::make_shared<Args>();
@@ -171,8 +173,11 @@ void AddSnapshots(CommandLine& cl) {
   snaps->alias("list");
   snaps->add_option("LOCATION", args->location, "local (default), s3, azure or gcs")->check(Locations());
   snaps->add_flag("--json", args->json, "print JSON instead of a table");
+  snaps->add_flag("--recovery-points", args->recovery_points,
+                  "print each component's recovery point per location (from the catalog) instead of the backups");
   snaps->callback([&cl, args] {
-    RunWith(cl, args, [](Settings& s, const Args& a) { return RunSnapshots(s, a.json, a.location); });
+    RunWith(cl, args,
+            [](Settings& s, const Args& a) { return RunSnapshots(s, a.json, a.location, a.recovery_points); });
   });
 }
 

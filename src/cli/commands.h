@@ -49,7 +49,9 @@ int RunRestore(const Settings& s, const RestoreArgs& a);
 // or --tablespace-map is InvalidArgument.
 Status ApplyRecoveryArgs(const RestoreArgs& a, RestoreOptions& o);
 
-int RunSnapshots(const Settings& s, bool json, const std::string& location = "local");
+// recovery_points: print {"recovery_points": [{component, location, time, age_seconds}]} (or a
+// table) from the catalog, after refreshing the local recovery windows it derives from.
+int RunSnapshots(const Settings& s, bool json, const std::string& location = "local", bool recovery_points = false);
 
 // `ls`, `find`, `dump`, `diff`, `export`: looking into backups without restoring them.
 struct BrowseArgs {

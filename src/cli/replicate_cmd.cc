@@ -39,7 +39,8 @@ int ReplicateOnce(const Settings& s, const ReplicateArgs& a, nlohmann::json& rep
   auto lock = RepoLock::Acquire(**repo, false);
   if (!lock.ok()) return Fail(lock.status());
   LogInfo("replicate from " + a.from + " starting");
-  nlohmann::json locations = ReplicateToLocations(s, (*repo)->storage(), to, a.delete_extra, a.force);
+  nlohmann::json locations =
+      ReplicateToLocations(s, (*repo)->storage(), to, a.delete_extra, a.force, LocationLabel(a.from));
   bool all = true;
   for (const auto& [label, l] : locations.items()) all &= l.value("status", "") == "ok";
   report = {{"from", LocationLabel(a.from)}, {"locations", locations}, {"overall_success", all}};

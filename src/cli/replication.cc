@@ -17,7 +17,8 @@ namespace {
 
 using nlohmann::json;
 
-json ReplicateOne(const Settings& s, Storage& from, const LocationInfo& loc, bool mirror, bool force) {
+json ReplicateOne(const Settings& s, Storage& from, const std::string& from_label, const LocationInfo& loc, bool mirror,
+                  bool force) {
   const double start = Env::Default().MonotonicSeconds();
   auto result = [&]() -> StatusOr<ReplicateStats> {
     ASSIGN_OR_RETURN(auto storage, OpenLocation(s, loc.name, loc.name == "local"));
@@ -42,7 +43,9 @@ json ReplicateOne(const Settings& s, Storage& from, const LocationInfo& loc, boo
   double seconds = Env::Default().MonotonicSeconds() - start;
   // backup_storage_replication_status reads this (with the exporter's own probes).
   UpdateCatalogBestEffort(s.state_dir, [&](Catalog& c) {
-    return c.RecordReplication(loc.label, result.ok(), "", result.ok() ? "" : result.status().message());
+    RETURN_IF_ERROR(c.RecordReplication(loc.label, result.ok(), "", result.ok() ? "" : result.status().message()));
+    // backup_recovery_point_seconds: the copy now holds what the source holds.
+    return result.ok() ? c.RecordRecoveryPointsCopied(from_label, loc.label) : Status::Ok();
   });
   if (!result.ok()) {
     LogError("replication to " + loc.label + " failed, it is behind until `replicate --to " + loc.name +
@@ -61,14 +64,14 @@ json ReplicateOne(const Settings& s, Storage& from, const LocationInfo& loc, boo
 }  // namespace
 
 json ReplicateToLocations(const Settings& s, Storage& from, const std::vector<std::string>& names, bool mirror,
-                          bool force) {
+                          bool force, const std::string& from_label) {
   json out = json::object();
   std::mutex mu;
   std::vector<std::thread> threads;
   for (const auto& name : names) {
     threads.emplace_back([&, name] {
       LocationInfo loc{name, LocationLabel(name)};
-      json r = ReplicateOne(s, from, loc, mirror, force);
+      json r = ReplicateOne(s, from, from_label, loc, mirror, force);
       std::lock_guard lk(mu);
       out[loc.label] = std::move(r);
     });
@@ -84,7 +87,7 @@ json ReplicateToCopies(const Settings& s, Storage& local) {
   }
   // Additions only: a local repository that was rolled back or partly restored must not delete
   // history from the copies. A copy's own retention is `forget --prune LOCATION`.
-  return ReplicateToLocations(s, local, names, false, false);
+  return ReplicateToLocations(s, local, names, false, false, "local");
 }
 
 }  // namespace stb

@@ -17,8 +17,9 @@ namespace stb {
 // failures are logged. Empty when none is configured.
 nlohmann::json ReplicateToCopies(const Settings& s, Storage& local);
 
-// The same for the named locations ("s3", "local", ...), keyed by their labels.
+// The same for the named locations ("s3", "local", ...), keyed by their labels. from_label: the
+// source's label, whose recovery points each copy that succeeds gains in the catalog.
 nlohmann::json ReplicateToLocations(const Settings& s, Storage& from, const std::vector<std::string>& names,
-                                    bool mirror_deletions, bool force = false);
+                                    bool mirror_deletions, bool force = false, const std::string& from_label = "local");
 
 }  // namespace stb

@@ -2,10 +2,13 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "catalog/catalog.h"
 #include "checker/recovery_window.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/recovery_state.h"
+#include "core/env.h"
+#include "monitor/recovery_point.h"
 #include "repository/snapshots.h"
 
 namespace stb {
@@ -33,9 +36,37 @@ json WindowsOf(const std::vector<RecoveryWindow>& windows, const std::string& ba
   return RecoveryWindowsJson(mine);
 }
 
+// backup_recovery_point_seconds as a listing: every (component, location) the catalog knows.
+int PrintRecoveryPoints(const Settings& s, bool as_json) {
+  auto catalog = Catalog::Open(s.state_dir);
+  if (!catalog.ok()) return Fail(catalog.status());
+  auto summary = (*catalog)->Summary();
+  if (!summary.ok()) return Fail(summary.status());
+  const double now = Env::Default().NowSeconds();
+  json points = json::array();
+  for (const auto& [key, at] : RecoveryPoints(*summary)) {
+    points.push_back({{"component", key.first},
+                      {"location", key.second},
+                      {"time", IsoTimestamp(at)},
+                      {"time_unix", at},
+                      {"age_seconds", std::max(0.0, now - at)}});
+  }
+  if (as_json) {
+    PrintJson({{"recovery_points", points}});
+    return 0;
+  }
+  std::printf("%-16s %-18s %-28s %12s\n", "COMPONENT", "LOCATION", "RECOVERS TO", "AGE S");
+  for (const auto& p : points) {
+    std::printf("%-16s %-18s %-28s %12.0f\n", p["component"].get<std::string>().c_str(),
+                p["location"].get<std::string>().c_str(), p["time"].get<std::string>().c_str(),
+                p["age_seconds"].get<double>());
+  }
+  return 0;
+}
+
 }  // namespace
 
-int RunSnapshots(const Settings& s, bool as_json, const std::string& location) {
+int RunSnapshots(const Settings& s, bool as_json, const std::string& location, bool recovery_points) {
   auto repo = OpenRepository(s, location);
   if (!repo.ok()) return Fail(repo.status());
   std::vector<std::string> problems;
@@ -43,6 +74,7 @@ int RunSnapshots(const Settings& s, bool as_json, const std::string& location) {
   if (!snaps.ok()) return Fail(snaps.status());
   for (const auto& p : problems) std::fprintf(stderr, "warning: damaged snapshot %s\n", p.c_str());
   auto windows = Windows(s, **repo, *snaps, location);
+  if (recovery_points) return PrintRecoveryPoints(s, as_json);
   json out = json::array();
   for (const auto& sn : *snaps) {
     static const json kEmpty = json::object();

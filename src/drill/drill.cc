@@ -25,6 +25,7 @@ namespace {
 // and for a physical database backup the point to recover it to.
 struct DrillPlan {
   std::string backup_id, db_kind;
+  double backup_time = 0;  // the snapshot's time_unix: what every component but a physical database recovers to
   bool has_redis = false;
   std::optional<DrillPoint> point;
 };
@@ -34,6 +35,8 @@ StatusOr<DrillPlan> Plan(const Settings& s, const RepositoryOpener& open) {
   ASSIGN_OR_RETURN(SnapshotRef snap, FindSnapshot(*repo, "latest"));
   DrillPlan plan;
   plan.backup_id = snap.backup_id;
+  auto t = snap.doc.find("time_unix");
+  if (t != snap.doc.end() && t->is_number()) plan.backup_time = t->get<double>();
   if (snap.doc.contains("components") && snap.doc["components"].is_object()) {
     for (const auto& [comp, entry] : snap.doc["components"].items()) {
       std::string kind = entry.is_object() ? entry.value("kind", "") : "";
@@ -89,6 +92,22 @@ void Restore(const ComponentRegistry& registry, const Settings& s, const Reposit
     }
   }
   report.restore = std::move(restore);
+}
+
+// The point each restored component reached: a physical database's replayed commit time, else the
+// backup's time (a component without a recovered time of its own has none newer).
+void NoteRecoveredTo(const DrillPlan& plan, DrillReport& report) {
+  if (!report.restore || !report.restore->ok()) return;
+  for (const auto& [name, c] : (*report.restore)->components) {
+    if (!c.success) continue;
+    const json& rec = c.details.contains("recovered_to") ? c.details["recovered_to"] : json();
+    auto t = rec.is_object() ? rec.find("time_unix") : rec.end();
+    if (t != rec.end() && t->is_number()) {
+      report.recovered_to[name] = t->get<double>();
+    } else if (plan.backup_time > 0) {
+      report.recovered_to[name] = plan.backup_time;
+    }
+  }
 }
 
 // Removes every scratch target, whatever happened, and reports how each went.
@@ -155,6 +174,7 @@ void RestoreIntoScratch(const ComponentRegistry& registry, const Settings& s, co
     report.errors.push_back(prep.message());
   } else if (!ProcessStopToken().stopped()) {
     Restore(registry, restore_settings, open, req, report);
+    NoteRecoveredTo(plan, report);
   }
   Cleanup(plan, redis.get(), db.get(), **dir, report);
 }
@@ -170,8 +190,10 @@ void Finish(const Settings& s, double t0, DrillReport& report) {
   report.end_time = IsoTimestamp(t1);
   report.duration_seconds = t1 - t0;
   UpdateCatalogBestEffort(s.state_dir, [&](Catalog& c) {
-    return c.RecordDrill(
-        {report.scenario, report.overall_success ? "success" : "failed", report.backup_id.value_or(""), t0, t1 - t0});
+    RETURN_IF_ERROR(c.RecordDrill(
+        {report.scenario, report.overall_success ? "success" : "failed", report.backup_id.value_or(""), t0, t1 - t0}));
+    for (const auto& [comp, at] : report.recovered_to) RETURN_IF_ERROR(c.RecordDrillRecoveryPoint(comp, at, t0 - at));
+    return Status::Ok();
   });
   for (const auto& e : report.errors) LogError("dr-test: " + e);
   LogInfo("dr-test " + report.scenario + (report.overall_success ? " succeeded" : " failed"));
@@ -208,6 +230,14 @@ json DrillReport::ToJson() const {
     }
   }
   if (scratch && scratch->postgres) j["scratch"]["postgres"] = *scratch->postgres;
+  if (!recovered_to.empty()) {
+    json points = json::object();
+    for (const auto& [comp, at] : recovered_to) {
+      points[comp] = {
+          {"recovered_to", IsoTimestamp(at)}, {"recovered_to_unix", at}, {"recovery_point_seconds", start_unix - at}};
+    }
+    j["recovery_points"] = points;
+  }
   if (!cleanup.empty()) j["cleanup"] = cleanup;
   if (!errors.empty()) j["errors"] = errors;
   return j;
@@ -221,6 +251,7 @@ DrillReport RunDrill(const ComponentRegistry& registry, const Settings& s, const
   DrillReport report;
   report.scenario = scenario;
   report.start_time = IsoTimestamp(t0);
+  report.start_unix = t0;
   auto plan = Plan(s, open);
   if (!plan.ok()) {
     report.errors.push_back(plan.status().message());

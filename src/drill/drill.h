@@ -27,7 +27,11 @@ struct DrillScratch {
 struct DrillReport {
   std::string scenario;
   std::string start_time, end_time;
+  double start_unix = 0;
   double duration_seconds = 0;
+  // Each component restored: the time it was recovered to (Unix s): a physical database's
+  // recovered_to.time_unix, else the backup's time. ToJson adds recovery_point_seconds.
+  std::map<std::string, double> recovered_to;
   std::optional<std::string> backup_id;  // the latest backup, once found
   std::optional<DrillScratch> scratch;   // once the scratch directory exists
   // A physical database backup: the window, the random target chosen in it (pg_drill_point.h).
@@ -41,7 +45,8 @@ struct DrillReport {
 
   // What `dr-test` prints: the restore's rto_seconds, components and restore_order among the
   // drill's own fields, and status "success" or "failed"; point_in_time gets the database's
-  // recovered_to and rto_seconds beside the target.
+  // recovered_to and rto_seconds beside the target; recovery_points: per component recovered_to
+  // (ISO, as start_time), recovered_to_unix and recovery_point_seconds (start - recovered_to).
   nlohmann::json ToJson() const;
 };
 

@@ -19,6 +19,7 @@
 #include "drill/scratch.h"
 #include "fake_component.h"
 #include "repo_fixture.h"
+#include "repository/snapshots.h"
 #include "storage/storage.h"
 
 namespace stb {
@@ -91,6 +92,21 @@ TEST_F(DrillTest, RestoresIntoAScratchDirectoryInProcessAndRemovesIt) {
   EXPECT_EQ(s.drills[std::make_pair("restore_verify", "success")], 1u);
   EXPECT_TRUE(s.has_restore);  // the drill's restore counts for the RTO, as `restore`'s do
   EXPECT_EQ(s.last_restore_rto, r.restore->value().rto_seconds);
+  // Files recover to the backup's time: the drill reports how far before its start that was.
+  auto repo = Repository::Open(storage_, FixtureKey());
+  ASSERT_TRUE(repo.ok());
+  auto snap = FindSnapshot(**repo, "latest");
+  ASSERT_TRUE(snap.ok());
+  const double time_unix = snap->doc.value("time_unix", 0.0);
+  ASSERT_GT(time_unix, 0);
+  for (const char* comp : {"player_saves", "configuration"}) {
+    const json& p = j["recovery_points"][comp];
+    EXPECT_EQ(p["recovered_to_unix"], time_unix) << j.dump();
+    EXPECT_EQ(p["recovered_to"], IsoTimestamp(time_unix));
+    EXPECT_DOUBLE_EQ(p["recovery_point_seconds"].get<double>(), r.start_unix - time_unix);
+    EXPECT_GE(p["recovery_point_seconds"].get<double>(), 0);
+    EXPECT_DOUBLE_EQ(s.drill_recovery_point_seconds[comp], r.start_unix - time_unix);
+  }
 }
 
 TEST_F(DrillTest, AFailingComponentFailsTheDrillWhichStillCleansUp) {
@@ -102,6 +118,9 @@ TEST_F(DrillTest, AFailingComponentFailsTheDrillWhichStillCleansUp) {
   EXPECT_EQ(j["overall_success"], false);
   EXPECT_EQ(j["errors"], json({"player_saves: bad"}));
   EXPECT_EQ(j["components"]["configuration"]["success"], true);
+  // Only what was restored has a recovery point.
+  EXPECT_TRUE(j["recovery_points"].contains("configuration")) << j.dump();
+  EXPECT_FALSE(j["recovery_points"].contains("player_saves")) << j.dump();
   EXPECT_EQ(j["cleanup"], json({{"directory", "removed"}}));
   EXPECT_TRUE(fs::is_empty(root_ / "tmp"));
   EXPECT_EQ(Catalog().drills[std::make_pair("failover", "failed")], 1u);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <set>
 
+#include "monitor/recovery_point.h"
+
 namespace stb {
 
 namespace {
@@ -125,6 +127,16 @@ std::string RenderMetrics(const CatalogSummary& s, const MetricsInfo& info, doub
     w.Sample("backup_recovery_window_seconds", {{"cluster", cluster}}, std::max(0.0, window.second - window.first));
   }
 
+  w.Family("backup_recovery_point_seconds", "gauge",
+           "Age of the newest point to which a restore from the location alone brings the component (its RPO "
+           "now).");
+  for (const auto& [key, point] : RecoveryPoints(s)) {
+    w.Sample("backup_recovery_point_seconds", {{"component", key.first}, {"location", key.second}},
+             std::max(0.0, now - point));
+  }
+  w.Family("backup_target_rpo_seconds", "gauge", "The recovery point objective (BACKUP_RPO_SECONDS).");
+  w.Sample("backup_target_rpo_seconds", {}, info.target_rpo_seconds);
+
   w.Family("dr_test_completed_total", "counter",
            "Disaster-recovery drills (dr-test) finished, by scenario and status.");
   auto drills = s.drills;
@@ -133,6 +145,12 @@ std::string RenderMetrics(const CatalogSummary& s, const MetricsInfo& info, doub
   }
   for (const auto& [k, n] : drills) {
     w.Sample("dr_test_completed_total", {{"scenario", k.first}, {"status", k.second}}, static_cast<double>(n));
+  }
+
+  w.Family("dr_test_recovery_point_seconds", "gauge",
+           "How far before its start the newest drill recovered each component (drill start - recovered_to).");
+  for (const auto& [comp, seconds] : s.drill_recovery_point_seconds) {
+    w.Sample("dr_test_recovery_point_seconds", {{"component", comp}}, seconds);
   }
 
   w.Family("backup_system_info", "gauge", "Version and recovery targets (seconds) of the backup system.");

@@ -68,7 +68,8 @@ TEST(Metrics, ZeroSeriesForStatusesNotSeenYet) {
   EXPECT_EQ(t.find("backup_storage_replication_status{"), std::string::npos);  // no cloud location configured
 }
 
-TEST(Metrics, EmptyCatalogHasOnlyTheInfoSample) {
+// Only configuration: backup_system_info and backup_target_rpo_seconds.
+TEST(Metrics, EmptyCatalogHasOnlyTheConfigurationSamples) {
   std::string t = RenderMetrics(CatalogSummary{}, MetricsInfo{"1", 900, 300, {}}, 100);
   int samples = 0;
   size_t pos = 0;
@@ -76,7 +77,8 @@ TEST(Metrics, EmptyCatalogHasOnlyTheInfoSample) {
     ++pos;
     if (pos < t.size() && t[pos] != '#') ++samples;
   }
-  EXPECT_EQ(samples, 1) << t;
+  EXPECT_EQ(samples, 2) << t;
+  EXPECT_NE(t.find("\nbackup_target_rpo_seconds 300\n"), std::string::npos) << t;
   EXPECT_EQ(t.find("transaction_log_lag_seconds 1"), std::string::npos);
   EXPECT_EQ(t.find("backup_restore_duration_seconds 0"), std::string::npos);
 }
@@ -141,6 +143,26 @@ TEST(Metrics, WalArchivingLagByLocationAndRecoveryWindow) {
   EXPECT_FALSE(Has(t, "transaction_log_lag_seconds 300")) << t;
   EXPECT_TRUE(Has(t, R"(backup_recovery_window_seconds{cluster="abcdef0123456789"} 290)")) << t;
   EXPECT_TRUE(Has(t, "# TYPE backup_recovery_window_seconds gauge")) << t;
+}
+
+// now - the point, per component and location; the target beside it so PromQL can compare.
+TEST(Metrics, RecoveryPointPerComponentAndLocationWithTheTarget) {
+  CatalogSummary s;
+  s.recorded_points = {{{"redis", "local"}, 1000}, {{"redis", "s3_primary"}, 700}, {{"database", "local"}, 1000}};
+  s.wal_stored_at = {{"local", 1290}};
+  s.recovery_window["c1"] = {900, 1290};
+  std::string t = RenderMetrics(s, MetricsInfo{"1", 900, 300, {}}, 1300);
+  EXPECT_TRUE(Has(t, "# TYPE backup_recovery_point_seconds gauge")) << t;
+  EXPECT_TRUE(Has(t, R"(backup_recovery_point_seconds{component="redis",location="local"} 300)")) << t;
+  EXPECT_TRUE(Has(t, R"(backup_recovery_point_seconds{component="redis",location="s3_primary"} 600)")) << t;
+  EXPECT_TRUE(Has(t, R"(backup_recovery_point_seconds{component="database",location="local"} 10)")) << t;
+  EXPECT_TRUE(Has(t, "# TYPE backup_target_rpo_seconds gauge")) << t;
+  EXPECT_TRUE(Has(t, "backup_target_rpo_seconds 300")) << t;
+  s.drill_recovery_point_seconds = {{"database", 42.5}, {"redis", 3600}};
+  t = RenderMetrics(s, MetricsInfo{"1", 900, 300, {}}, 1300);
+  EXPECT_TRUE(Has(t, "# TYPE dr_test_recovery_point_seconds gauge")) << t;
+  EXPECT_TRUE(Has(t, R"(dr_test_recovery_point_seconds{component="database"} 42.5)")) << t;
+  EXPECT_TRUE(Has(t, R"(dr_test_recovery_point_seconds{component="redis"} 3600)")) << t;
 }
 
 }  // namespace

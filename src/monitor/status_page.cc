@@ -6,6 +6,8 @@
 #include <ctime>
 #include <set>
 
+#include "monitor/recovery_point.h"
+
 namespace stb {
 
 namespace {
@@ -161,6 +163,19 @@ std::string RenderStatusPage(const CatalogSummary& s, const MetricsInfo& info, d
   } else {
     h += "<tr><td>recovery time (last restore)</td><td>" + std::to_string(info.target_rto_seconds) +
          " s</td><td>no restore yet</td>" + Cell("none", "unknown") + "</tr>\n";
+  }
+  h += "</table>\n";
+
+  // Per component and location: how far back a restore from that location alone goes.
+  h += "<h2>Recovery points</h2>\n<table id=\"recovery_points\"><tr><th>component</th><th>location</th>"
+       "<th>recovers to</th><th>age</th><th>state</th></tr>\n";
+  auto points = RecoveryPoints(s);
+  if (points.empty())
+    h += "<tr>" + Cell("none", "no recovery point recorded yet") + "<td></td><td></td><td></td></tr>\n";
+  for (const auto& [key, at] : points) {
+    bool ok = now - at <= info.target_rpo_seconds;
+    h += "<tr><td>" + HtmlEscape(key.first) + "</td><td>" + HtmlEscape(key.second) + "</td><td>" + Utc(at) +
+         "</td><td>" + Age(now - at) + "</td>" + Cell(ok ? "ok" : "bad", ok ? "met" : "missed") + "</tr>\n";
   }
   h += "</table>\n";
 

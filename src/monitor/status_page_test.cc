@@ -43,6 +43,22 @@ TEST(StatusPage, AnEmptyCatalogSaysSo) {
   EXPECT_TRUE(Has(p, "no cloud location configured"));
   EXPECT_TRUE(Has(p, "no database backup"));
   EXPECT_TRUE(Has(p, "no drill yet"));
+  EXPECT_TRUE(Has(p, "no recovery point recorded yet"));
+}
+
+TEST(StatusPage, RecoveryPointsPerComponentAndLocationAgainstTheRpo) {
+  CatalogSummary s;
+  s.recorded_points = {{{"redis", "local"}, 1704290900}, {{"redis", "s3_primary"}, 1704280000}};
+  MetricsInfo info{"0.1.0", 900, 300, {"s3_primary"}, {"redis"}};
+  std::string p = RenderStatusPage(s, info, 1704291000);
+  EXPECT_TRUE(Has(p, "<table id=\"recovery_points\">"));
+  EXPECT_TRUE(
+      Has(p, "<td>redis</td><td>local</td><td>2024-01-03 14:08:20 UTC</td><td>100 s</td><td class=\"ok\">met</td>"))
+      << p;
+  EXPECT_TRUE(Has(p,
+                  "<td>redis</td><td>s3_primary</td><td>2024-01-03 11:06:40 UTC</td><td>3.1 h</td>"
+                  "<td class=\"bad\">missed</td>"))
+      << p;
 }
 
 }  // namespace

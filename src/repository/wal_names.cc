@@ -16,12 +16,6 @@ std::string Hex8(uint32_t v) {
   return buf;
 }
 
-uint64_t GetU64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
-  return v;
-}
-
 // Exactly 8 upper-case hex digits (the fields of PostgreSQL's file names).
 StatusOr<uint32_t> Field8(std::string_view s, std::string_view what) {
   for (char c : s) {

@@ -5,22 +5,13 @@
 #include <cstring>
 
 #include "compress/zstd_codec.h"
+#include "repository/create_only.h"
 
 namespace stb {
 
 namespace {
 
 constexpr uint8_t kMagic[4] = {'S', 'T', 'B', 'W'};
-
-void PutU64(Bytes& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-
-uint64_t GetU64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
-  return v;
-}
 
 std::string Aad(const std::string& name) { return std::string(kAadWalPrefix) + name; }
 
@@ -143,23 +134,12 @@ WalSealed WalStore::Seal(const WalName& n, uint64_t sysid, uint32_t seg_size, st
 }
 
 Status WalStore::PutSealed(Storage& where, const WalSealed& s) const {
-  if (where.Caps().atomic_create) {
-    Status st = where.Put(s.name, s.sealed, PutMode::kCreateOnly);
-    if (st.ok() || st.code() != Code::kAlreadyExists) return st;
-  } else {
-    auto size = where.Stat(s.name);
-    if (!size.ok() && size.status().code() == Code::kNotFound) return where.Put(s.name, s.sealed, PutMode::kReplace);
-    if (!size.ok()) return size.status();
-  }
-  auto existing = ReadObject(where, s.name);
-  if (!existing.ok()) {
-    return Corrupt(s.name + " is already in " + where.Describe() + " but cannot be read (" +
-                   existing.status().message() + "); not overwritten");
-  }
-  if (existing->content_id == s.content_id) return Status::Ok();
-  return AlreadyExists(s.name + " is already in " + where.Describe() +
-                       " with different content; not overwritten (two clusters or timelines wrote the same WAL "
-                       "file name?)");
+  auto existing = [&]() -> StatusOr<Id> {
+    ASSIGN_OR_RETURN(WalObject o, ReadObject(where, s.name));
+    return o.content_id;
+  };
+  return PutSealedCreateOnly(where, s.name, s.sealed, s.content_id, existing,
+                             "two clusters or timelines wrote the same WAL file name?");
 }
 
 StatusOr<WalObject> WalStore::ReadObject(Storage& from, const std::string& object) const {

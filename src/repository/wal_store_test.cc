@@ -16,11 +16,8 @@ Bytes FakeSegment(uint32_t tli, uint64_t segno) { return FakeWalSegment(tli, seg
 class WalStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    storage_ = NewMemStorage();
-    ASSERT_TRUE(Repository::Init(*storage_, FixtureKey()).ok());
-    auto r = Repository::Open(storage_, FixtureKey());
-    ASSERT_TRUE(r.ok()) << r.status().message();
-    repo_ = std::move(*r);
+    repo_ = NewMemRepository(storage_);
+    ASSERT_TRUE(repo_);
     store_ = std::make_unique<WalStore>(*repo_, WalStore::ClusterOf(*repo_, kSysid));
   }
   std::shared_ptr<Storage> storage_;

@@ -50,12 +50,14 @@ scrape "$W/m0"
 [ "$(metric "$W/m0" 'backup_storage_replication_status{location="s3_primary"}')" = 0 ] || fail "s3 not 0 at start"
 for f in backup_last_success_timestamp_seconds backup_completed_total backup_duration_seconds backup_size_bytes \
   backup_storage_replication_status backup_restore_duration_seconds transaction_log_lag_seconds \
-  dr_test_completed_total backup_system_info; do
+  dr_test_completed_total backup_system_info backup_recovery_point_seconds backup_target_rpo_seconds \
+  dr_test_recovery_point_seconds; do
   grep -q "^# HELP $f " "$W/m0" && grep -q "^# TYPE $f " "$W/m0" || fail "no HELP/TYPE for $f"
 done
 [ "$(metric "$W/m0" 'backup_completed_total{component="player_saves",status="success",type="full"}')" = absent ] ||
   fail "a backup counted before any ran"
-pass "empty catalog: 9 families with HELP and TYPE, system info, s3_primary 0"
+[ "$(metric "$W/m0" 'backup_target_rpo_seconds')" = 300 ] || fail "backup_target_rpo_seconds: $(grep target_rpo "$W/m0")"
+pass "empty catalog: 12 families with HELP and TYPE, system info, target RPO 300, s3_primary 0"
 
 # 2. A successful full backup, then one whose database is down (port closed), a restore, drills.
 "$BIN" backup full --no-progress >"$W/b1.json" || fail "backup: $(cat "$W/b1.json")"
@@ -112,6 +114,31 @@ done
 ! grep -rq "$SECRET" "$W/m1" "$W/monitor.err" "$W/log" "$BACKUP_STATE_DIR" || fail "a secret was exposed"
 pass "metrics moved: timestamp $ts = catalog, completed success 2 / failed database 1, size $size, restore $rto s, drills 1+1"
 
+# 2b. Recovery points: player_saves in local is as old as the newest backup's start (b2 stored it
+# although its database failed); s3_primary never received a backup and the database never
+# succeeded, so neither has a point; the drill's recovery point is the one it reported.
+t_scrape=$(stat -c %Y "$W/m1")
+rp=$(metric "$W/m1" 'backup_recovery_point_seconds{component="player_saves",location="local"}')
+python3 - "$rp" "$t_scrape" "$(json "$W/b2.json" "r['start_time']")" <<'PY' || fail "recovery point $rp"
+import sys, datetime
+rp, scraped = float(sys.argv[1]), float(sys.argv[2])
+start = datetime.datetime.fromisoformat(sys.argv[3]).timestamp()  # local time, as the report writes it
+sys.exit(0 if abs(rp - (scraped - start)) < 2 and 0 < rp < 300 else 1)
+PY
+check 'backup_recovery_point_seconds{component="player_saves",location="s3_primary"}' absent
+check 'backup_recovery_point_seconds{component="database",location="local"}' absent
+check 'backup_target_rpo_seconds' 300
+drp=$(json "$W/d1.json" "r['recovery_points']['player_saves']['recovery_point_seconds']")
+python3 -c "import sys; a,b=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b)<1e-6 and 0 <= a < 300 else 1)" \
+  "$(metric "$W/m1" 'dr_test_recovery_point_seconds{component="player_saves"}')" "$drp" ||
+  fail "dr_test_recovery_point_seconds is not the drill's $drp"
+[ "$(json "$W/d1.json" "r['recovery_points']['player_saves']['recovered_to']")" = "$(json "$W/b2.json" "r['start_time']")" ] ||
+  fail "the drill did not recover player_saves to the latest backup's time: $(cat "$W/d1.json")"
+"$BIN" snapshots --recovery-points --json >"$W/rp.json" || fail "snapshots --recovery-points"
+json "$W/rp.json" "[p for p in r['recovery_points'] if p['component']=='player_saves' and p['location']=='local'][0]['age_seconds'] < 300" |
+  grep -qx True || fail "snapshots --recovery-points: $(cat "$W/rp.json")"
+pass "recovery points: player_saves local $rp s (= since the newest backup), none in s3_primary, drill $drp s"
+
 # 3. promtool on a real scrape and on the shipped rules.
 promtool check metrics <"$W/m1" || fail "promtool check metrics"
 promtool check rules "$DEPLOY/alerts.yml" >/dev/null || fail "promtool check rules"
@@ -123,7 +150,12 @@ pass "promtool: metrics, rules, rule unit tests and config pass"
 stop_monitor
 start_monitor
 scrape "$W/m2"
-diff <(grep -v '^#' "$W/m1" | sort) <(grep -v '^#' "$W/m2" | sort) || fail "figures changed across a restart"
+# (Recovery point ages grow with the clock: the points behind them are compared instead.)
+ages='^(#|backup_recovery_point_seconds)'
+diff <(grep -Ev "$ages" "$W/m1" | sort) <(grep -Ev "$ages" "$W/m2" | sort) || fail "figures changed across a restart"
+rp2=$(metric "$W/m2" 'backup_recovery_point_seconds{component="player_saves",location="local"}')
+python3 -c "import sys; a,b,t=map(float,sys.argv[1:]); sys.exit(0 if abs((b-a)-t) < 2 else 1)" "$rp" "$rp2" \
+  "$(($(stat -c %Y "$W/m2") - t_scrape))" || fail "recovery point $rp then $rp2 across a restart"
 pass "after a restart the exporter shows the same $(grep -vc '^#' "$W/m2") samples"
 
 # 5. Errors: one clear line, non-zero exit.

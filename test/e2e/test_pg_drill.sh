@@ -47,6 +47,11 @@ assert t - 1.0 < got <= t + 1e-6, ("recovered_to", got, "target", t)  # heartbea
 assert p["rto_seconds"] > 0 and p["amcheck"] == "ok"
 assert r["components"]["database"]["success"] and r["rto_seconds"] > 0
 assert r["components"]["database"]["stopped"] is True
+# The database's recovery point is where the replay ended, not the backup's time.
+rp = r["recovery_points"]["database"]
+assert rp["recovered_to_unix"] == got, (rp, got)
+start = datetime.datetime.fromisoformat(r["start_time"]).timestamp()
+assert abs(rp["recovery_point_seconds"] - (start - got)) < 1e-3, (rp, start)
 PY
 scratch=$(json "$W/d1.json" "r['scratch']['directory']")
 [ ! -e "$scratch" ] || fail "the scratch directory $scratch was not removed"

@@ -66,6 +66,26 @@ python3 -c "import sys; a,b=map(int,sys.argv[1:]); sys.exit(0 if b < a*0.05 else
 pass "length-prefixed snapshot backed up; unchanged data stored $stored2 of $stored1 bytes"
 b2=$(json "$W/b2.json" "r['backup_id']")
 
+# Both forms record where the snapshot stands in the server's replication stream: +FULLRESYNC's id
+# (the server's master_replid, 40 hex) and offset, and the server's version.
+replid=$(rcli "$P1" INFO replication | tr -d '\r' | sed -n 's/^master_replid://p')
+master_offset=$(rcli "$P1" INFO replication | tr -d '\r' | sed -n 's/^master_repl_offset://p')
+version=$(rcli "$P1" INFO server | tr -d '\r' | sed -n 's/^redis_version://p')
+prev_offset=0
+for b in b1 b2; do
+  r="r['components']['redis']"
+  id=$(json "$W/$b.json" "$r.get('repl_id')")
+  offset=$(json "$W/$b.json" "$r.get('repl_offset')")
+  [[ $id =~ ^[0-9a-f]{40}$ ]] || fail "$b: repl_id '$id' is not 40 hex digits: $(json "$W/$b.json" "$r")"
+  [ "$id" = "$replid" ] || fail "$b: repl_id $id is not the server's master_replid $replid"
+  [[ $offset =~ ^[0-9]+$ ]] || fail "$b: repl_offset '$offset' is not a number"
+  [ "$offset" -ge "$prev_offset" ] && [ "$offset" -le "$master_offset" ] ||
+    fail "$b: repl_offset $offset outside [$prev_offset, master_repl_offset $master_offset]"
+  [ "$(json "$W/$b.json" "$r['redis_version']")" = "$version" ] || fail "$b: redis_version differs from $version"
+  prev_offset=$offset
+done
+pass "backups record repl_id $replid, repl_offset $prev_offset (master at $master_offset), redis_version $version"
+
 # 3. Restore by file: a new server started on the restored directory has the same digest.
 P2=$(free_port)
 export REDIS_PORT=$P2 REDIS_RESTART_COMMAND="redis-server --port $P2 --bind 127.0.0.1 --dir $W/restored/redis --dbfilename dump.rdb --save '' --requirepass '$PW' --enable-debug-command local --daemonize yes --pidfile $W/restored/redis.pid --logfile $W/restored/redis.log"
@@ -151,6 +171,15 @@ start_redis "$P4" "$W/redis4"
 REDIS_PORT=$P4 REDIS_DATA_DIR= "$BIN" restore "$b2" --components redis --no-progress >"$W/own.json" || fail "restore to the server's dir: $(cat "$W/own.json")"
 [ -s "$W/redis4/dump.rdb" ] || fail "dump.rdb not written to the server's own dir"
 pass "restore without a target writes $(json "$W/own.json" "r['components']['redis']['restored_to']")"
+# A server without PSYNC answers an error; the backup falls back to SYNC, which says nothing of the
+# replication id: repl_id and repl_offset are absent, not invented.
+P5=$(free_port)
+start_redis "$P5" "$W/redis5" --rename-command PSYNC ""
+rcli "$P5" SET k v >/dev/null
+REDIS_PORT=$P5 REDIS_DATA_DIR= "$BIN" backup full --no-progress >"$W/sync.json" || fail "backup over SYNC: $(cat "$W/sync.json")"
+[ "$(json "$W/sync.json" "'repl_id' in r['components']['redis'], 'repl_offset' in r['components']['redis'], r['components']['redis']['keys']")" = "False False 1" ] ||
+  fail "backup over SYNC: $(json "$W/sync.json" "r['components']['redis']")"
+pass "backup over SYNC (no PSYNC): no repl_id or repl_offset recorded"
 
 # 5. Failures: one line naming the setting, redis failed, the files still backed up, no secret.
 expect_fail() {  # expect_fail WHAT PATTERN [env...]

@@ -24,6 +24,15 @@ inline KeySource FixtureKey() {
   return k;
 }
 
+// A new repository in memory under FixtureKey(), opened.
+inline std::unique_ptr<Repository> NewMemRepository(std::shared_ptr<Storage>& storage) {
+  storage = NewMemStorage();
+  EXPECT_TRUE(Repository::Init(*storage, FixtureKey()).ok());
+  auto r = Repository::Open(storage, FixtureKey());
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  return r.ok() ? std::move(*r) : nullptr;
+}
+
 // Stores each component's blobs and a snapshot listing them as {"kind": kind, "blobs": [ids]} (a
 // database component's dump). The order is backup's: the shared lock, the index read under it,
 // packs and index, the snapshot last. Returns the snapshot's object name.

@@ -15,6 +15,7 @@
 #include <limits>
 
 #include "components/redis/rdb.h"
+#include "components/redis/rdb_source.h"
 #include "components/redis/replica_listener.h"
 #include "core/backoff.h"
 #include "core/env.h"
@@ -24,6 +25,8 @@
 #include "core/subprocess.h"
 #include "filetree/file_backup.h"
 #include "filetree/file_restore.h"
+#include "redisstream/rdb_header.h"
+#include "redisstream/resp_stream.h"
 #include "repository/blob_stream.h"
 #include "repository/repository.h"
 
@@ -32,76 +35,6 @@ namespace stb {
 using json = nlohmann::json;
 
 namespace {
-
-constexpr size_t kEofMarkLen = 40;
-
-// The RDB payload of a full resynchronisation: "$<len>\r\n<bytes>" or, diskless,
-// "$EOF:<40-byte mark>\r\n<bytes><mark>". Yields exactly the snapshot's bytes.
-class RdbSource {
- public:
-  explicit RdbSource(RedisConnection& c) : conn_(c) {}
-
-  Status Start() {
-    // Redis sends bare "\n" keep-alives while it prepares the snapshot.
-    std::string line;
-    do {
-      ASSIGN_OR_RETURN(line, conn_.ReadLine());
-      while (!line.empty() && line[0] == '\n') line.erase(0, 1);
-    } while (line.empty());
-    if (line.rfind("$EOF:", 0) == 0) {
-      mark_ = line.substr(5);
-      if (mark_.size() != kEofMarkLen) return Corrupt("bad diskless EOF mark from Redis");
-      return Status::Ok();
-    }
-    if (line[0] != '$') return InvalidArgument("unexpected reply to the sync request: " + line.substr(0, 40));
-    auto n = ParseUint(std::string_view(line).substr(1), std::numeric_limits<int64_t>::max(), "snapshot length");
-    if (!n.ok()) return Corrupt("bad snapshot length from Redis: " + n.status().message());
-    remaining_ = *n;
-    return Status::Ok();
-  }
-
-  StatusOr<size_t> Read(uint8_t* out, size_t n) {
-    if (done_) return size_t{0};
-    if (mark_.empty()) {
-      if (remaining_ == 0) {
-        done_ = true;
-        return size_t{0};
-      }
-      ASSIGN_OR_RETURN(size_t k, ReadConn(out, std::min<uint64_t>(n, remaining_)));
-      remaining_ -= k;
-      return k;
-    }
-    // Diskless: the mark may begin in the last 39 bytes seen, so those wait for more data.
-    for (;;) {
-      auto it = std::search(pending_.begin(), pending_.end(), mark_.begin(), mark_.end());
-      size_t safe = it != pending_.end()             ? static_cast<size_t>(it - pending_.begin())
-                    : pending_.size() >= kEofMarkLen ? pending_.size() - (kEofMarkLen - 1)
-                                                     : 0;
-      if (safe > 0) {
-        size_t k = std::min(n, safe);
-        std::memcpy(out, pending_.data(), k);
-        pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(k));
-        return k;
-      }
-      if (it != pending_.end()) {  // the mark is next: the snapshot is complete
-        done_ = true;
-        return size_t{0};
-      }
-      uint8_t tmp[64 << 10];
-      ASSIGN_OR_RETURN(size_t got, ReadConn(tmp, sizeof tmp));
-      pending_.insert(pending_.end(), tmp, tmp + got);
-    }
-  }
-
- private:
-  StatusOr<size_t> ReadConn(uint8_t* out, size_t n) { return conn_.ReadSome(out, n); }
-
-  RedisConnection& conn_;
-  std::string mark_;
-  uint64_t remaining_ = 0;
-  Bytes pending_;
-  bool done_ = false;
-};
 
 // Splits a snapshot into header, body and trailer. The header ("REDIS0011" and its 0xFA aux
 // fields: version, creation time, memory, replication offset) and the trailer (EOF opcode and
@@ -120,8 +53,9 @@ class HeaderSplitter {
         has_pushback_ = true;
         return Status::Ok();
       }
-      RETURN_IF_ERROR(SkipString(header));
-      RETURN_IF_ERROR(SkipString(header));
+      const RdbNextByte next = [&] { return Byte(header); };
+      RETURN_IF_ERROR(ReadRdbString(next, nullptr));  // the field's name
+      RETURN_IF_ERROR(ReadRdbString(next, nullptr));  // its value
     }
   }
   // The body: everything after the header except the last kTrailer bytes.
@@ -160,59 +94,6 @@ class HeaderSplitter {
     for (size_t i = 0; i < n; ++i) RETURN_IF_ERROR(Byte(header).status());
     return Status::Ok();
   }
-  // RDB length encoding; special encodings (integers, LZF) as the format defines them.
-  Status SkipString(Bytes& header) {
-    ASSIGN_OR_RETURN(uint8_t b, Byte(header));
-    uint64_t len = 0;
-    switch (b >> 6) {
-      case 0:
-        len = b & 0x3f;
-        break;
-      case 1: {
-        ASSIGN_OR_RETURN(uint8_t b2, Byte(header));
-        len = uint64_t(b & 0x3f) << 8 | b2;
-        break;
-      }
-      case 2: {
-        int bytes = b == 0x80 ? 4 : b == 0x81 ? 8 : 0;
-        if (!bytes) return Corrupt("RDB header: bad length encoding");
-        for (int i = 0; i < bytes; ++i) {
-          ASSIGN_OR_RETURN(uint8_t x, Byte(header));
-          len = len << 8 | x;
-        }
-        break;
-      }
-      default: {
-        int enc = b & 0x3f;
-        if (enc <= 2) return Take(size_t{1} << enc, header);  // int8, int16, int32
-        if (enc != 3) return Corrupt("RDB header: bad string encoding");
-        uint64_t clen = 0, ulen = 0;  // LZF: compressed length, then uncompressed length
-        RETURN_IF_ERROR(SkipLength(header, clen));
-        RETURN_IF_ERROR(SkipLength(header, ulen));
-        len = clen;
-      }
-    }
-    if (len > (1u << 20)) return Corrupt("RDB header: aux field too long");
-    return Take(static_cast<size_t>(len), header);
-  }
-  Status SkipLength(Bytes& header, uint64_t& len) {
-    ASSIGN_OR_RETURN(uint8_t b, Byte(header));
-    if ((b >> 6) == 0) {
-      len = b & 0x3f;
-    } else if ((b >> 6) == 1) {
-      ASSIGN_OR_RETURN(uint8_t b2, Byte(header));
-      len = uint64_t(b & 0x3f) << 8 | b2;
-    } else if (b == 0x80 || b == 0x81) {
-      len = 0;
-      for (int i = 0; i < (b == 0x80 ? 4 : 8); ++i) {
-        ASSIGN_OR_RETURN(uint8_t x, Byte(header));
-        len = len << 8 | x;
-      }
-    } else {
-      return Corrupt("RDB header: bad length encoding");
-    }
-    return Status::Ok();
-  }
 
   static constexpr size_t kTrailer = 9;
   RdbSource& src_;
@@ -236,10 +117,18 @@ StatusOr<std::string> InfoField(RedisConnection& c, const std::string& section, 
   return NotFound("INFO " + section + " has no " + field);
 }
 
+// Where the snapshot stands in the server's replication history: +FULLRESYNC's id and offset.
+// Empty when the server answered otherwise (SYNC fallback): then nothing is recorded.
+struct ReplPosition {
+  std::string replid;
+  uint64_t offset = 0;
+  std::string warning;  // a +FULLRESYNC line that could not be read
+};
+
 // Requests a full resynchronisation as a new replica would (SYNC for Redis < 2.8) and stores
 // the snapshot: its header as one blob, the rest in content-defined chunks.
 Status Transfer(Repository& repo, BlobSaver& saver, RedisConnection& c, RdbValidator& validator, std::vector<Id>& blobs,
-                Progress& progress) {
+                ReplPosition& position, Progress& progress) {
   // Ask for a full resynchronisation, as a new replica would; fall back to SYNC (Redis < 2.8).
   Status rc = c.Command({"REPLCONF", "capa", "eof", "capa", "psync2"}).status();
   if (!rc.ok() && rc.message().find("NOPERM") != std::string::npos) {
@@ -250,7 +139,15 @@ Status Transfer(Repository& repo, BlobSaver& saver, RedisConnection& c, RdbValid
   RETURN_IF_ERROR(c.Send({"PSYNC", "?", "-1"}));
   ASSIGN_OR_RETURN(std::string line, c.ReadLine());
   while (!line.empty() && line[0] == '\n') line.erase(0, 1);
-  if (line.rfind("+FULLRESYNC", 0) != 0) {
+  if (line.rfind("+FULLRESYNC", 0) == 0) {
+    auto reply = ParsePsyncReply(line);
+    if (reply.ok()) {
+      position.replid = reply->replid;
+      position.offset = reply->offset;
+    } else {  // the snapshot still follows; only its place in the stream is unknown
+      position.warning = reply.status().message() + ": repl_id and repl_offset not recorded";
+    }
+  } else {
     if (line.rfind("-", 0) == 0 && line.find("NOPERM") != std::string::npos) {
       return PermissionDenied(
           "the Redis user may not replicate (needs the PSYNC/SYNC permission): check REDIS_USERNAME");
@@ -333,7 +230,8 @@ RedisBackupResult BackupRedis(Repository& repo, BlobSaver& saver, const RedisOpt
 
   std::vector<Id> blobs;
   RdbValidator validator;
-  Status st = Transfer(repo, saver, c, validator, blobs, progress);
+  ReplPosition position;
+  Status st = Transfer(repo, saver, c, validator, blobs, position, progress);
   if (!st.ok()) {
     if (st.code() == Code::kUnavailable) {
       st =
@@ -361,6 +259,14 @@ RedisBackupResult BackupRedis(Repository& repo, BlobSaver& saver, const RedisOpt
                {"keyspace_exact", exact},
                {"redis_version", *version},
                {"source", opt.endpoint.Describe()}};
+  if (!position.replid.empty()) {  // a stream capture of this id can replay from this snapshot on
+    res.entry["repl_id"] = position.replid;
+    res.entry["repl_offset"] = position.offset;
+    res.report["repl_id"] = position.replid;
+    res.report["repl_offset"] = position.offset;
+  }
+  json warnings = json::array();
+  if (!position.warning.empty()) warnings.push_back(position.warning);
   // AOF files, when the data directory is local (Redis 7: appendonlydir with its manifest). They
   // are copied as Redis appends to them; Redis loads a truncated last command (aof-load-truncated).
   if (std::string aof = opt.data_dir + "/appendonlydir";
@@ -373,9 +279,10 @@ RedisBackupResult BackupRedis(Repository& repo, BlobSaver& saver, const RedisOpt
     res.report["files"].push_back("appendonlydir/");
     res.report["aof_files"] = fr.report["file_count"];
   } else if (!opt.data_dir.empty()) {
-    res.report["warnings"] = json::array(
-        {"no readable appendonlydir in REDIS_DATA_DIR " + opt.data_dir + ": only the RDB snapshot was backed up"});
+    warnings.push_back("no readable appendonlydir in REDIS_DATA_DIR " + opt.data_dir +
+                       ": only the RDB snapshot was backed up");
   }
+  if (!warnings.empty()) res.report["warnings"] = warnings;
   res.report["size_bytes"] = validator.size();
   res.report["keys"] = keys;
   res.report["keyspace"] = *keyspace;

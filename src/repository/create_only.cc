@@ -1,0 +1,25 @@
+#include "repository/create_only.h"
+
+namespace stb {
+
+Status PutSealedCreateOnly(Storage& where, const std::string& name, const Bytes& sealed, const Id& content_id,
+                           const std::function<StatusOr<Id>()>& existing_id, std::string_view why_hint) {
+  if (where.Caps().atomic_create) {
+    Status st = where.Put(name, sealed, PutMode::kCreateOnly);
+    if (st.ok() || st.code() != Code::kAlreadyExists) return st;
+  } else {
+    auto size = where.Stat(name);
+    if (!size.ok() && size.status().code() == Code::kNotFound) return where.Put(name, sealed, PutMode::kReplace);
+    if (!size.ok()) return size.status();
+  }
+  auto existing = existing_id();
+  if (!existing.ok()) {
+    return Corrupt(name + " is already in " + where.Describe() + " but cannot be read (" + existing.status().message() +
+                   "); not overwritten");
+  }
+  if (*existing == content_id) return Status::Ok();
+  return AlreadyExists(name + " is already in " + where.Describe() + " with different content; not overwritten (" +
+                       std::string(why_hint) + ")");
+}
+
+}  // namespace stb
