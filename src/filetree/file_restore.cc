@@ -602,6 +602,7 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
   for (int i = 0; i < std::max(1, opt.workers); ++i) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
 
+  if (opt.before_finish) opt.before_finish();
   // 6. Directory metadata deepest first (writing into a directory changes its mtime), then the
   // staged directories renamed into place.
   if (opt.sync) {

@@ -14,6 +14,7 @@
 // restore should be is an error naming the path, and nothing is written through it.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -39,6 +40,9 @@ struct FileRestoreOptions {
   // Start writing each file back to disk as soon as it is complete (sync_file_range, not waiting),
   // so a caller's fsync of everything afterwards (PostgreSQL's at startup) finds little left to do.
   bool start_writeback = false;
+  // Tests: runs once every file is written, before directories get their metadata and staged
+  // ones are renamed into place.
+  std::function<void()> before_finish;
 };
 
 struct FileRestoreResult {
