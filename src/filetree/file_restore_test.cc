@@ -223,8 +223,18 @@ TEST_F(RestoreSafety, StagedDirectoryIsRenamedIntoPlace) {
              File("saves/new/b.json")};
   t.nodes[1].mode = 0750;
   t.nodes[1].mtime_ns = 1700000000123456789;
+  // Every file is written, yet the final name is absent: the tree sits in one staged directory.
+  bool hook_ran = false;
+  before_finish_ = [&] {
+    hook_ran = true;
+    EXPECT_FALSE(fs::exists(target_ + "/saves/new"));
+    auto staged = Leftovers(target_);
+    ASSERT_EQ(staged.size(), 1u);
+    EXPECT_EQ(Read(*staged.begin() + "/deeper/a.json"), "pwned");
+  };
   auto r = RoundTrip(t);
   ASSERT_TRUE(r.success) << r.report.dump();
+  EXPECT_TRUE(hook_ran);
   EXPECT_EQ(Read(target_ + "/saves/new/deeper/a.json"), "pwned");
   EXPECT_EQ(Read(target_ + "/saves/new/b.json"), "pwned");
   struct stat st;
