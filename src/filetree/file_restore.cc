@@ -606,7 +606,7 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
   // 6. Directory metadata deepest first (writing into a directory changes its mtime), then the
   // staged directories renamed into place.
   if (opt.sync) {
-    for (auto& d : r.dir_store) (void)::syncfs(d.fd.get());  // one per file system would do
+    for (const auto& [name, path] : dest) (void)::syncfs(r.dirs.at(name)->fd.get());
   }
   for (size_t i = tree.nodes.size(); i-- > 0;) {
     const FileNode& n = tree.nodes[i];
