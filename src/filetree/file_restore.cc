@@ -185,8 +185,6 @@ struct Restorer {
   std::vector<std::vector<std::pair<uint32_t, uint64_t>>> pieces;
   std::vector<uint32_t> file_crc;
   const bool as_root = geteuid() == 0;
-  const uid_t euid = geteuid();
-  const gid_t egid = getegid();
   // Temporary names are unique per run, so a file left by a killed restore never mixes with this one.
   const std::string run_id = RandomHex(4);
   std::string TempName(size_t node) const { return ".stb-restore-" + run_id + "-" + std::to_string(node) + ".tmp"; }
@@ -318,8 +316,8 @@ struct Restorer {
                      std::to_string(n.size));
     }
     DirState& d = *parent_of[node];
-    // A new file gets the creator's ids; an existing directory may be setgid, so chown there.
-    if (as_root && (!d.fresh || n.uid != euid || n.gid != egid)) (void)::fchown(fd, n.uid, n.gid);
+    // Always as root: a directory inherits a setgid parent's group, and so would the file.
+    if (as_root) (void)::fchown(fd, n.uid, n.gid);
     if (CreateMode(node) != n.mode && ::fchmod(fd, n.mode) != 0) return ErrnoStatus("chmod " + n.path, errno);
     struct timespec ts[2] = {MtimeSpec(n.mtime_ns), MtimeSpec(n.mtime_ns)};
     if (::futimens(fd, ts) != 0) return ErrnoStatus("setting the time of " + n.path, errno);
