@@ -60,11 +60,15 @@ size_t RaiseNoFileLimit() {
 // One directory the restore writes into, open from first use to the end.
 struct DirState {
   Fd fd;
-  int parent = -1;     // the parent's descriptor (kept open longer than this one)
-  std::string name;    // final name in the parent
-  std::string staged;  // non-empty: created under this name, renamed to `name` when complete
-  bool fresh = false;  // created by this restore (staged, or inside a staged or fresh one)
-  std::string path;    // destination path, for messages
+  int parent = -1;           // the parent's descriptor (kept open longer than this one)
+  std::string name;          // final name in the parent
+  std::string staged;        // non-empty: created under this name, renamed to `name` when complete
+  bool fresh = false;        // created by this restore (staged, or inside a staged or fresh one)
+  std::string path;          // destination path, for messages
+  DirState* up = nullptr;    // its directory (null for a root)
+  DirState* root = nullptr;  // its root, always kept open
+  std::string rel;           // its path beneath the root as it is now (staged names included)
+  bool done = false;         // metadata set (and renamed into place when staged)
 };
 
 // Opens directory `name` beneath `parent`, creating it if missing, never following a symlink.
@@ -185,6 +189,17 @@ struct Restorer {
   std::vector<std::vector<std::pair<uint32_t, uint64_t>>> pieces;
   std::vector<uint32_t> file_crc;
   const bool as_root = geteuid() == 0;
+  // Directories beyond this many are closed after their creation and opened again beneath
+  // their root (openat2, no symlinks) whenever used: more than the open-file limit allows.
+  size_t max_kept = SIZE_MAX;
+  size_t kept = 0;
+  StatusOr<int> DirFd(const DirState& d, Fd& scratch) {
+    if (d.fd.valid()) return d.fd.get();
+    auto fd = OpenDirBeneath(d.root->fd.get(), d.rel);
+    if (!fd.ok()) return Status(fd.status().code(), d.path + ": " + fd.status().message());
+    scratch = std::move(*fd);
+    return scratch.get();
+  }
   // Temporary names are unique per run, so a file left by a killed restore never mixes with this one.
   const std::string run_id = RandomHex(4);
   std::string TempName(size_t node) const { return ".stb-restore-" + run_id + "-" + std::to_string(node) + ".tmp"; }
@@ -230,7 +245,9 @@ struct Restorer {
 
   StatusOr<Fd> Create(size_t node) {
     const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-    Fd fd(::openat(parent_of[node]->fd.get(), WriteName(node).c_str(), flags, CreateMode(node)));
+    Fd scratch;
+    ASSIGN_OR_RETURN(int dir, DirFd(*parent_of[node], scratch));
+    Fd fd(::openat(dir, WriteName(node).c_str(), flags, CreateMode(node)));
     if (!fd.valid()) return ErrnoStatus("creating " + tree.nodes[node].path, errno);
     created[node] = true;
     return fd;
@@ -256,7 +273,9 @@ struct Restorer {
       return sp;
     }
     if (it->second.fd) return it->second.fd;
-    Fd fd(::openat(parent_of[node]->fd.get(), WriteName(node).c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+    Fd scratch;
+    ASSIGN_OR_RETURN(int dir, DirFd(*parent_of[node], scratch));
+    Fd fd(::openat(dir, WriteName(node).c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
     struct stat st;
     if (!fd.valid()) return ErrnoStatus("reopening " + path, errno);
     if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("stat " + path, errno);
@@ -304,7 +323,7 @@ struct Restorer {
       Status st = Finalize(node, fd->get());
       if (!st.ok()) Fail(node, st.message());
     }
-    if (failed[node] && created[node]) ::unlinkat(parent_of[node]->fd.get(), WriteName(node).c_str(), 0);
+    if (failed[node] && created[node]) Remove(node);
   }
 
   // Sets metadata on the complete file and, for a temporary, renames it into place. Its size is
@@ -321,8 +340,12 @@ struct Restorer {
     if (CreateMode(node) != n.mode && ::fchmod(fd, n.mode) != 0) return ErrnoStatus("chmod " + n.path, errno);
     struct timespec ts[2] = {MtimeSpec(n.mtime_ns), MtimeSpec(n.mtime_ns)};
     if (::futimens(fd, ts) != 0) return ErrnoStatus("setting the time of " + n.path, errno);
-    if (!d.fresh && ::renameat(d.fd.get(), TempName(node).c_str(), d.fd.get(), BaseName(n.path).c_str()) != 0) {
-      return ErrnoStatus("renaming into " + n.path, errno);
+    if (!d.fresh) {
+      Fd scratch;
+      ASSIGN_OR_RETURN(int dir, DirFd(d, scratch));
+      if (::renameat(dir, TempName(node).c_str(), dir, BaseName(n.path).c_str()) != 0) {
+        return ErrnoStatus("renaming into " + n.path, errno);
+      }
     }
     if (start_writeback) (void)::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     if (want_crc) {
@@ -335,17 +358,26 @@ struct Restorer {
     return Status::Ok();
   }
 
+  void Remove(size_t node) {
+    Fd scratch;
+    auto dir = DirFd(*parent_of[node], scratch);
+    if (dir.ok()) ::unlinkat(*dir, WriteName(node).c_str(), 0);
+  }
+
   void CreateEmpty(size_t node) {
     auto fd = Create(node);
     Status st = fd.ok() ? Finalize(node, fd->get()) : fd.status();
     if (st.ok()) return;
     Fail(node, st.message());
-    if (created[node]) ::unlinkat(parent_of[node]->fd.get(), WriteName(node).c_str(), 0);
+    if (created[node]) Remove(node);
   }
 
   void CreateSymlink(size_t i) {
     const FileNode& n = tree.nodes[i];
-    const int dir = parent_of[i]->fd.get();
+    Fd scratch;
+    auto dirfd = DirFd(*parent_of[i], scratch);
+    if (!dirfd.ok()) return Fail(i, dirfd.status().message());
+    const int dir = *dirfd;
     const std::string name = BaseName(n.path);
     Status st;
     struct stat sb;
@@ -395,11 +427,21 @@ struct Restorer {
         DirState& d = dir_store.emplace_back();
         d.name = BaseName(n.path);
         d.path = DestPath(n.path);
-        Status st = OpenOrCreateDir(d, parent->fd.get(), parent->fresh, StagedName());
+        Fd scratch;
+        auto pfd = DirFd(*parent, scratch);
+        Status st = pfd.ok() ? OpenOrCreateDir(d, *pfd, parent->fresh, StagedName()) : pfd.status();
         if (!st.ok()) {
           Fail(i, st.message() + "; nothing was restored through it");
           dir_store.pop_back();
           continue;
+        }
+        d.up = parent;
+        d.root = parent->root;
+        d.rel = (parent->rel.empty() ? "" : parent->rel + "/") + (d.staged.empty() ? d.name : d.staged);
+        if (kept < max_kept) {
+          ++kept;
+        } else {
+          d.fd = Fd();
         }
         dirs[n.path] = &d;
       } else if (n.type == FileNode::Type::kSymlink) {
@@ -414,27 +456,38 @@ struct Restorer {
   // done; then a staged directory is renamed into place, never over a name that appeared
   // meanwhile.
   void FinishDir(DirState& d, const FileNode* n, size_t node) {
-    Status st;
-    if (n != nullptr) {
-      if (as_root) (void)::fchown(d.fd.get(), n->uid, n->gid);
-      if (::fchmod(d.fd.get(), n->mode) != 0) st = ErrnoStatus("chmod " + n->path, errno);
+    d.done = true;
+    Fd scratch;
+    auto fd = DirFd(d, scratch);
+    Status st = fd.status();
+    if (st.ok() && n != nullptr) {
+      if (as_root) (void)::fchown(*fd, n->uid, n->gid);
+      if (::fchmod(*fd, n->mode) != 0) st = ErrnoStatus("chmod " + n->path, errno);
       struct timespec ts[2] = {MtimeSpec(n->mtime_ns), MtimeSpec(n->mtime_ns)};
-      if (st.ok() && ::futimens(d.fd.get(), ts) != 0) st = ErrnoStatus("setting the time of " + n->path, errno);
+      if (st.ok() && ::futimens(*fd, ts) != 0) st = ErrnoStatus("setting the time of " + n->path, errno);
     }
-    d.fd = Fd();
+    scratch = Fd();
+    if (d.up != nullptr) d.fd = Fd();  // a root stays open: others are reopened beneath it
     if (st.ok() && !d.staged.empty()) st = RenameStaged(d);
     if (!st.ok()) Fail(node, st.message());
   }
 
   Status RenameStaged(const DirState& d) {
+    int parent = d.parent;
+    Fd scratch;
+    if (d.up != nullptr) {
+      auto up = DirFd(*d.up, scratch);
+      if (!up.ok()) return up.status();
+      parent = *up;
+    }
     const char* from = d.staged.c_str();
     const char* to = d.name.c_str();
-    if (::renameat2(d.parent, from, d.parent, to, RENAME_NOREPLACE) == 0) return Status::Ok();
+    if (::renameat2(parent, from, parent, to, RENAME_NOREPLACE) == 0) return Status::Ok();
     int err = errno;
     if (err == EINVAL || err == ENOSYS) {  // file systems without RENAME_NOREPLACE
       struct stat st;
-      if (::fstatat(d.parent, to, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
-        if (::renameat(d.parent, from, d.parent, to) == 0) return Status::Ok();
+      if (::fstatat(parent, to, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
+        if (::renameat(parent, from, parent, to) == 0) return Status::Ok();
         err = errno;
       } else {
         err = EEXIST;
@@ -513,13 +566,11 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
     dest[root.name] = it != opt.destinations.end() ? it->second : root.path;
   }
   uint64_t total_bytes = 0, files = 0;
-  size_t dir_count = dest.size();
   for (const auto& n : tree.nodes) {
     size_t slash = n.path.find('/');
     if (!IsSafeRelativePath(n.path) || !dest.count(n.path.substr(0, slash))) {
       return fail_all("refusing to restore: the backup holds an unsafe path '" + n.path + "'; nothing was written");
     }
-    if (n.type == FileNode::Type::kDir) ++dir_count;
     if (n.type == FileNode::Type::kFile) {
       ++files;
       total_bytes += n.size;
@@ -529,11 +580,8 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
     }
   }
   const size_t fd_limit = RaiseNoFileLimit();
-  if (dir_count + kSpareFds > fd_limit) {
-    return fail_all("refusing to restore: the backup has " + std::to_string(dir_count) +
-                    " directories and a restore keeps each open, but the open-file limit is " +
-                    std::to_string(fd_limit) + "; raise it (ulimit -n); nothing was written");
-  }
+  r.max_kept = fd_limit > kSpareFds + dest.size() ? fd_limit - kSpareFds : dest.size();
+  if (opt.max_open_dirs != 0) r.max_kept = std::min(r.max_kept, opt.max_open_dirs);
   progress.files_total += files;
   progress.bytes_total += total_bytes;
 
@@ -556,6 +604,8 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
         return fail_all("restore target " + st.message() + "; refusing to restore through it, nothing was written");
       }
     }
+    d.root = &d;
+    ++r.kept;
     r.dirs[name] = &d;
     r.root_dests.emplace(name, d.path);
   }
@@ -609,10 +659,10 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
   for (size_t i = tree.nodes.size(); i-- > 0;) {
     const FileNode& n = tree.nodes[i];
     auto it = n.type == FileNode::Type::kDir ? r.dirs.find(n.path) : r.dirs.end();
-    if (it != r.dirs.end() && it->second->fd.valid()) r.FinishDir(*it->second, &n, i);
+    if (it != r.dirs.end() && !it->second->done) r.FinishDir(*it->second, &n, i);
   }
   for (auto& d : r.dir_store) {  // roots the tree lists no directory for
-    if (d.fd.valid()) r.FinishDir(d, nullptr, SIZE_MAX);
+    if (!d.done) r.FinishDir(d, nullptr, SIZE_MAX);
   }
   if (opt.sync) {
     for (auto& fd : r.root_parents) (void)::syncfs(fd.get());

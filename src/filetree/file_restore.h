@@ -42,6 +42,9 @@ struct FileRestoreOptions {
   // Start writing each file back to disk as soon as it is complete (sync_file_range, not waiting),
   // so a caller's fsync of everything afterwards (PostgreSQL's at startup) finds little left to do.
   bool start_writeback = false;
+  // At most this many directories are kept open (0: as the open-file limit allows); the others
+  // are opened again beneath their root whenever used.
+  size_t max_open_dirs = 0;
   // Tests: runs once every file is written, before directories get their metadata and staged
   // ones are renamed into place.
   std::function<void()> before_finish;

@@ -60,6 +60,7 @@ class RestoreSafety : public ::testing::Test {
     FileRestoreOptions opt;
     opt.anchor = anchor;
     opt.before_finish = before_finish_;
+    opt.max_open_dirs = max_open_dirs_;
     for (const auto& r : loaded->roots) opt.destinations[r.name] = target_ + under + "/" + r.name;
     Progress p;
     return RestoreFiles(*repo_, *loaded, opt, p);
@@ -93,6 +94,7 @@ class RestoreSafety : public ::testing::Test {
   }
 
   std::function<void()> before_finish_;
+  size_t max_open_dirs_ = 0;
   std::string base_, target_;
   std::shared_ptr<Storage> storage_;
   std::unique_ptr<Repository> repo_;
@@ -341,6 +343,32 @@ TEST_F(RestoreSafety, SymlinkThatAppearedMeanwhileIsNotReplaced) {
   EXPECT_FALSE(r.success);
   EXPECT_TRUE(fs::is_symlink(target_ + "/saves/new"));
   EXPECT_FALSE(fs::exists(base_ + "/a.json"));
+}
+
+// With more directories than may be kept open, the others are opened again beneath their root
+// (staged names included) for every use, and the result is the same.
+TEST_F(RestoreSafety, DirectoriesBeyondTheOpenLimitAreReopened) {
+  fs::create_directories(target_ + "/saves/old");
+  max_open_dirs_ = 1;  // the root only
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"),
+             Dir("saves/new"),
+             Dir("saves/new/deeper"),
+             File("saves/new/deeper/a.json"),
+             File("saves/new/b.json"),
+             Dir("saves/old"),
+             File("saves/old/c.json")};
+  t.nodes[2].mode = 0701;
+  auto r = RoundTrip(t, "", "", 3);
+  ASSERT_TRUE(r.success) << r.report.dump();
+  EXPECT_EQ(Read(target_ + "/saves/new/deeper/a.json"), "pwned12");
+  EXPECT_EQ(Read(target_ + "/saves/new/b.json"), "pwned12");
+  EXPECT_EQ(Read(target_ + "/saves/old/c.json"), "pwned12");
+  struct stat st;
+  ASSERT_EQ(::stat((target_ + "/saves/new/deeper").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0701u);
+  EXPECT_TRUE(Leftovers(target_).empty());
 }
 
 }  // namespace
