@@ -69,6 +69,7 @@ struct DirState {
   DirState* root = nullptr;  // its root, always kept open
   std::string rel;           // its path beneath the root as it is now (staged names included)
   bool done = false;         // metadata set (and renamed into place when staged)
+  gid_t file_gid = 0;        // the group a file created in it gets (root only)
 };
 
 // Opens directory `name` beneath `parent`, creating it if missing, never following a symlink.
@@ -189,6 +190,15 @@ struct Restorer {
   std::vector<std::vector<std::pair<uint32_t, uint64_t>>> pieces;
   std::vector<uint32_t> file_crc;
   const bool as_root = geteuid() == 0;
+  const uid_t euid = geteuid();
+  // As root: the group new files in `d` get (its own in a setgid directory), so a file whose
+  // owner and group already match needs no chown. One fstat per directory, not per file.
+  void NoteGroup(DirState& d) {
+    struct stat st;
+    if (!as_root) return;
+    d.file_gid = static_cast<gid_t>(-1);  // unknown: always chown
+    if (d.fd.valid() && ::fstat(d.fd.get(), &st) == 0) d.file_gid = (st.st_mode & S_ISGID) ? st.st_gid : getegid();
+  }
   // Directories beyond this many are closed after their creation and opened again beneath
   // their root (openat2, no symlinks) whenever used: more than the open-file limit allows.
   size_t max_kept = SIZE_MAX;
@@ -335,8 +345,7 @@ struct Restorer {
                      std::to_string(n.size));
     }
     DirState& d = *parent_of[node];
-    // Always as root: a directory inherits a setgid parent's group, and so would the file.
-    if (as_root) (void)::fchown(fd, n.uid, n.gid);
+    if (as_root && (n.uid != euid || n.gid != d.file_gid)) (void)::fchown(fd, n.uid, n.gid);
     if (CreateMode(node) != n.mode && ::fchmod(fd, n.mode) != 0) return ErrnoStatus("chmod " + n.path, errno);
     struct timespec ts[2] = {MtimeSpec(n.mtime_ns), MtimeSpec(n.mtime_ns)};
     if (::futimens(fd, ts) != 0) return ErrnoStatus("setting the time of " + n.path, errno);
@@ -435,6 +444,7 @@ struct Restorer {
           dir_store.pop_back();
           continue;
         }
+        NoteGroup(d);
         d.up = parent;
         d.root = parent->root;
         d.rel = (parent->rel.empty() ? "" : parent->rel + "/") + (d.staged.empty() ? d.name : d.staged);
@@ -605,6 +615,7 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
       }
     }
     d.root = &d;
+    r.NoteGroup(d);
     ++r.kept;
     r.dirs[name] = &d;
     r.root_dests.emplace(name, d.path);

@@ -371,5 +371,25 @@ TEST_F(RestoreSafety, DirectoriesBeyondTheOpenLimitAreReopened) {
   EXPECT_TRUE(Leftovers(target_).empty());
 }
 
+// As root, a file created in a setgid directory (or a new directory beneath one) takes that
+// directory's group; the restore still gives it the group in the backup.
+TEST_F(RestoreSafety, FilesInASetgidDirectoryGetTheirOwnGroup) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (chown)";
+  fs::create_directories(target_ + "/saves");
+  ASSERT_EQ(::chown((target_ + "/saves").c_str(), 0, 4321), 0);
+  ASSERT_EQ(::chmod((target_ + "/saves").c_str(), 02775), 0);
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"), Dir("saves/new"), File("saves/new/a.json"), File("saves/b.json")};
+  for (auto& n : t.nodes) n.gid = getegid();
+  auto r = RoundTrip(t);
+  ASSERT_TRUE(r.success) << r.report.dump();
+  for (const char* f : {"/saves/new/a.json", "/saves/b.json"}) {
+    struct stat st;
+    ASSERT_EQ(::stat((target_ + f).c_str(), &st), 0);
+    EXPECT_EQ(st.st_gid, getegid()) << f;
+  }
+}
+
 }  // namespace
 }  // namespace stb
