@@ -1,19 +1,22 @@
 // Restores one file component from its tree into target directories, never writing outside
 // them: every path is validated first, and directories are opened beneath the target without
-// following symlinks. Each file is written to a temporary name and renamed when complete;
-// its content is verified against the blob ids on the way (HMAC of every chunk).
+// following symlinks. A directory the restore creates is staged (made under a temporary name,
+// renamed into place when complete) and files in it are created in place; files in existing
+// directories are written to a temporary name and renamed. Content is verified against the blob
+// ids on the way (HMAC of every chunk).
 //
 // What is trusted: a destination's parent path (or the `anchor` it lies beneath) is configured by
 // the operator and resolved as given, symlinks included (created if missing). The destination's
 // own last element, every element between the anchor and it, and everything beneath belong to
 // the account whose files are restored (the game's account owns its saves directory), which may
 // swap them for symlinks at any time. So each of those is created with mkdirat and opened with
-// O_NOFOLLOW|O_DIRECTORY from its parent's descriptor, every directory below with openat2
-// (RESOLVE_NO_SYMLINKS|RESOLVE_BENEATH), temporaries with O_EXCL|O_NOFOLLOW, and owner, mode and
+// O_NOFOLLOW|O_DIRECTORY from its parent's descriptor (kept open to the end), files with
+// O_EXCL|O_NOFOLLOW, staged directories renamed with RENAME_NOREPLACE, and owner, mode and
 // times are applied through descriptors. A symlink or a non-directory where a directory of the
 // restore should be is an error naming the path, and nothing is written through it.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -39,6 +42,12 @@ struct FileRestoreOptions {
   // Start writing each file back to disk as soon as it is complete (sync_file_range, not waiting),
   // so a caller's fsync of everything afterwards (PostgreSQL's at startup) finds little left to do.
   bool start_writeback = false;
+  // At most this many directories are kept open (0: as the open-file limit allows); the others
+  // are opened again beneath their root whenever used.
+  size_t max_open_dirs = 0;
+  // Tests: runs once every file is written, before directories get their metadata and staged
+  // ones are renamed into place.
+  std::function<void()> before_finish;
 };
 
 struct FileRestoreResult {

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "filetree/file_backup.h"
 #include "repository/blob_saver.h"
@@ -31,14 +32,22 @@ class RestoreSafety : public ::testing::Test {
   void TearDown() override { fs::remove_all(base_); }
 
   // Stores tree and content through the repository, loads it back and restores it.
-  FileRestoreResult RoundTrip(Tree tree, const std::string& anchor = "", const std::string& under = "") {
+  // With `blobs` > 1, each file is that many blobs ("pwned", "0", "1", ...).
+  FileRestoreResult RoundTrip(Tree tree, const std::string& anchor = "", const std::string& under = "",
+                              size_t blobs = 1) {
     BlobSaver saver(*repo_, 1);
     Bytes content = ToBytes("pwned");
-    Id id = *saver.Save(BlobType::kData, content.data(), content.size());
+    std::vector<Id> blob_ids = {*saver.Save(BlobType::kData, content.data(), content.size())};
+    size_t size = content.size();
+    for (size_t b = 1; b < blobs; ++b) {
+      Bytes more = ToBytes(std::to_string(b));
+      blob_ids.push_back(*saver.Save(BlobType::kData, more.data(), more.size()));
+      size += more.size();
+    }
     for (auto& n : tree.nodes) {
       if (n.type == FileNode::Type::kFile) {
-        n.content = {id};
-        n.size = content.size();
+        n.content = blob_ids;
+        n.size = size;
       }
     }
     auto ids = SaveTree(*repo_, saver, tree);
@@ -50,6 +59,8 @@ class RestoreSafety : public ::testing::Test {
     EXPECT_TRUE(loaded.ok());
     FileRestoreOptions opt;
     opt.anchor = anchor;
+    opt.before_finish = before_finish_;
+    opt.max_open_dirs = max_open_dirs_;
     for (const auto& r : loaded->roots) opt.destinations[r.name] = target_ + under + "/" + r.name;
     Progress p;
     return RestoreFiles(*repo_, *loaded, opt, p);
@@ -69,6 +80,25 @@ class RestoreSafety : public ::testing::Test {
     return n;
   }
 
+  // Names under dir (recursively) that start with ".stb-restore-": what a restore left behind.
+  static std::set<std::string> Leftovers(const std::string& dir) {
+    std::set<std::string> out;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+      if (e.path().filename().string().rfind(".stb-restore-", 0) == 0) out.insert(e.path().string());
+    }
+    return out;
+  }
+  static unsigned ModeOf(const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 ? st.st_mode & 07777 : 0;
+  }
+  static std::string Read(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  std::function<void()> before_finish_;
+  size_t max_open_dirs_ = 0;
   std::string base_, target_;
   std::shared_ptr<Storage> storage_;
   std::unique_ptr<Repository> repo_;
@@ -187,6 +217,178 @@ TEST_F(RestoreSafety, OrdinaryTreeRestores) {
   std::string s;
   in >> s;
   EXPECT_EQ(s, "pwned");
+}
+
+// A directory the restore creates beneath an existing one is staged and renamed into place
+// complete, with its mode and time; nothing is left under a temporary name.
+TEST_F(RestoreSafety, StagedDirectoryIsRenamedIntoPlace) {
+  fs::create_directories(target_ + "/saves");
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"), Dir("saves/new"), Dir("saves/new/deeper"), File("saves/new/deeper/a.json"),
+             File("saves/new/b.json")};
+  t.nodes[1].mode = 0750;
+  t.nodes[1].mtime_ns = 1700000000123456789;
+  // Every file is written, yet the final name is absent: the tree sits in one staged directory.
+  bool hook_ran = false;
+  before_finish_ = [&] {
+    hook_ran = true;
+    EXPECT_FALSE(fs::exists(target_ + "/saves/new"));
+    auto staged = Leftovers(target_);
+    ASSERT_EQ(staged.size(), 1u);
+    EXPECT_EQ(Read(*staged.begin() + "/deeper/a.json"), "pwned");
+  };
+  auto r = RoundTrip(t);
+  ASSERT_TRUE(r.success) << r.report.dump();
+  EXPECT_TRUE(hook_ran);
+  EXPECT_EQ(Read(target_ + "/saves/new/deeper/a.json"), "pwned");
+  EXPECT_EQ(Read(target_ + "/saves/new/b.json"), "pwned");
+  struct stat st;
+  ASSERT_EQ(::stat((target_ + "/saves/new").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1700000000);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 123456789);
+  EXPECT_TRUE(Leftovers(target_).empty());
+}
+
+// A new root (restore into an empty target) is staged too, and every file is complete.
+TEST_F(RestoreSafety, NewRootIsStagedAndRenamed) {
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"), File("saves/a.json")};
+  t.nodes[0].mode = 0711;
+  auto r = RoundTrip(t);
+  ASSERT_TRUE(r.success) << r.report.dump();
+  EXPECT_EQ(Read(target_ + "/saves/a.json"), "pwned");
+  EXPECT_EQ(ModeOf(target_ + "/saves"), 0711u);
+  EXPECT_TRUE(Leftovers(base_).empty());
+}
+
+// Existing directories keep files written through temporaries: an existing file is replaced
+// whole (new inode), and an unrelated file there is kept.
+TEST_F(RestoreSafety, ExistingDirectoryStillUsesTemporaries) {
+  fs::create_directories(target_ + "/saves/a");
+  { std::ofstream(target_ + "/saves/a/b.json") << "old content"; }
+  { std::ofstream(target_ + "/saves/a/keep.json") << "keep"; }
+  struct stat before;
+  ASSERT_EQ(::stat((target_ + "/saves/a/b.json").c_str(), &before), 0);
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"), Dir("saves/a"), File("saves/a/b.json")};
+  auto r = RoundTrip(t);
+  ASSERT_TRUE(r.success) << r.report.dump();
+  EXPECT_EQ(Read(target_ + "/saves/a/b.json"), "pwned");
+  EXPECT_EQ(Read(target_ + "/saves/a/keep.json"), "keep");
+  struct stat after;
+  ASSERT_EQ(::stat((target_ + "/saves/a/b.json").c_str(), &after), 0);
+  EXPECT_NE(before.st_ino, after.st_ino);  // renamed over, not rewritten in place
+  EXPECT_TRUE(Leftovers(target_).empty());
+}
+
+// A symlink planted at a file's final name in an existing directory is replaced by the rename,
+// never written through.
+TEST_F(RestoreSafety, SymlinkPlantedAtAFileNameIsNotFollowed) {
+  fs::create_directories(base_ + "/outside");
+  { std::ofstream(base_ + "/outside/victim") << "victim"; }
+  fs::create_directories(target_ + "/saves");
+  fs::create_symlink(base_ + "/outside/victim", target_ + "/saves/a.json");
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"), File("saves/a.json")};
+  auto r = RoundTrip(t);
+  ASSERT_TRUE(r.success) << r.report.dump();
+  EXPECT_EQ(Read(base_ + "/outside/victim"), "victim");
+  EXPECT_FALSE(fs::is_symlink(target_ + "/saves/a.json"));
+  EXPECT_EQ(Read(target_ + "/saves/a.json"), "pwned");
+}
+
+// A file of several blobs is written whole through one descriptor.
+TEST_F(RestoreSafety, FileOfSeveralBlobsRestores) {
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"), Dir("saves/a"), File("saves/a/big.json"), File("saves/a/big2.json")};
+  auto r = RoundTrip(t, "", "", 4);
+  ASSERT_TRUE(r.success) << r.report.dump();
+  EXPECT_EQ(Read(target_ + "/saves/a/big.json"), "pwned123");
+  EXPECT_EQ(Read(target_ + "/saves/a/big2.json"), "pwned123");
+  EXPECT_TRUE(Leftovers(target_).empty());
+}
+
+// A directory appearing at a staged directory's final name while the restore runs (planted, or
+// a concurrent restore) is not replaced: the error names the path, and the restored directory
+// is left under its staged name for the operator.
+TEST_F(RestoreSafety, NameThatAppearedMeanwhileFailsTheStagedRename) {
+  fs::create_directories(target_ + "/saves");
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"), Dir("saves/new"), File("saves/new/a.json")};
+  before_finish_ = [&] { fs::create_directory(target_ + "/saves/new"); };
+  auto r = RoundTrip(t);
+  EXPECT_FALSE(r.success);
+  EXPECT_NE(r.report["error"].get<std::string>().find(target_ + "/saves/new: appeared during the restore"),
+            std::string::npos)
+      << r.report.dump();
+  EXPECT_TRUE(fs::is_empty(target_ + "/saves/new"));
+  auto left = Leftovers(target_);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(Read(*left.begin() + "/a.json"), "pwned");
+}
+
+// A symlink planted at a staged directory's final name is not replaced either.
+TEST_F(RestoreSafety, SymlinkThatAppearedMeanwhileIsNotReplaced) {
+  fs::create_directories(target_ + "/saves");
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"), Dir("saves/new"), File("saves/new/a.json")};
+  before_finish_ = [&] { fs::create_directory_symlink(base_, target_ + "/saves/new"); };
+  auto r = RoundTrip(t);
+  EXPECT_FALSE(r.success);
+  EXPECT_TRUE(fs::is_symlink(target_ + "/saves/new"));
+  EXPECT_FALSE(fs::exists(base_ + "/a.json"));
+}
+
+// With more directories than may be kept open, the others are opened again beneath their root
+// (staged names included) for every use, and the result is the same.
+TEST_F(RestoreSafety, DirectoriesBeyondTheOpenLimitAreReopened) {
+  fs::create_directories(target_ + "/saves/old");
+  max_open_dirs_ = 1;  // the root only
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"),
+             Dir("saves/new"),
+             Dir("saves/new/deeper"),
+             File("saves/new/deeper/a.json"),
+             File("saves/new/b.json"),
+             Dir("saves/old"),
+             File("saves/old/c.json")};
+  t.nodes[2].mode = 0701;
+  auto r = RoundTrip(t, "", "", 3);
+  ASSERT_TRUE(r.success) << r.report.dump();
+  EXPECT_EQ(Read(target_ + "/saves/new/deeper/a.json"), "pwned12");
+  EXPECT_EQ(Read(target_ + "/saves/new/b.json"), "pwned12");
+  EXPECT_EQ(Read(target_ + "/saves/old/c.json"), "pwned12");
+  EXPECT_EQ(ModeOf(target_ + "/saves/new/deeper"), 0701u);
+  EXPECT_TRUE(Leftovers(target_).empty());
+}
+
+// As root, a file created in a setgid directory (or a new directory beneath one) takes that
+// directory's group; the restore still gives it the group in the backup.
+TEST_F(RestoreSafety, FilesInASetgidDirectoryGetTheirOwnGroup) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (chown)";
+  fs::create_directories(target_ + "/saves");
+  ASSERT_EQ(::chown((target_ + "/saves").c_str(), 0, 4321), 0);
+  ASSERT_EQ(::chmod((target_ + "/saves").c_str(), 02775), 0);
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"), Dir("saves/new"), File("saves/new/a.json"), File("saves/b.json")};
+  for (auto& n : t.nodes) n.gid = getegid();
+  auto r = RoundTrip(t);
+  ASSERT_TRUE(r.success) << r.report.dump();
+  for (const char* f : {"/saves/new/a.json", "/saves/b.json"}) {
+    struct stat st;
+    ASSERT_EQ(::stat((target_ + f).c_str(), &st), 0);
+    EXPECT_EQ(st.st_gid, getegid()) << f;
+  }
 }
 
 }  // namespace
