@@ -1,5 +1,7 @@
 #include "redisstream/aof_writer.h"
 
+#include "redisstream/segment_fixture.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -12,25 +14,8 @@
 namespace stb {
 namespace {
 
-std::string Cmd(std::initializer_list<std::string> args) {
-  std::string s = "*" + std::to_string(args.size()) + "\r\n";
-  for (const auto& a : args) s += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
-  return s;
-}
-
-RedisStreamObject Seg(uint64_t start, int32_t db, std::vector<std::pair<std::string, int64_t>> batches) {
-  RedisStreamObject o;
-  o.start = start;
-  o.db = db;
-  for (const auto& [bytes, ms] : batches) {
-    o.raw.insert(o.raw.end(), bytes.begin(), bytes.end());
-    o.time_index.push_back({static_cast<uint32_t>(o.raw.size()), ms});
-  }
-  o.end = start + o.raw.size();
-  o.first_arrival_ms = batches.front().second;
-  o.last_arrival_ms = batches.back().second;
-  return o;
-}
+using testing::Cmd;
+using testing::Seg;
 
 TEST(AofIncrEncoder, ByteExactSmallStream) {
   const std::string set_k = Cmd({"SET", "k", "v"});
@@ -39,8 +24,8 @@ TEST(AofIncrEncoder, ByteExactSmallStream) {
   const std::string ack = Cmd({"REPLCONF", "GETACK", "*"});
   // The second SET is cut in two across the segments.
   const std::string first = ping + set_k + ack + set_k2.substr(0, 7);
-  RedisStreamObject a = Seg(1000, 3, {{ping + set_k, 1000500}, {ack + set_k2.substr(0, 7), 1000900}});
-  RedisStreamObject b = Seg(a.end, 3, {{set_k2.substr(7), 1001700}, {Cmd({"DEL", "k"}), 1002000}});
+  RedisStreamObject a = Seg(1000, 3, 0, {{ping + set_k, 1000500}, {ack + set_k2.substr(0, 7), 1000900}});
+  RedisStreamObject b = Seg(a.end, 3, 0, {{set_k2.substr(7), 1001700}, {Cmd({"DEL", "k"}), 1002000}});
   AofIncrEncoder enc(1000, b.end - Cmd({"DEL", "k"}).size());
   std::string out;
   ASSERT_TRUE(enc.Add(a, out).ok());
@@ -52,7 +37,7 @@ TEST(AofIncrEncoder, ByteExactSmallStream) {
 TEST(AofIncrEncoder, StartsAtTheBaseAndKeepsTheStreamsOwnSelect) {
   const std::string sel = Cmd({"SELECT", "5"});
   const std::string set_k = Cmd({"SET", "k", "v"});
-  RedisStreamObject a = Seg(0, -1, {{set_k + sel + set_k, 2000}});
+  RedisStreamObject a = Seg(0, -1, 0, {{set_k + sel + set_k, 2000}});
   AofIncrEncoder from_select(set_k.size(), a.end);
   std::string out;
   ASSERT_TRUE(from_select.Add(a, out).ok());
@@ -73,10 +58,10 @@ TEST(AofIncrEncoder, RefusesAHoleAndBadBytes) {
   const std::string set_k = Cmd({"SET", "k", "v"});
   AofIncrEncoder enc(0, 1000);
   std::string out;
-  ASSERT_TRUE(enc.Add(Seg(0, 0, {{set_k, 1000}}), out).ok());
-  EXPECT_FALSE(enc.Add(Seg(set_k.size() + 1, 0, {{set_k, 1000}}), out).ok());
+  ASSERT_TRUE(enc.Add(Seg(0, 0, 0, {{set_k, 1000}}), out).ok());
+  EXPECT_FALSE(enc.Add(Seg(set_k.size() + 1, 0, 0, {{set_k, 1000}}), out).ok());
   AofIncrEncoder bad(0, 1000);
-  EXPECT_FALSE(bad.Add(Seg(0, 0, {{"PING\r\n", 1000}}), out).ok());
+  EXPECT_FALSE(bad.Add(Seg(0, 0, 0, {{"PING\r\n", 1000}}), out).ok());
 }
 
 std::string ReadAll(const std::filesystem::path& p) {

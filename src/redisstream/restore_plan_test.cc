@@ -1,5 +1,7 @@
 #include "redisstream/restore_plan.h"
 
+#include "redisstream/segment_fixture.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -10,28 +12,8 @@ namespace {
 const std::string kReplA(40, 'a');
 const std::string kReplB(40, 'b');
 
-std::string Cmd(std::initializer_list<std::string> args) {
-  std::string s = "*" + std::to_string(args.size()) + "\r\n";
-  for (const auto& a : args) s += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
-  return s;
-}
-
-// A segment from batches (bytes, arrival ms): one time-index entry at the end of each batch.
-RedisStreamObject Seg(uint64_t start, int32_t db, uint32_t depth,
-                      std::vector<std::pair<std::string, int64_t>> batches) {
-  RedisStreamObject o;
-  o.start = start;
-  o.db = db;
-  o.multi_depth = depth;
-  for (const auto& [bytes, ms] : batches) {
-    o.raw.insert(o.raw.end(), bytes.begin(), bytes.end());
-    o.time_index.push_back({static_cast<uint32_t>(o.raw.size()), ms});
-  }
-  o.end = start + o.raw.size();
-  o.first_arrival_ms = batches.front().second;
-  o.last_arrival_ms = batches.back().second;
-  return o;
-}
+using testing::Cmd;
+using testing::Seg;
 
 struct World {
   std::vector<RedisPlanChain> chains;
