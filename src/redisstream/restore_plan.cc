@@ -18,6 +18,19 @@ std::string FormatRedisTimeMs(int64_t ms) {
   return buf;
 }
 
+nlohmann::json RedisRestoreReport(const RedisRestorePlan& plan, uint64_t replayed_commands) {
+  nlohmann::json r;
+  r["recovered_to"] = {
+      {"time", FormatRedisTimeMs(plan.recovered_ms)}, {"offset", plan.cut}, {"replid", plan.recovered_replid}};
+  r["base"] = {{"from", plan.base_from}, {"offset", plan.base_offset}};
+  r["chain"] = plan.chain;
+  r["replayed_bytes"] = plan.replayed_bytes;
+  r["replayed_commands"] = replayed_commands;
+  r["lost_interval_seconds"] = plan.lost_interval_seconds ? nlohmann::json(*plan.lost_interval_seconds) : nullptr;
+  r["warnings"] = plan.warnings;
+  return r;
+}
+
 int64_t RedisArrivalAt(const RedisStreamObject& seg, uint64_t offset) {
   if (offset <= seg.start) return seg.first_arrival_ms;
   for (const auto& e : seg.time_index) {

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/status.h"
 #include "repository/redis_stream_store.h"
 
@@ -73,6 +75,11 @@ StatusOr<RedisSegmentCut> CutInSegment(const RedisStreamObject& seg,
 
 // Arrival time of the byte just before `offset` in the segment (its time index).
 int64_t RedisArrivalAt(const RedisStreamObject& seg, uint64_t offset);
+
+// The restore report's stream part: recovered_to {time, offset, replid}, base {from, offset},
+// replayed_bytes, replayed_commands (counted by the AOF encoder), lost_interval_seconds (null when
+// no link-lost event follows), warnings.
+nlohmann::json RedisRestoreReport(const RedisRestorePlan& plan, uint64_t replayed_commands);
 
 // "2026-11-29T10:01:02.345Z".
 std::string FormatRedisTimeMs(int64_t ms);

@@ -247,6 +247,23 @@ TEST(RestorePlan, LostIntervalIsTheFirstLinkLostAfterTheRecoveredPoint) {
   EXPECT_DOUBLE_EQ(*p->lost_interval_seconds, 2.5);
 }
 
+TEST(RestorePlan, ReportFields) {
+  World w = OneChain();
+  auto p = w.Plan({}, {{"backup-7", kReplA, 100 + Cmd({"SELECT", "0"}).size(), 0}});
+  ASSERT_TRUE(p.ok());
+  const auto r = RedisRestoreReport(*p, 4);
+  EXPECT_EQ(r["recovered_to"]["time"], "1970-01-01T00:00:06.000Z");
+  EXPECT_EQ(r["recovered_to"]["offset"], p->cut);
+  EXPECT_EQ(r["recovered_to"]["replid"], kReplA);
+  EXPECT_EQ(r["base"]["from"], "backup-7");
+  EXPECT_EQ(r["base"]["offset"], 123u);
+  EXPECT_EQ(r["replayed_bytes"], p->cut - 123);
+  EXPECT_EQ(r["replayed_commands"], 4u);
+  EXPECT_TRUE(r["lost_interval_seconds"].is_null());
+  w.chains[0].events = {{RedisChainEvent::kLinkLost, 7000, 0, 0, "", ""}};
+  EXPECT_EQ(RedisRestoreReport(*w.Plan({}), 0)["lost_interval_seconds"], 1.0);
+}
+
 TEST(RestorePlan, CorruptSegmentIsAnError) {
   World w = OneChain();
   w.objects[w.chains[0].segments[0].name].raw[0] = 'x';
