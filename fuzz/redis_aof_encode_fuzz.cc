@@ -17,7 +17,7 @@ stb::RedisStreamObject Seg(uint64_t start, const uint8_t* p, size_t n, int64_t m
   o.raw.assign(p, p + n);
   o.end = start + n;
   o.first_arrival_ms = o.last_arrival_ms = ms;
-  if (n > 0) o.time_index.push_back({static_cast<uint32_t>(n), ms});
+  if (n > 0) o.time_index.push_back({0, ms});
   return o;
 }
 }  // namespace

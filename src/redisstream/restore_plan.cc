@@ -33,18 +33,22 @@ nlohmann::json RedisRestoreReport(const RedisRestorePlan& plan, uint64_t replaye
 
 int64_t RedisArrivalAt(const RedisStreamObject& seg, uint64_t offset) {
   if (offset <= seg.start) return seg.first_arrival_ms;
+  const uint64_t last_byte = offset - 1 - seg.start;
+  int64_t ms = seg.first_arrival_ms;
   for (const auto& e : seg.time_index) {
-    if (seg.start + e.offset >= offset) return e.arrival_ms;
+    if (e.offset > last_byte) break;
+    ms = e.arrival_ms;
   }
-  return seg.last_arrival_ms;
+  return ms;
 }
 
 StatusOr<RedisSegmentCut> CutInSegment(const RedisStreamObject& seg, int64_t limit_ms) {
-  uint64_t limit = seg.raw.size();
-  if (limit_ms != std::numeric_limits<int64_t>::max()) {
-    limit = 0;
-    for (const auto& e : seg.time_index) {
-      if (e.arrival_ms <= limit_ms) limit = std::min<uint64_t>(e.offset, seg.raw.size());
+  // The bytes that had arrived by limit_ms: those before the first batch that arrived later.
+  uint64_t limit = seg.first_arrival_ms <= limit_ms ? seg.raw.size() : 0;
+  for (const auto& e : seg.time_index) {
+    if (e.arrival_ms > limit_ms) {
+      limit = std::min<uint64_t>(e.offset, limit);
+      break;
     }
   }
   RedisSegmentCut cut;

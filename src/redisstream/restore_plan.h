@@ -63,8 +63,9 @@ StatusOr<RedisRestorePlan> PlanRedisRestore(const std::vector<RedisPlanChain>& c
                                             const std::vector<RedisSnapshotBase>& snapshots,
                                             const RedisRestoreTarget& target, const RedisSegmentLoader& load);
 
-// The last command end in the segment whose bytes had all arrived by limit_ms (by its time index;
-// an entry {o, t}: the bytes before S+o had arrived at t) and where no MULTI is open.
+// The last command end in the segment whose bytes had all arrived by limit_ms and where no MULTI
+// is open. Time index as the capture writes it: an entry {o, t} says the batch read at t (batches
+// within REDIS_STREAM_TIME_RESOLUTION_MS coalesced into it) starts at S+o.
 struct RedisSegmentCut {
   bool found = false;  // false: every boundary up to the limit lies inside MULTI
   uint64_t offset = 0;
@@ -73,7 +74,8 @@ struct RedisSegmentCut {
 StatusOr<RedisSegmentCut> CutInSegment(const RedisStreamObject& seg,
                                        int64_t limit_ms = std::numeric_limits<int64_t>::max());
 
-// Arrival time of the byte just before `offset` in the segment (its time index).
+// Arrival time of the byte just before `offset` in the segment (its time index; the segment's
+// first arrival at its start).
 int64_t RedisArrivalAt(const RedisStreamObject& seg, uint64_t offset);
 
 // The restore report's stream part: recovered_to {time, offset, replid}, base {from, offset},

@@ -1,5 +1,5 @@
 // Test helpers for the restore's tests: RESP commands and stream segments built from batches of
-// bytes with their arrival times (one time-index entry at the end of each batch).
+// bytes with their arrival times (one time-index entry at the start of each batch, as the capture writes).
 #pragma once
 
 #include <initializer_list>
@@ -24,8 +24,8 @@ inline RedisStreamObject Seg(uint64_t start, int32_t db, uint32_t depth,
   o.db = db;
   o.multi_depth = depth;
   for (const auto& [bytes, ms] : batches) {
-    o.raw.insert(o.raw.end(), bytes.begin(), bytes.end());
     o.time_index.push_back({static_cast<uint32_t>(o.raw.size()), ms});
+    o.raw.insert(o.raw.end(), bytes.begin(), bytes.end());
   }
   o.end = start + o.raw.size();
   o.first_arrival_ms = batches.front().second;

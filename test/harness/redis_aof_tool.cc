@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   seg.raw.assign(stream.begin(), stream.end());
   seg.end = seg.raw.size();
   seg.first_arrival_ms = seg.last_arrival_ms = argc > 5 ? std::atoll(argv[5]) : 1700000000000;
-  seg.time_index.push_back({static_cast<uint32_t>(seg.raw.size()), seg.last_arrival_ms});
+  seg.time_index.push_back({0, seg.last_arrival_ms});
   AofIncrEncoder enc(0, seg.end);
   std::string incr;
   Status st = enc.Add(seg, incr);
