@@ -8,7 +8,8 @@ TOOL=$(dirname "$BIN")/test/redis_aof_tool
 [ -x "$TOOL" ] || fail "redis_aof_tool is not built (ninja redis_aof_tool)"
 command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"' EXIT
+# Servers are stopped (and waited for: they write to $W until they exit) before $W is removed.
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$W"' EXIT
 
 start() {  # DIR PORT [ARGS...]: a private server on the loopback, waited for until loaded
   local dir=$1 port=$2; shift 2
