@@ -59,6 +59,8 @@ stream = (resp_cmd(b"SELECT", b"0") + resp_cmd(b"SET", b"k", b"v\r\n") + resp_cm
 seed("redis_resp_stream", "commands", b"\x03" + stream)
 seed("redis_resp_stream", "bytewise", b"\x00" + stream)
 seed("redis_resp_stream", "truncated", b"\x05" + stream[:-3])
+seed("redis_aof_encode", "commands", b"\x10" + stream)
+seed("redis_aof_encode", "multi", b"\x07" + resp_cmd(b"MULTI") + resp_cmd(b"INCR", b"c") + resp_cmd(b"EXEC") + resp_cmd(b"PING"))
 seed("redis_psync_reply", "fullresync", "+FULLRESYNC 591d2b67626d3d07f0a9c6534de839de439d0aac 1234")
 seed("redis_psync_reply", "continue", "+CONTINUE 591d2b67626d3d07f0a9c6534de839de439d0aac")
 seed("redis_psync_reply", "continue_same", "+CONTINUE")
