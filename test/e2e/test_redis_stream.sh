@@ -11,7 +11,7 @@ cap=""
 cleanup() {
   [ -n "$cap" ] && kill -9 "$cap" 2>/dev/null || true
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$W"
+  [ -n "${KEEP:-}" ] && { cp -r "$W" /tmp/rs-keep; }; rm -rf "$W"
 }
 trap cleanup EXIT
 P=$(free_port)
@@ -20,7 +20,7 @@ start_redis() {
   mkdir -p "$W/redis"
   rm -f "$W/redis/redis.pid"
   redis-server --port "$P" --bind 127.0.0.1 --dir "$W/redis" --save "" --appendonly no --requirepass "$PW" \
-    --daemonize yes --pidfile "$W/redis/redis.pid" --logfile "$W/redis/redis.log"
+    --repl-diskless-sync-delay 0 --daemonize yes --pidfile "$W/redis/redis.pid" --logfile "$W/redis/redis.log"
   for _ in $(seq 1 100); do
     [ -s "$W/redis/redis.pid" ] && rcli PING 2>/dev/null | grep -q PONG && break
     sleep 0.05
@@ -35,6 +35,14 @@ start_capture() {
   "$BIN" redis-stream >>"$W/cap.out" 2>&1 &
   cap=$!
 }
+wait_chains() {  # wait_chains N: until N chains have their meta
+  for _ in $(seq 1 150); do
+    "$BIN" redis-stream --status >"$W/status.json" 2>/dev/null &&
+      [ "$(json "$W/status.json" "sum(c['has_meta'] for c in r['chains'])")" = "$1" ] && return 0
+    sleep 0.2
+  done
+  fail "no chain $1 within 30 s: $(tail -5 "$W/cap.out")"
+}
 status() { "$BIN" redis-stream --status >"$W/status.json" || fail "redis-stream --status: $(cat "$W/status.json")"; }
 export REDIS_HOST=127.0.0.1 REDIS_PORT=$P REDIS_PASSWORD=$PW REDIS_STREAM_INTERVAL=1
 
@@ -42,6 +50,7 @@ start_redis
 rcli SET before-capture 1 >/dev/null
 "$BIN" init >/dev/null
 start_capture
+wait_chains 1
 heartbeat 3
 sleep 1.5
 kill -TERM "$cap"
@@ -89,11 +98,7 @@ kill -9 "$(cat "$W/redis/redis.pid")"
 sleep 1
 start_redis
 rcli SET after-restart 1 >/dev/null
-for _ in $(seq 1 100); do
-  status
-  [ "$(json "$W/status.json" "len(r['chains'])")" = 2 ] && break
-  sleep 0.2
-done
+wait_chains 2
 heartbeat 1
 sleep 1.5
 kill -TERM "$cap"
