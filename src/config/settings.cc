@@ -331,8 +331,9 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   }
   if (const char* v = std::getenv("BACKUP_STREAMS")) s.streams = SplitList(v, ',');
   for (const auto& name : s.streams) {
-    if (name != "wal-receive") {
-      return InvalidArgument("BACKUP_STREAMS names '" + name + "': the streams `schedule` can run are wal-receive");
+    if (name != "wal-receive" && name != "redis-stream") {
+      return InvalidArgument("BACKUP_STREAMS names '" + name +
+                             "': the streams `schedule` can run are wal-receive and redis-stream");
     }
   }
   if (s.schedule_overlap != "skip" && s.schedule_overlap != "wait") {
