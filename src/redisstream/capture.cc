@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "components/redis/resp.h"
 #include "core/parse.h"
 
 namespace stb {
@@ -21,19 +22,10 @@ bool Retryable(const Status& s) { return s.code() == Code::kUnavailable || s.cod
 
 StatusOr<RedisServerInfo> ParseRedisServerInfo(std::string_view text) {
   RedisServerInfo info;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const size_t colon = line.find(':');
-    if (colon == std::string_view::npos || line.size() > 1024) continue;
-    const std::string_view key = line.substr(0, colon), value = line.substr(colon + 1);
-    if (key == "redis_version") info.version = std::string(value.substr(0, 32));
-    if (key == "run_id") info.run_id = std::string(value.substr(0, 64));
-    if (key == "role") info.role = std::string(value.substr(0, 16));
+  for (const auto& [key, value] : ParseInfo(std::string(text))) {
+    if (key == "redis_version") info.version = value.substr(0, 32);
+    if (key == "run_id") info.run_id = value.substr(0, 64);
+    if (key == "role") info.role = value.substr(0, 16);
     if (key == "cluster_enabled") info.cluster = value == "1";
   }
   if (info.version.empty()) return Corrupt("INFO did not name redis_version");

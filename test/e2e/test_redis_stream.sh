@@ -43,6 +43,11 @@ wait_chains() {  # wait_chains N: until N chains have their meta
   done
   fail "no chain $1 within 30 s: $(tail -5 "$W/cap.out")"
 }
+stop_capture() {  # stop_capture WHEN: SIGTERM, exit 0 expected
+  kill -TERM "$cap"
+  wait "$cap" || fail "redis-stream did not exit 0 on SIGTERM $1: $(tail -5 "$W/cap.out")"
+  cap=""
+}
 status() { "$BIN" redis-stream --status >"$W/status.json" || fail "redis-stream --status: $(cat "$W/status.json")"; }
 export REDIS_HOST=127.0.0.1 REDIS_PORT=$P REDIS_PASSWORD=$PW REDIS_STREAM_INTERVAL=1
 
@@ -53,9 +58,7 @@ start_capture
 wait_chains 1
 heartbeat 3
 sleep 1.5
-kill -TERM "$cap"
-wait "$cap" || fail "redis-stream did not exit 0 on SIGTERM: $(cat "$W/cap.out")"
-cap=""
+stop_capture "(first run)"
 grep -q "$PW" "$W/cap.out" "$BACKUP_LOG_DIR"/redis-stream.log && fail "the password reached the output or log"
 status
 [ "$(json "$W/status.json" "len(r['chains'])")" = 1 ] || fail "one chain expected: $(cat "$W/status.json")"
@@ -101,9 +104,7 @@ rcli SET after-restart 1 >/dev/null
 wait_chains 2
 heartbeat 1
 sleep 1.5
-kill -TERM "$cap"
-wait "$cap" || fail "redis-stream did not exit 0 after the restart: $(tail -5 "$W/cap.out")"
-cap=""
+stop_capture "after the server restart"
 status
 [ "$(json "$W/status.json" "len(r['chains'])")" = 2 ] || fail "no new chain after a server restart: $(cat "$W/status.json")"
 [ "$(json "$W/status.json" "[e['type'] for e in r['chains'][0]['events'] if e['type'] in ('restart','gap')] == ['restart'] and [e['next_chain'] for e in r['chains'][0]['events'] if e['type']=='restart'][0] == r['chains'][1]['chain']")" = True ] \
