@@ -56,6 +56,9 @@ rcli SET before-capture 1 >/dev/null
 "$BIN" init >/dev/null
 start_capture
 wait_chains 1
+rc=0; "$BIN" redis-stream >/dev/null 2>"$W/second.err" || rc=$?
+[ "$rc" = 75 ] && grep -q "already running (pid $cap)" "$W/second.err" \
+  || fail "a second capture was not refused with exit 75 (rc $rc): $(cat "$W/second.err")"
 heartbeat 3
 sleep 1.5
 stop_capture "(first run)"
