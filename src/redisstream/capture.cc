@@ -250,6 +250,17 @@ Status RedisStreamCapture::Cut(ReplicaLink& link, bool force_in_multi) {
   return Status::Ok();
 }
 
+Status RedisStreamCapture::LinkLost(ReplicaLink& link, const Status& why) {
+  if (!Retryable(why)) return why;
+  // Keep what is complete; the master resends the rest on CONTINUE.
+  peer_lost_ = true;
+  Status cut = Cut(link, false);  // its ACK cannot reach a lost link
+  if (!cut.ok() && !Retryable(cut)) return cut;
+  RETURN_IF_ERROR(WriteEvent(RedisChainEvent::kLinkLost, "", "link lost"));
+  opt_.log("link lost at offset " + std::to_string(st_.durable) + ": " + why.message());
+  return why;
+}
+
 Status RedisStreamCapture::Stream(ReplicaLink& link) {
   pending_.clear();
   index_.clear();
@@ -272,16 +283,7 @@ Status RedisStreamCapture::Stream(ReplicaLink& link) {
     }
     const int wait = static_cast<int>(std::clamp<int64_t>(next_cut - Now(), 1, 100));
     StatusOr<size_t> got = link.Receive(buf.data(), buf.size(), wait);
-    if (!got.ok()) {
-      if (!Retryable(got.status())) return got.status();
-      // Keep what is complete; the master resends the rest on CONTINUE.
-      peer_lost_ = true;
-      Status cut = Cut(link, false);  // its ACK cannot reach a lost link
-      if (!cut.ok() && !Retryable(cut)) return cut;
-      RETURN_IF_ERROR(WriteEvent(RedisChainEvent::kLinkLost, "", "link lost"));
-      opt_.log("link lost at offset " + std::to_string(st_.durable) + ": " + got.status().message());
-      return got.status();
-    }
+    if (!got.ok()) return LinkLost(link, got.status());
     const int64_t now = Now();
     if (*got > 0) {
       const uint64_t at = pending_.size();
@@ -301,7 +303,7 @@ Status RedisStreamCapture::Stream(ReplicaLink& link) {
     }
     if (getack_ || now >= next_ack) {
       getack_ = false;
-      RETURN_IF_ERROR(link.SendAck(st_.durable));
+      if (Status ack = link.SendAck(st_.durable); !ack.ok()) return LinkLost(link, ack);
       ++st_.acks_sent;
       st_.max_ack = std::max(st_.max_ack, st_.durable);
       next_ack = now + opt_.ack_interval_ms;

@@ -84,6 +84,8 @@ class RedisStreamCapture {
   Status StartChain(ReplicaLink& link, const PsyncReply& reply, const RedisServerInfo& info);
   Status Stream(ReplicaLink& link);
   Status Cut(ReplicaLink& link, bool force_in_multi);
+  // Stores what is complete, writes the link-lost event, returns why (kUnavailable: retry).
+  Status LinkLost(ReplicaLink& link, const Status& why);
   Status WriteEvent(RedisChainEvent::Type type, const std::string& next_chain, const std::string& detail);
   int64_t Now() const;
 
