@@ -443,6 +443,15 @@ void AddWal(CommandLine& cl) {
   wr->add_flag("--sync", recv->sync,
                "flush and confirm after every batch, for synchronous_standby_names = 'spacetime_wal'");
   wr->callback([&cl, recv] { RunWith(cl, recv, RunWalReceive); });
+  auto rs = std::make_shared<RedisStreamArgs>();
+  auto* rc = cl.app->add_subcommand(
+      "redis-stream",
+      "resident Redis replication stream capture (a replica without a listening port, Redis 7.0+): stores the base "
+      "RDB and the stream as redis/ objects in the local repository, a segment every REDIS_STREAM_INTERVAL s or "
+      "REDIS_STREAM_SEGMENT_MB, and acknowledges to Redis only what is stored; reconnects with backoff; SIGTERM "
+      "ends it");
+  rc->add_flag("--status", rs->status, "print the stored chains (offsets, segments, events) as JSON and exit");
+  rc->callback([&cl, rs] { RunWith(cl, rs, RunRedisStream); });
 }
 
 }  // namespace

@@ -151,6 +151,12 @@ struct WalReceiveArgs {
   bool sync = false;  // --sync, or WAL_RECEIVE_SYNC
 };
 int RunWalReceive(const Settings& s, const WalReceiveArgs& a);
+// `redis-stream`: resident; captures the Redis replication stream into the local repository until
+// SIGTERM (exit 0); `--status` prints the stored chains.
+struct RedisStreamArgs {
+  bool status = false;
+};
+int RunRedisStream(const Settings& s, const RedisStreamArgs& a);
 
 // `pg-recover DIR`: point-in-time recovery of a base backup already laid down in DIR (its
 // backup_label, e.g. from pg_basebackup -X none) from the WAL in the repository.

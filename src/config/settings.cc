@@ -178,6 +178,19 @@ Status ApplyTable(Settings& s, const toml::table& t, const std::string& path) {
   return Status::Ok();
 }
 
+// redis-stream's settings.
+Status ApplyRedisStreamEnv(Settings& s) {
+  if (auto v = Env("REDIS_STREAM_SOURCE")) s.redis_stream_source = v;
+  if (auto v = Env("REDIS_STREAM_INTERVAL")) {
+    ASSIGN_OR_RETURN(s.redis_stream_interval, EnvInt("REDIS_STREAM_INTERVAL", v, 1, 3600));
+  }
+  if (auto v = Env("REDIS_STREAM_SEGMENT_MB")) {
+    // A cut held back by an open MULTI may reach 4x this; stored objects stay <= 128 MiB.
+    ASSIGN_OR_RETURN(s.redis_stream_segment_mb, EnvInt("REDIS_STREAM_SEGMENT_MB", v, 1, 32));
+  }
+  return Status::Ok();
+}
+
 // wal-receive's settings.
 Status ApplyWalReceiveEnv(Settings& s) {
   if (auto v = Env("WAL_SLOT")) s.wal_slot = v;
@@ -325,8 +338,9 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   }
   if (const char* v = std::getenv("BACKUP_STREAMS")) s.streams = SplitList(v, ',');
   for (const auto& name : s.streams) {
-    if (name != "wal-receive") {
-      return InvalidArgument("BACKUP_STREAMS names '" + name + "': the streams `schedule` can run are wal-receive");
+    if (name != "wal-receive" && name != "redis-stream") {
+      return InvalidArgument("BACKUP_STREAMS names '" + name +
+                             "': the streams `schedule` can run are wal-receive and redis-stream");
     }
   }
   if (s.schedule_overlap != "skip" && s.schedule_overlap != "wait") {
@@ -410,6 +424,7 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
     ASSIGN_OR_RETURN(s.wal_fetch_retry_seconds, EnvInt("WAL_FETCH_RETRY_SECONDS", v, 0, 86400));
   }
   RETURN_IF_ERROR(ApplyWalReceiveEnv(s));
+  RETURN_IF_ERROR(ApplyRedisStreamEnv(s));
   if (auto v = Env("WAL_FETCH_PREFETCH")) {
     ASSIGN_OR_RETURN(s.wal_fetch_prefetch, EnvInt("WAL_FETCH_PREFETCH", v, 1, 256));
   }

@@ -90,6 +90,10 @@ struct Settings {
   std::string wal_push_offsite;       // WAL_PUSH_OFFSITE: a cloud location wal-push waits for ("" = none)
   int wal_push_offsite_timeout = 10;  // WAL_PUSH_OFFSITE_TIMEOUT: seconds for the other clouds
   int wal_fetch_retry_seconds = 60;   // WAL_FETCH_RETRY_SECONDS: an unreachable location is retried this long
+  // redis-stream (the Redis replication stream capture).
+  std::string redis_stream_source;   // REDIS_STREAM_SOURCE: the stream's name (default REDIS_HOST:REDIS_PORT)
+  int redis_stream_interval = 1;     // REDIS_STREAM_INTERVAL: seconds between segments
+  int redis_stream_segment_mb = 16;  // REDIS_STREAM_SEGMENT_MB: a segment is cut at this size (MiB, <= 32)
   // wal-receive (streaming on a replication slot).
   std::string wal_slot = "spacetime_backup";                   // WAL_SLOT: the physical slot
   std::string wal_receive_application_name = "spacetime_wal";  // WAL_RECEIVE_APPLICATION_NAME

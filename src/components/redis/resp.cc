@@ -256,6 +256,16 @@ StatusOr<size_t> RedisConnection::ReadSome(uint8_t* out, size_t n) {
   return k;
 }
 
+StatusOr<size_t> RedisConnection::ReadSomeWithin(uint8_t* out, size_t n, int wait_ms) {
+  if (pos_ == buf_.size() && !in_memory_ && !(ssl_ && SSL_pending(ssl_.get()) > 0)) {
+    struct pollfd p = {fd_.get(), POLLIN, 0};
+    int r = ::poll(&p, 1, wait_ms);
+    if (r < 0 && errno != EINTR) return ErrnoStatus("waiting for Redis at " + ep_.Describe(), errno);
+    if (r <= 0) return size_t{0};
+  }
+  return ReadSome(out, n);
+}
+
 StatusOr<RespValue> RedisConnection::Read() {
   int64_t elements = 0;
   return ReadValue(0, elements);

@@ -48,6 +48,8 @@ class RedisConnection {
   // A raw line without its CRLF (replication replies) / raw bytes, buffered data first.
   StatusOr<std::string> ReadLine();
   StatusOr<size_t> ReadSome(uint8_t* buf, size_t n);
+  // As ReadSome, but 0 when nothing arrives within wait_ms (a replication stream's quiet time).
+  StatusOr<size_t> ReadSomeWithin(uint8_t* buf, size_t n, int wait_ms);
   const RedisEndpoint& endpoint() const { return ep_; }
   int fd() const { return fd_.get(); }
   // Sends bytes as they are (serving a replica).

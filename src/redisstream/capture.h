@@ -1,0 +1,114 @@
+// redis-stream: a resident capture that is a replica to Redis, stores the master's base RDB and
+// its replication stream as sealed redis/ objects, and acknowledges only what is stored locally.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/status.h"
+#include "core/stop.h"
+#include "redisstream/resp_stream.h"
+#include "repository/redis_stream_store.h"
+#include "repository/repository.h"
+#include "storage/storage.h"
+
+namespace stb {
+
+// What INFO says about the source (the fields the capture needs).
+struct RedisServerInfo {
+  std::string version;  // redis_version
+  std::string run_id;
+  std::string role;
+  bool cluster = false;
+};
+// Parses "INFO server" + "INFO cluster" text (unknown lines ignored, values bounded).
+StatusOr<RedisServerInfo> ParseRedisServerInfo(std::string_view text);
+// Redis >= 7.0 (absolute TTLs in the stream) and no cluster mode; else an error naming what was found.
+Status CheckStreamSource(const RedisServerInfo& info);
+
+// The master as the capture loop sees it; tests script one.
+class ReplicaLink {
+ public:
+  virtual ~ReplicaLink() = default;
+  virtual StatusOr<RedisServerInfo> Info() = 0;
+  // Sends REPLCONF capa eof capa psync2, then PSYNC <replid> <offset> ("" = PSYNC ? -1).
+  virtual StatusOr<PsyncReply> Psync(const std::string& replid, uint64_t offset) = 0;
+  virtual StatusOr<size_t> ReadRdb(uint8_t* buf, size_t n) = 0;  // after FULLRESYNC; 0 at its end
+  // Stream bytes; 0 = nothing within timeout_ms; kUnavailable when the peer closed.
+  virtual StatusOr<size_t> Receive(uint8_t* buf, size_t n, int timeout_ms) = 0;
+  virtual Status SendAck(uint64_t offset) = 0;
+};
+
+struct RedisStreamOptions {
+  int interval_ms = 1000;
+  size_t segment_bytes = size_t{16} << 20;
+  size_t piece_bytes = size_t{16} << 20;
+  int time_resolution_ms = 10;
+  int ack_interval_ms = 1000;
+  int backoff_min_ms = 200, backoff_max_ms = 30000;
+  std::function<int64_t()> now_ms;              // default: the system clock
+  std::function<void(int)> sleep_ms;            // default: sleeps in slices, ends on stop
+  std::function<void(const std::string&)> log;  // one line, no secrets
+};
+
+struct CaptureState {
+  std::string chain;  // "" until a chain exists
+  std::string replid;
+  uint64_t base_offset = 0;
+  uint64_t durable = 0;  // end of the stored run from the base: the most ever acknowledged
+  int64_t last_arrival_ms = 0;
+  std::string run_id_hash;
+  int64_t db = -1;  // at durable
+  int multi_depth = 0;
+  size_t segments_stored = 0, chains_started = 0, acks_sent = 0;
+  uint64_t max_ack = 0;
+};
+
+class RedisStreamCapture {
+ public:
+  RedisStreamCapture(const Repository& repo, const RedisStreamStore& store, Storage& local, RedisStreamOptions opt,
+                     const StopToken& stop);
+  // The newest chain with meta in the local listing and its contiguous end (temp files ignored).
+  Status Resume();
+  // Until stopped (Ok) or a fatal error; reconnects with backoff.
+  Status Run(const std::function<StatusOr<std::unique_ptr<ReplicaLink>>()>& connect);
+  // One connection: Ok when stopped, kUnavailable when the link was lost (the caller retries).
+  Status RunSession(ReplicaLink& link);
+  const CaptureState& state() const { return st_; }
+
+ private:
+  Status StartChain(ReplicaLink& link, const PsyncReply& reply, const RedisServerInfo& info);
+  Status Stream(ReplicaLink& link);
+  Status Cut(ReplicaLink& link, bool force_in_multi);
+  // Stores what is complete, writes the link-lost event, returns why (kUnavailable: retry).
+  Status LinkLost(ReplicaLink& link, const Status& why);
+  Status WriteEvent(RedisChainEvent::Type type, const std::string& next_chain, const std::string& detail);
+  int64_t Now() const;
+
+  const Repository& repo_;
+  const RedisStreamStore& store_;
+  Storage& local_;
+  RedisStreamOptions opt_;
+  const StopToken& stop_;
+  CaptureState st_;
+  bool peer_lost_ = false;  // the last link ended by the peer (for restart vs gap)
+  int64_t last_event_ms_ = 0;
+  // The bytes after durable and what the splitter found in them.
+  Bytes pending_;
+  std::vector<RedisTimeIndexEntry> index_;  // offsets from durable
+  int64_t first_arrival_ = 0;
+  struct CutPoint {
+    uint64_t end = 0;
+    int64_t db = -1;
+    int depth = 0;
+  };
+  CutPoint safe_;  // last command end outside MULTI
+  CutPoint any_;   // last command end
+  bool getack_ = false;
+};
+
+}  // namespace stb
