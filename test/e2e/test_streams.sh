@@ -3,7 +3,8 @@
 # wal-receive as its child, which streams from the slot; kill -9 of the child brings a new one
 # streaming within seconds; SIGTERM to the daemon stops the stream (exit 0, no child left). A
 # stream that cannot stay up (no DB_HOST) is restarted with backoff and, once down longer than
-# BACKUP_RPO_SECONDS, alerts stream_down to a local webhook.
+# BACKUP_RPO_SECONDS, alerts stream_down to a local webhook. BACKUP_STREAMS=redis-stream against a
+# private redis-server: a killed capture is attached to the master again within seconds.
 source "$(dirname "$0")/lib.sh" "$1"
 source "$HERE/pg_lib.sh"
 DAEMON=
@@ -77,6 +78,45 @@ restarts=$(grep -c "stream wal-receive exited 1" "$BACKUP_LOG_DIR/schedule.log")
 pass "a stream that keeps exiting: $restarts restarts with backoff, stream_down after BACKUP_RPO_SECONDS=3 ($(json "$W/hook/1.json" "r['error']"))"
 rc=0; kill -TERM "$DAEMON"; wait "$DAEMON" || rc=$?; DAEMON=
 [ "$rc" = 0 ] || fail "schedule exited $rc on SIGTERM"
+
+# The Redis stream under the same supervisor: kill -9 of the capture brings a new one attached
+# to the master (its replica count back to 1) within seconds.
+command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
+{
+  RP=$(free_port)
+  mkdir -p "$W/redis"
+  redis-server --port "$RP" --bind 127.0.0.1 --dir "$W/redis" --save "" --appendonly no \
+    --repl-diskless-sync-delay 0 --daemonize yes --pidfile "$W/redis/redis.pid" --logfile "$W/redis/redis.log"
+  for _ in $(seq 1 100); do [ -s "$W/redis/redis.pid" ] && break; sleep 0.05; done
+  servers+=("$(cat "$W/redis/redis.pid")")
+  replicas() { redis-cli -p "$RP" INFO replication 2>/dev/null | tr -d '\r' | sed -n 's/^connected_slaves://p'; }
+  capture_pid() {  # the supervised capture's pid once the master counts it as a replica
+    [ "$(replicas)" = 1 ] || return 1
+    pgrep -P "$DAEMON" -f "redis-stream" | head -1
+  }
+  REDIS_HOST=127.0.0.1 REDIS_PORT=$RP REDIS_STREAM_INTERVAL=1 BACKUP_STREAMS=redis-stream \
+    "$BIN" schedule >"$W/daemon3.out" 2>"$W/daemon3.err" &
+  DAEMON=$!
+  cap=
+  for _ in $(seq 1 200); do cap=$(capture_pid) && [ -n "$cap" ] && break; cap=; sleep 0.1; done
+  [ -n "$cap" ] || { tail -20 "$BACKUP_LOG_DIR/schedule.log"; fail "no redis-stream child attached after 20 s"; }
+  kill -9 "$cap"
+  t0=$(date +%s.%N)
+  cap2=
+  for _ in $(seq 1 150); do
+    cap2=$(capture_pid) && [ -n "$cap2" ] && [ "$cap2" != "$cap" ] && break
+    cap2=
+    sleep 0.1
+  done
+  [ -n "$cap2" ] || { tail -20 "$BACKUP_LOG_DIR/schedule.log"; fail "no new redis-stream attached 15 s after kill -9"; }
+  took=$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")
+  grep -q "stream redis-stream ended by signal 9" "$BACKUP_LOG_DIR/schedule.log" || fail "the kill is not in schedule.log"
+  pass "redis-stream killed with SIGKILL: a new one (pid $cap2) is attached again after $took s"
+  rc=0; kill -TERM "$DAEMON"; wait "$DAEMON" || rc=$?; DAEMON=
+  [ "$rc" = 0 ] || fail "schedule exited $rc on SIGTERM"
+  kill -0 "$cap2" 2>/dev/null && fail "redis-stream outlived the daemon"
+  pass "SIGTERM: schedule exit 0, redis-stream stopped with it"
+}
 
 BACKUP_STREAMS=no-such-stream "$BIN" schedule >/dev/null 2>"$W/bad.err" && fail "an unknown stream was accepted"
 grep -q "BACKUP_STREAMS" "$W/bad.err" || fail "the error does not name BACKUP_STREAMS: $(cat "$W/bad.err")"
