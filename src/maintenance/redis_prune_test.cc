@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "checker/redis_check.h"
+#include "fault_storage.h"
 #include "repo_fixture.h"
 
 namespace stb {
@@ -257,6 +258,42 @@ TEST_F(RedisPruneStoreTest, PrunesOldChainsAndChecksClean) {
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->objects_deleted, 0u);
   EXPECT_EQ(none->warnings.size(), 1u);
+}
+
+// A prune killed after any number of deletions: every chain that still has its meta has all its
+// objects (a restore never trusts a meta whose segments are gone), the kept chains are untouched,
+// check finds no damage, and the next prune finishes the job.
+TEST_F(RedisPruneStoreTest, KilledAtEveryPointLeavesNothingMisread) {
+  const int64_t window = kT0 + 2 * kHourMs + 1;
+  for (size_t k = 0;; ++k) {
+    SetUp();  // a fresh repository (its keys, so the chain ids, are new)
+    const std::string a = PutChain(kT0), b = PutChain(kT0 + kHourMs), c = PutChain(kT0 + 2 * kHourMs);
+    const auto before = store_->List(*storage_);
+    ASSERT_TRUE(before.ok());
+    const size_t total = PlanRedisPrune(*before, window).delete_.size();
+    ASSERT_EQ(total, 10u);
+    auto fault = std::make_shared<FaultStorage>(storage_);
+    fault->Arm(FaultMode::kCrash, k);
+    auto r = PruneRedisStream(*repo_, *fault, window, false);
+    EXPECT_EQ(r.ok(), k >= total) << k;
+    auto l = store_->List(*storage_);
+    ASSERT_TRUE(l.ok());
+    for (const auto& [id, ch] : l->chains) {
+      if (!ch.has_meta) continue;
+      const auto& orig = before->chains.at(id);
+      EXPECT_EQ(ch.pieces, orig.pieces) << "k=" << k << " chain " << id;
+      EXPECT_EQ(ch.segments.size(), orig.segments.size()) << "k=" << k << " chain " << id;
+      EXPECT_EQ(ch.events, orig.events) << "k=" << k << " chain " << id;
+    }
+    EXPECT_TRUE(l->chains.count(c) && l->chains.at(c).has_meta) << k;
+    auto chk = Check(true);
+    EXPECT_TRUE(chk.errors.empty()) << "k=" << k << ": " << chk.errors.front();
+    ASSERT_TRUE(PruneRedisStream(*repo_, *storage_, window, false).ok());
+    l = store_->List(*storage_);
+    EXPECT_EQ(l->chains.size(), 1u) << k;
+    EXPECT_FALSE(l->chains.count(a) || l->chains.count(b)) << k;
+    if (k >= total) break;
+  }
 }
 
 TEST_F(RedisPruneStoreTest, CheckNamesADamagedSegmentWithReadData) {
