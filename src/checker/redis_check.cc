@@ -20,9 +20,12 @@ void CheckChain(const RedisStreamStore& store, Storage& from, const std::string&
          {"pieces", c.pieces.size()},
          {"segments", c.segments.size()},
          {"events", c.events.size()}};
-  auto name_of = [&](RedisStreamName n) {
+  auto piece_name = [&](uint32_t i) {
+    RedisStreamName n;
+    n.kind = RedisObjectKind::kBasePiece;
     n.source = store.source();
     n.chain = id;
+    n.piece = i;
     return RedisObjectName(n);
   };
   for (int64_t ms : c.events) {
@@ -56,8 +59,7 @@ void CheckChain(const RedisStreamStore& store, Storage& from, const std::string&
   }
   out["base_offset"] = meta->base_offset;
   for (uint32_t i = 0; i < meta->pieces.size(); ++i) {
-    RedisStreamName n{.kind = RedisObjectKind::kBasePiece, .piece = i};
-    const std::string pname = name_of(n);
+    const std::string pname = piece_name(i);
     auto it = c.pieces.find(i);
     if (it == c.pieces.end()) {
       errors.push_back(pname + ": base piece " + std::to_string(i) + " of " + std::to_string(meta->pieces.size()) +
@@ -75,8 +77,7 @@ void CheckChain(const RedisStreamStore& store, Storage& from, const std::string&
   }
   for (const auto& [i, size] : c.pieces) {
     if (i >= meta->pieces.size()) {
-      RedisStreamName n{.kind = RedisObjectKind::kBasePiece, .piece = i};
-      warnings.push_back(name_of(n) + ": a base piece the chain meta does not list; ignored");
+      warnings.push_back(piece_name(i) + ": a base piece the chain meta does not list; ignored");
     }
   }
   const RedisContiguity k = ChainContiguity(meta->base_offset, c.Ranges());
