@@ -1,5 +1,6 @@
 #include "maintenance/prune.h"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -146,8 +147,13 @@ StatusOr<json> Prune(Repository& repo, const PruneOptions& opt, Progress& progre
                  {"blobs_kept", blobs_kept},        {"blobs_dropped", all.size() - blobs_kept},
                  {"bytes_freed_estimate", freed}};
   if (opt.dry_run) {
-    RETURN_IF_ERROR(PruneWalStep(repo, snaps, true, report));
-    RETURN_IF_ERROR(PruneRedisStep(repo, snaps, true, report));
+    std::vector<SnapshotRef> staying;
+    for (const auto& sn : snaps) {
+      if (std::find(opt.forgotten.begin(), opt.forgotten.end(), sn.backup_id) == opt.forgotten.end())
+        staying.push_back(sn);
+    }
+    RETURN_IF_ERROR(PruneWalStep(repo, staying, true, report));
+    RETURN_IF_ERROR(PruneRedisStep(repo, staying, true, report));
     return report;
   }
 
