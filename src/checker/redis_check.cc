@@ -6,9 +6,7 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string ChainName(const std::string& src, const std::string& chain) {
-  return "redis/" + src + "/chains/" + chain;
-}
+std::string ChainName(const std::string& src, const std::string& chain) { return "redis/" + src + "/chains/" + chain; }
 
 // One chain: its meta, base pieces, events, and the segments from its base on.
 void CheckChain(const RedisStreamStore& store, Storage& from, const std::string& id, const RedisChainListing& c,
@@ -136,8 +134,8 @@ void CheckRedisStream(const Repository& repo, Storage& from, const RedisCheckOpt
     json chains = json::array();
     for (const auto& [id, c] : l->chains) {
       json one;
-      CheckChain(store, from, id, c, id == l->chains.rbegin()->first, o, errors, warnings, one,
-                 report["recorded_gaps"], read);
+      CheckChain(store, from, id, c, id == l->chains.rbegin()->first, o, errors, warnings, one, report["recorded_gaps"],
+                 read);
       chains.push_back(one);
     }
     report["sources"].push_back({{"source", src}, {"chains", chains}});

@@ -50,7 +50,8 @@ Status PruneRedisStep(Repository& repo, const std::vector<SnapshotRef>& snaps, b
   if (listed.ok() && listed->empty()) return Status::Ok();
   ASSIGN_OR_RETURN(RedisPruneResult r, PruneRedisStream(repo, repo.storage(), OldestRedisBackupMs(snaps), dry_run));
   json chains = json::array();
-  for (const auto& c : r.chains_deleted) chains.push_back({{"chain", c.name}, {"objects", c.objects}, {"bytes", c.bytes}});
+  for (const auto& c : r.chains_deleted)
+    chains.push_back({{"chain", c.name}, {"objects", c.objects}, {"bytes", c.bytes}});
   report["redis_stream_objects_deleted"] = r.objects_deleted;
   report["redis_stream_bytes_deleted"] = r.bytes_deleted;
   report["redis_stream_chains_deleted"] = chains;

@@ -17,7 +17,7 @@ RedisPrunePlan PlanRedisPrune(const RedisStreamListing& listing, std::optional<i
     if (!cid.ok() || cid->base_ms > *window_ms) break;
     if (c.has_meta) plan.kept_from = id;
   }
-  if (plan.kept_from.empty()) return plan;  // no chain reaches back to the window: all may be needed
+  if (plan.kept_from.empty()) return plan;                    // no chain reaches back to the window: all may be needed
   std::map<std::string, std::vector<RedisPruneObject>> rest;  // per chain, all but its meta
   std::map<std::string, RedisPruneObject> metas;
   for (const auto& [name, size] : listing.objects) {

@@ -17,9 +17,9 @@ struct RedisPruneObject {
   uint64_t size = 0;
 };
 struct RedisPrunePlan {
-  std::string kept_from;                 // the chain in use at the window's start ("" when none)
-  std::vector<std::string> chains;       // the chains that go, oldest first
-  std::vector<RedisPruneObject> delete_; // in deletion order: each chain's meta first
+  std::string kept_from;                  // the chain in use at the window's start ("" when none)
+  std::vector<std::string> chains;        // the chains that go, oldest first
+  std::vector<RedisPruneObject> delete_;  // in deletion order: each chain's meta first
   uint64_t bytes = 0;
 };
 

@@ -96,8 +96,7 @@ TEST(RedisPrunePlan, MetaGoesFirstChainsOldestFirst) {
   EXPECT_EQ(ChainsOf(p), (std::vector<std::string>{Chain(kT0), Chain(kT0 + kHourMs)}));
   ASSERT_EQ(p.delete_.size(), 12u);
   for (size_t first : {size_t{0}, size_t{6}}) {
-    EXPECT_EQ(ParseRedisObjectName(p.delete_[first].name)->kind, RedisObjectKind::kChainMeta)
-        << p.delete_[first].name;
+    EXPECT_EQ(ParseRedisObjectName(p.delete_[first].name)->kind, RedisObjectKind::kChainMeta) << p.delete_[first].name;
     for (size_t i = first + 1; i < first + 6; ++i) {
       EXPECT_NE(ParseRedisObjectName(p.delete_[i].name)->kind, RedisObjectKind::kChainMeta) << p.delete_[i].name;
     }
@@ -202,8 +201,8 @@ class RedisPruneStoreTest : public ::testing::Test {
       o.last_arrival_ms = base_ms + 3;
       o.db = -1;
       o.time_index = {{0, base_ms}};
-      RedisStreamName n{.kind = RedisObjectKind::kSegment, .chain = c, .hour = RedisHourOfMs(base_ms), .start = s,
-                        .end = s + 100};
+      RedisStreamName n{
+          .kind = RedisObjectKind::kSegment, .chain = c, .hour = RedisHourOfMs(base_ms), .start = s, .end = s + 100};
       auto sealed = store_->Seal(n, o, Bytes(100, 'x'));
       EXPECT_TRUE(sealed.ok()) << sealed.status().message();
       EXPECT_TRUE(store_->PutSealed(*storage_, *sealed).ok());
@@ -214,8 +213,12 @@ class RedisPruneStoreTest : public ::testing::Test {
     return c;
   }
   std::string SegName(const std::string& c, int64_t base_ms, uint64_t s) const {
-    return RedisObjectName({.kind = RedisObjectKind::kSegment, .source = store_->source(), .chain = c,
-                            .hour = RedisHourOfMs(base_ms), .start = s, .end = s + 100});
+    return RedisObjectName({.kind = RedisObjectKind::kSegment,
+                            .source = store_->source(),
+                            .chain = c,
+                            .hour = RedisHourOfMs(base_ms),
+                            .start = s,
+                            .end = s + 100});
   }
   CheckResult Check(bool read_data) {
     CheckResult r;
