@@ -1,5 +1,6 @@
 #include "checker/checker.h"
 
+#include "checker/redis_check.h"
 #include "checker/references.h"
 #include "checker/wal_check.h"
 
@@ -159,6 +160,14 @@ CheckResult CheckRepository(Repository& repo, const CheckOptions& opt, Progress&
     if (snaps.ok()) wal.backups = WalStartsOf(*snaps, res.errors);
     CheckWal(repo, repo.storage(), wal, res.errors, res.warnings, wal_report);
   }
+  // Redis stream objects: only when the location holds some.
+  nlohmann::json redis_report;
+  auto redis_objects = repo.storage().List("redis/");
+  if (!redis_objects.ok() || !redis_objects->empty()) {
+    RedisCheckOptions ro;
+    ro.read_data = opt.read_data;
+    CheckRedisStream(repo, repo.storage(), ro, res.errors, res.warnings, redis_report);
+  }
   res.report = {{"location", repo.storage().Describe()},
                 {"snapshots", snaps.ok() ? snaps->size() : 0},
                 {"trees", trees},
@@ -169,6 +178,7 @@ CheckResult CheckRepository(Repository& repo, const CheckOptions& opt, Progress&
                 {"warnings", res.warnings},
                 {"overall_success", res.errors.empty()}};
   if (!wal_report.is_null()) res.report["wal"] = wal_report;
+  if (!redis_report.is_null()) res.report["redis_stream"] = redis_report;
   return res;
 }
 

@@ -342,7 +342,9 @@ void AddForget(CommandLine& cl) {
 void AddPrune(CommandLine& cl) {
   auto args = std::make_shared<PruneArgs>();
   auto* prune = cl.app->add_subcommand(
-      "prune", "Remove the data no backup references and repack mostly-unused packs (exclusive lock)");
+      "prune",
+      "Remove the data no backup references, WAL and Redis stream chains older than the kept backups need, "
+      "and repack mostly-unused packs (exclusive lock)");
   prune->add_flag("--dry-run", args->dry_run, "only print what would be deleted and repacked");
   prune
       ->add_option("--repack-unused", args->repack_unused_percent,

@@ -39,6 +39,9 @@ StatusOr<json> ForgetAndPrune(Repository& repo, RepoLock& lock, const RetentionC
     PruneOptions po;
     po.dry_run = dry_run;
     po.lock = &lock;
+    if (dry_run && report.contains("remove")) {
+      for (const auto& r : report["remove"]) po.forgotten.push_back(r.value("backup_id", ""));
+    }
     ASSIGN_OR_RETURN(report["prune"], Prune(repo, po, progress));
   }
   return report;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "core/progress.h"
 #include "repository/lock.h"
@@ -18,6 +20,9 @@ struct PruneOptions {
   // The exclusive lock the caller holds: checked before anything is deleted, so that a prune
   // whose lock lapsed (refresh failed, taken over) never deletes what a newer backup uses.
   RepoLock* lock = nullptr;
+  // Backups a `forget --dry-run` would remove: the WAL and Redis stream steps plan as if they
+  // were gone (a real forget has removed them before prune runs).
+  std::vector<std::string> forgotten;
 };
 
 // The report: packs and bytes before, deleted, repacked, after; blobs kept and dropped. Refuses

@@ -2,7 +2,9 @@
 # redis-stream against a real redis-server 7 (loopback, free port, password): the capture stores a
 # chain (base + contiguous segments) while a heartbeat key is written every 100 ms, its ACKs reach
 # the master, a SIGKILLed capture resumes the same chain with CONTINUE, and a restarted server
-# starts a new chain with a `restart` event on the old one; check --read-data passes.
+# starts a new chain with a `restart` event on the old one; check --read-data passes. Retention:
+# `forget --prune` dropping the backup taken during the first chain removes that chain and keeps
+# the newest whole; a damaged segment makes `check --read-data` fail naming it.
 source "$(dirname "$0")/lib.sh" "$1"
 command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
 PW=test-redis-stream-$$
@@ -99,6 +101,10 @@ end3=$(json "$W/status.json" "r['chains'][0]['durable_end']")
 [ "$end3" -gt "$end2" ] || fail "nothing stored after the kill ($end2, $end3)"
 pass "SIGKILLed capture resumed the chain with CONTINUE"
 
+# A backup while the first chain is in use: retention drops it below.
+make_data 3
+"$BIN" backup full --no-progress >"$W/bk1.json" || fail "backup during the first chain: $(cat "$W/bk1.json")"
+
 # Restarted server: a new chain, a restart event on the old one.
 kill -9 "$(cat "$W/redis/redis.pid")"
 sleep 1
@@ -117,3 +123,34 @@ pass "a restarted server gave a new chain with a restart event"
 
 "$BIN" check --read-data >"$W/check.json" || fail "check --read-data with redis/ objects: $(cat "$W/check.json")"
 pass "check --read-data passes with redis/ objects"
+
+# Retention: a backup during the second chain; keeping only it makes the first chain unneeded.
+first=$(json "$W/status.json" "r['chains'][0]['chain']")
+second=$(json "$W/status.json" "r['chains'][1]['chain']")
+"$BIN" backup full --no-progress >"$W/bk2.json" || fail "backup during the second chain: $(cat "$W/bk2.json")"
+"$BIN" forget --keep-last 1 --prune --dry-run >"$W/dry.json" || fail "forget --prune --dry-run: $(cat "$W/dry.json")"
+[ "$(json "$W/dry.json" "[c['chain'].split('/')[1] for c in r['prune']['redis_stream_chains_deleted']] == ['$first'] and r['prune']['redis_stream_bytes_deleted'] > 0 and r['prune']['redis_stream_chains_deleted'][0]['objects'] > 0")" = True ] \
+  || fail "dry run should list the first chain with its bytes: $(cat "$W/dry.json")"
+status
+[ "$(json "$W/status.json" "len(r['chains'])")" = 2 ] || fail "a dry run deleted chains"
+"$BIN" forget --keep-last 1 --prune >"$W/forget.json" || fail "forget --prune: $(cat "$W/forget.json")"
+status
+[ "$(json "$W/status.json" "[c['chain'] for c in r['chains']] == ['$second'] and r['chains'][0]['has_meta'] and r['chains'][0]['missing'] == 0 and r['chains'][0]['durable_end'] > r['chains'][0]['base_offset']")" = True ] \
+  || fail "after prune only the second chain, whole, should remain: $(cat "$W/status.json")"
+[ -z "$(find "$BACKUP_ROOT/redis" -path "*$first*" -type f)" ] || fail "objects of the pruned chain are left"
+"$BIN" check --read-data >"$W/check2.json" || fail "check --read-data after prune: $(cat "$W/check2.json")"
+[ "$(json "$W/check2.json" "r['redis_stream']['sources'][0]['chains'][0]['chain'] == '$second' and r['redis_stream']['objects_read'] > 0")" = True ] \
+  || fail "check has no redis_stream section for the kept chain: $(cat "$W/check2.json")"
+pass "forget --prune removed the first chain, kept the one a restore needs"
+
+# A damaged segment: check --read-data names it; a listing-level check does not open segments.
+seg=$(find "$BACKUP_ROOT/redis" -path "*/seg/$second/*" -type f | sort | head -1)
+[ -n "$seg" ] || fail "no segment file of the kept chain"
+chmod u+w "$seg"
+python3 -c "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=0x40; open(p,'wb').write(bytes(b))" "$seg"
+"$BIN" check >"$W/check3.json" || fail "check without --read-data should not open segments: $(cat "$W/check3.json")"
+rc=0; "$BIN" check --read-data >"$W/check4.json" 2>"$W/check4.err" || rc=$?
+[ "$rc" != 0 ] || fail "check --read-data passed over a damaged segment"
+name=${seg#"$BACKUP_ROOT"/}
+grep -q "$name" "$W/check4.json" || fail "check did not name $name: $(cat "$W/check4.json" "$W/check4.err")"
+pass "a damaged segment fails check --read-data, named"
