@@ -23,6 +23,9 @@ struct DatabaseOptions {
   CrdbStorage crdb;                    // COCKROACH_BACKUP_*: the collection the cluster writes to
   std::string crdb_passphrase;         // derived from the repository key; never printed
   double crdb_target_time = 0;         // restore --target-time (Unix seconds); 0 = the backup's own time
+  std::string crdb_incremental_interval;  // DB_INCREMENTAL_INTERVAL ("" = none)
+  bool crdb_native_schedule = false;      // COCKROACH_NATIVE_SCHEDULE: CockroachDB's own schedule takes the layers
+  double crdb_history_seconds = 0;        // the incrementals' retention (BACKUP_RETENTION_INCREMENTAL within)
   std::string backup_method = "auto";  // DB_BACKUP_METHOD: auto, physical, logical (PostgreSQL)
   std::string wal_source = "auto";     // DB_WAL_SOURCE: auto, archive, included
   int wal_wait_seconds = 120;          // DB_WAL_WAIT_SECONDS
@@ -55,6 +58,10 @@ nlohmann::json RestoreDatabase(Repository& repo, const nlohmann::json& entry, co
 // job_id, size_bytes, recovery_point (the newest layer's end). PostgreSQL: an error naming
 // BACKUP_STREAMS=wal-receive.
 nlohmann::json CockroachIncremental(const DatabaseOptions& opt);
+// COCKROACH_NATIVE_SCHEDULE: the state of CockroachDB's schedule (SHOW SCHEDULES) and its newest
+// job (SHOW JOBS), for `snapshots --recovery-points`: label, schedules, latest_job, and error
+// (redacted) when there is no schedule, its newest job failed or the server cannot be asked.
+nlohmann::json CockroachNativeScheduleState(const DatabaseOptions& opt);
 
 // "postgresql" or "cockroachdb" from SELECT version(), or an error when DB_ENGINE disagrees.
 StatusOr<std::string> ResolveEngine(const std::string& version, const std::string& configured);
