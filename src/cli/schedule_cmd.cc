@@ -323,7 +323,8 @@ int RunSchedule(const Settings& s, const ScheduleArgs& a) {
   if (*db_scheduler) {
     db_thread = std::thread([&] {
       // The native schedule is created at start, not at the first tick.
-      if (s.cockroach_native_schedule) ChildJob(s, "db-incremental", *ParseCron(s.db_incremental_interval), g_db_child).run();
+      if (s.cockroach_native_schedule)
+        ChildJob(s, "db-incremental", *ParseCron(s.db_incremental_interval), g_db_child).run();
       (*db_scheduler)->Run(ProcessStopToken());
     });
   }

@@ -57,7 +57,8 @@ int PrintRecoveryPoints(const Settings& s, bool as_json) {
   if (s.cockroach_native_schedule && !s.db_host.empty()) {
     auto repo = OpenRepository(s, "local");
     auto opt = repo.ok() ? DatabaseOptionsOf(s, **repo) : StatusOr<DatabaseOptions>(repo.status());
-    schedule = opt.ok() ? CockroachNativeScheduleState(*opt) : json{{"success", false}, {"error", opt.status().message()}};
+    schedule =
+        opt.ok() ? CockroachNativeScheduleState(*opt) : json{{"success", false}, {"error", opt.status().message()}};
   }
   if (as_json) {
     json out = {{"recovery_points", points}};
@@ -70,8 +71,7 @@ int PrintRecoveryPoints(const Settings& s, bool as_json) {
                                                             " " + schedule["latest_job"].value("status", "")
                                                       : "";
     std::printf("CockroachDB schedule %s: %s%s\n", schedule.value("label", "").c_str(),
-                schedule.contains("error") ? ("problem: " + schedule.value("error", "")).c_str() : "ok",
-                job.c_str());
+                schedule.contains("error") ? ("problem: " + schedule.value("error", "")).c_str() : "ok", job.c_str());
   }
   std::printf("%-16s %-18s %-28s %12s\n", "COMPONENT", "LOCATION", "RECOVERS TO", "AGE S");
   for (const auto& p : points) {

@@ -3,8 +3,8 @@
 #pragma once
 
 #include <map>
-#include <string>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <utility>
 #include <vector>
 

@@ -97,7 +97,8 @@ TEST(RecoveryPoints, DbIncrementalRecordsThePoint) {
   ASSERT_TRUE(RecordDbIncremental(**c, run, report, {"s3_primary"}).ok());
   run.backup_id = "db-incremental:2";
   run.status = "failed";
-  ASSERT_TRUE(RecordDbIncremental(**c, run, {{"success", false}, {"recovery_point_unix", 9000.0}}, {"s3_primary"}).ok());
+  ASSERT_TRUE(
+      RecordDbIncremental(**c, run, {{"success", false}, {"recovery_point_unix", 9000.0}}, {"s3_primary"}).ok());
   run.backup_id = "db-incremental:3";
   run.status = "success";
   ASSERT_TRUE(RecordDbIncremental(**c, run, {{"success", true}, {"type", "native-schedule"}}, {"cockroach_uri"}).ok());

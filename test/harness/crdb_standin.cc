@@ -306,8 +306,8 @@ PgWireResult ShowSchedules(Model& model, const std::string& label) {
   r.columns = {"id", "label", "schedule_status", "next_run", "state", "recurrence"};
   for (const auto& sc : model.schedules) {
     if (sc.label != label) continue;
-    r.rows.push_back({sc.id, sc.label, "ACTIVE", sc.next_run,
-                      sc.state.empty() ? std::nullopt : std::optional(sc.state), sc.recurrence});
+    r.rows.push_back({sc.id, sc.label, "ACTIVE", sc.next_run, sc.state.empty() ? std::nullopt : std::optional(sc.state),
+                      sc.recurrence});
   }
   return r;
 }

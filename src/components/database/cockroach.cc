@@ -42,7 +42,8 @@ void RedactAll(json& j, const std::vector<std::string>& secrets) {
 // DB_INCREMENTAL_INTERVAL: the layers carry revision history, which CockroachDB keeps gc.ttlseconds.
 void WarnGcTtl(PgConnection& c, const DatabaseOptions& opt, json& report) {
   if (opt.crdb_incremental_interval.empty() || opt.crdb_history_seconds <= 0) return;
-  auto w = CockroachGcTtlWarning(c, opt, opt.crdb_history_seconds, "the incrementals' retention (BACKUP_RETENTION_INCREMENTAL)");
+  auto w = CockroachGcTtlWarning(c, opt, opt.crdb_history_seconds,
+                                 "the incrementals' retention (BACKUP_RETENTION_INCREMENTAL)");
   if (!w) return;
   if (!report.contains("warnings")) report["warnings"] = json::array();
   report["warnings"].push_back(RedactSecrets(*w, Secrets(opt)));

@@ -132,8 +132,8 @@ TEST(CockroachResults, Schedules) {
 }
 
 TEST(CockroachResults, ScheduleJob) {
-  auto j = ParseScheduleJob({"903485071233875971", "failed", "2024-01-03 14:25:20.123456+00",
-                             "failed to run backup: s3: AccessDenied"});
+  auto j = ParseScheduleJob(
+      {"903485071233875971", "failed", "2024-01-03 14:25:20.123456+00", "failed to run backup: s3: AccessDenied"});
   ASSERT_TRUE(j.ok()) << j.status().message();
   EXPECT_EQ(j->status, "failed");
   EXPECT_NEAR(j->finished_unix, kT, 1e-6);

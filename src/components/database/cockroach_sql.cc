@@ -154,7 +154,8 @@ CrdbStatement CrdbCreateScheduleSql(const CrdbScheduleSpec& spec) {
     // IF NOT EXISTS on the label: a second run answers no rows instead of a second schedule.
     // One database, as our own BACKUPs: a cluster layer on a database chain would not apply.
     std::string sql = "CREATE SCHEDULE IF NOT EXISTS " + SqlString(spec.label) + " FOR BACKUP DATABASE " +
-                      SqlName(spec.database) + " INTO " + SqlString(shown ? spec.collection.shown : spec.collection.sql) +
+                      SqlName(spec.database) + " INTO " +
+                      SqlString(shown ? spec.collection.shown : spec.collection.sql) +
                       Options(spec.passphrase, shown, "revision_history") + " RECURRING " + SqlString(spec.recurring) +
                       " FULL BACKUP '@daily' WITH SCHEDULE OPTIONS first_run = 'now'";
     (shown ? out.shown : out.sql) = sql;

@@ -37,8 +37,9 @@ json CockroachIncremental(const DatabaseOptions& opt) {
 
 json CockroachNativeScheduleState(const DatabaseOptions& opt) {
   auto conn = PgConnection::Connect(opt.endpoint);
-  json st = conn.ok() ? CockroachScheduleState(opt, **conn)
-                      : json{{"label", CockroachScheduleLabel(opt)}, {"success", false}, {"error", conn.status().message()}};
+  json st = conn.ok()
+                ? CockroachScheduleState(opt, **conn)
+                : json{{"label", CockroachScheduleLabel(opt)}, {"success", false}, {"error", conn.status().message()}};
   if (st.contains("error")) st["error"] = RedactSecrets(st["error"].get<std::string>(), CockroachSecrets(opt));
   if (st.contains("latest_job")) {
     st["latest_job"]["error"] = RedactSecrets(st["latest_job"].value("error", ""), CockroachSecrets(opt));
