@@ -1,5 +1,6 @@
 // What a CockroachDB server (or anything answering on its port) sends back for the restore to a
-// time: timestamps, HLCs, SHOW BACKUP rows and job rows. Any bytes: an error or a sane value.
+// time and the native schedule: timestamps, HLCs, SHOW BACKUP rows, job rows, SHOW SCHEDULES /
+// SHOW JOBS rows and zone configurations. Any bytes: an error or a sane value.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -37,5 +38,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   (void)stb::ParseJobRow(cells);
   (void)stb::ParseShowBackups(rows);
+  // COCKROACH_NATIVE_SCHEDULE's SHOW SCHEDULES rows (six cells) and newest job (four), and the
+  // zone configuration's gc.ttlseconds.
+  std::vector<stb::CrdbRow> six;
+  for (size_t i = 0; i + 6 <= cells.size(); i += 6) six.push_back({cells.begin() + i, cells.begin() + i + 6});
+  auto schedules = stb::ParseSchedules(six);
+  if (schedules.ok() && schedules->size() != six.size()) abort();
+  auto job = stb::ParseScheduleJob(cells);
+  if (job.ok() && !std::isfinite(job->finished_unix)) abort();
+  auto ttl = stb::ParseGcTtlSeconds(in);
+  if (ttl.ok() && (*ttl < 1 || *ttl > INT32_MAX)) abort();
   return 0;
 }

@@ -31,6 +31,7 @@ Environment (see doc/configuration.md; flags override, a TOML config file is ove
   BACKUP_LOG_DIR         log directory (default /var/log/spacetime)
   BACKUP_SCHEDULE_FULL, BACKUP_SCHEDULE_INCREMENTAL   cron expressions of `schedule`
   DB_INCREMENTAL_INTERVAL  cron of `schedule`'s CockroachDB db-incremental (revision-history layers; "" = none)
+  COCKROACH_NATIVE_SCHEDULE  yes: CockroachDB's own schedule takes those layers (created by backup/schedule)
   BACKUP_RUN_TIMEOUT     seconds a scheduled run may take before it is stopped and alerted (default 21600; 0: none)
   BACKUP_RETENTION_FULL, BACKUP_RETENTION_INCREMENTAL retention, e.g. daily=7,weekly=4 / within=1d
   BACKUP_ALERT_WEBHOOK   Slack-compatible webhook for failures (BACKUP_ALERT_ON_SUCCESS=yes: also successes)
@@ -388,7 +389,8 @@ void AddSchedule(CommandLine& cl) {
       "BACKUP_SCHEDULE_INCREMENTAL (default '0 * * * *'), local time, one at a time; retention and alerts after "
       "each; with BACKUP_STREAMS=wal-receive it also keeps wal-receive running (restarted with backoff, "
       "stream_down alert past BACKUP_RPO_SECONDS); with DB_INCREMENTAL_INTERVAL (cron, CockroachDB) it also runs "
-      "db-incremental, a revision-history layer, on its own timer. SIGTERM stops it cleanly");
+      "db-incremental, a revision-history layer, on its own timer (COCKROACH_NATIVE_SCHEDULE=yes: CockroachDB's own "
+      "schedule, created at start and checked at that interval). SIGTERM stops it cleanly");
   schedule->add_flag("--now", args->run_now, "run a full backup at start, then follow the schedule");
   struct RunArgs {
     std::string type;

@@ -284,7 +284,10 @@ StatusOr<std::unique_ptr<Scheduler>> DbIncrementalScheduler(const Settings& s) {
   auto when = ParseCron(s.db_incremental_interval);
   if (!when.ok()) return when.status().Context("DB_INCREMENTAL_INTERVAL");
   std::vector<Job> jobs = {ChildJob(s, "db-incremental", *when, g_db_child)};
-  LogInfo("schedule: db-incremental '" + s.db_incremental_interval + "'");
+  // COCKROACH_NATIVE_SCHEDULE: CockroachDB takes the layers on its own schedule; the run on this
+  // timer only makes sure that schedule exists and alerts when its newest job failed.
+  LogInfo("schedule: db-incremental '" + s.db_incremental_interval + "'" +
+          (s.cockroach_native_schedule ? " (COCKROACH_NATIVE_SCHEDULE: checks CockroachDB's own schedule)" : ""));
   return std::make_unique<Scheduler>(jobs, Env::Default(), OverlapPolicy::kSkip,
                                      [](const std::string& m) { LogInfo("schedule: " + m); });
 }
@@ -317,7 +320,14 @@ int RunSchedule(const Settings& s, const ScheduleArgs& a) {
   std::thread stream_thread;
   if (streams) stream_thread = std::thread([&] { streams->Run(ProcessStopToken()); });
   std::thread db_thread;
-  if (*db_scheduler) db_thread = std::thread([&] { (*db_scheduler)->Run(ProcessStopToken()); });
+  if (*db_scheduler) {
+    db_thread = std::thread([&] {
+      // The native schedule is created at start, not at the first tick.
+      if (s.cockroach_native_schedule)
+        ChildJob(s, "db-incremental", *ParseCron(s.db_incremental_interval), g_db_child).run();
+      (*db_scheduler)->Run(ProcessStopToken());
+    });
+  }
   if (a.run_now && jobs.front().name == "full" && !Stopping()) {
     log("running a full backup now (--now)");
     jobs.front().run();

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/recovery_state.h"
+#include "components/database/database.h"
 #include "core/env.h"
 #include "monitor/recovery_point.h"
 #include "repository/snapshots.h"
@@ -51,9 +52,26 @@ int PrintRecoveryPoints(const Settings& s, bool as_json) {
                       {"time_unix", at},
                       {"age_seconds", std::max(0.0, now - at)}});
   }
+  // COCKROACH_NATIVE_SCHEDULE: CockroachDB's own schedule holds the layers; show how it is doing.
+  json schedule;
+  if (s.cockroach_native_schedule && !s.db_host.empty()) {
+    auto repo = OpenRepository(s, "local");
+    auto opt = repo.ok() ? DatabaseOptionsOf(s, **repo) : StatusOr<DatabaseOptions>(repo.status());
+    schedule =
+        opt.ok() ? CockroachNativeScheduleState(*opt) : json{{"success", false}, {"error", opt.status().message()}};
+  }
   if (as_json) {
-    PrintJson({{"recovery_points", points}});
+    json out = {{"recovery_points", points}};
+    if (!schedule.is_null()) out["cockroach_schedule"] = schedule;
+    PrintJson(out);
     return 0;
+  }
+  if (!schedule.is_null()) {
+    std::string job = schedule.contains("latest_job") ? ", newest job " + schedule["latest_job"].value("job_id", "") +
+                                                            " " + schedule["latest_job"].value("status", "")
+                                                      : "";
+    std::printf("CockroachDB schedule %s: %s%s\n", schedule.value("label", "").c_str(),
+                schedule.contains("error") ? ("problem: " + schedule.value("error", "")).c_str() : "ok", job.c_str());
   }
   std::printf("%-16s %-18s %-28s %12s\n", "COMPONENT", "LOCATION", "RECOVERS TO", "AGE S");
   for (const auto& p : points) {

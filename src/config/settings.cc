@@ -139,6 +139,7 @@ Status ApplyTable(Settings& s, const toml::table& t, const std::string& path) {
   RETURN_IF_ERROR(TomlInt(t, "alerts", "rpo_seconds", 1, 86400 * 30, s.rpo_seconds, path));
   str("cockroach", "backup_uri", s.cockroach_backup_uri);
   str("cockroach", "backup_location", s.cockroach_backup_location);
+  if (auto v = t["cockroach"]["native_schedule"].value<bool>()) s.cockroach_native_schedule = *v;
   str("s3", "bucket", s.s3_bucket);
   str("s3", "region", s.s3_region);
   str("s3", "endpoint", s.s3_endpoint);
@@ -236,6 +237,13 @@ Status ValidateDatabase(Settings& s) {
     return InvalidArgument(
         "DB_INCREMENTAL_INTERVAL is for CockroachDB; a PostgreSQL database gets continuous protection from "
         "BACKUP_STREAMS=wal-receive");
+  }
+  if (s.cockroach_native_schedule && s.db_engine == "postgresql") {
+    return InvalidArgument("COCKROACH_NATIVE_SCHEDULE is for CockroachDB; unset it for a PostgreSQL database");
+  }
+  if (s.cockroach_native_schedule && s.db_incremental_interval.empty()) {
+    return InvalidArgument(
+        "COCKROACH_NATIVE_SCHEDULE=yes needs DB_INCREMENTAL_INTERVAL (the schedule's RECURRING, e.g. '*/5 * * * *')");
   }
   static const char* kModes[] = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
   if (!s.db_sslmode.empty() && std::find(std::begin(kModes), std::end(kModes), s.db_sslmode) == std::end(kModes)) {
@@ -360,6 +368,9 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   }
   if (auto v = Env("COCKROACH_BACKUP_URI")) s.cockroach_backup_uri = v;
   if (auto v = Env("COCKROACH_BACKUP_LOCATION")) s.cockroach_backup_location = v;
+  if (auto v = Env("COCKROACH_NATIVE_SCHEDULE")) {
+    ASSIGN_OR_RETURN(s.cockroach_native_schedule, ParseBool("COCKROACH_NATIVE_SCHEDULE", v));
+  }
   if (auto v = Env("BACKUP_S3_BUCKET")) s.s3_bucket = v;
   if (auto v = Env("BACKUP_S3_REGION")) s.s3_region = v;
   if (auto v = Env("BACKUP_S3_ENDPOINT")) s.s3_endpoint = v;

@@ -47,6 +47,8 @@ struct Settings {
   // CockroachDB's own BACKUP writes to a collection: COCKROACH_BACKUP_URI, or one built from
   // COCKROACH_BACKUP_LOCATION (nodelocal, s3, azure, gcs) and the location settings below.
   std::string cockroach_backup_uri, cockroach_backup_location = "nodelocal";
+  // COCKROACH_NATIVE_SCHEDULE: CockroachDB's own schedule takes the DB_INCREMENTAL_INTERVAL layers.
+  bool cockroach_native_schedule = false;
   // Cloud locations (the guide's variables). Secrets are never printed.
   std::string s3_bucket, s3_region = "us-east-1", s3_endpoint;              // BACKUP_S3_*
   std::string aws_access_key_id, aws_secret_access_key, aws_session_token;  // AWS_*

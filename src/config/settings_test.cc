@@ -112,6 +112,30 @@ TEST(Settings, WalReceiveSettings) {
   EXPECT_NE(bad.status().message().find("WAL_SLOT"), std::string::npos);
 }
 
+TEST(Settings, CockroachNativeSchedule) {
+  ConfigFile cfg("[database]\nincremental_interval = \"*/5 * * * *\"\n[cockroach]\nnative_schedule = true\n");
+  auto s = LoadSettings(cfg.path());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE(s->cockroach_native_schedule);
+  setenv("COCKROACH_NATIVE_SCHEDULE", "maybe", 1);
+  auto bad = LoadSettings(cfg.path());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("COCKROACH_NATIVE_SCHEDULE must be yes or no"), std::string::npos);
+  setenv("COCKROACH_NATIVE_SCHEDULE", "yes", 1);
+  setenv("DB_ENGINE", "postgresql", 1);
+  setenv("DB_INCREMENTAL_INTERVAL", "", 1);
+  auto pg = LoadSettings(cfg.path());
+  unsetenv("DB_ENGINE");
+  ASSERT_FALSE(pg.ok());
+  EXPECT_NE(pg.status().message().find("COCKROACH_NATIVE_SCHEDULE is for CockroachDB"), std::string::npos)
+      << pg.status().message();
+  auto no_interval = LoadSettings(cfg.path());
+  unsetenv("DB_INCREMENTAL_INTERVAL");
+  unsetenv("COCKROACH_NATIVE_SCHEDULE");
+  ASSERT_FALSE(no_interval.ok());
+  EXPECT_NE(no_interval.status().message().find("needs DB_INCREMENTAL_INTERVAL"), std::string::npos);
+}
+
 TEST(Settings, DbIncrementalIntervalIsForCockroachOnly) {
   ConfigFile cfg("[database]\nincremental_interval = \"*/5 * * * *\"\n");
   auto s = LoadSettings(cfg.path());

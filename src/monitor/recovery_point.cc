@@ -22,4 +22,17 @@ std::map<RecoveryPointKey, double> RecoveryPoints(const CatalogSummary& s) {
   return out;
 }
 
+Status RecordDbIncremental(Catalog& catalog, const BackupRecord& run, const nlohmann::json& report,
+                           const std::vector<std::string>& locations) {
+  RETURN_IF_ERROR(catalog.RecordBackup(run));
+  if (run.status != "success" || !report.is_object()) return Status::Ok();
+  auto it = report.find("recovery_point_unix");
+  // A native-schedule run writes no layer itself: it has no point to record.
+  if (it == report.end() || !it->is_number() || it->get<double>() <= 0) return Status::Ok();
+  for (const auto& location : locations) {
+    RETURN_IF_ERROR(catalog.RecordRecoveryPoint("database", location, "db-incremental", it->get<double>()));
+  }
+  return Status::Ok();
+}
+
 }  // namespace stb

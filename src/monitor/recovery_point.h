@@ -3,8 +3,10 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "catalog/catalog.h"
 
@@ -21,5 +23,12 @@ using RecoveryPointKey = std::pair<std::string, std::string>;  // (component, lo
 //   last stored WAL (both are WAL written times), when later than its backup.
 // A (component, location) with no point is absent.
 std::map<RecoveryPointKey, double> RecoveryPoints(const CatalogSummary& summary);
+
+// A `schedule run db-incremental` run: its catalog row, and when it succeeded with a layer end
+// (report "recovery_point_unix"), that time as the database's point (source "db-incremental") in
+// each location it wrote (the CockroachDB collection's label), so that
+// backup_recovery_point_seconds{component="database"} follows the incrementals.
+Status RecordDbIncremental(Catalog& catalog, const BackupRecord& run, const nlohmann::json& report,
+                           const std::vector<std::string>& locations);
 
 }  // namespace stb

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
+#include <filesystem>
 #include <optional>
 #include <vector>
 
@@ -80,6 +83,36 @@ TEST(RecoveryPoints, Table) {
       }
     }
   }
+}
+
+// A db-incremental's layer end becomes the database's point where it wrote; a failed run or one
+// without a layer (native schedule) records its row and no point; an older layer never moves it back.
+TEST(RecoveryPoints, DbIncrementalRecordsThePoint) {
+  char tmpl[] = "/tmp/stb-rp-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  auto c = Catalog::Open(tmpl);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  BackupRecord run{"db-incremental:1", "database", "incremental", "success", 5000, 2, 100};
+  nlohmann::json report = {{"success", true}, {"recovery_point_unix", 4990.5}};
+  ASSERT_TRUE(RecordDbIncremental(**c, run, report, {"s3_primary"}).ok());
+  run.backup_id = "db-incremental:2";
+  run.status = "failed";
+  ASSERT_TRUE(
+      RecordDbIncremental(**c, run, {{"success", false}, {"recovery_point_unix", 9000.0}}, {"s3_primary"}).ok());
+  run.backup_id = "db-incremental:3";
+  run.status = "success";
+  ASSERT_TRUE(RecordDbIncremental(**c, run, {{"success", true}, {"type", "native-schedule"}}, {"cockroach_uri"}).ok());
+  run.backup_id = "db-incremental:4";
+  ASSERT_TRUE(RecordDbIncremental(**c, run, {{"success", true}, {"recovery_point_unix", 4000.0}}, {"s3_primary"}).ok());
+  auto s = (*c)->Summary();
+  ASSERT_TRUE(s.ok());
+  auto points = RecoveryPoints(*s);
+  EXPECT_EQ(points.size(), 1u);
+  EXPECT_EQ(points.at({"database", "s3_primary"}), 4990.5);
+  auto backups = (*c)->Backups();
+  ASSERT_TRUE(backups.ok());
+  EXPECT_EQ(backups->size(), 4u);
+  std::filesystem::remove_all(tmpl);
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
 # db-incremental layers with revision history (`schedule run db-incremental`, recorded in the
 # catalog, no snapshot), `restore --target-time` between layers giving the row counts of that time,
 # a time past the newest layer refused naming it, CockroachDB's revision_history error passed
-# through, a wrong password and a PostgreSQL engine refused, and no secret in any output.
+# through, a wrong password and a PostgreSQL engine refused, COCKROACH_NATIVE_SCHEDULE (CockroachDB's
+# own schedule created once, a failed job reported), gc.ttl warnings, and no secret in any output.
 source "$(dirname "$0")/lib.sh" "$1"
 source "$(dirname "$0")/crdb_lib.sh"
 STANDIN_TABLES="game.public.players=1200 game.public.items=37"
@@ -16,7 +17,7 @@ now_utc() { date -u '+%Y-%m-%d %H:%M:%S.%N' | cut -c1-26; }
 db() { json "$1" "r['components']['database']$2"; }
 make_data 5
 unset CONFIG_DIRS APP_DIR
-export DB_HOST=127.0.0.1 DB_PORT=$(start_standin crdb --aost-lag 1) DB_NAME=game DB_USER=root DB_PASSWORD=$PW DB_ENGINE=cockroachdb
+export DB_HOST=127.0.0.1 DB_PORT=$(start_standin crdb --aost-lag 1 --gc-ttl 2) DB_NAME=game DB_USER=root DB_PASSWORD=$PW DB_ENGINE=cockroachdb
 export COCKROACH_BACKUP_URI="s3://game-backups/crdb?AWS_ACCESS_KEY_ID=AKIAEXAMPLE&AWS_SECRET_ACCESS_KEY=$AWS_SECRET_IN_URI"
 "$BIN" init >/dev/null
 
@@ -45,6 +46,8 @@ sleep 1.5
 newest=$(json "$W/i3.json" "r['recovery_point']")
 [ "$(sqlite3 "$BACKUP_STATE_DIR/catalog.db" "SELECT count(*) FROM backups WHERE backup_id LIKE 'db-incremental:%' AND component = 'database' AND type = 'incremental' AND status = 'success'")" = 3 ] ||
   fail "catalog: $(sqlite3 "$BACKUP_STATE_DIR/catalog.db" 'SELECT * FROM backups')"
+rp=$(sqlite3 "$BACKUP_STATE_DIR/catalog.db" "SELECT location || ' ' || CAST(point_time AS INTEGER) FROM recovery_point WHERE component = 'database' AND source = 'db-incremental'")
+[ "$rp" = "cockroach_uri $(json "$W/i3.json" "int(r['recovery_point_unix'])")" ] || fail "db-incremental's recovery point: '$rp'"
 "$BIN" snapshots --json >"$W/snaps.json" || fail "snapshots"
 [ "$(json "$W/snaps.json" "len(r)")" = 1 ] || fail "db-incremental wrote a snapshot: $(cat "$W/snaps.json")"
 [ "$(players "$DB_PORT")" = 1375 ] || fail "players now: $(players "$DB_PORT")"
@@ -58,6 +61,10 @@ pass "3 db-incrementals: BACKUP INTO LATEST ... AS OF SYSTEM TIME '-10s' WITH re
 [ "$(sql "$DB_PORT" 'SELECT count(*) FROM "game"."public"."items"')" = 37 ] || fail "items"
 [ "$(db "$W/r1.json" "['recovered_to']")" = "$T1+00" ] || fail "recovered_to: $(cat "$W/r1.json")"
 [ "$(db "$W/r1.json" "['tables_verified']")" = 2 ] || fail "verified against the counts at T1: $(cat "$W/r1.json")"
+# gc.ttlseconds 2 on this stand-in: T1 is older than the revision history window.
+[[ "$(db "$W/r1.json" "['warnings'][0]")" == *"(gc.ttlseconds = 2 s) is shorter than the age of --target-time"* ]] ||
+  fail "no gc.ttl warning: $(cat "$W/r1.json")"
+grep -rq "gc.ttlseconds = 2 s" "$BACKUP_LOG_DIR" || fail "gc.ttl warning not logged"
 grep -q "^RESTORE DATABASE \"game\" FROM '$subdir' IN 's3://[^']*' AS OF SYSTEM TIME '$T1' WITH new_db_name = 'game_restoring', encryption_passphrase = '[0-9a-f]*'$" "$W/crdb.sql" ||
   fail "RESTORE as received: $(cat "$W/crdb.sql")"
 grep -q "^SHOW BACKUPS IN 's3://" "$W/crdb.sql" || fail "SHOW BACKUPS not sent"
@@ -99,6 +106,33 @@ grep -q "DB_INCREMENTAL_INTERVAL is for CockroachDB.*BACKUP_STREAMS=wal-receive"
   fail "the failed run is not in the catalog"
 pass "db-incremental: wrong password '$err'; PostgreSQL refused naming BACKUP_STREAMS=wal-receive"
 
+# 5b. COCKROACH_NATIVE_SCHEDULE: `backup` creates CockroachDB's own schedule once, db-incremental
+# then only checks it (no BACKUP of its own), a failed job of the schedule fails the run; gc.ttlseconds
+# (3600) under the incrementals' retention (1 day) is warned about.
+NATIVE_PORT=$(start_standin native --gc-ttl 3600)
+native() { DB_PORT=$NATIVE_PORT COCKROACH_NATIVE_SCHEDULE=yes DB_INCREMENTAL_INTERVAL='*/5 * * * *' "$BIN" "$@"; }
+native backup full --no-progress >"$W/n1.json" 2>"$W/n1.err" || fail "native backup: $(cat "$W/n1.json" "$W/n1.err")"
+[ "$(db "$W/n1.json" "['native_schedule']['created']")" = True ] || fail "schedule not created: $(cat "$W/n1.json")"
+[[ "$(db "$W/n1.json" "['warnings']")" == *"(gc.ttlseconds = 3600 s) is shorter than the incrementals' retention"* ]] ||
+  fail "no gc.ttl warning: $(cat "$W/n1.json")"
+native schedule run db-incremental >"$W/n2.json" 2>"$W/n2.err" || fail "native db-incremental: $(cat "$W/n2.json" "$W/n2.err")"
+[ "$(json "$W/n2.json" "r['native_schedule']['created']")" = False ] || fail "second run: $(cat "$W/n2.json")"
+[ "$(json "$W/n2.json" "r['native_schedule']['latest_job']['status']")" = succeeded ] || fail "job: $(cat "$W/n2.json")"
+[ "$(grep -c "^CREATE SCHEDULE IF NOT EXISTS 'spacetime_backup_game' FOR BACKUP DATABASE \"game\" INTO 's3://[^']*' WITH revision_history, encryption_passphrase = '[0-9a-f]*' RECURRING '\*/5 \* \* \* \*' FULL BACKUP '@daily' WITH SCHEDULE OPTIONS first_run = 'now'$" "$W/native.sql")" = 2 ] ||
+  fail "CREATE SCHEDULE as received: $(grep SCHEDULE "$W/native.sql")"
+grep -q 'INTO LATEST IN' "$W/native.sql" && fail "db-incremental ran its own BACKUP beside the native schedule"
+native snapshots --recovery-points --json >"$W/n3.json" || fail "snapshots: $(cat "$W/n3.json")"
+[ "$(json "$W/n3.json" "len(r['cockroach_schedule']['schedules'])")" = 2 ] || fail "SHOW SCHEDULES: $(cat "$W/n3.json")"
+FAILJOB_PORT=$(start_standin failjob --fail-schedule-job)
+NATIVE_PORT=$FAILJOB_PORT native schedule run db-incremental >"$W/n4.json" 2>"$W/n4.err" && fail "a failed schedule job passed"
+[[ "$(json "$W/n4.json" "r['error']")" == *"CockroachDB's backup schedule spacetime_backup_game: job "*" failed: failed to run backup: "*"AccessDenied"* ]] ||
+  fail "failed job: $(cat "$W/n4.json")"
+NATIVE_PORT=$FAILJOB_PORT native snapshots --recovery-points >"$W/n5.out" || fail "snapshots text"
+grep -q "CockroachDB schedule spacetime_backup_game: problem: .*AccessDenied" "$W/n5.out" || fail "status: $(cat "$W/n5.out")"
+COCKROACH_NATIVE_SCHEDULE=maybe "$BIN" snapshots >"$W/n6.out" 2>"$W/n6.err" && fail "COCKROACH_NATIVE_SCHEDULE=maybe accepted"
+grep -q "COCKROACH_NATIVE_SCHEDULE must be yes or no" "$W/n6.err" || fail "bad setting: $(cat "$W/n6.err")"
+pass "native schedule: created once (second CREATE SCHEDULE IF NOT EXISTS answered no row), no BACKUP of ours, failed job reported, gc.ttl warned"
+
 # 6. The daemon: db-incremental on its own timer (every minute here), the backups' timer idle.
 ok_runs() { sqlite3 "$BACKUP_STATE_DIR/catalog.db" "SELECT count(*) FROM backups WHERE backup_id LIKE 'db-incremental:%' AND status = 'success'"; }
 before=$(ok_runs)
@@ -112,14 +146,14 @@ kill -TERM "$sched"
 wait "$sched" || fail "schedule exited $? on SIGTERM"
 grep -q "db-incremental '\* \* \* \* \*'" "$BACKUP_LOG_DIR/schedule.log" || fail "schedule.log: $(cat "$BACKUP_LOG_DIR/schedule.log")"
 "$BIN" snapshots --json >"$W/snaps2.json" || fail "snapshots"
-[ "$(json "$W/snaps2.json" "len(r)")" = 2 ] || fail "the daemon's db-incremental wrote a snapshot"
+[ "$(json "$W/snaps2.json" "len(r)")" = 3 ] || fail "the daemon's db-incremental wrote a snapshot"
 pass "schedule with DB_INCREMENTAL_INTERVAL='* * * * *': a db-incremental run on its own timer, no snapshot, exit 0 on SIGTERM"
 
 # 7. No secret anywhere we wrote: stdout, stderr, logs, reports, the catalog.
 passphrase=$(sed -n "s/.*encryption_passphrase = '\([0-9a-f]*\)'.*/\1/p" "$W/norev.sql" | head -1)
 [ -n "$passphrase" ] || fail "no passphrase sent"
 for s in "$PW" "$AWS_SECRET" "$AWS_SECRET_IN_URI" "$passphrase" not-the-Pw-4410; do
-  hits=$(grep -rlF -- "$s" "$W"/*.json "$W"/*.err "$W"/*.out "$BACKUP_LOG_DIR" "$BACKUP_STATE_DIR" 2>/dev/null | grep -v '/\(crdb\|norev\)\.' || true)
+  hits=$(grep -rlF -- "$s" "$W"/*.json "$W"/*.err "$W"/*.out "$BACKUP_LOG_DIR" "$BACKUP_STATE_DIR" 2>/dev/null | grep -v '/\(crdb\|norev\|native\|failjob\)\.' || true)
   [ -z "$hits" ] || fail "secret found in: $hits"
   sqlite3 "$BACKUP_STATE_DIR/catalog.db" .dump | grep -qF -- "$s" && fail "secret in the catalog dump"
 done

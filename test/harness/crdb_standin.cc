@@ -5,12 +5,15 @@
 //
 // crdb_standin [--port N] [--port-file F] [--log F] [--user U] [--password P]
 //              [--table db.schema.name=rows]... [--fail-backup] [--error-quotes-uri]
-//              [--no-revision-history] [--aost-lag S]
+//              [--no-revision-history] [--aost-lag S] [--gc-ttl S] [--fail-schedule-job]
 // Row counts have a history (INSERT INTO t SELECT generate_series(1, N) adds N rows now), so
 // count(*) AS OF SYSTEM TIME and RESTORE ... AS OF SYSTEM TIME answer the counts of that time.
 // --aost-lag S: "now() - INTERVAL '10s'" and AS OF SYSTEM TIME '-10s' go S seconds back (a test
 // speed knob; CockroachDB goes 10 s back). --no-revision-history: BACKUP ignores revision_history
 // (a collection written without it, to get CockroachDB's error for a time between layers).
+// CREATE SCHEDULE FOR BACKUP, SHOW SCHEDULES, SHOW JOBS FOR SCHEDULES and SHOW ZONE CONFIGURATION
+// answer as v23.1 documents; --gc-ttl S: the database's gc.ttlseconds (default 14400, v23.1's);
+// --fail-schedule-job: the schedule's first job fails writing to the bucket.
 // Prints its port on stdout and serves until SIGTERM or SIGINT.
 #include <signal.h>
 
@@ -53,8 +56,21 @@ struct Backup {  // one full backup and its incrementals: a subdirectory of the 
   std::vector<Layer> layers;
 };
 
+// CREATE SCHEDULE FOR BACKUP makes two schedules under one label (the incremental one and the
+// full one); with first_run = 'now' the full one's job starts at once.
+struct Schedule {
+  std::string id, label, recurrence, created, next_run, state;
+};
+struct ScheduleJob {
+  std::string job_id, schedule_id, status, created, finished, error;
+};
+
 struct Model {
   std::mutex mu;
+  std::vector<Schedule> schedules;
+  std::vector<ScheduleJob> schedule_jobs;
+  bool fail_schedule_job = false;
+  int64_t gc_ttl = 14400;  // v23.1's default gc.ttlseconds (4 hours)
   std::map<std::string, Tables> databases;
   std::map<std::string, History> history;
   std::map<std::string, std::vector<Backup>> collections;  // by URI, as given
@@ -251,6 +267,65 @@ PgWireResult ShowBackup(Model& model, const std::string& subdir, const std::stri
   return r;
 }
 
+// CREATE SCHEDULE IF NOT EXISTS 'label' FOR BACKUP DATABASE ... : the answer CockroachDB
+// documents (schedule_id, label, status, first_run, schedule, backup_stmt), no row when the label
+// exists. The first full backup runs now: into the collection, or failed under --fail-schedule-job.
+PgWireResult CreateSchedule(Model& model, const std::smatch& m) {
+  std::string label = Unquote(m[1], '\''), db = Unquote(m[2], '"'), uri = Unquote(m[3], '\'');
+  std::string with = m[4].matched ? m[4].str() : "", recurring = Unquote(m[5], '\''), full = Unquote(m[6], '\'');
+  PgWireResult r;
+  r.columns = {"schedule_id", "label", "status", "first_run", "schedule", "backup_stmt"};
+  r.types = {20, 25, 25, 1184, 25, 25};
+  for (const auto& sc : model.schedules) {
+    if (sc.label == label) return r;
+  }
+  if (!model.databases.count(db)) return Err("3D000", "database \"" + db + "\" does not exist");
+  std::string now = Now(0, "%Y-%m-%d %H:%M:%S");
+  for (const auto& [recurrence, kind] : {std::pair{recurring, "INTO LATEST IN"}, std::pair{full, "INTO"}}) {
+    std::string id = std::to_string(model.next_job++);
+    model.schedules.push_back({id, label, recurrence, now, Now(60, "%Y-%m-%d %H:%M:%S") + "+00", ""});
+    // backup_stmt as CockroachDB shows it: the URI's secrets redacted (here: the whole URI).
+    r.rows.push_back({id, label, "ACTIVE", now + "+00", recurrence,
+                      "BACKUP DATABASE " + db + " " + kind + " 'redacted' WITH revision_history, detached"});
+  }
+  ScheduleJob job{std::to_string(model.next_job++), model.schedules.back().id, "succeeded", now, now, ""};
+  if (model.fail_schedule_job) {
+    job.status = "failed";
+    job.error = "failed to run backup: exporting 3 ranges: export file: s3: AccessDenied: Access Denied";
+    model.schedules.back().state = "reschedule: " + job.error;
+  } else {
+    Layer layer{"", now, true, {{db, model.history[db]}}};
+    model.collections[uri].push_back({Subdir(now), Option(with, "encryption_passphrase"), {layer}});
+  }
+  model.schedule_jobs.push_back(job);
+  return r;
+}
+
+PgWireResult ShowSchedules(Model& model, const std::string& label) {
+  PgWireResult r;
+  r.columns = {"id", "label", "schedule_status", "next_run", "state", "recurrence"};
+  for (const auto& sc : model.schedules) {
+    if (sc.label != label) continue;
+    r.rows.push_back({sc.id, sc.label, "ACTIVE", sc.next_run, sc.state.empty() ? std::nullopt : std::optional(sc.state),
+                      sc.recurrence});
+  }
+  return r;
+}
+
+PgWireResult LatestScheduleJob(Model& model, const std::string& label) {
+  PgWireResult r;
+  r.columns = {"job_id", "status", "finished", "error"};
+  for (auto it = model.schedule_jobs.rbegin(); it != model.schedule_jobs.rend(); ++it) {
+    for (const auto& sc : model.schedules) {
+      if (sc.id == it->schedule_id && sc.label == label) {
+        r.rows.push_back({it->job_id, it->status, it->finished + "+00", it->error});
+        return r;
+      }
+    }
+  }
+  return r;
+}
+
 PgWireResult Handle(Model& model, const std::string& sql) {
   std::lock_guard<std::mutex> lock(model.mu);
   std::smatch m;
@@ -266,6 +341,28 @@ PgWireResult Handle(Model& model, const std::string& sql) {
   if (is("BACKUP DATABASE " + name + " INTO (LATEST IN )?" + str + "(?: AS OF SYSTEM TIME " + str +
          ")?(?: WITH (.*))?")) {
     return DoBackup(model, m);
+  }
+  if (is("CREATE SCHEDULE IF NOT EXISTS " + str + " FOR BACKUP DATABASE " + name + " INTO " + str +
+         "(?: WITH (.*?))? RECURRING " + str + " FULL BACKUP " + str + " WITH SCHEDULE OPTIONS first_run = 'now'")) {
+    return CreateSchedule(model, m);
+  }
+  if (is(R"(SELECT id::STRING, label, schedule_status, next_run::STRING, state, recurrence FROM \[SHOW SCHEDULES\] WHERE label = )" +
+         str + " ORDER BY created")) {
+    return ShowSchedules(model, Unquote(m[1], '\''));
+  }
+  if (is(R"(SELECT job_id::STRING, status, finished::STRING, error FROM \[SHOW JOBS FOR SCHEDULES SELECT id FROM \[SHOW SCHEDULES\] WHERE label = )" +
+         str + R"(\] ORDER BY created DESC LIMIT 1)")) {
+    return LatestScheduleJob(model, Unquote(m[1], '\''));
+  }
+  if (is("SELECT raw_config_sql FROM \\[SHOW ZONE CONFIGURATION FROM DATABASE " + name + "\\]")) {
+    std::string db = Unquote(m[1], '"');
+    if (!model.databases.count(db)) return Err("3D000", "database \"" + db + "\" does not exist");
+    // As CockroachDB prints it: the inherited default zone, one setting a line.
+    return One("raw_config_sql", "ALTER DATABASE " + db +
+                                     " CONFIGURE ZONE USING\n\trange_min_bytes = 134217728,\n\trange_max_bytes = "
+                                     "536870912,\n\tgc.ttlseconds = " +
+                                     std::to_string(model.gc_ttl) +
+                                     ",\n\tnum_replicas = 3,\n\tconstraints = '[]',\n\tlease_preferences = '[]'");
   }
   if (is("SHOW BACKUPS IN " + str)) {
     PgWireResult r;
@@ -341,7 +438,7 @@ int Usage(const std::string& why) {
   std::cerr << "crdb_standin: " << why
             << "\nusage: crdb_standin [--port N] [--port-file F] [--log F] [--user U] [--password P] "
                "[--table db.schema.name=rows]... [--fail-backup] [--error-quotes-uri] [--no-revision-history] "
-               "[--aost-lag S]\n";
+               "[--aost-lag S] [--gc-ttl S] [--fail-schedule-job]\n";
   return 2;
 }
 
@@ -373,6 +470,10 @@ int main(int argc, char** argv) {
       model.ignore_revision_history = true;
     } else if (a == "--aost-lag") {
       model.aost_lag = std::atoi(value().c_str());
+    } else if (a == "--fail-schedule-job") {
+      model.fail_schedule_job = true;
+    } else if (a == "--gc-ttl") {
+      model.gc_ttl = std::atoll(value().c_str());
     } else if (a == "--fail-backup") {
       model.fail_backup = true;
     } else if (a == "--table") {

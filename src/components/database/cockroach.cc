@@ -7,6 +7,7 @@
 #include "components/database/cockroach_results.h"
 #include "components/database/engines.h"
 #include "components/database/pg_recovery_conf.h"
+#include "core/env.h"
 #include "core/log.h"
 #include "core/parse.h"
 #include "core/redact.h"
@@ -15,9 +16,7 @@ namespace stb {
 
 using json = nlohmann::json;
 
-namespace {
-
-std::vector<std::string> Secrets(const DatabaseOptions& opt) {
+std::vector<std::string> CockroachSecrets(const DatabaseOptions& opt) {
   std::vector<std::string> s = {opt.crdb_passphrase, opt.endpoint.password};
   for (const auto& [k, v] : opt.crdb.params) s.push_back(v);
   // As the URI carries them: percent-encoded (a key with '/' or '+') for the locations' own. A
@@ -25,6 +24,42 @@ std::vector<std::string> Secrets(const DatabaseOptions& opt) {
   auto uri = CrdbCollectionUri(opt.crdb);
   if (uri.ok()) std::ranges::move(UriSecretValues(uri->sql), std::back_inserter(s));
   return s;
+}
+
+namespace {
+
+std::vector<std::string> Secrets(const DatabaseOptions& opt) { return CockroachSecrets(opt); }
+
+// Every string in a server's answer (a job's error may quote the URI it was given).
+void RedactAll(json& j, const std::vector<std::string>& secrets) {
+  if (j.is_string()) {
+    j = RedactSecrets(j.get<std::string>(), secrets);
+  } else if (j.is_structured()) {
+    for (auto& v : j) RedactAll(v, secrets);
+  }
+}
+
+// DB_INCREMENTAL_INTERVAL: the layers carry revision history, which CockroachDB keeps gc.ttlseconds.
+void WarnGcTtl(PgConnection& c, const DatabaseOptions& opt, json& report) {
+  if (opt.crdb_incremental_interval.empty() || opt.crdb_history_seconds <= 0) return;
+  auto w = CockroachGcTtlWarning(c, opt, opt.crdb_history_seconds,
+                                 "the incrementals' retention (BACKUP_RETENTION_INCREMENTAL)");
+  if (!w) return;
+  if (!report.contains("warnings")) report["warnings"] = json::array();
+  report["warnings"].push_back(RedactSecrets(*w, Secrets(opt)));
+}
+
+// COCKROACH_NATIVE_SCHEDULE: the schedule, created when missing; its state goes in the report.
+void EnsureSchedule(PgConnection& c, const DatabaseOptions& opt, json& report) {
+  if (!opt.crdb_native_schedule) return;
+  json st = EnsureCockroachSchedule(opt, c);
+  RedactAll(st, Secrets(opt));
+  if (st.contains("error")) {
+    if (!report.contains("warnings")) report["warnings"] = json::array();
+    report["warnings"].push_back("native schedule: " + st["error"].get<std::string>());
+    LogWarn("database: native schedule: " + st["error"].get<std::string>());
+  }
+  report["native_schedule"] = st;
 }
 
 StatusOr<std::map<std::string, int64_t>> Counts(PgConnection& c, const std::string& db, const std::string& as_of) {
@@ -95,6 +130,8 @@ DatabaseBackupResult BackupCockroach(const DatabaseOptions& opt, PgConnection& c
   res.report["cockroach_backup"] = subdir;
   res.report["success"] = true;
   res.success = true;
+  WarnGcTtl(c, opt, res.report);
+  EnsureSchedule(c, opt, res.report);
   return res;
 }
 
@@ -104,6 +141,19 @@ json RunCockroachIncremental(const DatabaseOptions& opt, PgConnection& c) {
     r["error"] = RedactSecrets(st.message(), Secrets(opt));
     return r;
   };
+  WarnGcTtl(c, opt, r);
+  if (opt.crdb_native_schedule) {
+    // CockroachDB's schedule takes the layers: this run only makes sure it exists and reports its
+    // newest job, failing (and so alerting) when that job failed.
+    json st = EnsureCockroachSchedule(opt, c);
+    RedactAll(st, Secrets(opt));
+    r["type"] = "native-schedule";
+    r["native_schedule"] = st;
+    if (st.contains("error")) return fail(Internal(st["error"].get<std::string>()));
+    if (st.contains("latest_job")) r["job_id"] = st["latest_job"].value("job_id", "");
+    r["success"] = true;
+    return r;
+  }
   auto coll = CrdbCollectionUri(opt.crdb);
   if (!coll.ok()) return fail(coll.status());
   auto before = c.Query(CrdbShowBackupsSql(*coll).sql);
@@ -218,6 +268,11 @@ json RestoreCockroach(const json& entry, const DatabaseOptions& opt, const std::
   PgConnection& c = **conn;
   auto point = PointOf(c, entry, opt, *collection);
   if (!point.ok()) return fail(point.status());
+  if (opt.crdb_target_time > 0) {
+    // The live database's rows as of T (the verification's reference) exist only within gc.ttlseconds.
+    auto w = CockroachGcTtlWarning(c, opt, NowSeconds() - opt.crdb_target_time, "the age of --target-time");
+    if (w) r["warnings"] = json::array({RedactSecrets(*w, Secrets(opt))});
+  }
   auto exists = c.Query("SELECT 1 FROM [SHOW DATABASES] WHERE database_name = " + SqlString(target));
   if (!exists.ok()) return fail(exists.status());
   auto reference = Reference(c, entry, opt, target, point->as_of, !exists->empty());

@@ -115,4 +115,48 @@ StatusOr<const CrdbChain*> ChooseCrdbChain(const std::vector<CrdbChain>& chains,
                          PgTimestampUtc(before) + " and " + PgTimestampUtc(after));
 }
 
+StatusOr<std::vector<CrdbSchedule>> ParseSchedules(const std::vector<CrdbRow>& rows) {
+  std::vector<CrdbSchedule> out;
+  for (const auto& r : rows) {
+    if (r.size() < 6 || !r[0] || !r[2]) return InvalidArgument("SHOW SCHEDULES answered a row without id or status");
+    CrdbSchedule sc{*r[0], r[1].value_or(""), *r[2], r[3].value_or(""), r[4].value_or(""), r[5].value_or("")};
+    RETURN_IF_ERROR(ParseUint(sc.id, UINT64_MAX, "schedule id").status());
+    // The texts are shown to the operator; a long state (an error) is cut, not trusted.
+    for (std::string* f : {&sc.label, &sc.status, &sc.next_run, &sc.state, &sc.recurrence}) {
+      if (f->size() > 500) f->resize(500);
+    }
+    out.push_back(std::move(sc));
+  }
+  return out;
+}
+
+StatusOr<CrdbScheduleJob> ParseScheduleJob(const CrdbRow& row) {
+  if (row.size() < 4 || !row[0] || !row[1]) return InvalidArgument("SHOW JOBS answered a row without job_id or status");
+  CrdbScheduleJob j{*row[0], *row[1], row[3].value_or("")};
+  RETURN_IF_ERROR(ParseUint(j.job_id, UINT64_MAX, "job_id").status());
+  if (j.status.size() > 40) return InvalidArgument("SHOW JOBS: status '" + Cut(j.status) + "' is not a job status");
+  if (j.error.size() > 2000) j.error.resize(2000);
+  if (row[2] && !row[2]->empty()) {
+    ASSIGN_OR_RETURN(j.finished_unix, ParseCrdbTimestamp(*row[2]));
+  }
+  return j;
+}
+
+StatusOr<int64_t> ParseGcTtlSeconds(std::string_view raw_config_sql) {
+  // "ALTER DATABASE game CONFIGURE ZONE USING\n\trange_min_bytes = ..., gc.ttlseconds = 14400, ..."
+  static constexpr std::string_view kKey = "gc.ttlseconds";
+  size_t at = raw_config_sql.find(kKey);
+  if (at == std::string_view::npos) return NotFound("the zone configuration names no gc.ttlseconds");
+  std::string_view rest = raw_config_sql.substr(at + kKey.size());
+  size_t eq = rest.find_first_not_of(" \t");
+  if (eq == std::string_view::npos || rest[eq] != '=') return InvalidArgument("gc.ttlseconds has no '= value'");
+  rest = rest.substr(eq + 1);
+  size_t from = rest.find_first_not_of(" \t");
+  if (from == std::string_view::npos) return InvalidArgument("gc.ttlseconds has no value");
+  rest = rest.substr(from);
+  std::string_view digits = rest.substr(0, rest.find_first_not_of("0123456789"));
+  // At most about 68 years, CockroachDB's own bound.
+  return ParseInt(digits, 1, INT32_MAX, "gc.ttlseconds");
+}
+
 }  // namespace stb

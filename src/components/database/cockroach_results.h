@@ -1,6 +1,7 @@
 // What CockroachDB answers, read without a cluster: its timestamps (TIMESTAMP text and decimal
-// HLC), the rows of SHOW BACKUPS, SHOW BACKUP and BACKUP jobs, and the choice of the backup chain
-// a restore to a time uses. Pure functions over strings, unit-tested and fuzzed (crdb_results).
+// HLC), the rows of SHOW BACKUPS, SHOW BACKUP, BACKUP jobs, SHOW SCHEDULES/JOBS and zone
+// configurations, and the choice of the backup chain a restore to a time uses. Pure functions
+// over strings, unit-tested and fuzzed (crdb_results).
 #pragma once
 
 #include <optional>
@@ -51,5 +52,20 @@ struct CrdbChain {
 // The chain a restore to `t` uses: the newest whose full backup ended at or before t and whose
 // newest layer ended at or after it. Else an error naming the recoverable times around t.
 StatusOr<const CrdbChain*> ChooseCrdbChain(const std::vector<CrdbChain>& chains, double t);
+
+// COCKROACH_NATIVE_SCHEDULE: the rows of CrdbShowScheduleSql (id, label, schedule_status,
+// next_run, state, recurrence), and of CrdbScheduleLatestJobSql (job_id, status, finished, error).
+struct CrdbSchedule {
+  std::string id, label, status, next_run, state, recurrence;
+};
+StatusOr<std::vector<CrdbSchedule>> ParseSchedules(const std::vector<CrdbRow>& rows);
+struct CrdbScheduleJob {
+  std::string job_id, status, error;
+  double finished_unix = 0;  // 0 while it runs
+};
+StatusOr<CrdbScheduleJob> ParseScheduleJob(const CrdbRow& row);
+
+// gc.ttlseconds from SHOW ZONE CONFIGURATION's raw_config_sql: how far back revisions are kept.
+StatusOr<int64_t> ParseGcTtlSeconds(std::string_view raw_config_sql);
 
 }  // namespace stb

@@ -114,5 +114,51 @@ TEST(CockroachResults, ShowLayersStatementRedactsThePassphrase) {
   EXPECT_EQ(s.shown.find("phrase'"), std::string::npos);
 }
 
+TEST(CockroachResults, Schedules) {
+  // SHOW SCHEDULES after CREATE SCHEDULE: the incremental and the full schedule share the label.
+  std::vector<CrdbRow> rows = {
+      {"903485071233875969", "spacetime_backup_game", "ACTIVE", "2024-01-03 14:30:00+00", std::nullopt, "*/5 * * * *"},
+      {"903485071233875970", "spacetime_backup_game", "ACTIVE", "2024-01-04 00:00:00+00", "pending", "@daily"}};
+  auto s = ParseSchedules(rows);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_EQ(s->size(), 2u);
+  EXPECT_EQ((*s)[0].recurrence, "*/5 * * * *");
+  EXPECT_EQ((*s)[0].state, "");
+  EXPECT_EQ((*s)[1].state, "pending");
+  EXPECT_FALSE(ParseSchedules({{"x1", "l", "ACTIVE", "", "", ""}}).ok());
+  EXPECT_FALSE(ParseSchedules({{std::nullopt, "l", "ACTIVE", "", "", ""}}).ok());
+  EXPECT_FALSE(ParseSchedules({{"1", "l"}}).ok());
+  EXPECT_TRUE(ParseSchedules({}).ok());
+}
+
+TEST(CockroachResults, ScheduleJob) {
+  auto j = ParseScheduleJob(
+      {"903485071233875971", "failed", "2024-01-03 14:25:20.123456+00", "failed to run backup: s3: AccessDenied"});
+  ASSERT_TRUE(j.ok()) << j.status().message();
+  EXPECT_EQ(j->status, "failed");
+  EXPECT_NEAR(j->finished_unix, kT, 1e-6);
+  EXPECT_EQ(j->error, "failed to run backup: s3: AccessDenied");
+  auto running = ParseScheduleJob({"1", "running", std::nullopt, std::nullopt});
+  ASSERT_TRUE(running.ok());
+  EXPECT_EQ(running->finished_unix, 0);
+  EXPECT_FALSE(ParseScheduleJob({"1", "failed", "yesterday", ""}).ok());
+  EXPECT_FALSE(ParseScheduleJob({"-1", "failed", std::nullopt, ""}).ok());
+  EXPECT_FALSE(ParseScheduleJob({"1", std::nullopt, std::nullopt, ""}).ok());
+  EXPECT_FALSE(ParseScheduleJob({"1"}).ok());
+}
+
+TEST(CockroachResults, GcTtl) {
+  // SHOW ZONE CONFIGURATION FROM DATABASE's raw_config_sql (v23.1's default TTL: 4 hours).
+  const char* raw =
+      "ALTER DATABASE game CONFIGURE ZONE USING\n\trange_min_bytes = 134217728,\n\trange_max_bytes = 536870912,\n"
+      "\tgc.ttlseconds = 14400,\n\tnum_replicas = 3,\n\tconstraints = '[]',\n\tlease_preferences = '[]'";
+  EXPECT_EQ(*ParseGcTtlSeconds(raw), 14400);
+  EXPECT_EQ(*ParseGcTtlSeconds("gc.ttlseconds=90000"), 90000);
+  for (const char* bad : {"", "range_min_bytes = 1", "gc.ttlseconds = ", "gc.ttlseconds = -5", "gc.ttlseconds = 0",
+                          "gc.ttlseconds 5", "gc.ttlseconds = 99999999999999999999"}) {
+    EXPECT_FALSE(ParseGcTtlSeconds(bad).ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace stb

@@ -148,6 +148,37 @@ std::string CrdbDropDatabaseSql(const std::string& name, bool if_exists) {
   return std::string("DROP DATABASE ") + (if_exists ? "IF EXISTS " : "") + SqlName(name) + " CASCADE";
 }
 
+CrdbStatement CrdbCreateScheduleSql(const CrdbScheduleSpec& spec) {
+  CrdbStatement out;
+  for (bool shown : {false, true}) {
+    // IF NOT EXISTS on the label: a second run answers no rows instead of a second schedule.
+    // One database, as our own BACKUPs: a cluster layer on a database chain would not apply.
+    std::string sql = "CREATE SCHEDULE IF NOT EXISTS " + SqlString(spec.label) + " FOR BACKUP DATABASE " +
+                      SqlName(spec.database) + " INTO " +
+                      SqlString(shown ? spec.collection.shown : spec.collection.sql) +
+                      Options(spec.passphrase, shown, "revision_history") + " RECURRING " + SqlString(spec.recurring) +
+                      " FULL BACKUP '@daily' WITH SCHEDULE OPTIONS first_run = 'now'";
+    (shown ? out.shown : out.sql) = sql;
+  }
+  return out;
+}
+
+std::string CrdbShowScheduleSql(const std::string& label) {
+  return "SELECT id::STRING, label, schedule_status, next_run::STRING, state, recurrence FROM [SHOW SCHEDULES] "
+         "WHERE label = " +
+         SqlString(label) + " ORDER BY created";
+}
+
+std::string CrdbScheduleLatestJobSql(const std::string& label) {
+  return "SELECT job_id::STRING, status, finished::STRING, error FROM [SHOW JOBS FOR SCHEDULES SELECT id FROM "
+         "[SHOW SCHEDULES] WHERE label = " +
+         SqlString(label) + "] ORDER BY created DESC LIMIT 1";
+}
+
+std::string CrdbGcTtlSql(const std::string& database) {
+  return "SELECT raw_config_sql FROM [SHOW ZONE CONFIGURATION FROM DATABASE " + SqlName(database) + "]";
+}
+
 bool IsCockroachVersion(const std::string& version) { return version.find("CockroachDB") != std::string::npos; }
 
 }  // namespace stb

@@ -60,6 +60,22 @@ std::string CrdbCountSql(const std::string& database, const std::string& schema,
 std::string CrdbRenameDatabaseSql(const std::string& from, const std::string& to);
 std::string CrdbDropDatabaseSql(const std::string& name, bool if_exists = false);
 
+// COCKROACH_NATIVE_SCHEDULE: CockroachDB's own schedule of revision-history layers every
+// `recurring` (DB_INCREMENTAL_INTERVAL) and a full backup daily, created once under `label`.
+struct CrdbScheduleSpec {
+  std::string label, database;
+  CrdbStatement collection;
+  std::string recurring;
+  std::string passphrase;
+};
+CrdbStatement CrdbCreateScheduleSql(const CrdbScheduleSpec& spec);
+// The schedules under a label (id, label, schedule_status, next_run, state, recurrence), read by
+// ParseSchedules; the newest job they started (job_id, status, finished, error), ParseScheduleJob.
+std::string CrdbShowScheduleSql(const std::string& label);
+std::string CrdbScheduleLatestJobSql(const std::string& label);
+// The database's zone configuration as SQL (raw_config_sql), read by ParseGcTtlSeconds.
+std::string CrdbGcTtlSql(const std::string& database);
+
 // True when SELECT version() names CockroachDB.
 bool IsCockroachVersion(const std::string& version);
 

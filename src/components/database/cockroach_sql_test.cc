@@ -121,6 +121,26 @@ TEST(CockroachSql, RestoreStatements) {
   EXPECT_EQ(CrdbShowBackupsSql(Collection()).shown, "SHOW BACKUPS IN 'nodelocal://1/b?AWS_SECRET_ACCESS_KEY=redacted'");
 }
 
+TEST(CockroachSql, NativeScheduleStatements) {
+  CrdbScheduleSpec spec{"spacetime_backup_game", "game", Collection(), "*/5 * * * *", "pp"};
+  CrdbStatement s = CrdbCreateScheduleSql(spec);
+  EXPECT_EQ(s.sql,
+            "CREATE SCHEDULE IF NOT EXISTS 'spacetime_backup_game' FOR BACKUP DATABASE \"game\" INTO "
+            "'nodelocal://1/b?AWS_SECRET_ACCESS_KEY=k' WITH revision_history, encryption_passphrase = 'pp' RECURRING "
+            "'*/5 * * * *' FULL BACKUP '@daily' WITH SCHEDULE OPTIONS first_run = 'now'");
+  EXPECT_EQ(s.shown,
+            "CREATE SCHEDULE IF NOT EXISTS 'spacetime_backup_game' FOR BACKUP DATABASE \"game\" INTO "
+            "'nodelocal://1/b?AWS_SECRET_ACCESS_KEY=redacted' WITH revision_history, encryption_passphrase = "
+            "'redacted' RECURRING '*/5 * * * *' FULL BACKUP '@daily' WITH SCHEDULE OPTIONS first_run = 'now'");
+  EXPECT_EQ(CrdbShowScheduleSql("it's"),
+            "SELECT id::STRING, label, schedule_status, next_run::STRING, state, recurrence FROM [SHOW SCHEDULES] "
+            "WHERE label = 'it''s' ORDER BY created");
+  EXPECT_EQ(CrdbScheduleLatestJobSql("l"),
+            "SELECT job_id::STRING, status, finished::STRING, error FROM [SHOW JOBS FOR SCHEDULES SELECT id FROM "
+            "[SHOW SCHEDULES] WHERE label = 'l'] ORDER BY created DESC LIMIT 1");
+  EXPECT_EQ(CrdbGcTtlSql("a\"b"), "SELECT raw_config_sql FROM [SHOW ZONE CONFIGURATION FROM DATABASE \"a\"\"b\"]");
+}
+
 TEST(CockroachSql, HelperStatementsQuoteNames) {
   EXPECT_EQ(CrdbRenameDatabaseSql("game", "game_replaced"), "ALTER DATABASE \"game\" RENAME TO \"game_replaced\"");
   EXPECT_EQ(CrdbDropDatabaseSql("a\"b"), "DROP DATABASE \"a\"\"b\" CASCADE");

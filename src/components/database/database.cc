@@ -7,6 +7,7 @@
 #include "cloud/locations.h"
 #include "core/file_util.h"
 #include "repository/repository.h"
+#include "retention/policy.h"
 
 namespace stb {
 
@@ -59,6 +60,16 @@ class DatabaseComponent : public Component {
   }
 };
 
+// The span BACKUP_RETENTION_INCREMENTAL keeps incrementals for ("within=1d"), roughly in seconds
+// (a month 30 days); 0 when it keeps them by count or cannot be read (checked where it is used).
+double RetentionWithinSeconds(const std::string& spec) {
+  auto p = ParsePolicySpec("BACKUP_RETENTION_INCREMENTAL", spec);
+  if (!p.ok() || p->within.empty()) return 0;
+  auto d = ParseWithin(p->within);
+  if (!d.ok()) return 0;
+  return ((d->years * 365.0 + d->months * 30.0 + d->days) * 24 + d->hours) * 3600;
+}
+
 }  // namespace
 
 StatusOr<DatabaseOptions> DatabaseOptionsOf(const Settings& s, const Repository& repo) {
@@ -77,6 +88,9 @@ StatusOr<DatabaseOptions> DatabaseOptionsOf(const Settings& s, const Repository&
   if (const char* tmp = std::getenv("TMPDIR")) o.staging_dir = tmp;
   ASSIGN_OR_RETURN(o.crdb, CockroachCollectionOf(s));
   o.crdb_passphrase = repo.DeriveSecretHex("cockroach backup passphrase");
+  o.crdb_incremental_interval = s.db_incremental_interval;
+  o.crdb_native_schedule = s.cockroach_native_schedule;
+  o.crdb_history_seconds = RetentionWithinSeconds(s.retention_incremental);
   return o;
 }
 

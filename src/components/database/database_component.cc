@@ -35,6 +35,21 @@ json CockroachIncremental(const DatabaseOptions& opt) {
   return RunCockroachIncremental(opt, **conn);
 }
 
+json CockroachNativeScheduleState(const DatabaseOptions& opt) {
+  auto conn = PgConnection::Connect(opt.endpoint);
+  json st = conn.ok()
+                ? CockroachScheduleState(opt, **conn)
+                : json{{"label", CockroachScheduleLabel(opt)}, {"success", false}, {"error", conn.status().message()}};
+  if (st.contains("error")) st["error"] = RedactSecrets(st["error"].get<std::string>(), CockroachSecrets(opt));
+  if (st.contains("latest_job")) {
+    st["latest_job"]["error"] = RedactSecrets(st["latest_job"].value("error", ""), CockroachSecrets(opt));
+  }
+  if (st.contains("schedules")) {
+    for (auto& sc : st["schedules"]) sc["state"] = RedactSecrets(sc.value("state", ""), CockroachSecrets(opt));
+  }
+  return st;
+}
+
 namespace {
 
 // DB_BACKUP_METHOD: physical when it can run (auto) or must (physical), else pg_dump; the

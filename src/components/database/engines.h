@@ -2,6 +2,10 @@
 // into our repository) and CockroachDB (the cluster's own BACKUP into a collection).
 #pragma once
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "components/database/database_component.h"
 
 namespace stb {
@@ -34,5 +38,19 @@ DatabaseBackupResult BackupPostgresPhysical(Repository& repo, BlobSaver& saver, 
 DatabaseBackupResult BackupCockroach(const DatabaseOptions& opt, PgConnection& conn, const std::string& type);
 nlohmann::json RunCockroachIncremental(const DatabaseOptions& opt, PgConnection& conn);
 nlohmann::json RestoreCockroach(const nlohmann::json& entry, const DatabaseOptions& opt, const std::string& target_db);
+// Every secret a CockroachDB statement or error may carry (password, passphrase, URI keys).
+std::vector<std::string> CockroachSecrets(const DatabaseOptions& opt);
+
+// cockroach_schedule.cc (COCKROACH_NATIVE_SCHEDULE). The schedule's label, one per database.
+std::string CockroachScheduleLabel(const DatabaseOptions& opt);
+// CREATE SCHEDULE IF NOT EXISTS, then the state below with "created" (false: it existed).
+nlohmann::json EnsureCockroachSchedule(const DatabaseOptions& opt, PgConnection& conn);
+// SHOW SCHEDULES and the newest job: "success" false with "error" when there is no schedule or
+// its newest job failed. Errors are not redacted here: callers redact with CockroachSecrets.
+nlohmann::json CockroachScheduleState(const DatabaseOptions& opt, PgConnection& conn);
+// A warning (also logged) when the database's gc.ttlseconds is under needed_seconds or cannot be
+// read; needed_for says what needs the window ("BACKUP_RETENTION_INCREMENTAL", ...).
+std::optional<std::string> CockroachGcTtlWarning(PgConnection& conn, const DatabaseOptions& opt, double needed_seconds,
+                                                 const std::string& needed_for);
 
 }  // namespace stb
