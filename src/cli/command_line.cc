@@ -95,7 +95,8 @@ void AddBackup(CommandLine& cl) {
 void AddRecoveryOptions(CLI::App* app, RestoreArgs& a) {
   auto* t = app->add_option("--target-time", a.target_time,
                             "database: recover up to this time (YYYY-MM-DD HH:MM:SS[.f][+HH:MM|Z], ISO 8601; no "
-                            "zone = local time); with BACKUP_ID latest, the newest physical backup ending before it; "
+                            "zone = local time); with BACKUP_ID latest and the database restored, the newest physical "
+                            "backup ending before it; "
                             "CockroachDB: the collection's chain holding it, restored AS OF SYSTEM TIME; redis: replay "
                             "the stream redis-stream captured up to it (appendonlydir, needs appendonly yes)");
   auto* l = app->add_option("--target-lsn", a.target_lsn, "database: recover up to this WAL position (X/Y)");

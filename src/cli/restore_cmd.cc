@@ -52,8 +52,8 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
   if (a.latest) req.options.redis_stream = "latest";
   if (!a.target_time.empty()) req.options.redis_stream = "time";
   // The newest physical database backup before the time, when the database is restored at all.
-  const bool database = a.components.empty() ||
-                        std::find(a.components.begin(), a.components.end(), "database") != a.components.end();
+  const bool database =
+      a.components.empty() || std::find(a.components.begin(), a.components.end(), "database") != a.components.end();
   if (req.options.recovery_target == "time" && database) req.physical_before_unix = req.options.target_time_unix;
   req.progress = a.progress;
   auto report = RestoreBackup(

@@ -152,10 +152,13 @@ StatusOr<std::string> AofDirWriter::Commit() {
   if (::renameat2(parent_, temp_.c_str(), parent_, names_.dirname.c_str(), flags) != 0) {
     const int e = errno;
     if (exists && (e == EINVAL || e == ENOSYS)) {
-      return InvalidArgument("the file system of the Redis data directory cannot exchange two directories "
-                                "atomically (renameat2 RENAME_EXCHANGE): move " +
-                                names_.dirname + " aside yourself and run the restore again (the restored one is "
-                                "left as " + temp_ + ")");
+      return InvalidArgument(
+          "the file system of the Redis data directory cannot exchange two directories "
+          "atomically (renameat2 RENAME_EXCHANGE): move " +
+          names_.dirname +
+          " aside yourself and run the restore again (the restored one is "
+          "left as " +
+          temp_ + ")");
     }
     return ErrnoStatus("swapping " + temp_ + " into place as " + names_.dirname, e);
   }

@@ -251,7 +251,7 @@ TEST(RestorePlan, ReplidSwitchAtOffsetZero) {
       {{}, "stream", 0},
       {{{"s1", kReplC, 0, 0}}, "stream", 0},  // C names offsets from 20 only
       {{{"s2", kReplB, 10, 0}}, "s2", 10},
-      {{{"s3", kReplB, 20, 0}}, "s3", 20},    // both name the switch point
+      {{{"s3", kReplB, 20, 0}}, "s3", 20},  // both name the switch point
       {{{"s4", kReplC, 25, 0}}, "s4", 25},
       {{{"s5", kReplA, 10, 0}}, "stream", 0},  // A no longer names 10
   };

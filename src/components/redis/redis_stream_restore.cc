@@ -128,9 +128,10 @@ StatusOr<std::vector<RedisPlanChain>> LoadChains(const RedisStreamStore& store, 
     const auto& segs = c.segments;  // by start
     for (size_t i = 0; i < segs.size(); ++i) {
       RedisPlanSegment ps{segs[i].range, segs[i].hour * 3600000, segs[i].hour * 3600000, segs[i].name};
-      const bool near = !target.latest && (segs[i].hour == hour_t ||
-                                           (segs[i].hour < hour_t && (i + 1 == segs.size() || segs[i + 1].hour >= hour_t)) ||
-                                           (segs[i].hour > hour_t && (i == 0 || segs[i - 1].hour <= hour_t)));
+      const bool near =
+          !target.latest &&
+          (segs[i].hour == hour_t || (segs[i].hour < hour_t && (i + 1 == segs.size() || segs[i + 1].hour >= hour_t)) ||
+           (segs[i].hour > hour_t && (i == 0 || segs[i - 1].hour <= hour_t)));
       if (near) {
         ASSIGN_OR_RETURN(RedisStreamObject o, cache.Load(segs[i].name));
         ps.first_arrival_ms = o.first_arrival_ms;
@@ -148,7 +149,8 @@ std::vector<RedisSnapshotBase> SnapshotBases(Repository& repo, std::vector<std::
   std::vector<std::string> problems;
   auto snaps = ListSnapshots(repo, &problems);
   if (!snaps.ok()) {
-    warnings.push_back("backups not listed as bases (" + snaps.status().message() + "): replayed from the stream's own base");
+    warnings.push_back("backups not listed as bases (" + snaps.status().message() +
+                       "): replayed from the stream's own base");
     return out;
   }
   for (const auto& snap : *snaps) {
@@ -288,8 +290,8 @@ StatusOr<RedisAofConfig> AofConfig(const RedisOptions& opt, const Settings& s, s
 
 }  // namespace
 
-json RestoreRedisFromStream(Repository& repo, const json& entry, const std::string& target_dir,
-                            const RedisOptions& opt, const Settings& s, const RedisStreamTarget& target) {
+json RestoreRedisFromStream(Repository& repo, const json& entry, const std::string& target_dir, const RedisOptions& opt,
+                            const Settings& s, const RedisStreamTarget& target) {
   json r = {{"mode", "stream"}, {"files", json::array({"appendonlydir/"})}};
   std::vector<std::string> warnings;
   auto fail = [&](const Status& st) {
@@ -339,14 +341,14 @@ json RestoreRedisFromStream(Repository& repo, const json& entry, const std::stri
     return fail(InvalidArgument("Redis runs with appendonly no (" + cfg->from +
                                 "): it would load dump.rdb and ignore the restored AOF; set `appendonly yes` in its "
                                 "configuration file" +
-                                (s.redis_conf.empty() ? std::string() : " " + s.redis_conf) +
-                                " and restore again"));
+                                (s.redis_conf.empty() ? std::string() : " " + s.redis_conf) + " and restore again"));
   }
   std::string dir = target_dir.empty() ? cfg->dir : target_dir;
   if (dir.empty() || dir[0] != '/') {
-    return fail(InvalidArgument("no absolute directory to restore appendonlydir into: pass --target or set "
-                                "REDIS_DATA_DIR" +
-                                (dir.empty() ? std::string() : " (Redis' dir is the relative '" + dir + "')")));
+    return fail(
+        InvalidArgument("no absolute directory to restore appendonlydir into: pass --target or set "
+                        "REDIS_DATA_DIR" +
+                        (dir.empty() ? std::string() : " (Redis' dir is the relative '" + dir + "')")));
   }
   if (Status st = MakeDirs(dir, 0750); !st.ok()) return fail(st);
   Fd parent(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -397,10 +399,10 @@ json RestoreRedisFromStream(Repository& repo, const json& entry, const std::stri
   if (!c.ok()) return fail(c.status());
   auto ao = ConfigGet(**c, "appendonly");
   if (ao.ok() && *ao != "yes") {
-    return fail(InvalidArgument(
-        "Redis restarted with appendonly no: it loaded dump.rdb, not the restored AOF in " + dir + "/" +
-        cfg->dirname + "; set `appendonly yes` in the configuration REDIS_RESTART_COMMAND starts it with (and "
-        "REDIS_CONF) and restart it"));
+    return fail(InvalidArgument("Redis restarted with appendonly no: it loaded dump.rdb, not the restored AOF in " +
+                                dir + "/" + cfg->dirname +
+                                "; set `appendonly yes` in the configuration REDIS_RESTART_COMMAND starts it with (and "
+                                "REDIS_CONF) and restart it"));
   }
   if (ao.ok()) verified += ", Redis loaded it (appendonly yes)";
   auto keyspace = RedisKeyspace(**c);
