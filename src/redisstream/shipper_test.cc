@@ -169,5 +169,36 @@ TEST_F(ShipperTest, APointNeedsTheMetaEveryPieceAndARunOfSegments) {
   EXPECT_EQ(LocalRedisPoint(*store_, *local_, store_->List(*local_).value()).value(), kT0 + 3000);
 }
 
+// The copy's write path cut at every point (the location "dies" at its Nth write, as a killed
+// shipper would leave it): a new shipper makes the location whole again, nothing written twice
+// with other bytes, and its point is the local one.
+TEST_F(ShipperTest, ACopyCutAtAnyWriteIsCompletedByTheNextStart) {
+  auto names = StoreChain(3);
+  for (uint64_t cut = 0; cut <= names.size(); ++cut) {
+    SCOPED_TRACE("cut at write " + std::to_string(cut));
+    remote_inner_ = NewMemStorage();
+    {
+      auto dying = std::make_shared<FaultStorage>(remote_inner_);
+      dying->Arm(FaultMode::kCrash, cut);
+      RedisShipperOptions o;
+      o.backoff_min_ms = o.backoff_max_ms = 10;
+      RedisStreamShipper sh(*store_, *local_, "s3", dying, o, nullptr);
+      sh.Start();
+      for (const auto& n : names) sh.Enqueue(n);
+      for (int i = 0; i < 200 && !dying->crashed() && sh.status().shipped < names.size(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      sh.Stop(0);
+    }
+    point_ = 0;
+    remote_ = std::make_shared<FaultStorage>(remote_inner_);
+    auto sh = NewShipper();
+    sh->Start();
+    ASSERT_TRUE(WaitPoint(kT0 + 3000)) << point_.load();
+    sh->Stop(1000);
+    EXPECT_TRUE(SameObjects());
+  }
+}
+
 }  // namespace
 }  // namespace stb
