@@ -174,7 +174,7 @@ Status RedisStreamCapture::StartChain(ReplicaLink& link, const PsyncReply& reply
     // A restarted master starts a new replication id and run id: nothing was written meanwhile.
     const bool restart = peer_lost_ && meta.run_id_hash != st_.run_id_hash && gap_detail_.empty();
     RETURN_IF_ERROR(WriteEvent(restart ? RedisChainEvent::kRestart : RedisChainEvent::kGap, chain,
-                               restart                ? "the source restarted"
+                               restart               ? "the source restarted"
                                : gap_detail_.empty() ? "full resync by the same server"
                                                      : gap_detail_));
     if (!restart) opt_.log("redis_stream_gap: chain " + st_.chain + " ends at " + std::to_string(st_.durable));
@@ -359,8 +359,8 @@ Status RedisStreamCapture::CommandTooLong(size_t limit) {
                           std::to_string(st_.durable) + " cannot be stored";
   opt_.log("redis_stream_gap: " + why + "; taking a new base");
   if (opt_.alert) {
-    opt_.alert("redis_stream_gap", "redis-stream: " + why +
-                                       "; a new base RDB is taken (no point between them can be restored to)");
+    opt_.alert("redis_stream_gap",
+               "redis-stream: " + why + "; a new base RDB is taken (no point between them can be restored to)");
   }
   force_full_ = true;
   gap_detail_ = "a command too long to store at offset " + std::to_string(st_.durable);

@@ -108,7 +108,7 @@ class RedisStreamCapture {
   RedisStreamOptions opt_;
   const StopToken& stop_;
   CaptureState st_;
-  bool peer_lost_ = false;  // the last link ended by the peer (for restart vs gap)
+  bool peer_lost_ = false;   // the last link ended by the peer (for restart vs gap)
   bool force_full_ = false;  // the next PSYNC asks for a full resync (a command too long to store)
   std::string gap_detail_;   // the gap event's detail then
   int64_t last_event_ms_ = 0;

@@ -140,7 +140,8 @@ StatusOr<RedisLocationView> CompareRedisLocation(const RedisStreamStore& store, 
   for (auto it = local_listing.chains.rbegin(); it != local_listing.chains.rend(); ++it) {
     const std::string& chain = it->first;
     const RedisChainListing& c = it->second;
-    for (const auto& [piece, size] : c.pieces) want({.kind = RedisObjectKind::kBasePiece, .chain = chain, .piece = piece});
+    for (const auto& [piece, size] : c.pieces)
+      want({.kind = RedisObjectKind::kBasePiece, .chain = chain, .piece = piece});
     if (c.has_meta) want({.kind = RedisObjectKind::kChainMeta, .chain = chain});
     for (uint64_t at : c.replid_switches) want({.kind = RedisObjectKind::kReplidSwitch, .chain = chain, .start = at});
     for (const RedisSegmentRef& s : c.segments) {
@@ -186,7 +187,9 @@ void RedisStreamShipper::Enqueue(const std::string& object) {
     if (queue_.size() >= o_.queue_max) {
       // The location is far behind: the names are dropped (the objects are local) and the
       // listings say later what it lacks. Memory stays bounded however long it is down.
-      if (!need_catchup_) o_.log(location_ + ": " + std::to_string(queue_.size()) + " objects waiting; catching up from the listings later");
+      if (!need_catchup_)
+        o_.log(location_ + ": " + std::to_string(queue_.size()) +
+               " objects waiting; catching up from the listings later");
       queue_.clear();
       need_catchup_ = true;
     } else {

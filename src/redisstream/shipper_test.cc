@@ -32,11 +32,17 @@ class ShipperTest : public ::testing::Test {
   std::vector<std::string> StoreChain(int segments, int64_t base_ms = kT0) {
     std::vector<std::string> names;
     chain_ = RedisStreamStore::ChainOf(*repo_, base_ms, kRepl, 100);
-    RedisChainMeta m{.replid = kRepl, .base_offset = 100, .base_ms = base_ms, .redis_version = "7.2.4",
+    RedisChainMeta m{.replid = kRepl,
+                     .base_offset = 100,
+                     .base_ms = base_ms,
+                     .redis_version = "7.2.4",
                      .run_id_hash = std::string(16, 'a')};
     for (uint32_t p = 0; p < 2; ++p) {
-      RedisStreamObject o{.kind = RedisObjectKind::kBasePiece, .start = p * 4, .written_ms = base_ms,
-                          .first_arrival_ms = base_ms, .last_arrival_ms = base_ms};
+      RedisStreamObject o{.kind = RedisObjectKind::kBasePiece,
+                          .start = p * 4,
+                          .written_ms = base_ms,
+                          .first_arrival_ms = base_ms,
+                          .last_arrival_ms = base_ms};
       Bytes raw(4, static_cast<uint8_t>('r' + p));
       auto s = store_->Seal({.kind = RedisObjectKind::kBasePiece, .chain = chain_, .piece = p}, o, raw);
       EXPECT_TRUE(s.ok());
@@ -55,11 +61,18 @@ class ShipperTest : public ::testing::Test {
   std::string StoreSegment(int i, int64_t base_ms = kT0) {
     const uint64_t s = 100 + 10 * i;
     const int64_t last = base_ms + 1000 * (i + 1);
-    RedisStreamObject o{.kind = RedisObjectKind::kSegment, .start = s, .written_ms = last,
-                        .first_arrival_ms = last - 500, .last_arrival_ms = last, .db = -1};
+    RedisStreamObject o{.kind = RedisObjectKind::kSegment,
+                        .start = s,
+                        .written_ms = last,
+                        .first_arrival_ms = last - 500,
+                        .last_arrival_ms = last,
+                        .db = -1};
     o.time_index = {{0, last - 500}};
-    auto sealed = store_->Seal({.kind = RedisObjectKind::kSegment, .chain = chain_, .hour = RedisHourOfMs(last - 500),
-                                .start = s, .end = s + 10},
+    auto sealed = store_->Seal({.kind = RedisObjectKind::kSegment,
+                                .chain = chain_,
+                                .hour = RedisHourOfMs(last - 500),
+                                .start = s,
+                                .end = s + 10},
                                o, Bytes(10, 'x'));
     EXPECT_TRUE(sealed.ok()) << sealed.status().message();
     EXPECT_TRUE(store_->PutSealed(*local_, *sealed).ok());
@@ -162,9 +175,9 @@ TEST_F(ShipperTest, APointNeedsTheMetaEveryPieceAndARunOfSegments) {
     return CompareRedisLocation(*store_, *local_, store_->List(*local_).value(), *fresh).value().point_ms;
   };
   EXPECT_EQ(point_with({0, 1, 2, 3, 4, 5}), kT0 + 3000);
-  EXPECT_EQ(point_with({0, 1, 2}), kT0);              // the base alone
-  EXPECT_EQ(point_with({0, 2, 3, 4, 5}), 0);          // a piece missing
-  EXPECT_EQ(point_with({0, 1, 3, 4, 5}), 0);          // no meta
+  EXPECT_EQ(point_with({0, 1, 2}), kT0);               // the base alone
+  EXPECT_EQ(point_with({0, 2, 3, 4, 5}), 0);           // a piece missing
+  EXPECT_EQ(point_with({0, 1, 3, 4, 5}), 0);           // no meta
   EXPECT_EQ(point_with({0, 1, 2, 3, 5}), kT0 + 1000);  // a hole after the first segment
   EXPECT_EQ(LocalRedisPoint(*store_, *local_, store_->List(*local_).value()).value(), kT0 + 3000);
 }
