@@ -455,9 +455,12 @@ void AddWal(CommandLine& cl) {
       "redis-stream",
       "resident Redis replication stream capture (a replica without a listening port, Redis 7.0+): stores the base "
       "RDB and the stream as redis/ objects in the local repository, a segment every REDIS_STREAM_INTERVAL s or "
-      "REDIS_STREAM_SEGMENT_MB, and acknowledges to Redis only what is stored; reconnects with backoff; SIGTERM "
-      "ends it");
-  rc->add_flag("--status", rs->status, "print the stored chains (offsets, segments, events) as JSON and exit");
+      "REDIS_STREAM_SEGMENT_MB, and acknowledges to Redis only what is stored locally; copies every object to the "
+      "configured cloud locations in the background (retried; a slow or down location never holds the capture up) "
+      "and records the recovery point per location in the catalog; reconnects with backoff; SIGTERM ends it");
+  rc->add_flag("--status", rs->status,
+               "print the stored chains (offsets, segments, events) and, per location, the point it restores to and "
+               "its lag behind local, as JSON, and exit");
   rc->callback([&cl, rs] { RunWith(cl, rs, RunRedisStream); });
 }
 

@@ -1,5 +1,6 @@
 // `redis-stream`: the resident Redis replication stream capture (redisstream/capture) into the
-// local repository, until SIGTERM or SIGINT; `--status` prints the stored chains as JSON.
+// local repository, copied to the cloud locations as it is written (redisstream/shipper), with
+// its recovery points in the catalog, until SIGTERM or SIGINT; `--status` prints it as JSON.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -7,8 +8,15 @@
 #include <csignal>
 #include <cstdio>
 
+#include <chrono>
+#include <map>
+#include <mutex>
+
+#include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/wal_locations.h"
+#include "cloud/locations.h"
 #include "components/redis/redis.h"
 #include "components/redis/redis_stream_restore.h"
 #include "core/file_util.h"
@@ -16,6 +24,7 @@
 #include "core/stop.h"
 #include "redisstream/capture.h"
 #include "redisstream/redis_link.h"
+#include "redisstream/shipper.h"
 
 namespace stb {
 
@@ -40,7 +49,84 @@ StatusOr<Fd> LockCapture(const Settings& s) {
   return fd;
 }
 
-int PrintStatus(Repository& repo, const RedisStreamStore& store) {
+// The newest recoverable point of each location into the catalog (backup_recovery_point_seconds
+// {component="redis"}), at most once a second per location: the capture moves it every segment.
+class PointRecorder {
+ public:
+  explicit PointRecorder(const std::string& state_dir) {
+    auto c = Catalog::Open(state_dir);
+    if (c.ok()) {
+      catalog_ = std::move(*c);
+    } else {
+      LogWarn("redis-stream: catalog: " + c.status().message() + " (recovery points not recorded)");
+    }
+  }
+  void Note(const std::string& location, int64_t point_ms) {
+    std::lock_guard<std::mutex> g(mu_);
+    Point& p = points_[location];
+    p.pending = std::max(p.pending, point_ms);
+    const int64_t now = NowMs();
+    for (auto& [loc, q] : points_) {
+      if (q.pending > q.written && now - q.at >= 1000) Write(loc, q, now);
+    }
+  }
+  void Flush() {
+    std::lock_guard<std::mutex> g(mu_);
+    for (auto& [loc, q] : points_) {
+      if (q.pending > q.written) Write(loc, q, NowMs());
+    }
+  }
+
+ private:
+  struct Point {
+    int64_t pending = 0, written = 0, at = 0;
+  };
+  static int64_t NowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  void Write(const std::string& location, Point& p, int64_t now) {
+    p.written = p.pending;
+    p.at = now;
+    if (!catalog_) return;
+    Status st = catalog_->RecordRecoveryPoint("redis", LocationLabel(location), "redis-stream", p.pending / 1000.0);
+    if (!st.ok()) LogWarn("redis-stream: " + st.message());
+  }
+  std::mutex mu_;
+  std::unique_ptr<Catalog> catalog_;
+  std::map<std::string, Point> points_;
+};
+
+// Per cloud location: how far its copy is (from its listing), against the local point.
+nlohmann::json LocationsStatus(const Settings& s, Repository& repo, const RedisStreamStore& store,
+                               const RedisStreamListing& listing) {
+  nlohmann::json out = nlohmann::json::array();
+  auto local_point = LocalRedisPoint(store, repo.storage(), listing);
+  out.push_back({{"location", "local"}, {"point_unix_ms", local_point.ok() ? *local_point : 0}});
+  if (!local_point.ok()) out.back()["error"] = local_point.status().message();
+  std::vector<std::string> warnings;
+  for (const auto& loc : WalOffsiteLocations(s, warnings)) {
+    nlohmann::json j = {{"location", LocationLabel(loc.name)}};
+    auto v = CompareRedisLocation(store, repo.storage(), listing, *loc.storage);
+    if (!v.ok()) {
+      j["error"] = v.status().message();
+    } else {
+      j["point_unix_ms"] = v->point_ms;
+      j["objects_missing"] = v->missing.size();
+      // How far behind local it is: what a restore from it alone would lose against local.
+      if (local_point.ok() && v->point_ms > 0) {
+        j["lag_seconds"] = std::max<int64_t>(0, *local_point - v->point_ms) / 1000.0;
+      } else {
+        j["lag_seconds"] = nullptr;
+      }
+    }
+    out.push_back(j);
+  }
+  for (const auto& w : warnings) out.push_back({{"error", w}});
+  return out;
+}
+
+int PrintStatus(const Settings& s, Repository& repo, const RedisStreamStore& store) {
   auto listing = store.List(repo.storage());
   if (!listing.ok()) return Fail(listing.status());
   nlohmann::json chains = nlohmann::json::array();
@@ -70,7 +156,7 @@ int PrintStatus(Repository& repo, const RedisStreamStore& store) {
     }
     chains.push_back(j);
   }
-  PrintJson({{"source", store.source()}, {"chains", chains}});
+  PrintJson({{"source", store.source()}, {"chains", chains}, {"locations", LocationsStatus(s, repo, store, *listing)}});
   return 0;
 }
 
@@ -80,7 +166,7 @@ int RunRedisStream(const Settings& s, const RedisStreamArgs& a) {
   auto repo = OpenRepository(s, "local");
   if (!repo.ok()) return Fail(repo.status());
   RedisStreamStore store(**repo, RedisStreamStore::SourceOf(**repo, RedisStreamSourceName(s)), s.compression);
-  if (a.status) return PrintStatus(**repo, store);
+  if (a.status) return PrintStatus(s, **repo, store);
   InitLog(s.log_dir, "redis-stream.log");
   StopOnSignals({SIGTERM, SIGINT});
   auto lock = LockCapture(s);
@@ -88,15 +174,45 @@ int RunRedisStream(const Settings& s, const RedisStreamArgs& a) {
     Fail(lock.status());
     return 75;
   }
+  std::vector<std::string> warnings;
+  auto offsite = WalOffsiteLocations(s, warnings);  // the locations WAL goes to
+  for (const auto& w : warnings) {
+    std::fprintf(stderr, "warning: %s\n", w.c_str());
+    LogWarn("redis-stream: " + w);
+  }
+  PointRecorder points(s.state_dir);
+  std::vector<std::unique_ptr<RedisStreamShipper>> shippers;
+  for (const auto& loc : offsite) {
+    RedisShipperOptions so;
+    so.log = [](const std::string& line) { LogInfo("redis-stream: " + line); };
+    shippers.push_back(std::make_unique<RedisStreamShipper>(
+        store, (*repo)->storage(), loc.name, loc.storage, so,
+        [&points](const std::string& where, int64_t ms) { points.Note(where, ms); }));
+    shippers.back()->Start();
+  }
   RedisStreamOptions o;
   o.interval_ms = s.redis_stream_interval * 1000;
   o.segment_bytes = static_cast<size_t>(s.redis_stream_segment_mb) << 20;
   o.log = [](const std::string& line) { LogInfo("redis-stream: " + line); };
+  // Shipping never holds the capture up: Enqueue only queues a name.
+  o.on_stored = [&shippers](const std::string& object) {
+    for (auto& sh : shippers) sh->Enqueue(object);
+  };
+  o.on_point = [&points](int64_t ms) { points.Note("local", ms); };
+  o.alert = [&s](const std::string& event, const std::string& message) { AlertWal(s, event, "critical", message); };
   RedisStreamCapture capture(**repo, store, (*repo)->storage(), o, ProcessStopToken());
   if (Status st = capture.Resume(); !st.ok()) return Fail(st);
   const RedisEndpoint ep = RedisOptionsOf(s).endpoint;
-  LogInfo("redis-stream: started (source " + ep.Describe() + ")");
+  LogInfo("redis-stream: started (source " + ep.Describe() + ", " + std::to_string(offsite.size()) +
+          " cloud locations)");
   Status st = capture.Run([&ep] { return RedisReplicaLink::Connect(ep); });
+  // What is queued gets 10 s to reach the locations; the rest is caught up at the next start.
+  const auto drain_end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (auto& sh : shippers) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(drain_end - std::chrono::steady_clock::now());
+    sh->Stop(static_cast<int>(std::max<int64_t>(0, left.count())));
+  }
+  points.Flush();
   if (!st.ok()) return Fail(st);
   const std::string where = std::to_string(capture.state().durable);
   LogInfo("redis-stream: stopped; stored up to offset " + where);

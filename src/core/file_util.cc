@@ -93,7 +93,14 @@ StatusOr<Bytes> ReadWholeFile(const std::string& path) {
   return out;
 }
 
+namespace {
+std::atomic<void (*)(const std::string&)> g_fsync_dir_observer{nullptr};
+}  // namespace
+
+void SetFsyncDirObserverForTest(void (*observer)(const std::string& dir)) { g_fsync_dir_observer = observer; }
+
 Status FsyncDir(const std::string& dir) {
+  if (auto* observe = g_fsync_dir_observer.load()) observe(dir);
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return ErrnoStatus("opening directory " + dir, errno);
   if (::fsync(fd.get()) != 0) return ErrnoStatus("fsync " + dir, errno);
@@ -126,6 +133,19 @@ Status MakeDirs(const std::string& path, int mode) {
   }
   if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return ErrnoStatus("creating directory " + path, errno);
   return Status::Ok();
+}
+
+Status MakeDirsDurable(const std::string& path, int mode) {
+  if (path.empty()) return Status::Ok();
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    return S_ISDIR(st.st_mode) ? Status::Ok() : AlreadyExists(path + " exists and is not a directory");
+  }
+  const std::string parent = Dirname(path);
+  if (parent != path && parent != "." && parent != "/") RETURN_IF_ERROR(MakeDirsDurable(parent, mode));
+  // EEXIST: another writer made it just now; its entry is fsynced here too, not trusted to it.
+  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return ErrnoStatus("creating directory " + path, errno);
+  return FsyncDir(parent.empty() ? "." : parent);
 }
 
 namespace {

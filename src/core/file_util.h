@@ -11,7 +11,12 @@ namespace stb {
 
 StatusOr<Bytes> ReadWholeFile(const std::string& path);
 Status MakeDirs(const std::string& path, int mode = 0700);
+// MakeDirs, and each directory it creates is made durable in its parent (the parent fsynced):
+// a file fsynced into a new directory is lost in a crash unless the directory's entry is too.
+Status MakeDirsDurable(const std::string& path, int mode = 0700);
 Status FsyncDir(const std::string& dir);
+// Tests: told of every FsyncDir (nullptr: none). Not for production use.
+void SetFsyncDirObserverForTest(void (*observer)(const std::string& dir));
 // Replaces path with text durably: a new temporary beside it (O_EXCL), fsync, rename, fsync of
 // the directory. A crash leaves the old content or the new, never an empty or partial file.
 Status ReplaceFileDurably(const std::string& path, const std::string& text);

@@ -18,6 +18,10 @@ int64_t SystemMs() {
 
 bool Retryable(const Status& s) { return s.code() == Code::kUnavailable || s.code() == Code::kIo; }
 
+// Time index offsets are u32 from a segment's start: the buffer (bounded by max_command_bytes
+// plus one read) must stay far below 4 GiB.
+static_assert(kRedisStreamMaxBody < (uint64_t{1} << 31));
+
 }  // namespace
 
 StatusOr<RedisServerInfo> ParseRedisServerInfo(std::string_view text) {
@@ -58,6 +62,13 @@ RedisStreamCapture::RedisStreamCapture(const Repository& repo, const RedisStream
     };
   }
   if (!opt_.log) opt_.log = [](const std::string&) {};
+  opt_.max_command_bytes = std::min<size_t>(opt_.max_command_bytes, kRedisStreamMaxBody);
+}
+
+Status RedisStreamCapture::Store(const RedisSealed& s) {
+  RETURN_IF_ERROR(store_.PutSealed(local_, s));
+  if (opt_.on_stored) opt_.on_stored(s.name);
+  return Status::Ok();
 }
 
 int64_t RedisStreamCapture::Now() const { return opt_.now_ms(); }
@@ -76,6 +87,14 @@ Status RedisStreamCapture::Resume() {
     st_.db = -1;
     st_.multi_depth = 0;
     st_.last_arrival_ms = meta.base_ms;
+    // After a failover the master continued under a new id (an ids/ object at S): PSYNC must
+    // name the newest id at or before the durable end, else the master answers with a full
+    // resync, or refuses the old id past its second_replid_offset (review finding M1).
+    for (auto sw = it->second.replid_switches.rbegin(); sw != it->second.replid_switches.rend(); ++sw) {
+      if (*sw > c.durable_end) continue;
+      ASSIGN_OR_RETURN(st_.replid, store_.ReadReplidSwitch(local_, it->first, *sw));
+      break;
+    }
     // The db and MULTI depth at the durable end: replay the last stored segment of the run.
     for (const RedisSegmentRef& seg : it->second.segments) {
       if (seg.range.end != c.durable_end) continue;
@@ -105,7 +124,7 @@ Status RedisStreamCapture::WriteEvent(RedisChainEvent::Type type, const std::str
   // Event names are per ms: a name taken (by an earlier run) moves the event on by a ms.
   for (int attempt = 0; attempt < 100; ++attempt, ++e.at_ms) {
     ASSIGN_OR_RETURN(RedisSealed s, store_.SealEvent(st_.chain, e));
-    Status put = store_.PutSealed(local_, s);
+    Status put = Store(s);
     if (put.code() == Code::kAlreadyExists) continue;
     RETURN_IF_ERROR(put);
     last_event_ms_ = e.at_ms;
@@ -143,19 +162,21 @@ Status RedisStreamCapture::StartChain(ReplicaLink& link, const PsyncReply& reply
                           .last_arrival_ms = Now()};
       ASSIGN_OR_RETURN(RedisSealed s, store_.Seal({.kind = RedisObjectKind::kBasePiece, .chain = chain, .piece = n}, o,
                                                   std::span(piece.data(), have)));
-      RETURN_IF_ERROR(store_.PutSealed(local_, s));
+      RETURN_IF_ERROR(Store(s));
       meta.pieces.push_back({.size = have, .content_id = s.content_id});
       meta.rdb_size += have;
     }
     if (end) break;
   }
   ASSIGN_OR_RETURN(RedisSealed m, store_.SealMeta(chain, meta));
-  RETURN_IF_ERROR(store_.PutSealed(local_, m));
+  RETURN_IF_ERROR(Store(m));
   if (!st_.chain.empty()) {
     // A restarted master starts a new replication id and run id: nothing was written meanwhile.
-    const bool restart = peer_lost_ && meta.run_id_hash != st_.run_id_hash;
+    const bool restart = peer_lost_ && meta.run_id_hash != st_.run_id_hash && gap_detail_.empty();
     RETURN_IF_ERROR(WriteEvent(restart ? RedisChainEvent::kRestart : RedisChainEvent::kGap, chain,
-                               restart ? "the source restarted" : "full resync by the same server"));
+                               restart               ? "the source restarted"
+                               : gap_detail_.empty() ? "full resync by the same server"
+                                                     : gap_detail_));
     if (!restart) opt_.log("redis_stream_gap: chain " + st_.chain + " ends at " + std::to_string(st_.durable));
   }
   st_.chain = chain;
@@ -166,7 +187,10 @@ Status RedisStreamCapture::StartChain(ReplicaLink& link, const PsyncReply& reply
   st_.last_arrival_ms = base_ms;
   st_.db = -1;
   st_.multi_depth = 0;
+  force_full_ = false;
+  gap_detail_.clear();
   ++st_.chains_started;
+  if (opt_.on_point) opt_.on_point(base_ms);
   opt_.log("chain " + chain + " started at offset " + std::to_string(reply.offset) + " (" +
            std::to_string(meta.rdb_size) + " RDB bytes)");
   return Status::Ok();
@@ -175,16 +199,17 @@ Status RedisStreamCapture::StartChain(ReplicaLink& link, const PsyncReply& reply
 Status RedisStreamCapture::RunSession(ReplicaLink& link) {
   ASSIGN_OR_RETURN(RedisServerInfo info, link.Info());
   RETURN_IF_ERROR(CheckStreamSource(info));
-  ASSIGN_OR_RETURN(PsyncReply reply, link.Psync(st_.chain.empty() ? "" : st_.replid, st_.durable + 1));
+  const bool full = st_.chain.empty() || force_full_;
+  ASSIGN_OR_RETURN(PsyncReply reply, link.Psync(full ? "" : st_.replid, st_.durable + 1));
   switch (reply.kind) {
     case PsyncReply::Kind::kFullResync:
       RETURN_IF_ERROR(StartChain(link, reply, info));
       break;
     case PsyncReply::Kind::kContinue:
-      if (st_.chain.empty()) return Corrupt("+CONTINUE to PSYNC ? -1");
+      if (full) return Corrupt("+CONTINUE to PSYNC ? -1");
       if (!reply.replid.empty() && reply.replid != st_.replid) {
         ASSIGN_OR_RETURN(RedisSealed s, store_.SealReplidSwitch(st_.chain, st_.durable, reply.replid));
-        RETURN_IF_ERROR(store_.PutSealed(local_, s));
+        RETURN_IF_ERROR(Store(s));
         st_.replid = reply.replid;
       }
       RETURN_IF_ERROR(WriteEvent(RedisChainEvent::kResumed, "", "continued"));
@@ -234,7 +259,7 @@ Status RedisStreamCapture::Cut(ReplicaLink& link, bool force_in_multi) {
                     .start = st_.durable,
                     .end = at.end};
   ASSIGN_OR_RETURN(RedisSealed s, store_.Seal(n, o, std::span(pending_.data(), len)));
-  RETURN_IF_ERROR(store_.PutSealed(local_, s));
+  RETURN_IF_ERROR(Store(s));
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(len));
   index_ = std::move(rest);
   first_arrival_ = index_.empty() ? 0 : index_.front().arrival_ms;
@@ -243,6 +268,7 @@ Status RedisStreamCapture::Cut(ReplicaLink& link, bool force_in_multi) {
   st_.multi_depth = at.depth;
   st_.last_arrival_ms = o.last_arrival_ms;
   ++st_.segments_stored;
+  if (opt_.on_point) opt_.on_point(st_.last_arrival_ms);
   // Only now, with the segment durable, may the master hear of it.
   st_.max_ack = std::max(st_.max_ack, st_.durable);
   RETURN_IF_ERROR(link.SendAck(st_.durable));
@@ -273,7 +299,11 @@ Status RedisStreamCapture::Stream(ReplicaLink& link) {
     if (!split.in_multi()) safe_ = any_;
     if (c.getack) getack_ = true;
   };
-  Bytes buf(64 << 10);
+  // One read at most `chunk`, the buffer at most hold_max after a cut: no segment is ever longer
+  // than max_command_bytes.
+  const size_t chunk = std::clamp<size_t>(opt_.max_command_bytes / 4, 1, 64 << 10);
+  const size_t hold_max = opt_.max_command_bytes - chunk;
+  Bytes buf(chunk);
   int64_t next_cut = Now() + opt_.interval_ms, next_ack = Now() + opt_.ack_interval_ms;
   for (;;) {
     if (stop_.stopped()) {
@@ -287,14 +317,22 @@ Status RedisStreamCapture::Stream(ReplicaLink& link) {
     const int64_t now = Now();
     if (*got > 0) {
       const uint64_t at = pending_.size();
-      if (index_.empty() || now - index_.back().arrival_ms >= opt_.time_resolution_ms) {
+      // Past the format's bound the index only gets coarser (a MULTI held open for hours).
+      if (index_.empty() || (now - index_.back().arrival_ms >= opt_.time_resolution_ms &&
+                             index_.size() < kRedisMaxTimeIndexEntries - 1)) {
         index_.push_back({static_cast<uint32_t>(at), now});
       }
       if (first_arrival_ == 0) first_arrival_ = now;
       pending_.insert(pending_.end(), buf.begin(), buf.begin() + static_cast<ptrdiff_t>(*got));
       RETURN_IF_ERROR(split.Feed(std::span(buf.data(), *got), on_command));
     }
-    if (pending_.size() >= opt_.segment_bytes) {
+    if (pending_.size() > hold_max) {
+      // Store every complete command (inside MULTI too): at most hold_max plus one read, so at
+      // most max_command_bytes. What is left is one command longer than that.
+      RETURN_IF_ERROR(Cut(link, true));
+      if (pending_.size() > hold_max) return CommandTooLong(hold_max);
+      next_cut = now + opt_.interval_ms;
+    } else if (pending_.size() >= opt_.segment_bytes) {
       RETURN_IF_ERROR(Cut(link, pending_.size() >= 4 * opt_.segment_bytes));
       next_cut = now + opt_.interval_ms;
     } else if (now >= next_cut) {
@@ -309,6 +347,27 @@ Status RedisStreamCapture::Stream(ReplicaLink& link) {
       next_ack = now + opt_.ack_interval_ms;
     }
   }
+}
+
+// Review finding H1: held whole, such a command grew the buffer without bound, and stored it
+// could not be (a segment holds at most kRedisStreamMaxBody), so the capture failed, restarted,
+// resumed before it and failed again. Now: what is complete is stored and acknowledged, the
+// chain ends with a gap event, and the next session asks for a full resync, whose base RDB holds
+// the command's effect. The bytes in between cannot be restored to a time; nothing loops.
+Status RedisStreamCapture::CommandTooLong(size_t limit) {
+  const std::string why = "a command longer than " + std::to_string(limit) + " bytes at offset " +
+                          std::to_string(st_.durable) + " cannot be stored";
+  opt_.log("redis_stream_gap: " + why + "; taking a new base");
+  if (opt_.alert) {
+    opt_.alert("redis_stream_gap",
+               "redis-stream: " + why + "; a new base RDB is taken (no point between them can be restored to)");
+  }
+  force_full_ = true;
+  gap_detail_ = "a command too long to store at offset " + std::to_string(st_.durable);
+  pending_.clear();
+  pending_.shrink_to_fit();
+  index_.clear();
+  return Unavailable(why);
 }
 
 Status RedisStreamCapture::Run(const std::function<StatusOr<std::unique_ptr<ReplicaLink>>()>& connect) {

@@ -53,6 +53,15 @@ struct RedisStreamOptions {
   std::function<int64_t()> now_ms;              // default: the system clock
   std::function<void(int)> sleep_ms;            // default: sleeps in slices, ends on stop
   std::function<void(const std::string&)> log;  // one line, no secrets
+  // One command longer than this cannot be stored (an object holds at most kRedisStreamMaxBody):
+  // the chain ends with a gap event and a new base is taken (tests set it small).
+  size_t max_command_bytes = kRedisStreamMaxBody;
+  // Told of every object once it is durable locally (the shippers copy it offsite), and of the
+  // newest point the local repository recovers to (Unix ms), after each segment or base.
+  std::function<void(const std::string& object)> on_stored;
+  std::function<void(int64_t point_ms)> on_point;
+  // (event, message): redis_stream_gap when a command too long to store forces a new base.
+  std::function<void(const std::string&, const std::string&)> alert;
 };
 
 struct CaptureState {
@@ -87,6 +96,10 @@ class RedisStreamCapture {
   // Stores what is complete, writes the link-lost event, returns why (kUnavailable: retry).
   Status LinkLost(ReplicaLink& link, const Status& why);
   Status WriteEvent(RedisChainEvent::Type type, const std::string& next_chain, const std::string& detail);
+  // PutSealed into the local repository, then on_stored.
+  Status Store(const RedisSealed& s);
+  // A command longer than `limit` (about max_command_bytes): ends the session, asks for a new base.
+  Status CommandTooLong(size_t limit);
   int64_t Now() const;
 
   const Repository& repo_;
@@ -95,7 +108,9 @@ class RedisStreamCapture {
   RedisStreamOptions opt_;
   const StopToken& stop_;
   CaptureState st_;
-  bool peer_lost_ = false;  // the last link ended by the peer (for restart vs gap)
+  bool peer_lost_ = false;   // the last link ended by the peer (for restart vs gap)
+  bool force_full_ = false;  // the next PSYNC asks for a full resync (a command too long to store)
+  std::string gap_detail_;   // the gap event's detail then
   int64_t last_event_ms_ = 0;
   // The bytes after durable and what the splitter found in them.
   Bytes pending_;

@@ -85,13 +85,14 @@ class CaptureTest : public ::testing::Test {
     repo_ = NewMemRepository(storage_);
     store_ = std::make_unique<RedisStreamStore>(*repo_, RedisStreamStore::SourceOf(*repo_, "127.0.0.1:6379"));
   }
-  std::unique_ptr<RedisStreamCapture> NewCapture() {
+  std::unique_ptr<RedisStreamCapture> NewCapture(const std::function<void(RedisStreamOptions&)>& tune = nullptr) {
     RedisStreamOptions o;
     o.interval_ms = 1000;
     o.segment_bytes = 1 << 20;
     o.piece_bytes = 4;
     o.now_ms = [this] { return clock_.ms; };
     o.sleep_ms = [this](int ms) { clock_.ms += ms; };
+    if (tune) tune(o);
     return std::make_unique<RedisStreamCapture>(*repo_, *store_, *storage_, o, stop_);
   }
   // Runs the sessions in turn (one per connect); ends when the script runs out.
@@ -277,6 +278,79 @@ TEST_F(CaptureTest, GetackIsAnsweredWithDurable) {
   ASSERT_TRUE(RunSessions(*cap, {s}).ok());
   ASSERT_FALSE(acks_.empty());
   EXPECT_EQ(acks_.front(), 0u);  // the GETACK itself is not yet stored
+}
+
+// Review finding M1: after a failover the stream continued under a new id (an ids/ object); a
+// restarted capture must PSYNC with that id, not the chain's first.
+TEST_F(CaptureTest, ResumeAfterAReplidSwitchAsksWithTheNewId) {
+  const std::string set = Cmd({"SET", "k", "v"});
+  Session a = Full(kReplA, 10);
+  a.chunks = {set, "", "", ""};
+  Session b = Continue();
+  b.reply.replid = kReplB;  // +CONTINUE <new id>: the replica we follow was promoted
+  b.chunks = {set, "", "", ""};
+  b.stop_at_end = true;
+  {
+    auto cap = NewCapture();
+    ASSERT_TRUE(RunSessions(*cap, {a, b}).ok());
+    EXPECT_EQ(Listing().chains.begin()->second.replid_switches, std::vector<uint64_t>{10 + set.size()});
+  }
+  stop_.Reset();
+  psyncs_.clear();
+  auto cap = NewCapture();
+  Session c = Continue();
+  c.stop_at_end = true;
+  ASSERT_TRUE(RunSessions(*cap, {c}).ok());
+  ASSERT_EQ(psyncs_.size(), 1u);
+  EXPECT_EQ(psyncs_[0].first, kReplB) << "resumed with the id from before the failover";
+  EXPECT_EQ(psyncs_[0].second, 10 + 2 * set.size() + 1);
+  EXPECT_EQ(cap->state().chains_started, 0u);
+}
+
+// Review finding H1: one command longer than an object may hold is neither held whole nor
+// retried forever: what is complete is stored, the chain ends with a gap event and an alert, and
+// the next session asks for a full resync.
+TEST_F(CaptureTest, ACommandTooLongToStoreEndsTheChainAndTakesANewBase) {
+  const std::string set = Cmd({"SET", "k", "v"});
+  const std::string huge = Cmd({"SET", "big", std::string(6000, 'x')});
+  Session a = Full(kReplA, 0);
+  a.chunks = {set, "", "", ""};
+  for (size_t i = 0; i < huge.size(); i += 1000) a.chunks.push_back(huge.substr(i, 1000));
+  a.chunks.push_back(set);
+  Session b = Full(kReplA, 5000);  // the same server: its new RDB holds the big value
+  b.chunks = {set, "", "", ""};
+  b.stop_at_end = true;
+  std::vector<std::string> alerts;
+  std::vector<std::string> stored;
+  auto cap = NewCapture([&](RedisStreamOptions& o) {
+    o.max_command_bytes = 4096;
+    o.alert = [&](const std::string& event, const std::string& msg) { alerts.push_back(event + ": " + msg); };
+    o.on_stored = [&](const std::string& name) { stored.push_back(name); };
+  });
+  ASSERT_TRUE(RunSessions(*cap, {a, b}).ok());
+  ASSERT_EQ(psyncs_.size(), 2u);
+  EXPECT_EQ(psyncs_[1].first, "") << "the next session must ask for a full resync";
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_NE(alerts[0].find("redis_stream_gap"), std::string::npos);
+  RedisStreamListing l = Listing();
+  ASSERT_EQ(l.chains.size(), 2u);
+  const auto& [first, c1] = *l.chains.begin();
+  EXPECT_EQ(ChainContiguity(0, c1.Ranges()).durable_end, set.size());
+  for (const auto& seg : c1.segments) EXPECT_LE(seg.range.end - seg.range.start, 4096u);
+  bool gap = false;
+  for (int64_t ms : c1.events) {
+    auto e = store_->ReadEvent(*storage_, first, ms);
+    ASSERT_TRUE(e.ok());
+    if (e->type == RedisChainEvent::kGap) {
+      gap = true;
+      EXPECT_NE(e->detail.find("too long"), std::string::npos) << e->detail;
+      EXPECT_EQ(e->next_chain, l.chains.rbegin()->first);
+    }
+  }
+  EXPECT_TRUE(gap);
+  EXPECT_EQ(cap->state().durable, 5000 + set.size());
+  // Every object stored was announced (the shippers copy exactly these).
+  EXPECT_EQ(stored.size(), l.objects.size());
 }
 
 TEST(CaptureInfo, RefusesOldAndClusterServers) {

@@ -22,4 +22,13 @@ Status PutSealedCreateOnly(Storage& where, const std::string& name, const Bytes&
                        std::string(why_hint) + ")");
 }
 
+StatusOr<Bytes> GetSealedBounded(Storage& from, const std::string& name, uint64_t max_bytes) {
+  ASSIGN_OR_RETURN(Bytes b, from.Get(name, 0, max_bytes + 1));
+  if (b.size() > max_bytes) {
+    return Corrupt(name + " in " + from.Describe() + " is larger than " + std::to_string(max_bytes) +
+                   " bytes, the most its format allows; not read");
+  }
+  return b;
+}
+
 }  // namespace stb

@@ -1,5 +1,5 @@
-// Create-only writing of sealed objects whose name fixes what they hold (WAL and Redis stream
-// objects): a retry with the same content succeeds, other content is never overwritten.
+// Create-only writing and size-bounded reading of sealed objects whose name fixes what they hold
+// (WAL and Redis stream objects): a retry with the same content succeeds, nothing is overwritten.
 #pragma once
 
 #include <functional>
@@ -17,5 +17,10 @@ namespace stb {
 // not overwritten (<why_hint>)"); unreadable is Corrupt. Without atomic create, Stat then Put.
 Status PutSealedCreateOnly(Storage& where, const std::string& name, const Bytes& sealed, const Id& content_id,
                            const std::function<StatusOr<Id>()>& existing_id, std::string_view why_hint);
+
+// Reads `name` whole, but never more than max_bytes of it: one byte more is asked for (a ranged
+// read) and an object that has it is Corrupt naming its size limit, so a damaged or hostile
+// location cannot make a reader allocate more than its format allows.
+StatusOr<Bytes> GetSealedBounded(Storage& from, const std::string& name, uint64_t max_bytes);
 
 }  // namespace stb

@@ -58,6 +58,7 @@ Status CheckHeader(const RedisStreamObject& o) {
     return Status::Ok();
   }
   if (o.db < -1) return Corrupt("Redis stream segment with db " + std::to_string(o.db));
+  if (o.time_index.size() > kRedisMaxTimeIndexEntries) return Corrupt("Redis stream segment: time index too long");
   const uint64_t len = o.end - o.start;
   for (size_t i = 0; i < o.time_index.size(); ++i) {
     const RedisTimeIndexEntry& e = o.time_index[i];
@@ -420,8 +421,13 @@ Status RedisStreamStore::PutSealed(Storage& where, const RedisSealed& s) const {
 }
 
 StatusOr<RedisStreamObject> RedisStreamStore::ReadObject(Storage& from, const std::string& object) const {
+  return ReadObject(from, object, nullptr);
+}
+
+StatusOr<RedisStreamObject> RedisStreamStore::ReadObject(Storage& from, const std::string& object,
+                                                         RedisSealed* keep) const {
   ASSIGN_OR_RETURN(RedisStreamName n, ParseRedisObjectName(object));
-  ASSIGN_OR_RETURN(Bytes sealed, from.Get(object));
+  ASSIGN_OR_RETURN(Bytes sealed, GetSealedBounded(from, object, kRedisStreamMaxSealed));
   auto plain = repo_.aead().Open(sealed, Aad(object));
   if (!plain.ok()) return Corrupt(object + " in " + from.Describe() + " fails authentication (damaged or swapped)");
   auto o = DecodeRedisPlaintext(*plain, repo_.hmac());
@@ -433,6 +439,7 @@ StatusOr<RedisStreamObject> RedisStreamStore::ReadObject(Storage& from, const st
   if (n.kind == RedisObjectKind::kReplidSwitch && !ValidReplidSwitchBody(o->raw)) {
     return Corrupt(object + ": not a replication id");
   }
+  if (keep) *keep = RedisSealed{.name = object, .sealed = std::move(sealed), .content_id = o->content_id};
   return o;
 }
 

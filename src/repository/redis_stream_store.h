@@ -23,6 +23,11 @@ namespace stb {
 constexpr uint64_t kRedisStreamMaxBody = 128u << 20;
 constexpr size_t kRedisStreamHeaderSize = 92;
 constexpr size_t kRedisTimeIndexEntrySize = 12;
+// A segment's time index has at most this many entries (the capture coarsens past it).
+constexpr size_t kRedisMaxTimeIndexEntries = size_t{1} << 20;
+// The largest sealed object (zstd is used only when smaller): readers refuse more unread.
+constexpr uint64_t kRedisStreamMaxSealed =
+    kSealOverhead + kRedisStreamHeaderSize + kRedisMaxTimeIndexEntries * kRedisTimeIndexEntrySize + kRedisStreamMaxBody;
 constexpr std::string_view kAadRedisStreamPrefix = "spacetime-backup redis stream v1:";
 // Piece numbers are 6 decimal digits.
 constexpr uint32_t kRedisMaxPieces = 1000000;
@@ -190,6 +195,8 @@ class RedisStreamStore {
   Status PutSealed(Storage& where, const RedisSealed& s) const;
   // Opened and verified against its name; kNotFound when absent, kCorrupt when damaged or swapped.
   StatusOr<RedisStreamObject> ReadObject(Storage& from, const std::string& object) const;
+  // ReadObject that also keeps the sealed bytes as stored (a copy ships them unchanged).
+  StatusOr<RedisStreamObject> ReadObject(Storage& from, const std::string& object, RedisSealed* sealed) const;
   StatusOr<RedisChainMeta> ReadMeta(Storage& from, const std::string& chain) const;
   StatusOr<RedisChainEvent> ReadEvent(Storage& from, const std::string& chain, int64_t ms) const;
   StatusOr<std::string> ReadReplidSwitch(Storage& from, const std::string& chain, uint64_t at) const;

@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "repo_fixture.h"
+#include "repository/create_only.h"
+#include "repository/wal_store.h"
 
 namespace stb {
 namespace {
@@ -465,6 +467,58 @@ TEST(RedisStreamPlaintext, DecoderChecksEveryField) {
   Bytes z = *zplain;
   z[16] = 0xff;  // end 4095
   EXPECT_FALSE(DecodeRedisPlaintext(z, hmac).ok());
+}
+
+// Records how much each Get asked for: a reader must bound its reads (review finding M3).
+class GetRecorder : public Storage {
+ public:
+  explicit GetRecorder(Storage& inner) : inner_(inner) {}
+  std::string Describe() const override { return inner_.Describe(); }
+  StorageCaps Caps() const override { return inner_.Caps(); }
+  Status Put(const std::string& name, const uint8_t* data, size_t n, PutMode mode) override {
+    return inner_.Put(name, data, n, mode);
+  }
+  StatusOr<Bytes> Get(const std::string& name, uint64_t offset, uint64_t length) override {
+    lengths.push_back(length);
+    return inner_.Get(name, offset, length);
+  }
+  StatusOr<uint64_t> Stat(const std::string& name) override { return inner_.Stat(name); }
+  StatusOr<std::vector<ObjectInfo>> List(const std::string& prefix) override { return inner_.List(prefix); }
+  Status Remove(const std::string& name) override { return inner_.Remove(name); }
+  std::vector<uint64_t> lengths;
+
+ private:
+  Storage& inner_;
+};
+
+TEST_F(RedisStreamStoreTest, ReadsAreBoundedBeforeAnythingIsHeld) {
+  Bytes raw(10, 'x');
+  auto sealed = store_->Seal(Seg(0, 10), SegObject(0), raw);
+  ASSERT_TRUE(sealed.ok());
+  ASSERT_TRUE(store_->PutSealed(*storage_, *sealed).ok());
+  GetRecorder rec(*storage_);
+  ASSERT_TRUE(store_->ReadObject(rec, sealed->name).ok());
+  ASSERT_EQ(rec.lengths.size(), 1u);
+  EXPECT_EQ(rec.lengths[0], kRedisStreamMaxSealed + 1) << "a Redis stream object was read without a bound";
+
+  WalStore wal(*repo_, "0123456789abcdef");
+  WalName h;
+  h.kind = WalName::kHistory;
+  h.tli = 2;
+  WalSealed w = wal.Seal(h, 1, 0, Text("1\t0/3000000\tno recovery target specified\n"));
+  ASSERT_TRUE(wal.PutSealed(*storage_, w).ok());
+  rec.lengths.clear();
+  ASSERT_TRUE(wal.ReadObject(rec, w.name).ok());
+  ASSERT_EQ(rec.lengths.size(), 1u);
+  EXPECT_EQ(rec.lengths[0], kWalMaxSealedSize + 1) << "a WAL object was read without a bound";
+
+  // The shared helper: at the limit is read, one byte more is refused, naming the limit.
+  ASSERT_TRUE(storage_->Put("x/obj", Bytes(11, 'y')).ok());
+  EXPECT_TRUE(GetSealedBounded(*storage_, "x/obj", 11).ok());
+  auto big = GetSealedBounded(*storage_, "x/obj", 10);
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().code(), Code::kCorrupt);
+  EXPECT_NE(big.status().message().find("larger than 10 bytes"), std::string::npos);
 }
 
 }  // namespace

@@ -145,7 +145,7 @@ Status WalStore::PutSealed(Storage& where, const WalSealed& s) const {
 StatusOr<WalObject> WalStore::ReadObject(Storage& from, const std::string& object) const {
   std::string c;
   ASSIGN_OR_RETURN(WalName n, ParseWalObjectName(object, &c));
-  ASSIGN_OR_RETURN(Bytes sealed, from.Get(object));
+  ASSIGN_OR_RETURN(Bytes sealed, GetSealedBounded(from, object, kWalMaxSealedSize));
   auto plain = repo_.aead().Open(sealed, Aad(object));
   if (!plain.ok()) return Corrupt(object + " in " + from.Describe() + " fails authentication (damaged or swapped)");
   auto o = DecodeWalPlaintext(*plain, repo_.hmac());

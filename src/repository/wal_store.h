@@ -24,6 +24,8 @@ constexpr uint32_t kWalMaxSegmentSize = 64u << 20;
 constexpr size_t kWalHeaderSize = 68;
 constexpr std::string_view kAadWalPrefix = "spacetime-backup wal v1:";
 constexpr uint16_t kWalPageMagicPg15 = 0xD110;
+// The largest sealed WAL object (zstd is used only when smaller): readers refuse more unread.
+constexpr uint64_t kWalMaxSealedSize = kSealOverhead + kWalHeaderSize + kWalMaxSegmentSize;
 
 // "X/Y", each half 1 to 8 hex digits.
 StatusOr<uint64_t> ParseLsn(std::string_view text);

@@ -139,7 +139,8 @@ class LocalStorage final : public Storage {
       std::lock_guard<std::mutex> g(mu_);
       if (made_.count(dir)) return Status::Ok();
     }
-    RETURN_IF_ERROR(MakeDirs(dir, 0700));
+    // Durable: a new segment folder's entry must survive a crash with the object in it.
+    RETURN_IF_ERROR(MakeDirsDurable(dir, 0700));
     std::lock_guard<std::mutex> g(mu_);
     made_.insert(dir);
     return Status::Ok();

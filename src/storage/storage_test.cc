@@ -2,6 +2,12 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <set>
+
+#include "core/file_util.h"
 #include "storage_conformance.h"
 
 namespace stb {
@@ -21,6 +27,29 @@ std::unique_ptr<Storage> MakeLocal() {
 
 INSTANTIATE_TEST_SUITE_P(Local, StorageConformance, ::testing::Values(StorageFactory(MakeLocal)));
 INSTANTIATE_TEST_SUITE_P(Mem, StorageConformance, ::testing::Values(StorageFactory([] { return NewMemStorage(); })));
+
+std::mutex g_synced_mu;
+std::set<std::string> g_synced;
+
+// Review finding M7: an object fsynced into a folder the Put created (a new Redis chain or hour
+// of segments) is durable only once that folder's entry in its parent is.
+TEST(LocalStorage, NewFoldersAreFsyncedInTheirParents) {
+  char tmpl[] = "/tmp/stb-fsync-XXXXXX";
+  const std::string root = mkdtemp(tmpl);
+  auto st = OpenLocalStorage(root, false);
+  ASSERT_TRUE(st.ok());
+  SetFsyncDirObserverForTest([](const std::string& d) {
+    std::lock_guard<std::mutex> g(g_synced_mu);
+    g_synced.insert(d);
+  });
+  Status put = (*st)->Put("redis/s/seg/c/2026112907/obj", Bytes{1, 2, 3}, PutMode::kCreateOnly);
+  SetFsyncDirObserverForTest(nullptr);
+  ASSERT_TRUE(put.ok()) << put.message();
+  for (const char* d : {"", "/redis", "/redis/s", "/redis/s/seg", "/redis/s/seg/c", "/redis/s/seg/c/2026112907"}) {
+    EXPECT_TRUE(g_synced.count(root + d)) << root + d << " was not fsynced";
+  }
+  std::filesystem::remove_all(root);
+}
 
 }  // namespace
 }  // namespace stb
