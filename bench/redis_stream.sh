@@ -9,7 +9,7 @@
 #   3. restore of a FILL_KEYS x VALUE_BYTES Redis (DEBUG POPULATE, 3,000,000 x 512 is about 2 GB of
 #      used_memory) to a time in the middle of EXTRA_SECONDS of writes after a backup: wall from the
 #      `restore ... --target-time T` command to the restored server answering PING and DBSIZE
-#   bench/redis_stream.sh                 RUNS=5 N=1000000 WRITES=1000000 FILL_KEYS=3000000
+#   bench/redis_stream.sh                 RUNS=5 N=2000000 WRITES=1000000 FILL_KEYS=3000000
 #   SCALE=small bench/redis_stream.sh     a check of the script in under 2 minutes
 #   BIN=build/spacetime-backup (the default)
 set -euo pipefail
@@ -19,7 +19,7 @@ BIN=$(realpath "${BIN:-$ROOT/build/spacetime-backup}")
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark is not installed (scripts/install-deps.sh)" >&2; exit 1; }
 case ${SCALE:-full} in
   small) : "${RUNS:=2}" "${N:=50000}" "${WRITES:=100000}" "${FILL_KEYS:=100000}" "${EXTRA_SECONDS:=4}" ;;
-  full) : "${RUNS:=5}" "${N:=1000000}" "${WRITES:=1000000}" "${FILL_KEYS:=3000000}" "${EXTRA_SECONDS:=20}" ;;
+  full) : "${RUNS:=5}" "${N:=2000000}" "${WRITES:=1000000}" "${FILL_KEYS:=3000000}" "${EXTRA_SECONDS:=20}" ;;
   *) echo "SCALE is small or full" >&2; exit 2 ;;
 esac
 VALUE_BYTES=${VALUE_BYTES:-512}
@@ -43,9 +43,9 @@ unset DB_HOST BACKUP_PASSPHRASE BACKUP_CONFIG REDIS_STREAM_SOURCE
 export BACKUP_ENCRYPTION_KEY=$W/key
 "$BIN" key generate "$BACKUP_ENCRYPTION_KEY" 2>/dev/null
 
-# start_redis NAME [OPTION...]: a server in $W/NAME on a free port, its port in $PORT.
+# start_redis NAME [OPTION...]: a server in $W/NAME/srv on a free port, its port in $PORT.
 start_redis() {
-  local name=$1; shift
+  local name=$1/srv; shift
   PORT=$(free_port)
   mkdir -p "$W/$name"
   redis-server --port "$PORT" --bind 127.0.0.1 --dir "$W/$name" --requirepass "$PW" --save "" \
@@ -58,9 +58,11 @@ start_redis() {
   redis_pids+=("$(cat "$W/$name/redis.pid")")
 }
 stop_redis() {  # stop_redis PORT NAME: no save, then its files go
+  local pid
+  pid=$(cat "$W/$2/srv/redis.pid")
   rcli "$1" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
-  for _ in $(seq 1 200); do kill -0 "$(cat "$W/$2/redis.pid")" 2>/dev/null || break; sleep 0.05; done
-  rm -rf "$W/$2"
+  for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  rm -rf "$W/$2/srv"
 }
 # use_repo NAME PORT: a new repository and state directory for the capture of the server on PORT.
 use_repo() {
@@ -167,6 +169,7 @@ print(f"capture: CPU (user+sys) per run median {statistics.median(cpu):.2f} s = 
 PY
 echo "load average after part 1: $(cut -d' ' -f1-3 /proc/loadavg)"
 stop_redis "$P1" p1
+rm -rf "$W/p1"  # disk: the next part starts empty
 echo
 
 # ---- 2. Bytes stored per million writes ----
@@ -187,16 +190,18 @@ PY
 start_redis p2 --appendonly yes --appendfsync everysec --auto-aof-rewrite-percentage 0
 P2=$PORT
 use_repo p2 "$P2"
-aof_bytes() { find "$W/p2/appendonlydir" -name '*.incr.aof' -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
+aof_bytes() { find "$W/p2/srv/appendonlydir" -name '*.incr.aof' -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
 seg_bytes() { find "$BACKUP_ROOT" -path '*/redis/*/seg/*' -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
 seg_count() { find "$BACKUP_ROOT" -path '*/redis/*/seg/*' -type f | wc -l; }
-seg_du() { du -sB1 --total $(find "$BACKUP_ROOT" -path '*/redis/*/seg' -type d) 2>/dev/null | tail -1 | cut -f1; }
+seg_du() {  # allocated bytes of the segment objects
+  find "$BACKUP_ROOT" -path '*/redis/*/seg/*' -type f -printf '%b\n' | awk '{s += $1} END {print s * 512}'
+}
 cap_start
 cap_synced "$P2"
 rcli "$P2" BGREWRITEAOF >/dev/null 2>&1 || true
 for _ in $(seq 1 600); do [ "$(info "$P2" persistence aof_rewrite_in_progress)$(info "$P2" persistence aof_rewrite_scheduled)" = 00 ] && break; sleep 0.1; done
 cap_synced "$P2"
-off0=$(info "$P2" replication master_repl_offset) aof0=$(aof_bytes) seg0=$(seg_bytes) n0=$(seg_count) du0=$(seg_du || echo 0)
+off0=$(info "$P2" replication master_repl_offset) aof0=$(aof_bytes) seg0=$(seg_bytes) n0=$(seg_count) du0=$(seg_du)
 t0=$(now)
 redis-cli -p "$P2" -a "$PW" --no-auth-warning --pipe <"$W/writes.resp" >"$W/pipe.out" 2>&1 || fail "redis-cli --pipe: $(tail -3 "$W/pipe.out")"
 t1=$(now)
@@ -216,11 +221,12 @@ print("|---|---:|---:|---:|")
 print(f"| replication stream (master_repl_offset growth) | {stream:,} | {per(stream)} | {stream / n:.1f} |")
 print(f"| Redis' own AOF growth (appendonlydir *.incr.aof) | {aof:,} | {per(aof)} | {aof / n:.1f} |")
 print(f"| stored: redis/ stream segments, {count} objects (compressed, encrypted) | {seg:,} | {per(seg)} | {seg / n:.1f} |")
-print(f"| stored, on disk (du of the segment folders) | {du:,} | {per(du)} | {du / n:.1f} |")
+print(f"| stored, allocated on disk (du) | {du:,} | {per(du)} | {du / n:.1f} |")
 print()
 print(f"stored / AOF growth: {seg / aof:.2f}")
 PY
 stop_redis "$P2" p2
+rm -rf "$W/p2"
 rm -f "$W/writes.resp"
 echo
 
