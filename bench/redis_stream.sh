@@ -11,7 +11,7 @@
 #      `restore ... --target-time T` command to the restored server answering PING and DBSIZE
 #   bench/redis_stream.sh                 RUNS=5 N=2000000 WRITES=1000000 FILL_KEYS=3000000
 #   SCALE=small bench/redis_stream.sh     a check of the script in under 2 minutes
-#   BIN=build/spacetime-backup (the default)
+#   PARTS=13 runs parts 1 and 3 only; BIN=build/spacetime-backup (the default)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$(realpath "${BIN:-$ROOT/build/spacetime-backup}")
@@ -22,7 +22,7 @@ case ${SCALE:-full} in
   full) : "${RUNS:=5}" "${N:=2000000}" "${WRITES:=1000000}" "${FILL_KEYS:=3000000}" "${EXTRA_SECONDS:=20}" ;;
   *) echo "SCALE is small or full" >&2; exit 2 ;;
 esac
-VALUE_BYTES=${VALUE_BYTES:-512}
+VALUE_BYTES=${VALUE_BYTES:-512} PARTS=${PARTS:-123}
 W=$(mktemp -d /tmp/stb-redis-stream-bench.XXXXXX)
 PW=bench-not-secret
 redis_pids=() tpid="" cpid="" bgpids=()
@@ -80,9 +80,10 @@ cap_start() {
 cap_synced() {
   local off chain end
   off=$(info "$1" replication master_repl_offset)
-  chain=$(info "$1" replication master_replid)
   for _ in $(seq 1 6000); do
     kill -0 "$cpid" 2>/dev/null || fail "redis-stream exited: $(tail -5 "$W/cap.out")"
+    # Read each time: the first replica's full resync gives the master a new replication id.
+    chain=$(info "$1" replication master_replid)
     if "$BIN" redis-stream --status >"$W/status.json" 2>/dev/null; then
       end=$(json "$W/status.json" "max([c.get('durable_end', -1) for c in r['chains'] if c.get('replid') == '$chain'] or [-1])")
       [ "$end" -ge "$off" ] && return 0
@@ -102,10 +103,11 @@ secs() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]
 
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), $(redis-server --version | cut -d' ' -f1-3), $(nproc) CPUs, $(free -g | awk '/^Mem:/{print $2}') GiB"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "SCALE=${SCALE:-full} RUNS=$RUNS N=$N WRITES=$WRITES FILL_KEYS=$FILL_KEYS VALUE_BYTES=$VALUE_BYTES EXTRA_SECONDS=$EXTRA_SECONDS"
+echo "PARTS=$PARTS SCALE=${SCALE:-full} RUNS=$RUNS N=$N WRITES=$WRITES FILL_KEYS=$FILL_KEYS VALUE_BYTES=$VALUE_BYTES EXTRA_SECONDS=$EXTRA_SECONDS"
 echo
 
 # ---- 1. Throughput without and with the capture ----
+if [[ $PARTS == *1* ]]; then
 start_redis p1 --appendonly yes --appendfsync everysec
 P1=$PORT
 use_repo p1 "$P1"
@@ -170,9 +172,11 @@ PY
 echo "load average after part 1: $(cut -d' ' -f1-3 /proc/loadavg)"
 stop_redis "$P1" p1
 rm -rf "$W/p1"  # disk: the next part starts empty
+fi
 echo
 
 # ---- 2. Bytes stored per million writes ----
+if [[ $PARTS == *2* ]]; then
 python3 - "$W/writes.resp" "$WRITES" <<'PY'
 import base64, random, sys
 path, n = sys.argv[1], int(sys.argv[2])
@@ -227,10 +231,12 @@ print(f"stored / AOF growth: {seg / aof:.2f}")
 PY
 stop_redis "$P2" p2
 rm -rf "$W/p2"
+fi
 rm -f "$W/writes.resp"
 echo
 
 # ---- 3. Restore to a point in time ----
+if [[ $PARTS == *3* ]]; then
 start_redis p3 --appendonly no --enable-debug-command local
 P3=$PORT
 use_repo p3 "$P3"
@@ -267,9 +273,11 @@ t = dict(l.split() for l in open(sys.argv[1]))
 x = (float(t[sys.argv[2]]) + float(t[str(int(sys.argv[2]) + 1)])) / 2
 print(datetime.datetime.fromtimestamp(x, datetime.timezone.utc).strftime('%Y-%m-%d %H:%M:%S.%f')[:-3] + 'Z')" "$W/heartbeat" "$mid")
 stop_redis "$P3" p3
+# The lost server's configuration file, as production has it: the restore reads appendonly from it.
+printf 'appendonly yes\nappenddirname appendonlydir\n' >"$W/p3/redis.conf"
 RESULT=""
 t0=$(now)
-if "$BIN" restore latest --components redis --target-time "$T" --target "$W/r3" --no-progress >"$W/restore.json" 2>"$W/restore.err"; then
+if REDIS_CONF=$W/p3/redis.conf "$BIN" restore latest --components redis --target-time "$T" --target "$W/r3" --no-progress >"$W/restore.json" 2>"$W/restore.err"; then
   t1=$(now)
   aof=$(find "$W/r3" -name appendonlydir -type d | head -1)
   if [ -z "$aof" ]; then
@@ -290,5 +298,6 @@ else
   RESULT="skipped: \`restore latest --components redis --target-time\` failed with this build: $(tail -2 "$W/restore.err" | tr '\n' ' ')"
 fi
 echo "| restore to $T (heartbeat $mid of $((EXTRA_SECONDS * 10))): $RESULT"
+fi
 echo
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
