@@ -25,7 +25,7 @@ Environment (see doc/configuration.md; flags override, a TOML config file is ove
                          COCKROACH_BACKUP_URI, COCKROACH_BACKUP_LOCATION)
   REDIS_HOST, REDIS_PORT, REDIS_PASSWORD   redis component (also REDIS_USERNAME, REDIS_TLS,
                          REDIS_TLS_CA_CERT, REDIS_DATA_DIR, REDIS_RESTART_COMMAND, REDIS_DIGEST,
-                         REDIS_LIVE_RESTORE_PORT)
+                         REDIS_LIVE_RESTORE_PORT, REDIS_CONF, REDIS_STREAM_SOURCE)
   BACKUP_COMPRESSION     zstd level 0 (off) .. 19 (default 1)
   BACKUP_WORKERS         parallel workers (default: number of cores)
   BACKUP_LOG_DIR         log directory (default /var/log/spacetime)
@@ -96,11 +96,13 @@ void AddRecoveryOptions(CLI::App* app, RestoreArgs& a) {
   auto* t = app->add_option("--target-time", a.target_time,
                             "database: recover up to this time (YYYY-MM-DD HH:MM:SS[.f][+HH:MM|Z], ISO 8601; no "
                             "zone = local time); with BACKUP_ID latest, the newest physical backup ending before it; "
-                            "CockroachDB: the collection's chain holding it, restored AS OF SYSTEM TIME");
+                            "CockroachDB: the collection's chain holding it, restored AS OF SYSTEM TIME; redis: replay "
+                            "the stream redis-stream captured up to it (appendonlydir, needs appendonly yes)");
   auto* l = app->add_option("--target-lsn", a.target_lsn, "database: recover up to this WAL position (X/Y)");
   auto* n = app->add_flag("--latest", a.latest,
                           "database: replay all WAL in the repository (the default; a backup that carries its own WAL "
-                          "recovers to its end)");
+                          "recovers to its end); redis: replay all of the stream redis-stream captured (without it "
+                          "and --target-time, redis is the backup's RDB)");
   auto* i = app->add_flag("--immediate", a.immediate, "database: stop as soon as the base backup is consistent");
   t->excludes(l)->excludes(n)->excludes(i);
   l->excludes(n)->excludes(i);

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "components/redis/redis.h"
+#include "components/redis/redis_stream_restore.h"
 #include "core/file_util.h"
 #include "core/log.h"
 #include "core/stop.h"
@@ -19,11 +20,6 @@
 namespace stb {
 
 namespace {
-
-std::string SourceName(const Settings& s) {
-  if (!s.redis_stream_source.empty()) return s.redis_stream_source;
-  return (s.redis_host.empty() ? "localhost" : s.redis_host) + ":" + std::to_string(s.redis_port);
-}
 
 // One capture per state directory: a second one would store the same stream twice.
 StatusOr<Fd> LockCapture(const Settings& s) {
@@ -83,7 +79,7 @@ int PrintStatus(Repository& repo, const RedisStreamStore& store) {
 int RunRedisStream(const Settings& s, const RedisStreamArgs& a) {
   auto repo = OpenRepository(s, "local");
   if (!repo.ok()) return Fail(repo.status());
-  RedisStreamStore store(**repo, RedisStreamStore::SourceOf(**repo, SourceName(s)), s.compression);
+  RedisStreamStore store(**repo, RedisStreamStore::SourceOf(**repo, RedisStreamSourceName(s)), s.compression);
   if (a.status) return PrintStatus(**repo, store);
   InitLog(s.log_dir, "redis-stream.log");
   StopOnSignals({SIGTERM, SIGINT});

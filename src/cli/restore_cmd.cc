@@ -1,5 +1,7 @@
 // `restore BACKUP_ID [local]`: restores the components of one backup in the guide's order
 // (restorer/), prints the report with rto_seconds, records it in the catalog and alerts.
+#include <algorithm>
+
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -47,7 +49,12 @@ int RunRestore(const Settings& s, const RestoreArgs& a) {
                  .includes = a.includes,
                  .excludes = a.excludes};
   if (Status st = ApplyRecoveryArgs(a, req.options); !st.ok()) return Fail(st);
-  if (req.options.recovery_target == "time") req.physical_before_unix = req.options.target_time_unix;
+  if (a.latest) req.options.redis_stream = "latest";
+  if (!a.target_time.empty()) req.options.redis_stream = "time";
+  // The newest physical database backup before the time, when the database is restored at all.
+  const bool database = a.components.empty() ||
+                        std::find(a.components.begin(), a.components.end(), "database") != a.components.end();
+  if (req.options.recovery_target == "time" && database) req.physical_before_unix = req.options.target_time_unix;
   req.progress = a.progress;
   auto report = RestoreBackup(
       Components(), s, [&](const std::string& location) { return OpenRepository(s, location); }, req);

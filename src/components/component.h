@@ -50,6 +50,9 @@ struct RestoreOptions {
   int pg_port = 0;                          // --pg-port: 0 = a free one
   bool archive_preserve = false;            // --archive-mode preserve
   bool stop_after = false;                  // --stop-after: stop the server once verified
+  // redis: replay the stored stream (restore --latest: "latest"; --target-time: "time", at
+  // target_time_unix). "" restores the backup's RDB. Only `restore` sets it (not drills).
+  std::string redis_stream;
 };
 
 struct RestoreContext {

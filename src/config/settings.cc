@@ -155,6 +155,7 @@ Status ApplyTable(Settings& s, const toml::table& t, const std::string& path) {
   str("redis", "password", s.redis_password);
   str("redis", "data_dir", s.redis_data_dir);
   str("redis", "restart_command", s.redis_restart_command);
+  str("redis", "conf", s.redis_conf);
   if (auto v = t["redis"]["digest"].value<bool>()) s.redis_digest = *v;
   if (auto v = t["redis"]["tls"].value<bool>()) s.redis_tls = *v;
   str("redis", "tls_ca_cert", s.redis_tls_ca_cert);
@@ -403,6 +404,7 @@ StatusOr<Settings> LoadSettings(const std::string& config_flag) {
   if (auto v = Env("REDIS_PASSWORD")) s.redis_password = v;
   if (auto v = Env("REDIS_DATA_DIR")) s.redis_data_dir = v;
   if (auto v = Env("REDIS_RESTART_COMMAND")) s.redis_restart_command = v;
+  if (auto v = Env("REDIS_CONF")) s.redis_conf = v;
   if (auto v = Env("REDIS_TLS")) {
     ASSIGN_OR_RETURN(s.redis_tls, ParseBool("REDIS_TLS", v));
   }

@@ -70,6 +70,7 @@ struct Settings {
   std::string redis_tls_ca_cert, redis_tls_cert, redis_tls_key, redis_tls_server_name;  // REDIS_TLS_*
   bool redis_digest = false;          // REDIS_DIGEST: record DEBUG DIGEST (blocks the server)
   std::string redis_restart_command;  // REDIS_RESTART_COMMAND: run after a restore
+  std::string redis_conf;             // REDIS_CONF: the redis.conf the restart loads (stream restore checks appendonly)
   int redis_live_restore_port = 0;    // REDIS_LIVE_RESTORE_PORT: listener of a live restore (0: any)
 
   // Schedule, retention and alerts (schedule, forget, prune).

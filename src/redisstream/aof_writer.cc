@@ -86,7 +86,7 @@ std::string RandomTag() {
 
 StatusOr<std::unique_ptr<AofDirWriter>> AofDirWriter::Create(int parent_fd, AofNames names) {
   if (!SingleComponent(names.dirname) || !SingleComponent(names.filename)) {
-    return InvalidArgument("REDIS_AOF_DIRNAME and REDIS_AOF_FILENAME must be plain names without '/'");
+    return InvalidArgument("Redis' appenddirname and appendfilename must be plain names without '/'");
   }
   std::unique_ptr<AofDirWriter> w(new AofDirWriter());
   w->parent_ = parent_fd;
@@ -111,7 +111,8 @@ Status AofDirWriter::AppendIncr(std::string_view bytes) {
                   temp_ + "/" + names_.filename + ".1.incr.aof");
 }
 
-StatusOr<std::string> AofDirWriter::Commit() {
+Status AofDirWriter::Seal() {
+  if (sealed_) return Status::Ok();
   const std::string& f = names_.filename;
   const std::string manifest = "file " + f + ".1.base.rdb seq 1 type b\nfile " + f + ".1.incr.aof seq 1 type i\n";
   ASSIGN_OR_RETURN(Fd m, CreateIn(dir_.get(), f + ".manifest"));
@@ -121,20 +122,53 @@ StatusOr<std::string> AofDirWriter::Commit() {
   RETURN_IF_ERROR(Sync(base_.get(), f + ".1.base.rdb"));
   RETURN_IF_ERROR(Sync(incr_.get(), f + ".1.incr.aof"));
   RETURN_IF_ERROR(Sync(dir_.get(), temp_));
-  std::string replaced;
+  sealed_ = true;
+  return Status::Ok();
+}
+
+void AofDirWriter::Abandon() {
+  if (committed_) return;
+  const std::string& f = names_.filename;
+  for (const std::string& n : {f + ".1.base.rdb", f + ".1.incr.aof", f + ".manifest"}) {
+    (void)::unlinkat(dir_.get(), n.c_str(), 0);
+  }
+  (void)::unlinkat(parent_, temp_.c_str(), AT_REMOVEDIR);
+}
+
+// The swap is one renameat2: RENAME_EXCHANGE when <dirname> exists (the old directory then
+// carries the temporary name, and is renamed aside after), RENAME_NOREPLACE when it does not. A
+// crash at any point leaves <dirname> whole, old or new; two plain renames could leave none.
+StatusOr<std::string> AofDirWriter::Commit() {
+  RETURN_IF_ERROR(Seal());
   struct stat st;
-  if (::fstatat(parent_, names_.dirname.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
-    replaced = names_.dirname + ".stb-replaced-" + tag_;
-    if (::renameat(parent_, names_.dirname.c_str(), parent_, replaced.c_str()) != 0) {
-      return ErrnoStatus("moving the existing " + names_.dirname + " aside to " + replaced, errno);
+  bool exists = true;
+  if (::fstatat(parent_, names_.dirname.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno != ENOENT) return ErrnoStatus("stat " + names_.dirname, errno);
+    exists = false;
+  } else if (!S_ISDIR(st.st_mode)) {
+    return InvalidArgument(names_.dirname + " in the Redis data directory is not a directory: move it away");
+  }
+  const unsigned flags = exists ? RENAME_EXCHANGE : RENAME_NOREPLACE;
+  if (::renameat2(parent_, temp_.c_str(), parent_, names_.dirname.c_str(), flags) != 0) {
+    const int e = errno;
+    if (exists && (e == EINVAL || e == ENOSYS)) {
+      return InvalidArgument("the file system of the Redis data directory cannot exchange two directories "
+                                "atomically (renameat2 RENAME_EXCHANGE): move " +
+                                names_.dirname + " aside yourself and run the restore again (the restored one is "
+                                "left as " + temp_ + ")");
     }
-  } else if (errno != ENOENT) {
-    return ErrnoStatus("stat " + names_.dirname, errno);
+    return ErrnoStatus("swapping " + temp_ + " into place as " + names_.dirname, e);
   }
-  if (::renameat(parent_, temp_.c_str(), parent_, names_.dirname.c_str()) != 0) {
-    return ErrnoStatus("renaming " + temp_ + " to " + names_.dirname, errno);
-  }
+  committed_ = true;
   RETURN_IF_ERROR(Sync(parent_, "the AOF's parent directory"));
+  if (!exists) return std::string();
+  // The old directory now has the temporary name: give it a name that says what it is.
+  std::string replaced = names_.dirname + ".stb-replaced-" + tag_;
+  if (::renameat2(parent_, temp_.c_str(), parent_, replaced.c_str(), RENAME_NOREPLACE) != 0) {
+    replaced = temp_;  // still kept, under the temporary name
+  } else {
+    RETURN_IF_ERROR(Sync(parent_, "the AOF's parent directory"));
+  }
   return replaced;
 }
 

@@ -49,8 +49,14 @@ class AofDirWriter {
   static StatusOr<std::unique_ptr<AofDirWriter>> Create(int parent_fd, AofNames names);
   Status AppendBase(std::span<const uint8_t> bytes);
   Status AppendIncr(std::string_view bytes);
-  // Returns the name an existing <dirname> was renamed to ("" when there was none); it is never deleted.
+  // Writes the manifest and fsyncs the three files and the directory (redis-check-aof may then
+  // read temp_name() before the swap). Commit calls it when not yet done.
+  Status Seal();
+  // Swaps the directory into place atomically (see aof_writer.cc) and fsyncs the parent. Returns
+  // the name an existing <dirname> now has ("" when there was none); it is never deleted.
   StatusOr<std::string> Commit();
+  // Before Commit: removes the temporary directory and the three files it may hold.
+  void Abandon();
   const std::string& temp_name() const { return temp_; }
 
  private:
@@ -59,6 +65,7 @@ class AofDirWriter {
   AofNames names_;
   std::string temp_, tag_;
   Fd dir_, base_, incr_;
+  bool sealed_ = false, committed_ = false;
 };
 
 }  // namespace stb

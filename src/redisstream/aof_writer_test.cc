@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 namespace stb {
@@ -103,6 +105,69 @@ TEST(AofDirWriter, WritesTheThreeFilesAndMovesTheOldDirectoryAside) {
   EXPECT_TRUE(std::filesystem::exists(root / "aofs" / "x.aof.manifest"));
   EXPECT_FALSE(AofDirWriter::Create(dir.get(), {"../evil", "x"}).ok());
   EXPECT_FALSE(AofDirWriter::Create(dir.get(), {"a", "b/c"}).ok());
+  std::filesystem::remove_all(root);
+}
+
+// Killed at a random point of a restore over an existing directory: appendonlydir is always
+// whole, the old one or the new one, and the old one is never lost.
+TEST(AofDirWriter, KilledAtARandomPointLeavesTheOldOrTheNewDirectory) {
+  char tmpl[] = "/tmp/aof_writer_kill.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::filesystem::path root(tmpl);
+  std::filesystem::create_directory(root / "appendonlydir");
+  std::ofstream(root / "appendonlydir" / "old") << "old";
+  const std::string base(4 << 20, 'b');
+  std::mt19937 rng(std::random_device{}());
+  int saw_old = 0, saw_new = 0;
+  for (int round = 0; round < 40; ++round) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      Fd dir(::open(tmpl, O_RDONLY | O_DIRECTORY));
+      auto w = AofDirWriter::Create(dir.get(), {});
+      if (!w.ok()) _exit(2);
+      for (size_t off = 0; off < base.size(); off += 65536) {
+        if (!(*w)->AppendBase(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(base.data()) + off, 65536))
+                 .ok())
+          _exit(2);
+      }
+      if (!(*w)->AppendIncr("#TS:1\r\n").ok()) _exit(2);
+      _exit((*w)->Commit().ok() ? 0 : 2);
+    }
+    ::usleep(std::uniform_int_distribution<int>(0, 30000)(rng));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << "writer failed in round " << round;
+    const auto live = root / "appendonlydir";
+    ASSERT_TRUE(std::filesystem::is_directory(live)) << "no appendonlydir after a kill in round " << round;
+    if (std::filesystem::exists(live / "old")) {
+      ++saw_old;
+      EXPECT_FALSE(std::filesystem::exists(live / "appendonly.aof.manifest"));
+    } else {
+      ++saw_new;
+      EXPECT_EQ(ReadAll(live / "appendonly.aof.manifest"),
+                "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n");
+      EXPECT_EQ(std::filesystem::file_size(live / "appendonly.aof.1.base.rdb"), base.size());
+      EXPECT_EQ(ReadAll(live / "appendonly.aof.1.incr.aof"), "#TS:1\r\n");
+      // Put the old one back for the next round.
+      bool found = false;
+      for (const auto& e : std::filesystem::directory_iterator(root)) {
+        if (e.path().filename() != "appendonlydir" && std::filesystem::exists(e.path() / "old")) {
+          std::filesystem::remove_all(live);
+          std::filesystem::rename(e.path(), live);
+          found = true;
+          break;
+        }
+      }
+      ASSERT_TRUE(found) << "the old appendonlydir was lost in round " << round;
+    }
+    // Temporary directories of killed writers are left (never deleted by the writer): clear them.
+    for (const auto& e : std::filesystem::directory_iterator(root)) {
+      if (e.path().filename() != "appendonlydir") std::filesystem::remove_all(e.path());
+    }
+  }
+  EXPECT_GT(saw_old + saw_new, 0);
   std::filesystem::remove_all(root);
 }
 

@@ -152,12 +152,24 @@ std::string ReplidAt(const RedisPlanChain& chain, uint64_t offset) {
   return id;
 }
 
+// The replication id that named the stream just before switch S (the chain's own id when no
+// earlier switch): no S - 1, which a switch at offset 0 would underflow.
+std::string ReplidBefore(const RedisPlanChain& chain, uint64_t switch_at) {
+  auto sw = chain.replid_switches;
+  std::sort(sw.begin(), sw.end());
+  std::string id = chain.meta.replid;
+  for (const auto& [s, r] : sw) {
+    if (s < switch_at) id = r;
+  }
+  return id;
+}
+
 // A snapshot's (replid, offset) lies in this chain when that id named that offset.
 bool SnapshotInChain(const RedisPlanChain& chain, const RedisSnapshotBase& b) {
   if (ReplidAt(chain, b.repl_offset) == b.repl_id) return true;
   // At a switch S both ids name S.
   for (const auto& [s, r] : chain.replid_switches) {
-    if (s == b.repl_offset && ReplidAt(chain, s - 1) == b.repl_id) return true;
+    if (s == b.repl_offset && ReplidBefore(chain, s) == b.repl_id) return true;
   }
   return false;
 }

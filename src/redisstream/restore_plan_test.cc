@@ -235,6 +235,35 @@ TEST(RestorePlan, BaseIsTheHighestMatchingOffsetUpToTheCut) {
   }
 }
 
+// A replication id switch at offset 0 (review finding: S - 1 underflowed there and named the newest
+// id as the one before the switch).
+TEST(RestorePlan, ReplidSwitchAtOffsetZero) {
+  World w;
+  w.AddChain("c1", kReplA, 0, 500);
+  w.AddSeg(Seg(0, 0, 0, {{Cmd({"SELECT", "0"}) + kSetA, 1000}, {kSetB, 2000}, {kSetC, 3000}}));
+  const std::string kReplC(40, 'c');
+  w.chains[0].replid_switches = {{20, kReplC}, {0, kReplB}};
+  struct Row {
+    std::vector<RedisSnapshotBase> snaps;
+    std::string from;
+    uint64_t offset;
+  } rows[] = {
+      {{}, "stream", 0},
+      {{{"s1", kReplC, 0, 0}}, "stream", 0},  // C names offsets from 20 only
+      {{{"s2", kReplB, 10, 0}}, "s2", 10},
+      {{{"s3", kReplB, 20, 0}}, "s3", 20},    // both name the switch point
+      {{{"s4", kReplC, 25, 0}}, "s4", 25},
+      {{{"s5", kReplA, 10, 0}}, "stream", 0},  // A no longer names 10
+  };
+  for (const auto& r : rows) {
+    auto p = w.Plan({}, r.snaps);
+    ASSERT_TRUE(p.ok()) << p.status().message();
+    EXPECT_EQ(p->base_from, r.from) << r.from;
+    EXPECT_EQ(p->base_offset, r.offset) << r.from;
+    EXPECT_EQ(p->recovered_replid, kReplC);
+  }
+}
+
 TEST(RestorePlan, LostIntervalIsTheFirstLinkLostAfterTheRecoveredPoint) {
   World w = OneChain();
   RedisChainEvent early{RedisChainEvent::kLinkLost, 1500, 0, 0, "", ""};

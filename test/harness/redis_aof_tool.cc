@@ -1,4 +1,4 @@
-// Test driver for the AOF writer until `restore` calls it (issue 14, WP5):
+// Test driver for the AOF writer alone (restore uses it through redis_stream_restore):
 //   redis_aof_tool PARENT_DIR BASE_RDB STREAM_FILE DB [ARRIVAL_MS]
 // Lays PARENT_DIR/appendonlydir down from an RDB file and a raw replication stream (one segment
 // whose header db is DB, every byte arrived at ARRIVAL_MS); prints the name the old directory was

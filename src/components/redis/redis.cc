@@ -1,5 +1,9 @@
 #include "components/redis/redis.h"
 
+#include <cmath>
+
+#include "components/redis/redis_stream_restore.h"
+
 namespace stb {
 
 using json = nlohmann::json;
@@ -23,8 +27,20 @@ class RedisComponent : public Component {
   // --target DIR/redis or REDIS_DATA_DIR.
   ComponentReport Restore(const json& entry, RestoreContext& ctx) override {
     const RestoreOptions& o = ctx.options;
-    if (o.live) return ComponentReport::FromJson(RestoreRedisLive(ctx.repo, entry, RedisOptionsOf(ctx.settings)));
     std::string dir = o.target.empty() ? ctx.settings.redis_data_dir : o.target + "/redis";
+    if (!o.redis_stream.empty()) {  // --latest / --target-time: replay the captured stream
+      if (o.live) {
+        ComponentReport r;
+        r.error = "--live with --latest or --target-time is not supported for redis: restore by file";
+        return r;
+      }
+      RedisStreamTarget t;
+      t.latest = o.redis_stream == "latest";
+      t.time_ms = static_cast<int64_t>(std::llround(o.target_time_unix * 1000.0));
+      return ComponentReport::FromJson(
+          RestoreRedisFromStream(ctx.repo, entry, dir, RedisOptionsOf(ctx.settings), ctx.settings, t));
+    }
+    if (o.live) return ComponentReport::FromJson(RestoreRedisLive(ctx.repo, entry, RedisOptionsOf(ctx.settings)));
     return ComponentReport::FromJson(RestoreRedis(ctx.repo, entry, dir, RedisOptionsOf(ctx.settings)));
   }
 

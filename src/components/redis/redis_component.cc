@@ -295,9 +295,7 @@ RedisBackupResult BackupRedis(Repository& repo, BlobSaver& saver, const RedisOpt
   return res;
 }
 
-namespace {
-
-Status RunCommand(const std::string& command) {
+Status RunRedisRestartCommand(const std::string& command) {
   // Its output goes to stderr: stdout carries the JSON report.
   ASSIGN_OR_RETURN(auto proc, Subprocess::Start({{"/bin/sh", "-c", command}, {}, false, false}));
   int rc = proc->Wait();
@@ -307,8 +305,7 @@ Status RunCommand(const std::string& command) {
   return Status::Ok();
 }
 
-// Waits until Redis answers and has finished loading its data set.
-StatusOr<std::unique_ptr<RedisConnection>> WaitLoaded(const RedisOptions& opt) {
+StatusOr<std::unique_ptr<RedisConnection>> WaitRedisLoaded(const RedisOptions& opt) {
   Env& env = Env::Default();
   const double deadline = env.MonotonicSeconds() + opt.load_timeout_seconds;
   Backoff poll({.base_seconds = 0.2, .max_seconds = 0.2, .min_seconds = 0.2});
@@ -330,8 +327,6 @@ StatusOr<std::unique_ptr<RedisConnection>> WaitLoaded(const RedisOptions& opt) {
   return Unavailable("Redis did not finish loading within " + std::to_string(opt.load_timeout_seconds) +
                      " s: " + last.message());
 }
-
-}  // namespace
 
 // Compares the restored server with what the backup recorded: keys per database, and DEBUG
 // DIGEST where both sides allow it. Counts taken while the source changed are not compared.
@@ -428,9 +423,9 @@ json RestoreRedis(Repository& repo, const json& entry, const std::string& target
     r["verified"] = "file: blob ids and the RDB checksum; restart Redis on " + target + " to load it";
     return r;
   }
-  st = RunCommand(opt.restart_command);
+  st = RunRedisRestartCommand(opt.restart_command);
   if (!st.ok()) return fail(st);
-  auto c = WaitLoaded(opt);
+  auto c = WaitRedisLoaded(opt);
   if (!c.ok()) return fail(c.status());
   return VerifyLoaded(**c, entry, r);
 }

@@ -43,6 +43,11 @@ nlohmann::json RestoreRedis(Repository& repo, const nlohmann::json& entry, const
 // until it has loaded it, detaches it (REPLICAOF NO ONE) and verifies it. Its data is replaced.
 nlohmann::json RestoreRedisLive(Repository& repo, const nlohmann::json& entry, const RedisOptions& opt);
 
+// Runs REDIS_RESTART_COMMAND (/bin/sh -c, its output to stderr); waits until Redis at opt.endpoint
+// answers and has loaded its data set (opt.load_timeout_seconds).
+Status RunRedisRestartCommand(const std::string& command);
+StatusOr<std::unique_ptr<RedisConnection>> WaitRedisLoaded(const RedisOptions& opt);
+
 // Keys per database from INFO keyspace ("db0" -> 123).
 StatusOr<nlohmann::json> RedisKeyspace(RedisConnection& conn);
 // The same from the text of an INFO keyspace answer; an unreadable count is kCorrupt.
