@@ -157,9 +157,9 @@ TEST(BlobIndex, MillionEntriesStayNearTheRecordSize) {
   EXPECT_EQ(record, 48u);
   EXPECT_LE(index.memory_bytes(), kN * record * 11 / 10) << index.memory_bytes() / kN << " bytes an entry";
 
-  // Single inserts on top (a backup adding blobs): amortised growth stays within twice the records.
-  for (size_t i = 0; i < 100000; ++i) index.insert(RandomId(rng), Loc(packs[0], static_cast<uint32_t>(i)));
-  EXPECT_LE(index.memory_bytes(), index.size() * record * 2);
+  // Single inserts on top (a backup adding blobs): growth by an eighth, not doubling.
+  for (size_t i = 0; i < 20000; ++i) index.insert(RandomId(rng), Loc(packs[0], static_cast<uint32_t>(i)));
+  EXPECT_LE(index.memory_bytes(), index.size() * record * 5 / 4);
 
   // Lookups: present and absent ids (printed, not asserted: the machine is shared).
   auto start = std::chrono::steady_clock::now();
