@@ -64,7 +64,8 @@ void BlobIndex::clear() {
 uint32_t BlobIndex::PackIndex(const Id& pack) { return InternPack(packs_, pack_of_, pack); }
 
 BlobLocation BlobIndex::Resolve(const Record& r) const {
-  return BlobLocation{packs_[r.pack_type >> 1], r.offset, r.length, r.raw_length, static_cast<BlobType>(r.pack_type & 1)};
+  return BlobLocation{packs_[r.pack_type >> 1], r.offset, r.length, r.raw_length,
+                      static_cast<BlobType>(r.pack_type & 1)};
 }
 
 void BlobIndex::RebuildBuckets() {
@@ -137,7 +138,8 @@ void BlobIndex::MergeFresh() {
 size_t BlobIndex::memory_bytes() const {
   return main_.capacity() * sizeof(Record) + fresh_.capacity() * sizeof(Record) +
          buckets_.capacity() * sizeof(uint32_t) + packs_.capacity() * sizeof(Id) +
-         pack_of_.size() * (sizeof(Id) + sizeof(uint32_t) + 2 * sizeof(void*)) + pack_of_.bucket_count() * sizeof(void*);
+         pack_of_.size() * (sizeof(Id) + sizeof(uint32_t) + 2 * sizeof(void*)) +
+         pack_of_.bucket_count() * sizeof(void*);
 }
 
 BlobIndex::const_iterator::value_type BlobIndex::const_iterator::operator*() const {
