@@ -114,7 +114,7 @@ CheckResult CheckRepository(Repository& repo, const CheckOptions& opt, Progress&
           repo, s,
           [&](const Id& id, const std::string& comp, const std::string& what) {
             if (what == "tree" || what == "aof tree") ++trees;
-            if (!seen_blobs.insert(id).second || repo.index().count(id)) return;
+            if (!seen_blobs.insert(id).second || repo.index().contains(id)) return;
             res.errors.push_back("backup " + s.backup_id + ", " + comp + ": " + what + " needs blob " +
                                  id.Hex().substr(0, 16) + ", which no index lists");
           },

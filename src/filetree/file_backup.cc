@@ -184,7 +184,7 @@ FileBackupResult BackupWalkedFiles(Repository& repo, BlobSaver& saver, const std
     if (it != parent.end() && it->second->size == n.size && it->second->mtime_ns == n.mtime_ns &&
         it->second->inode == n.inode) {
       bool all_present = true;
-      for (const auto& id : it->second->content) all_present &= repo.index().count(id) > 0;
+      for (const auto& id : it->second->content) all_present &= repo.index().contains(id);
       if (all_present) {
         n.content = it->second->content;
         ++unchanged;

@@ -585,7 +585,7 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
       ++files;
       total_bytes += n.size;
       for (const auto& id : n.content) {
-        if (!repo.index().count(id)) return fail_all(n.path + ": blob " + id.Hex() + " is missing from the index");
+        if (!repo.index().contains(id)) return fail_all(n.path + ": blob " + id.Hex() + " is missing from the index");
       }
     }
   }
@@ -636,7 +636,7 @@ FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRes
     uint64_t off = 0;
     for (size_t part = 0; part < n.content.size(); ++part) {
       const Id& id = n.content[part];
-      const BlobLocation& loc = repo.index().at(id);
+      const BlobLocation loc = repo.index().at(id);
       PlannedBlob& pb = plan[loc.pack][id];
       pb.id = id;
       pb.loc = loc;

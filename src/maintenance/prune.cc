@@ -87,7 +87,7 @@ StatusOr<json> Prune(Repository& repo, const PruneOptions& opt, Progress& progre
     ForEachBlobOf(
         repo, s,
         [&](const Id& id, const std::string& comp, const std::string& what) {
-          if (!repo.index().count(id)) {
+          if (!repo.index().contains(id)) {
             problems.push_back("backup " + s.backup_id + ", " + comp + ": " + what + " needs blob " +
                                id.Hex().substr(0, 16) + ", which no index lists");
           }
@@ -115,8 +115,7 @@ StatusOr<json> Prune(Repository& repo, const PruneOptions& opt, Progress& progre
     PackInfo& p = packs[loc.pack];
     p.indexed = true;
     auto canonical = repo.index().find(id);
-    if (used.count(id) && canonical != repo.index().end() && canonical->second.pack == loc.pack &&
-        canonical->second.offset == loc.offset) {
+    if (used.count(id) && canonical && canonical->pack == loc.pack && canonical->offset == loc.offset) {
       p.keep.emplace_back(id, loc);
       p.used += loc.length;
     }

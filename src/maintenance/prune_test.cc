@@ -252,8 +252,8 @@ TEST_F(PruneRefuses, APackBackupsNeedIsMissing) {
   ASSERT_TRUE(repo->LoadIndex().ok());
   Bytes blob = TestBlob(3, 100000);
   auto loc = repo->index().find(repo->hmac().Compute(blob.data(), blob.size()));
-  ASSERT_NE(loc, repo->index().end());
-  ASSERT_TRUE(inner_->Remove(PackName(loc->second.pack)).ok());
+  ASSERT_TRUE(loc.has_value());
+  ASSERT_TRUE(inner_->Remove(PackName(loc->pack)).ok());
   ExpectRefusal("is missing but holds data backups need");
 }
 

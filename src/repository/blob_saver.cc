@@ -38,7 +38,7 @@ StatusOr<Id> BlobSaver::Save(BlobType type, const uint8_t* data, size_t n) {
   bool fresh;
   {
     std::lock_guard<std::mutex> g(claim_mu_);
-    fresh = !repo_.index().count(id) && claimed_.insert(id).second;
+    fresh = !repo_.index().contains(id) && claimed_.insert(id).second;
   }
   if (!fresh) {
     stats_.reused_blobs++;

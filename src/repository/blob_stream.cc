@@ -29,16 +29,16 @@ BlobStream::~BlobStream() {
 void BlobStream::Plan(const BlobStreamOptions& opt) {
   uint64_t raw = 0;
   for (size_t i = 0; i < ids_.size(); ++i) {
-    auto it = repo_.index().find(ids_[i]);
-    if (it == repo_.index().end()) {
+    const auto found = repo_.index().find(ids_[i]);
+    if (!found) {
       plan_error_ = NotFound("blob " + ids_[i].Hex() + " is not in the index");
       return;
     }
-    const BlobLocation& loc = it->second;
+    const BlobLocation& loc = *found;
     const uint64_t end = uint64_t{loc.offset} + loc.length;
     if (!reads_.empty()) {
       Read& r = reads_.back();
-      const BlobLocation& last = repo_.index().at(ids_[r.first + r.count - 1]);
+      const BlobLocation last = repo_.index().at(ids_[r.first + r.count - 1]);
       const uint64_t last_end = uint64_t{last.offset} + last.length;
       if (r.pack == loc.pack && loc.offset >= last_end && loc.offset - last_end <= opt.max_gap &&
           end - r.start <= opt.max_span && raw + loc.raw_length <= opt.max_span) {
@@ -60,7 +60,7 @@ Status BlobStream::Fetch(const Read& read, std::vector<Bytes>& blobs) const {
   blobs.resize(read.count);
   for (size_t k = 0; k < read.count; ++k) {
     const Id& id = ids_[read.first + k];
-    const BlobLocation& loc = repo_.index().at(id);
+    const BlobLocation loc = repo_.index().at(id);
     RETURN_IF_ERROR(repo_.DecodeBlob(id, loc, sealed.data() + (loc.offset - read.start), blobs[k], scratch));
   }
   return Status::Ok();

@@ -57,7 +57,8 @@ TEST(DamagedObjects, IndexNumbersAreChecked) {
   auto index = [&](json entry) { return json{{"version", 1}, {"packs", {{{"id", id}, {"blobs", {entry}}}}}}; };
   EXPECT_TRUE(Repository::ParseIndex(index({id, 0, 0, 100, 60})).ok());
   for (const json& bad : {json{id, 0, 1e300, 100, 60}, json{id, 0, -1, 100, 60}, json{id, "0", 0, 100, 60},
-                          json{id, 0, 0, 4294967296ull, 60}, json{id, 0, 0, 100}}) {
+                          json{id, 0, 0, 4294967296ull, 60}, json{id, 0, 0, 100},
+                          json{id, 2, 0, 100, 60}}) {  // type: 0 data, 1 tree, nothing else
     auto r = Repository::ParseIndex(index(bad));
     ASSERT_FALSE(r.ok()) << bad.dump();
     EXPECT_EQ(r.status().code(), Code::kCorrupt);

@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "core/bytes.h"
 
@@ -36,8 +35,6 @@ struct BlobLocation {
   // Compression is used only when it shrinks, so a sealed body shorter than the plaintext is zstd.
   bool compressed() const { return length - 28 < raw_length; }
 };
-
-using BlobIndex = std::unordered_map<Id, BlobLocation, IdHash>;
 
 inline std::string PackName(const Id& id) {
   std::string h = id.Hex();

@@ -420,7 +420,9 @@ StatusOr<std::vector<std::pair<Id, BlobLocation>>> Repository::ParseIndex(const 
           if (!n.ok()) throw std::runtime_error(n.status().message());
           return static_cast<uint32_t>(*n);
         };
-        BlobLocation loc{*pack, field(2), field(3), field(4), static_cast<BlobType>(field(1))};
+        const uint32_t type = field(1);
+        if (type > static_cast<uint32_t>(BlobType::kTree)) throw std::runtime_error("unknown blob type");
+        BlobLocation loc{*pack, field(2), field(3), field(4), static_cast<BlobType>(type)};
         if (loc.length < kSealOverhead) throw std::runtime_error("blob length too small");
         out.emplace_back(*id, loc);
       }
@@ -434,13 +436,14 @@ StatusOr<std::vector<std::pair<Id, BlobLocation>>> Repository::ParseIndex(const 
 Status Repository::LoadIndex(std::vector<std::string>* problems) {
   index_.clear();
   ASSIGN_OR_RETURN(auto objs, storage_->List("index/"));
+  BlobIndex::Builder built;  // keeps the first copy of an id, in listing order (design.md §8)
   for (const auto& o : objs) {
     auto doc = LoadObject(o.name, kKindIndex);
     Status st = doc.status();
     if (st.ok()) {
       auto blobs = ParseIndex(*doc);
       if (blobs.ok()) {
-        for (const auto& [id, loc] : *blobs) index_.emplace(id, loc);
+        for (const auto& [id, loc] : *blobs) built.Add(id, loc);
       } else {
         st = blobs.status().Context(o.name);
       }
@@ -450,6 +453,7 @@ Status Repository::LoadIndex(std::vector<std::string>* problems) {
       problems->push_back(st.message());
     }
   }
+  index_ = std::move(built).Build();
   return Status::Ok();
 }
 
@@ -465,9 +469,9 @@ Status Repository::DecodeBlob(const Id& id, const BlobLocation& loc, const uint8
 }
 
 StatusOr<Bytes> Repository::ReadBlob(const Id& id) {
-  auto it = index_.find(id);
-  if (it == index_.end()) return NotFound("blob " + id.Hex() + " is not in the index");
-  const BlobLocation& loc = it->second;
+  auto found = index_.find(id);
+  if (!found) return NotFound("blob " + id.Hex() + " is not in the index");
+  const BlobLocation& loc = *found;
   ASSIGN_OR_RETURN(Bytes sealed, storage_->Get(PackName(loc.pack), loc.offset, loc.length));
   if (sealed.size() != loc.length) return Corrupt(PackName(loc.pack) + " is shorter than the index says");
   Bytes out, scratch;

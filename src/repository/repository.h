@@ -13,6 +13,7 @@
 #include "core/status.h"
 #include "crypto/crypto.h"
 #include "crypto/key_source.h"
+#include "repository/blob_index.h"
 #include "repository/format.h"
 #include "storage/storage.h"
 

@@ -68,6 +68,26 @@ TEST_F(RepoTest, SavedBlobsReadBackAfterReopen) {
   EXPECT_EQ((*r2)->ReadBlob(Id{}).status().code(), Code::kNotFound);
 }
 
+// A blob listed by two index objects (two concurrent backups stored it): LoadIndex keeps the copy of
+// the object listed first, which is the "canonical" copy prune keeps (design.md §8).
+TEST_F(RepoTest, DuplicateBlobKeepsTheCopyOfTheFirstListedIndex) {
+  Id blob, pack_a, pack_b;
+  blob.b.fill(0x11);
+  pack_a.b.fill(0xaa);
+  pack_b.b.fill(0xbb);
+  const BlobLocation a{pack_a, 0, 100, 80, BlobType::kData}, b{pack_b, 500, 100, 80, BlobType::kData};
+  auto name_a = repo_->SaveObject("index", kKindIndex, Repository::IndexToJson({{blob, a}}));
+  auto name_b = repo_->SaveObject("index", kKindIndex, Repository::IndexToJson({{blob, b}}));
+  ASSERT_TRUE(name_a.ok() && name_b.ok());
+  ASSERT_TRUE(repo_->LoadIndex().ok());
+  EXPECT_EQ(repo_->index().size(), 1u);
+  const BlobLocation want = *name_a < *name_b ? a : b;  // mem storage lists in name order
+  EXPECT_EQ(repo_->index().at(blob).pack, want.pack);
+  EXPECT_EQ(repo_->index().at(blob).offset, want.offset);
+  ASSERT_TRUE(repo_->LoadIndex().ok());  // a reload gives the same answer
+  EXPECT_EQ(repo_->index().at(blob).pack, want.pack);
+}
+
 TEST_F(RepoTest, NothingInObjectNamesOrBytesRevealsContent) {
   std::string secret = "PLAYER-SECRET-INVENTORY-1234567890";
   Bytes data(secret.begin(), secret.end());
