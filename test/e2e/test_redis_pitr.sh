@@ -3,9 +3,11 @@
 # redis-server 7 with appendonly yes and a password: redis-stream runs, one backup is taken, then
 # a heartbeat key (every 100 ms) and redis-benchmark write; the load pauses once at T (DEBUG DIGEST
 # and the heartbeat noted). The server is SIGKILLed and its files deleted; `restore --latest` brings
-# it back with at most 2 s lost, `--target-time T` to exactly T's digest and heartbeat. A time before
-# the first chain and a missing stream are clear errors; the password appears in no output.
+# it back with at most 2 s lost, from S3 alone (radosgw on loopback; the local repository moved
+# away) with at most 5 s lost, and `--target-time T` to exactly T's digest and heartbeat. A time
+# before the first chain and a missing stream are clear errors; no secret appears in any output.
 source "$(dirname "$0")/lib.sh" "$1"
+source "$HERE/../services/lib.sh"
 command -v redis-server >/dev/null || fail "redis-server is not installed (scripts/install-deps.sh)"
 command -v redis-benchmark >/dev/null || fail "redis-benchmark is not installed (redis-tools)"
 PW=test-redis-pitr-$$
@@ -15,6 +17,7 @@ cleanup() {
   for p in "${load_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -n "$cap" ] && kill -9 "$cap" 2>/dev/null || true
   [ -s "$W/redis.pid" ] && kill -9 "$(cat "$W/redis.pid")" 2>/dev/null || true
+  service_stop_all
   [ -n "${KEEP:-}" ] && cp -r "$W" /tmp/pitr-keep
   rm -rf "$W"
 }
@@ -62,6 +65,7 @@ export REDIS_HOST=127.0.0.1 REDIS_PORT=$P REDIS_PASSWORD=$PW REDIS_STREAM_INTERV
   REDIS_CONF=$W/redis.conf REDIS_RESTART_COMMAND=$W/restart.sh
 
 unset PLAYER_SAVES_DIR CONFIG_DIRS APP_DIR  # Redis alone
+service_start s3 "$W/svc" || fail "radosgw did not start"
 "$W/restart.sh" && wait_up
 "$BIN" init >/dev/null
 "$BIN" redis-stream >>"$W/cap.out" 2>&1 &
@@ -120,6 +124,22 @@ rm -rf "${W:?}/redis/"*
 [ -z "$(ls "$W/redis")" ] || fail "data files not deleted"
 pass "load with a pause at T ($keys_t keys, hb $hb_t); server killed, files deleted"
 
+# From S3 alone: the local repository is moved away for this restore.
+mv "$BACKUP_ROOT" "$W/repo.aside"
+"$BIN" restore "$bid" s3 --components redis --latest --no-progress >"$W/s3.json" 2>"$W/s3.err" ||
+  fail "restore --latest from S3: $(cat "$W/s3.json" "$W/s3.err")"
+mv "$W/repo.aside" "$BACKUP_ROOT"
+lost=$(json "$W/s3.json" "r['components']['redis']['stream']['lost_interval_seconds']")
+[ "$lost" != None ] && python3 -c "import sys; sys.exit(0 if float('$lost') <= 5 else 1)" ||
+  fail "lost interval from S3 $lost > 5 s: $(cat "$W/s3.json")"
+hb=$(rcli GET hb)
+[ -n "$hb" ] && [ $((last_hb - hb)) -le 5000 ] && [ $((last_hb - hb)) -ge 0 ] ||
+  fail "heartbeat restored from S3 $hb is not within 5 s of the last written $last_hb"
+pass "restore --latest from S3 alone: lost $lost s, heartbeat $((last_hb - hb)) ms behind the last written"
+kill -9 "$(cat "$W/redis.pid")"
+rm -f "$W/redis.pid"
+rm -rf "${W:?}/redis/"*
+
 # Latest: lost interval and heartbeat.
 t0=$(date +%s.%N)
 "$BIN" restore latest --components redis --latest --no-progress >"$W/latest.json" 2>"$W/latest.err" ||
@@ -157,5 +177,8 @@ fi
 grep -q "BACKUP_STREAMS=redis-stream" "$W/e2.json" || fail "no-stream error does not name BACKUP_STREAMS: $(cat "$W/e2.json")"
 pass "a time before the first chain and a missing stream are errors naming the cause"
 
-! grep -rq -- "$PW" "$W"/*.json "$W"/*.err "$W/cap.out" "$BACKUP_LOG_DIR" 2>/dev/null || fail "the password reached an output or log"
-pass "no password in any output"
+for secret in "$PW" "$AWS_SECRET_ACCESS_KEY"; do
+  ! grep -rqF -- "$secret" "$W"/*.json "$W"/*.err "$W/cap.out" "$BACKUP_LOG_DIR" 2>/dev/null ||
+    fail "a secret reached an output or log"
+done
+pass "no secret in any output"
