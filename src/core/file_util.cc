@@ -137,11 +137,16 @@ Status MakeDirs(const std::string& path, int mode) {
 
 Status MakeDirsDurable(const std::string& path, int mode) {
   if (path.empty()) return Status::Ok();
+  const std::string parent = Dirname(path);
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) {
-    return S_ISDIR(st.st_mode) ? Status::Ok() : AlreadyExists(path + " exists and is not a directory");
+    if (!S_ISDIR(st.st_mode)) return AlreadyExists(path + " exists and is not a directory");
+    // A crash between an earlier mkdir and its parent's fsync leaves an entry that may not
+    // survive the next one: the parent is fsynced here too (callers cache made directories).
+    // A parent this process may not open (above a repository's root) was not made by it: skipped.
+    Status synced = FsyncDir(parent.empty() ? "." : parent);
+    return synced.code() == Code::kPermission ? Status::Ok() : synced;
   }
-  const std::string parent = Dirname(path);
   if (parent != path && parent != "." && parent != "/") RETURN_IF_ERROR(MakeDirsDurable(parent, mode));
   // EEXIST: another writer made it just now; its entry is fsynced here too, not trusted to it.
   if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return ErrnoStatus("creating directory " + path, errno);

@@ -13,6 +13,7 @@ StatusOr<Bytes> ReadWholeFile(const std::string& path);
 Status MakeDirs(const std::string& path, int mode = 0700);
 // MakeDirs, and each directory it creates is made durable in its parent (the parent fsynced):
 // a file fsynced into a new directory is lost in a crash unless the directory's entry is too.
+// An existing directory's parent is fsynced as well (it may be left from a crash before that).
 Status MakeDirsDurable(const std::string& path, int mode = 0700);
 Status FsyncDir(const std::string& dir);
 // Tests: told of every FsyncDir (nullptr: none). Not for production use.

@@ -51,5 +51,28 @@ TEST(LocalStorage, NewFoldersAreFsyncedInTheirParents) {
   std::filesystem::remove_all(root);
 }
 
+// Review finding 4: a folder left by a crash between its mkdir and its parent's fsync already
+// exists at the next Put; its entry is fsynced in its parent all the same.
+TEST(LocalStorage, AnExistingFolderIsFsyncedInItsParentToo) {
+  char tmpl[] = "/tmp/stb-fsync-XXXXXX";
+  const std::string root = mkdtemp(tmpl);
+  ASSERT_TRUE(std::filesystem::create_directories(root + "/redis/s"));  // the crash left these
+  auto st = OpenLocalStorage(root, false);
+  ASSERT_TRUE(st.ok());
+  {
+    std::lock_guard<std::mutex> g(g_synced_mu);
+    g_synced.clear();
+  }
+  SetFsyncDirObserverForTest([](const std::string& d) {
+    std::lock_guard<std::mutex> g(g_synced_mu);
+    g_synced.insert(d);
+  });
+  Status put = (*st)->Put("redis/s/obj", Bytes{1, 2, 3}, PutMode::kCreateOnly);
+  SetFsyncDirObserverForTest(nullptr);
+  ASSERT_TRUE(put.ok()) << put.message();
+  EXPECT_TRUE(g_synced.count(root + "/redis")) << "redis/s's entry was not fsynced";
+  std::filesystem::remove_all(root);
+}
+
 }  // namespace
 }  // namespace stb
