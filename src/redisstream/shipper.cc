@@ -13,8 +13,20 @@ int64_t SteadyMs() {
 }
 
 // A content conflict or damage is not cured by retrying: it is logged and skipped, never
-// overwritten; anything else (the location down, slow, refusing) is retried with backoff.
+// overwritten; anything else (the location down, slow, refusing, a read cut short) is retried
+// with backoff, so a passing fault never leaves a hole in the copy.
 bool Skippable(const Status& s) { return s.code() == Code::kAlreadyExists || s.code() == Code::kCorrupt; }
+
+// Reads with `read` from `from`, then from `fallback` when `from` lacks the object. NotFound
+// (both lack it) and, from the fallback, Corrupt are reported as NotFound: the caller skips it.
+template <typename T, typename F>
+StatusOr<T> ReadEither(Storage& from, Storage* fallback, F read) {
+  StatusOr<T> r = read(from);
+  if (r.ok() || r.status().code() != Code::kNotFound || !fallback) return r;
+  r = read(*fallback);
+  if (!r.ok() && r.status().code() == Code::kCorrupt) return NotFound(r.status().message());
+  return r;
+}
 
 }  // namespace
 
@@ -74,10 +86,13 @@ void RedisPointTracker::Advance(Chain& c) {
   }
 }
 
-Status RedisPointTracker::Resolve(const RedisStreamStore& store, Storage& from) {
+Status RedisPointTracker::Resolve(const RedisStreamStore& store, Storage& from, Storage* fallback) {
   for (auto& [id, c] : chains_) {
     if (c.meta_listed && !c.meta_known) {
-      ASSIGN_OR_RETURN(RedisChainMeta m, store.ReadMeta(from, id));
+      auto mr = ReadEither<RedisChainMeta>(from, fallback, [&](Storage& s) { return store.ReadMeta(s, id); });
+      if (!mr.ok() && mr.status().code() == Code::kNotFound) continue;  // meta unknown: not in the point
+      RETURN_IF_ERROR(mr.status());
+      const RedisChainMeta& m = *mr;
       c.meta_known = true;
       c.base_offset = m.base_offset;
       c.base_ms = m.base_ms;
@@ -88,8 +103,11 @@ Status RedisPointTracker::Resolve(const RedisStreamStore& store, Storage& from) 
       Advance(c);
     }
     if (c.meta_known && c.end_ms < 0 && !c.end_name.empty()) {
-      ASSIGN_OR_RETURN(RedisStreamObject o, store.ReadObject(from, c.end_name));
-      c.end_ms = o.last_arrival_ms;
+      const std::string& name = c.end_name;
+      auto o = ReadEither<RedisStreamObject>(from, fallback, [&](Storage& s) { return store.ReadObject(s, name); });
+      if (!o.ok() && o.status().code() == Code::kNotFound) continue;  // end time unknown: not in the point
+      RETURN_IF_ERROR(o.status());
+      c.end_ms = o->last_arrival_ms;
     }
   }
   return Status::Ok();
@@ -128,8 +146,9 @@ StatusOr<RedisLocationView> CompareRedisLocation(const RedisStreamStore& store, 
   RedisPointTracker own;
   RedisPointTracker& t = tracker ? *tracker : own;
   AddListing(store, there, t);
-  // Objects there are the local ones (create-only, same names): what is unknown is read locally.
-  RETURN_IF_ERROR(t.Resolve(store, local));
+  // Objects there are the local ones (create-only, same names): what is unknown is read locally,
+  // or from the location itself when the local repository no longer has it (pruned, rebuilt).
+  RETURN_IF_ERROR(t.Resolve(store, local, &remote));
   v.point_ms = t.point_ms();
   auto want = [&](RedisStreamName n) {
     n.source = store.source();
@@ -234,6 +253,7 @@ Status RedisStreamShipper::ShipOne(const std::string& object) {
   auto o = store_.ReadObject(local_, object, &s);
   if (!o.ok()) {
     if (o.status().code() == Code::kNotFound) return Status::Ok();  // pruned meanwhile
+    if (o.status().code() != Code::kCorrupt) return o.status();     // a passing local fault: retried
     o_.log(location_ + ": not copying " + object + ": " + o.status().message());
     return Status::Ok();
   }
@@ -273,7 +293,14 @@ Status RedisStreamShipper::CatchUp() {
 }
 
 void RedisStreamShipper::Backoff(std::unique_lock<std::mutex>& g) {
-  cv_.wait_for(g, std::chrono::milliseconds(backoff_ms_), [&] { return stop_ && SteadyMs() >= drain_until_ms_; });
+  // A Stop meanwhile shortens the wait to its drain deadline: Stop's caller is waiting on this thread.
+  const int64_t until = SteadyMs() + backoff_ms_;
+  for (;;) {
+    const int64_t end = stop_ ? std::min(until, drain_until_ms_) : until;
+    const int64_t now = SteadyMs();
+    if (now >= end) break;
+    cv_.wait_for(g, std::chrono::milliseconds(end - now));
+  }
   backoff_ms_ = std::min(backoff_ms_ * 2, o_.backoff_max_ms);
 }
 

@@ -31,8 +31,10 @@ class RedisPointTracker {
   void AddListed(const RedisStreamName& n, const std::string& object);
   // An object just opened (a meta's JSON is parsed here).
   void AddOpened(const RedisStreamName& n, const std::string& object, const RedisStreamObject& o);
-  // Reads (from `from`, which holds the same objects) what AddListed left unknown.
-  Status Resolve(const RedisStreamStore& store, Storage& from);
+  // Reads (from `from`, which holds the same objects) what AddListed left unknown. An object
+  // `from` no longer has (pruned, or the repository rebuilt) is read from `fallback` when given;
+  // a chain still unreadable then stays out of the point instead of failing the whole resolve.
+  Status Resolve(const RedisStreamStore& store, Storage& from, Storage* fallback = nullptr);
   // Unix ms; 0 when no chain is restorable there.
   int64_t point_ms() const;
 

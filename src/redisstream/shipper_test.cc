@@ -22,8 +22,9 @@ class ShipperTest : public ::testing::Test {
     store_ = std::make_unique<RedisStreamStore>(*repo_, RedisStreamStore::SourceOf(*repo_, "127.0.0.1:6379"));
     remote_inner_ = NewMemStorage();
     remote_ = std::make_shared<FaultStorage>(remote_inner_);
-    remote_->SetHook([this](FaultOp op, const std::string&) -> Status {
+    remote_->SetHook([this](FaultOp op, const std::string& name) -> Status {
       if (op == FaultOp::kPut) ++puts_;
+      if (op == FaultOp::kGet && name == fail_get_ && fail_gets_.fetch_sub(1) > 0) return Unavailable("timeout (test)");
       return down_ ? Unavailable("location down (test)") : Status::Ok();
     });
   }
@@ -78,12 +79,13 @@ class ShipperTest : public ::testing::Test {
     EXPECT_TRUE(store_->PutSealed(*local_, *sealed).ok());
     return sealed->name;
   }
-  std::unique_ptr<RedisStreamShipper> NewShipper(size_t queue_max = 1000) {
+  std::unique_ptr<RedisStreamShipper> NewShipper(size_t queue_max = 1000, Storage* local = nullptr,
+                                                 int backoff_ms = 0) {
     RedisShipperOptions o;
     o.queue_max = queue_max;
-    o.backoff_min_ms = 20;
-    o.backoff_max_ms = 100;
-    return std::make_unique<RedisStreamShipper>(*store_, *local_, "s3", remote_, o,
+    o.backoff_min_ms = backoff_ms ? backoff_ms : 20;
+    o.backoff_max_ms = backoff_ms ? backoff_ms : 100;
+    return std::make_unique<RedisStreamShipper>(*store_, local ? *local : *local_, "s3", remote_, o,
                                                 [this](const std::string& where, int64_t ms) {
                                                   EXPECT_EQ(where, "s3");
                                                   EXPECT_GE(ms, point_.load()) << "the point went back";
@@ -116,6 +118,8 @@ class ShipperTest : public ::testing::Test {
   std::atomic<bool> down_{false};
   std::atomic<int> puts_{0};
   std::atomic<int64_t> point_{0};
+  std::string fail_get_;  // a remote Get of this name fails fail_gets_ times
+  std::atomic<int> fail_gets_{0};
 };
 
 TEST_F(ShipperTest, CopiesEachObjectAsItIsStoredAndTracksThePoint) {
@@ -211,6 +215,89 @@ TEST_F(ShipperTest, ACopyCutAtAnyWriteIsCompletedByTheNextStart) {
     sh->Stop(1000);
     EXPECT_TRUE(SameObjects());
   }
+}
+
+// Review finding 1: the location holds a chain the local repository no longer has (pruned
+// locally, or the repository rebuilt). The catch-up reads what it needs of that chain from the
+// location and goes on: new objects keep reaching it.
+TEST_F(ShipperTest, AChainTheLocalRepositoryNoLongerHasNeverStopsTheCatchUp) {
+  auto old_names = StoreChain(2);
+  for (const auto& n : old_names) {
+    ASSERT_TRUE(remote_inner_->Put(n, local_->Get(n).value()).ok());
+    ASSERT_TRUE(local_->Remove(n).ok());
+  }
+  constexpr int64_t kT1 = kT0 + 100'000;
+  StoreChain(2, kT1);
+  RedisLocationView v = CompareRedisLocation(*store_, *local_, store_->List(*local_).value(), *remote_inner_).value();
+  EXPECT_EQ(v.point_ms, kT0 + 2000) << "the old chain's point, read from the location";
+  EXPECT_EQ(v.missing.size(), 5u);
+  auto sh = NewShipper();
+  sh->Start();  // the catch-up alone
+  ASSERT_TRUE(WaitPoint(kT1 + 2000)) << point_.load() << " " << sh->status().last_error;
+  sh->Stop(1000);
+  EXPECT_EQ(sh->status().shipped, 5u);
+}
+
+// Review finding 2: a passing fault reading the local object is retried, never a hole in the copy.
+TEST_F(ShipperTest, ALocalReadFaultIsRetriedNotSkipped) {
+  auto names = StoreChain(2);
+  FaultStorage local(local_);
+  std::atomic<int> fails{2};
+  const std::string victim = names[3];  // the first segment
+  local.SetHook([&](FaultOp op, const std::string& name) -> Status {
+    if (op == FaultOp::kGet && name == victim && fails.fetch_sub(1) > 0) return Unavailable("disk busy (test)");
+    return Status::Ok();
+  });
+  auto sh = NewShipper(1000, &local);
+  sh->Start();
+  for (const auto& n : names) sh->Enqueue(n);
+  ASSERT_TRUE(WaitPoint(kT0 + 2000)) << point_.load();
+  sh->Stop(1000);
+  EXPECT_TRUE(SameObjects());
+  EXPECT_GE(sh->status().failures, 1u);
+}
+
+// Review finding 2: re-reading an object already at the location (a retried copy) can fail on
+// the network; that is no corruption verdict: the copy is retried and the point moves on.
+TEST_F(ShipperTest, ANetworkErrorCheckingAnExistingCopyIsRetried) {
+  auto names = StoreChain(2);
+  const std::string last = names.back();
+  ASSERT_TRUE(remote_inner_->Put(last, local_->Get(last).value()).ok());  // copied, the note of it lost
+  {
+    // PutSealed's verdicts: a failed re-read keeps its code; a damaged object is Corrupt.
+    RedisSealed s;
+    ASSERT_TRUE(store_->ReadObject(*local_, last, &s).ok());
+    fail_get_ = last;
+    fail_gets_ = 1;
+    EXPECT_EQ(store_->PutSealed(*remote_, s).code(), Code::kUnavailable);
+    EXPECT_TRUE(store_->PutSealed(*remote_, s).ok());
+    auto damaged = NewMemStorage();
+    ASSERT_TRUE(damaged->Put(last, Bytes(40, 'z')).ok());
+    EXPECT_EQ(store_->PutSealed(*damaged, s).code(), Code::kCorrupt);
+  }
+  fail_gets_ = 1;
+  auto sh = NewShipper();
+  for (const auto& n : names) sh->Enqueue(n);
+  sh->Start();
+  ASSERT_TRUE(WaitPoint(kT0 + 2000)) << point_.load();
+  sh->Stop(1000);
+  EXPECT_TRUE(SameObjects());
+}
+
+// Review finding 3: Stop(drain_ms) with the location down returns near its drain deadline, not
+// after the whole backoff the thread was sleeping.
+TEST_F(ShipperTest, StopDuringALongBackoffKeepsToTheDrainDeadline) {
+  down_ = true;
+  auto sh = NewShipper(1000, nullptr, /*backoff_ms=*/20'000);
+  sh->Start();
+  for (const auto& n : StoreChain(1)) sh->Enqueue(n);
+  for (int i = 0; i < 500 && sh->status().failures == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_GE(sh->status().failures, 1u);
+  const auto t0 = std::chrono::steady_clock::now();
+  sh->Stop(200);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, std::chrono::milliseconds(150));
+  EXPECT_LT(took, std::chrono::seconds(3)) << "Stop waited for the backoff";
 }
 
 }  // namespace

@@ -14,6 +14,11 @@ Status PutSealedCreateOnly(Storage& where, const std::string& name, const Bytes&
   }
   auto existing = existing_id();
   if (!existing.ok()) {
+    // Only a read that found damage is a verdict; a read that failed (network, timeout) is retried.
+    if (existing.status().code() != Code::kCorrupt) {
+      return Status(existing.status().code(),
+                    "checking " + name + " already in " + where.Describe() + ": " + existing.status().message());
+    }
     return Corrupt(name + " is already in " + where.Describe() + " but cannot be read (" + existing.status().message() +
                    "); not overwritten");
   }

@@ -14,7 +14,9 @@ namespace stb {
 
 // Writes `sealed` as `name` unless it exists. If it does, existing_id opens it: the same content
 // id is success; another is AlreadyExists("<name> is already in <where> with different content;
-// not overwritten (<why_hint>)"); unreadable is Corrupt. Without atomic create, Stat then Put.
+// not overwritten (<why_hint>)"); damaged (existing_id says Corrupt) is Corrupt; any other failure
+// to read it (network, timeout) keeps its own code, so callers retry it. Without atomic create,
+// Stat then Put.
 Status PutSealedCreateOnly(Storage& where, const std::string& name, const Bytes& sealed, const Id& content_id,
                            const std::function<StatusOr<Id>()>& existing_id, std::string_view why_hint);
 
