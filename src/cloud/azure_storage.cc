@@ -129,12 +129,16 @@ class AzureStorage final : public Storage {
     }
     HttpHeaders h;
     bool ranged = offset != 0 || length != kToEnd;
+    bool bounded = length != kToEnd && length - 1 <= ~uint64_t{0} - offset;
     if (ranged) {
       std::string range = "bytes=" + std::to_string(offset) + "-";
-      if (length != kToEnd && length - 1 <= ~uint64_t{0} - offset) range += std::to_string(offset + length - 1);
+      if (bounded) range += std::to_string(offset + length - 1);
       h.emplace_back("x-ms-range", range);
     }
-    ASSIGN_OR_RETURN(HttpResponse r, Send("GET", BlobPath(name), {}, h, nullptr, 0, "get", name));
+    // A server that ignored the range sends the object from its start: offset + length bytes are
+    // all this read needs of it, and more than length in a 206 is refused below.
+    uint64_t max_body = bounded && offset + length != 0 ? offset + length : 0;
+    ASSIGN_OR_RETURN(HttpResponse r, Send("GET", BlobPath(name), {}, h, nullptr, 0, "get", name, max_body));
     if (r.status == 416) {
       // Azure refuses a range that starts at the end ("bytes */<size>" says where that is); the
       // Storage contract makes that an empty read and only a start past the end an error.
@@ -148,6 +152,9 @@ class AzureStorage final : public Storage {
       return Error(r, "get", name);
     }
     if (r.status / 100 != 2) return Error(r, "get", name);
+    if (bounded && r.status == 206 && r.body.size() > length) {
+      return RangeOverrun(Describe() + ": get " + name, length, r.body.size());
+    }
     if (ranged && r.status == 200) {
       // A server that ignored the range sent the whole object: cut out what was asked for.
       if (offset > r.body.size()) return OffsetPastEnd(name, offset, r.body.size());
@@ -213,7 +220,7 @@ class AzureStorage final : public Storage {
   // One signed request. path is already encoded; query holds decoded values.
   StatusOr<HttpResponse> Send(const std::string& method, const std::string& path, const HttpHeaders& query,
                               HttpHeaders headers, const uint8_t* body, size_t n, const std::string& op,
-                              const std::string& name) {
+                              const std::string& name, uint64_t max_body = 0) {
     headers.emplace_back("x-ms-date", HttpDate(Env::Default().Now()));
     headers.emplace_back("x-ms-version", kApiVersion);
     std::string url = origin_ + path;
@@ -236,6 +243,7 @@ class AzureStorage final : public Storage {
     req.headers = std::move(headers);
     req.body = body;
     req.body_size = n;
+    req.max_body = max_body;
     StatusOr<HttpResponse> r = http_.Send(req);
     if (!r.ok()) return r.status().Context(Describe() + ": " + op + " " + name);
     return r;

@@ -242,13 +242,19 @@ class GcsStorage : public Storage {
     HttpRequest req;
     req.url = ObjectUrl(name) + "?alt=media";
     bool ranged = offset > 0 || length != kToEnd;
+    bool to_end = length == kToEnd || length > kToEnd - offset;
     if (ranged) {
-      bool to_end = length == kToEnd || length > kToEnd - offset;
       req.headers.emplace_back(
           "Range", "bytes=" + std::to_string(offset) + "-" + (to_end ? "" : std::to_string(offset + length - 1)));
     }
+    // A server that ignored the range sends the object from its start: offset + length bytes are
+    // all this read needs of it, and more than length in a 206 is refused below.
+    if (!to_end) req.max_body = offset + length;
     ASSIGN_OR_RETURN(HttpResponse r, Send(req, "get", name));
-    if (r.status == 206) return std::move(r.body);
+    if (r.status == 206) {
+      if (!to_end && r.body.size() > length) return RangeOverrun(Describe() + ": get " + name, length, r.body.size());
+      return std::move(r.body);
+    }
     if (r.status == 200) {
       if (!ranged) return std::move(r.body);
       // A server may ignore a Range (the emulator does for one past the end): cut it here.

@@ -110,8 +110,13 @@ class S3Storage final : public Storage {
       h.emplace_back("Range",
                      "bytes=" + std::to_string(offset) + "-" + (to_end ? "" : std::to_string(offset + length - 1)));
     }
-    ASSIGN_OR_RETURN(HttpResponse r, Send("GET", Key(name), {}, h, nullptr, 0));
-    if (r.status == 206) return std::move(r.body);
+    // A server that ignored the range sends the object from its start: offset + length bytes are
+    // all this read needs of it, and more than length in a 206 is refused below.
+    ASSIGN_OR_RETURN(HttpResponse r, Send("GET", Key(name), {}, h, nullptr, 0, to_end ? 0 : offset + length));
+    if (r.status == 206) {
+      if (!to_end && r.body.size() > length) return RangeOverrun(Describe() + ": get " + name, length, r.body.size());
+      return std::move(r.body);
+    }
     if (r.status == 200) {
       // No Range sent, or a server that ignores it: cut the whole object here.
       if (offset > r.body.size()) return InvalidArgument("read past the end of " + name + " in " + Describe());
@@ -159,7 +164,7 @@ class S3Storage final : public Storage {
 
   // One signed request for an object key ("" = the bucket itself).
   StatusOr<HttpResponse> Send(const std::string& method, const std::string& key, const Query& query,
-                              const HttpHeaders& extra, const uint8_t* body, size_t n) const {
+                              const HttpHeaders& extra, const uint8_t* body, size_t n, uint64_t max_body = 0) const {
     SigV4Request s;
     s.method = method;
     s.host = virtual_host_ ? o_.bucket + "." + authority_ : authority_;
@@ -183,6 +188,7 @@ class S3Storage final : public Storage {
                              SigV4Authorization(s, o_.access_key_id, o_.secret_access_key, o_.region, "s3", date));
     req.body = body;
     req.body_size = n;
+    req.max_body = max_body;
     auto r = http_.Send(req);
     if (!r.ok()) return r.status().Context(Describe());
     return r;

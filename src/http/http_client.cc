@@ -94,7 +94,19 @@ struct Transfer {
   const HttpRequest* request;
   size_t sent = 0;
   HttpResponse* response;
+  CURL* handle = nullptr;
+  uint64_t refused_at = 0;  // the limit a body went over, 0 = none
 };
+
+// The most body bytes the answer being received may have, 0 = no limit.
+uint64_t BodyLimit(Transfer& t) {
+  uint64_t limit = t.request->max_body;
+  if (limit == 0) return 0;
+  long status = 0;
+  curl_easy_getinfo(t.handle, CURLINFO_RESPONSE_CODE, &status);
+  if (status / 100 != 2) limit = std::max(limit, HttpRequest::kMaxErrorBody);
+  return limit;
+}
 
 size_t ReadBody(char* buf, size_t size, size_t nitems, void* p) {
   auto* t = static_cast<Transfer*>(p);
@@ -118,6 +130,13 @@ int SeekBody(void* p, curl_off_t offset, int origin) {
 size_t WriteBody(char* data, size_t size, size_t nmemb, void* p) {
   auto* t = static_cast<Transfer*>(p);
   size_t n = size * nmemb;
+  // Returning less than n makes libcurl abort the transfer (CURLE_WRITE_ERROR): the rest of an
+  // oversized body is never read, let alone held.
+  if (uint64_t limit = BodyLimit(*t);
+      limit != 0 && (t->response->body.size() + n < n || t->response->body.size() + n > limit)) {
+    t->refused_at = limit;
+    return 0;
+  }
   t->response->body.insert(t->response->body.end(), data, data + n);
   return n;
 }
@@ -180,7 +199,7 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request, HttpFailure*
   curl_easy_reset(h);  // keeps the connection cache, drops the last request's options
 
   HttpResponse response;
-  Transfer t{&request, 0, &response};
+  Transfer t{&request, 0, &response, h};
   struct curl_slist* headers = nullptr;
   for (const auto& [k, v] : request.headers) {
     std::string line = v.empty() ? k + ";" : k + ": " + v;  // "Name;" sends an empty header
@@ -232,6 +251,13 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request, HttpFailure*
   curl_slist_free_all(headers);
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  if (rc == CURLE_WRITE_ERROR && t.refused_at != 0) {
+    // The server's fault, not the connection's: another try would get the same oversized answer.
+    curl_easy_cleanup(h);
+    if (failure != nullptr) *failure = HttpFailure{.kind = HttpFailure::kOther, .detail = "response body too large"};
+    return IoError(request.method + " " + UrlHost(request.url) + ": response body larger than " +
+                   std::to_string(t.refused_at) + " bytes (HTTP " + std::to_string(status) + "); transfer cut");
+  }
   if (rc != CURLE_OK) {
     HttpFailure f = FailureOf(h, rc, errbuf, request.url);
     // A failed handle may hold a half-used connection: drop it rather than reuse it.
@@ -281,6 +307,11 @@ HttpOutcome SendWithRetries(HttpClient& client, const HttpRequest& request, cons
     if (on_retry) on_retry(out, wait);
     env.SleepFor(wait, NeverStop());
   }
+}
+
+Status RangeOverrun(const std::string& what, uint64_t asked, uint64_t got) {
+  return IoError(what + ": the server answered a range of " + std::to_string(asked) + " bytes with " +
+                 std::to_string(got) + "; not read");
 }
 
 double RetryAfterSeconds(const HttpResponse& r) {

@@ -26,6 +26,11 @@ struct HttpRequest {
   HttpHeaders headers;         // sent as given; Content-Length is added from the body
   const uint8_t* body = nullptr;
   size_t body_size = 0;
+  // The most bytes of a 2xx answer's body to take (0 = no limit): a ranged read sets what it asked
+  // for, so that a server ignoring the range, or sending more, is cut off instead of filling memory.
+  // Another answer's body (an error document) may then have up to kMaxErrorBody bytes.
+  uint64_t max_body = 0;
+  static constexpr uint64_t kMaxErrorBody = 64 * 1024;
 };
 
 struct HttpResponse {
@@ -65,7 +70,8 @@ class HttpClient {
 
   // Any HTTP answer is ok() with its status; a transport failure (refused, reset, timeout, a body
   // cut short, TLS) is kUnavailable, a TLS verification failure kPermission, both with curl's
-  // message and the host (never the query string).
+  // message and the host (never the query string). A body beyond request.max_body aborts the
+  // transfer: kIo, "response body larger than N bytes".
   // failure, when given, says why a request got no answer.
   StatusOr<HttpResponse> Send(const HttpRequest& request, HttpFailure* failure = nullptr);
 
@@ -80,6 +86,9 @@ class HttpClient {
 // 412/409 -> kAlreadyExists; anything else kIo. The message is "<what>: HTTP <status> <code from
 // the body>", never the URL or a header.
 Status HttpError(const HttpResponse& response, const std::string& what, const std::string& credential_setting);
+
+// The error for a ranged read answered (206) with more bytes than the length asked for.
+Status RangeOverrun(const std::string& what, uint64_t asked, uint64_t got);
 
 // Retries for a caller without a retrying wrapper: another try after a retryable failure (see
 // HttpFailure), 429 or 5xx, waiting backoff_seconds, doubled each time, or the Retry-After, up to

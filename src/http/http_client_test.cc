@@ -204,5 +204,34 @@ TEST(SendWithRetries, RetriesServerErrorsOnly) {
   EXPECT_TRUE(out.retryable);
 }
 
+// A server that ignores a Range and sends a whole large object must not fill memory: the transfer
+// is cut once the body passes max_body, and that is not a connection failure worth retrying.
+TEST(HttpClient, BodyOverMaxBodyIsCutOff) {
+  TestServer server([](int i) {
+    if (i == 1) return Reply{404, std::string(5000, 'e')};  // an error document may exceed max_body
+    return Reply{200, std::string(16 << 20, 'x')};
+  });
+  HttpClient client(HttpOptions{});
+  HttpRequest req;
+  req.url = server.Url("/o?sig=SECRETSIGNATURE");
+  req.max_body = 1000;
+  HttpFailure failure;
+  auto r = client.Send(req, &failure);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kIo);
+  EXPECT_NE(r.status().message().find("response body larger than 1000 bytes"), std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(r.status().message().find("SECRETSIGNATURE"), std::string::npos);
+  EXPECT_FALSE(failure.retryable);
+  auto e = client.Send(req);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_EQ(e->status, 404);
+  EXPECT_EQ(e->body.size(), 5000u);
+  req.max_body = 16 << 20;  // exactly the size: taken whole
+  auto whole = client.Send(req);
+  ASSERT_TRUE(whole.ok()) << whole.status().message();
+  EXPECT_EQ(whole->body.size(), 16u << 20);
+}
+
 }  // namespace
 }  // namespace stb

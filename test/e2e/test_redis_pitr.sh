@@ -157,13 +157,24 @@ hb=$(rcli GET hb)
 red latest.json "['verified']" | grep -q "redis-check-aof" || fail "redis-check-aof did not run: $(red latest.json "['verified']")"
 pass "restore --latest: lost $lost s, heartbeat $((last_hb - hb)) ms behind the last written, base $bid, $(red latest.json "['stream']['replayed_commands']") commands replayed in $(python3 -c "print(round($t1-$t0,2))") s"
 
-# To T: the digest and the heartbeat at T.
+# Redis still running on the directory, no restart command: refused before anything is written
+# (the live server's AOF rewrites would otherwise land in the restored directory).
+if env -u REDIS_RESTART_COMMAND "$BIN" restore latest --components redis --latest --no-progress >"$W/live.json" 2>&1; then
+  fail "a restore under a running Redis without REDIS_RESTART_COMMAND succeeded"
+fi
+grep -q "stop Redis first.*REDIS_RESTART_COMMAND" "$W/live.json" || fail "unclear error: $(cat "$W/live.json")"
+! ls -d "$W/redis/appendonlydir.stb-"* >/dev/null 2>&1 || fail "the refused restore touched $W/redis"
+[ "$(rcli PING)" = PONG ] || fail "the refused restore stopped Redis"
+pass "a restore under a running Redis without REDIS_RESTART_COMMAND is refused, nothing written"
+
+# To T (Redis running: stopped by SHUTDOWN NOSAVE first): the digest and the heartbeat at T.
 Tiso=$(python3 -c "import datetime; print(datetime.datetime.fromtimestamp($T/1000, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ'))")
 "$BIN" restore latest --components redis --target-time "$Tiso" --no-progress >"$W/t.json" 2>"$W/t.err" ||
   fail "restore --target-time: $(cat "$W/t.json" "$W/t.err")"
 [ "$(rcli GET hb)" = "$hb_t" ] || fail "heartbeat at T is $(rcli GET hb), expected $hb_t"
 [ "$(rcli DEBUG DIGEST)" = "$digest_t" ] || fail "DEBUG DIGEST at T differs ($(rcli DBSIZE) keys, $keys_t expected)"
 ls -d "$W/redis/appendonlydir.stb-replaced-"* >/dev/null 2>&1 || fail "the previous appendonlydir was not kept aside"
+grep -q "was stopped (SHUTDOWN NOSAVE)" "$W/t.json" || fail "the running Redis was not stopped first: $(cat "$W/t.json")"
 pass "restore --target-time $Tiso: DEBUG DIGEST and heartbeat equal those at T; old appendonlydir kept aside"
 
 # Errors: before the first chain; no stream for the source.

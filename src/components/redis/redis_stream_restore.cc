@@ -1,6 +1,7 @@
 #include "components/redis/redis_stream_restore.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -11,7 +12,10 @@
 #include <vector>
 
 #include "components/redis/rdb.h"
+#include "core/backoff.h"
+#include "core/env.h"
 #include "core/file_util.h"
+#include "core/stop.h"
 #include "core/subprocess.h"
 #include "redisstream/aof_writer.h"
 #include "redisstream/restore_plan.h"
@@ -288,6 +292,63 @@ StatusOr<RedisAofConfig> AofConfig(const RedisOptions& opt, const Settings& s, s
   return c;
 }
 
+// A Redis that still runs on the directory being replaced would go on writing there after the
+// swap (an AOF rewrite creates and unlinks files in its appendonlydir) and then shut down over the
+// restored files: it is stopped before anything is written, when a restart command can bring it
+// back, and the restore is refused otherwise. A server that is down (the crash case) needs nothing.
+Status StopRedisOnDir(const RedisOptions& opt, const std::string& dir, const std::string& dirname,
+                      std::vector<std::string>& warnings) {
+  auto conn = RedisConnection::Connect(opt.endpoint);
+  if (!conn.ok()) {
+    if (conn.status().code() == Code::kPermission) {
+      warnings.push_back("Redis at " + opt.endpoint.Describe() + " refused the login (" + conn.status().message() +
+                         "): make sure it does not run on " + dir + " while it is restored");
+    }
+    return Status::Ok();
+  }
+  auto live_dir = ConfigGet(**conn, "dir");
+  if (!live_dir.ok()) {
+    warnings.push_back("CONFIG GET dir was refused (" + live_dir.status().message() + "): make sure Redis at " +
+                       opt.endpoint.Describe() + " does not run on " + dir + " while it is restored");
+    return Status::Ok();
+  }
+  std::string live_name = "appendonlydir";
+  if (auto v = ConfigGet(**conn, "appenddirname"); v.ok() && !v->empty()) live_name = *v;
+  // The same directory whatever the path's spelling (symbolic links, a trailing slash).
+  struct stat a {
+  }, b{};
+  if (live_name != dirname || ::stat(live_dir->c_str(), &a) != 0 || ::stat(dir.c_str(), &b) != 0 ||
+      a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+    return Status::Ok();
+  }
+  const std::string where = dir + "/" + dirname;
+  if (opt.restart_command.empty()) {
+    return InvalidArgument("Redis at " + opt.endpoint.Describe() + " is running on " + where +
+                           ", the directory this restore replaces: stop Redis first, or set REDIS_RESTART_COMMAND "
+                           "so that the restore stops it (SHUTDOWN NOSAVE) and starts it on the restored files");
+  }
+  // SHUTDOWN gives no answer when it works (the connection closes); whether it did is whether the
+  // server still answers. NOSAVE: the dump.rdb it would write is not what is being restored.
+  Status said = (*conn)->Command({"SHUTDOWN", "NOSAVE"}).status();
+  conn->reset();
+  Env& env = Env::Default();
+  const double deadline = env.MonotonicSeconds() + opt.load_timeout_seconds;
+  Backoff poll({.base_seconds = 0.05, .max_seconds = 0.05, .min_seconds = 0.05});
+  while (env.MonotonicSeconds() < deadline) {
+    auto c = RedisConnection::Connect(opt.endpoint);
+    if (!c.ok() && c.status().code() != Code::kPermission) {
+      warnings.push_back("Redis at " + opt.endpoint.Describe() + " ran on " + where +
+                         " and was stopped (SHUTDOWN NOSAVE) before the restore wrote anything; "
+                         "REDIS_RESTART_COMMAND starts it again");
+      return Status::Ok();
+    }
+    if (!env.SleepFor(poll.Next(), ProcessStopToken())) break;
+  }
+  return Unavailable("Redis at " + opt.endpoint.Describe() + " runs on " + where +
+                     ", the directory this restore replaces, and did not stop on SHUTDOWN NOSAVE (" + said.message() +
+                     "): stop it and restore again");
+}
+
 }  // namespace
 
 json RestoreRedisFromStream(Repository& repo, const json& entry, const std::string& target_dir, const RedisOptions& opt,
@@ -350,6 +411,7 @@ json RestoreRedisFromStream(Repository& repo, const json& entry, const std::stri
                         "REDIS_DATA_DIR" +
                         (dir.empty() ? std::string() : " (Redis' dir is the relative '" + dir + "')")));
   }
+  if (Status st = StopRedisOnDir(opt, dir, cfg->dirname, warnings); !st.ok()) return fail(st);
   if (Status st = MakeDirs(dir, 0750); !st.ok()) return fail(st);
   Fd parent(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!parent.valid()) return fail(ErrnoStatus("opening " + dir, errno));
