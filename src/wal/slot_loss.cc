@@ -58,6 +58,13 @@ StatusOr<std::vector<WalLoss>> LoadWalLosses(const std::string& state_dir) {
 
 Status RecordWalLoss(const std::string& state_dir, const WalLoss& loss) {
   ASSIGN_OR_RETURN(auto losses, LoadWalLosses(state_dir));
+  // A restarted wal-receive finds the same hole again: it is the loss already recorded, at the
+  // time it was first found (a later time would make the base backup taken since look too old).
+  for (const auto& l : losses) {
+    if (l.cluster == loss.cluster && l.tli == loss.tli && l.from_lsn <= loss.from_lsn && loss.to_lsn <= l.to_lsn) {
+      return Status::Ok();
+    }
+  }
   losses.push_back(loss);
   json doc = json::array();
   for (const auto& l : losses) {

@@ -19,7 +19,8 @@ struct WalLoss {
   double at = 0;                      // Unix seconds when wal-receive found it
 };
 
-// Appends one loss (atomic rename; the file is small).
+// Appends one loss (atomic rename; the file is small); a range of the cluster and timeline
+// already recorded is not recorded again.
 Status RecordWalLoss(const std::string& state_dir, const WalLoss& loss);
 // Every loss recorded; none when the file does not exist.
 StatusOr<std::vector<WalLoss>> LoadWalLosses(const std::string& state_dir);

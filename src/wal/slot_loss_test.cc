@@ -34,6 +34,33 @@ TEST(WalLoss, RecordedUntilABaseBackupEndsAfterIt) {
   std::system(("rm -rf " + dir).c_str());
 }
 
+// Found again by a restarted receiver: still one loss, at the time it was first found, so a base
+// backup ended between the two finds heals it.
+TEST(WalLoss, TheSameRangeFoundAgainKeepsItsFirstTime) {
+  std::string dir = "/tmp/stb-slot-loss-again-" + std::to_string(::getpid());
+  WalLoss l{"c1", "spacetime_backup", 1, 0x2000000, 0x5000000, 1000};
+  ASSERT_TRUE(RecordWalLoss(dir, l).ok());
+  WalLoss again = l;
+  again.at = 2000;
+  ASSERT_TRUE(RecordWalLoss(dir, again).ok());
+  again.from_lsn = 0x3000000;  // inside the recorded range
+  ASSERT_TRUE(RecordWalLoss(dir, again).ok());
+  auto all = LoadWalLosses(dir);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].at, 1000);
+  EXPECT_TRUE(UnhealedWalLosses(*all, {{"c1", 1500}}).empty());
+  WalLoss later = l;  // WAL past the recorded range: a new loss
+  later.from_lsn = 0x5000000;
+  later.to_lsn = 0x6000000;
+  later.at = 3000;
+  ASSERT_TRUE(RecordWalLoss(dir, later).ok());
+  all = LoadWalLosses(dir);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 2u);
+  std::system(("rm -rf " + dir).c_str());
+}
+
 TEST(WalLoss, ADamagedRecordIsAnError) {
   std::string dir = "/tmp/stb-slot-loss-bad-" + std::to_string(::getpid());
   std::system(("mkdir -p " + dir + " && echo '{oops' > " + dir + "/wal-slot-lost.json").c_str());
