@@ -60,6 +60,7 @@ std::vector<RecoveryWindow> RecoveryWindows(const Repository& repo, Storage& fro
         if (t != listing->timelines.end())
           w.to_time = SegmentWrittenAt(store, from, t->second, last_tli, plan->last_segno, seg);
       }
+      w.newest_start_lsn = std::max(w.newest_start_lsn, b.start_lsn);
       w.backup_ids.push_back(b.backup_id);
     }
     for (auto& [key, w] : windows) {

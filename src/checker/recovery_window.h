@@ -22,6 +22,7 @@ struct RecoveryWindow {
   double from_time = 0;                 // the earliest end (end_time_unix) of the backups that recover into it
   double to_time = 0;                   // the written time of the newest contiguous WAL object
   uint64_t to_lsn = 0;                  // the end of that WAL
+  uint64_t newest_start_lsn = 0;        // the latest start_lsn of those backups
   std::vector<std::string> backup_ids;
 };
 

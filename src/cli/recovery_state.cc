@@ -28,8 +28,12 @@ std::vector<RecoveryWindow> RefreshRecoveryWindows(const Settings& s, Repository
 StatusOr<std::vector<WalLoss>> UnhealedLosses(const Settings& s, const std::vector<RecoveryWindow>& windows) {
   ASSIGN_OR_RETURN(auto losses, LoadWalLosses(s.state_dir));
   std::multimap<std::string, double> starts;
-  for (const auto& w : windows) starts.emplace(w.cluster, w.from_time);
-  return UnhealedWalLosses(losses, starts);
+  std::multimap<std::string, uint64_t> start_lsns;
+  for (const auto& w : windows) {
+    starts.emplace(w.cluster, w.from_time);
+    start_lsns.emplace(w.cluster, w.newest_start_lsn);
+  }
+  return UnhealedWalLosses(losses, starts, start_lsns);
 }
 
 StatusOr<std::vector<WalLoss>> UnhealedLosses(const Settings& s) {

@@ -82,12 +82,15 @@ Status RecordWalLoss(const std::string& state_dir, const WalLoss& loss) {
 }
 
 std::vector<WalLoss> UnhealedWalLosses(const std::vector<WalLoss>& losses,
-                                       const std::multimap<std::string, double>& window_starts) {
+                                       const std::multimap<std::string, double>& window_starts,
+                                       const std::multimap<std::string, uint64_t>& window_start_lsns) {
   std::vector<WalLoss> out;
   for (const auto& l : losses) {
     bool healed = false;
     auto [b, e] = window_starts.equal_range(l.cluster);
     for (auto it = b; it != e; ++it) healed = healed || it->second >= l.at;
+    auto [lb, le] = window_start_lsns.equal_range(l.cluster);
+    for (auto it = lb; it != le; ++it) healed = healed || it->second >= l.to_lsn;
     if (!healed) out.push_back(l);
   }
   return out;

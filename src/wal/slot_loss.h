@@ -25,9 +25,13 @@ Status RecordWalLoss(const std::string& state_dir, const WalLoss& loss);
 // Every loss recorded; none when the file does not exist.
 StatusOr<std::vector<WalLoss>> LoadWalLosses(const std::string& state_dir);
 // The losses no base backup has healed: none of the cluster's recovery windows starts (base
-// backup end, Unix s) at or after the loss. window_starts: cluster -> every window's from_time.
+// backup end, Unix s) at or after the loss, and no backup of one started at or past its end LSN.
+// window_starts: cluster -> every window's from_time; window_start_lsns: cluster -> every
+// window's newest backup start LSN (a receiver restarted late finds a loss after the backup that
+// already starts past it).
 std::vector<WalLoss> UnhealedWalLosses(const std::vector<WalLoss>& losses,
-                                       const std::multimap<std::string, double>& window_starts);
+                                       const std::multimap<std::string, double>& window_starts,
+                                       const std::multimap<std::string, uint64_t>& window_start_lsns = {});
 // "WAL 0/2000000..0/5000000 on timeline 1 of cluster c (slot s) was lost at <ISO time>".
 std::string DescribeWalLoss(const WalLoss& loss);
 

@@ -31,6 +31,9 @@ TEST(WalLoss, RecordedUntilABaseBackupEndsAfterIt) {
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left[0].cluster, "c2");
   EXPECT_EQ(UnhealedWalLosses(*all, {{"c1", 500}}).size(), 2u);
+  // Found after the backup ended, but the backup started past the lost WAL: healed by LSN.
+  EXPECT_EQ(UnhealedWalLosses(*all, {{"c1", 500}}, {{"c1", 0x5000000}}).size(), 1u);
+  EXPECT_EQ(UnhealedWalLosses(*all, {{"c1", 500}}, {{"c1", 0x4000000}}).size(), 2u);
   std::system(("rm -rf " + dir).c_str());
 }
 
