@@ -246,12 +246,13 @@ def exec_ok(cmd, name):
     return prog
 names = sorted(os.listdir(units))
 want = ["spacetime-backup-full.service", "spacetime-backup-full.timer", "spacetime-backup-incremental.service",
-        "spacetime-backup-incremental.timer", "spacetime-backup.service", "spacetime-wal-receive.service"]
+        "spacetime-backup-incremental.timer", "spacetime-backup.service", "spacetime-redis-stream.service",
+        "spacetime-wal-receive.service"]
 assert names == want, f"unit files: {names}"
 for name in names:
     s, comments = parse(os.path.join(units, name))
     assert "Unit" in s and one(s, "Unit", "Description"), f"{name}: no [Unit] Description"
-    if name != "spacetime-wal-receive.service":  # runs beside either schedule
+    if name not in ("spacetime-wal-receive.service", "spacetime-redis-stream.service"):  # beside either schedule
         assert re.search(r"EITHER", comments) and "daemon" in comments and "timers" in comments, f"{name}: top comment must say daemon OR timers"
     if name.endswith(".timer"):
         kind = name.split("-")[2].split(".")[0]
@@ -275,9 +276,10 @@ for name in names:
     rw = {p.lstrip("-") for v in svc.get("ReadWritePaths", []) for p in v.split()}
     for p in ["/var/backups/spacetime", "/var/lib/spacetime-backup", "/var/log/spacetime"]:
         assert p in rw, f"{name}: {p} not in ReadWritePaths"
-    if name == "spacetime-wal-receive.service":
+    if name in ("spacetime-wal-receive.service", "spacetime-redis-stream.service"):
         assert one(s, "Service", "Type") == "simple", name
-        assert cmd == "/usr/local/bin/spacetime-backup wal-receive", f"{name}: ExecStart={cmd}"
+        sub = name[len("spacetime-"):-len(".service")]
+        assert cmd == f"/usr/local/bin/spacetime-backup {sub}", f"{name}: ExecStart={cmd}"
         assert one(s, "Service", "Restart") == "always", name
         assert one(s, "Install", "WantedBy") == "multi-user.target", name
     elif name == "spacetime-backup.service":
