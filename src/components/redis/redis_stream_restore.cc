@@ -6,8 +6,6 @@
 
 #include <cctype>
 #include <deque>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <vector>
 
@@ -256,10 +254,10 @@ StatusOr<std::string> ConfigGet(RedisConnection& c, const std::string& name) {
 // REDIS_CONF when set (the file the restart loads), else the running server's configuration.
 StatusOr<RedisAofConfig> AofConfig(const RedisOptions& opt, const Settings& s, std::vector<std::string>& warnings) {
   if (!s.redis_conf.empty()) {
-    std::ifstream f(s.redis_conf, std::ios::binary);
-    if (!f) return InvalidArgument("REDIS_CONF " + s.redis_conf + " cannot be read");
-    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (text.size() > (1u << 20)) return InvalidArgument("REDIS_CONF " + s.redis_conf + " is larger than 1 MiB");
+    auto bytes = ReadWholeFile(s.redis_conf);
+    if (!bytes.ok()) return InvalidArgument("REDIS_CONF: " + bytes.status().message());
+    if (bytes->size() > (1u << 20)) return InvalidArgument("REDIS_CONF " + s.redis_conf + " is larger than 1 MiB");
+    const std::string text(AsString(*bytes));
     std::string include;
     auto c = ParseRedisConf(text, &include);
     if (!c.ok()) return c.status().Context(s.redis_conf);
