@@ -5,13 +5,13 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 
-#include "core/file_util.h"
+#include "core/log.h"
 #include "filetree/walker.h"
 
 namespace stb {
@@ -20,121 +20,80 @@ using json = nlohmann::json;
 
 namespace {
 
-const char* TypeName(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISLNK(mode)) return "a symlink";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISSOCK(mode)) return "a socket";
-  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
-  return "not a regular file";
-}
+constexpr size_t kMaxHeldDirs = 256;  // directories the window may keep open for queued reads
 
-// Reads one file into blobs, opened relative to its directory's descriptor and checked against
-// what the walk saw before a byte is read. A file that is no longer a regular file of the same
-// file system (a FIFO, a symlink...) sets `changed` and is not read: O_NONBLOCK keeps the open of
-// a FIFO from waiting for a writer. A regular file with a new inode (a save rewritten by rename)
-// is read, with its metadata taken from the file opened. The size recorded is what was read.
-Status ArchiveFile(Repository& repo, BlobSaver& saver, int dir, const std::string& name, const std::string& abs,
-                   FileNode& node, Progress& progress, std::string& changed) {
-  int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-  Fd fd(::openat(dir, name.c_str(), flags | O_NOATIME));
-  if (!fd.valid() && errno == EPERM) fd = Fd(::openat(dir, name.c_str(), flags));  // O_NOATIME needs ownership
-  if (!fd.valid()) {
-    if (errno == ELOOP) {
-      changed = "now a symlink";
-      return Status::Ok();
-    }
-    return ErrnoStatus(abs, errno);
-  }
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("stat " + abs, errno);
-  if (!S_ISREG(st.st_mode)) {
-    changed = std::string("now ") + TypeName(st.st_mode);
-    return Status::Ok();
-  }
-  if (st.st_dev != node.dev) {
-    changed = "now on another file system";
-    return Status::Ok();
-  }
-  if (st.st_ino != node.inode) {
-    node.inode = st.st_ino;
-    node.mode = st.st_mode & 07777;
-    node.uid = st.st_uid;
-    node.gid = st.st_gid;
-    node.mtime_ns = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-    node.size = static_cast<uint64_t>(st.st_size);
-  }
-  ChunkStream stream(repo.chunker(), fd.get(), node.size, abs);
-  node.content.clear();
-  for (;;) {
-    std::span<const uint8_t> chunk;
-    RETURN_IF_ERROR(stream.Next(chunk));
-    if (chunk.empty()) break;
-    ASSIGN_OR_RETURN(Id id, saver.Save(BlobType::kData, chunk.data(), chunk.size()));
-    node.content.push_back(id);
-    progress.bytes_done += chunk.size();
-  }
-  node.size = stream.bytes_read();
-  return Status::Ok();
-}
+// One walked entry between the walk and the stored tree.
+struct Item {
+  enum State : uint8_t { kReady, kPending, kDropped };
+  FileNode node;
+  std::shared_ptr<const WalkDir> dir;  // pending reads only
+  bool new_dir = false;                // the first pending read of its directory in the window
+  std::atomic<uint8_t> state{kReady};
+};
 
-// The directories the reads open files in: each root reopened and checked to be the directory
-// walked, each directory below it opened from the root without following symlinks. A worker
-// keeps its last directory open, as consecutive files mostly share one.
-class ReadDirs {
+// The parent's tree, read alongside the walk: both come in tree order, so one cursor advancing
+// with the walk finds each file's parent node. Roots rank in this backup's order; a parent root no
+// longer backed up is skipped. Any misorder or damage only loses reuse, never correctness.
+class ParentMatcher {
  public:
-  ReadDirs(const Tree& tree) {
-    for (const auto& r : tree.roots) {
-      Root& root = roots_[r.name];
-      root.path = r.path;
-      const FileNode* walked = nullptr;
-      for (const auto& n : tree.nodes) {
-        if (n.path == r.name) {
-          walked = &n;
-          break;
-        }
-      }
-      root.fd = Fd(::open(r.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      struct stat st;
-      if (!root.fd.valid()) {
-        root.status = ErrnoStatus(r.path, errno);
-      } else if (!walked || ::fstat(root.fd.get(), &st) != 0 || st.st_dev != walked->dev ||
-                 st.st_ino != walked->inode) {
-        root.status = IoError(r.path + ": is no longer the directory walked");
-        root.fd = Fd();
-      }
+  ParentMatcher(Repository& repo, const json* entry, const std::vector<TreeRoot>& roots) : roots_(roots) {
+    if (!entry) return;
+    auto c = TreeCursor::Open(repo, *entry);
+    if (!c.ok()) {
+      Drop(c.status());
+      return;
     }
+    cursor_ = std::move(*c);
+    Advance();
   }
 
-  struct Cache {
-    std::string key;
-    Fd fd;
-  };
-
-  // For "<root>/a/b/c": the descriptor of <root path>/a/b, and name "c".
-  StatusOr<int> Parent(const std::string& path, std::string& name, Cache& cache) const {
-    size_t first = path.find('/'), last = path.rfind('/');
-    name = path.substr(last + 1);
-    std::string key = path.substr(0, last);
-    if (cache.fd.valid() && cache.key == key) return cache.fd.get();
-    auto it = roots_.find(path.substr(0, first));
-    if (it == roots_.end()) return Internal("no root for " + path);
-    if (!it->second.status.ok()) return it->second.status;
-    auto dir = OpenDirBeneath(it->second.fd.get(), first == last ? "" : path.substr(first + 1, last - first - 1));
-    if (!dir.ok()) return Status(dir.status().code(), it->second.path + "/" + dir.status().message());
-    cache.key = std::move(key);
-    cache.fd = std::move(*dir);
-    return cache.fd.get();
+  // The parent's node with the same path as n, or null.
+  const FileNode* Find(const FileNode& n) {
+    size_t rank = Rank(n.path);
+    while (cursor_ && Before(cur_rank_, cur_.path, rank, n.path)) Advance();
+    if (cursor_ && cur_rank_ == rank && cur_.path == n.path) return &cur_;
+    return nullptr;
   }
 
  private:
-  struct Root {
-    std::string path;
-    Fd fd;
-    Status status;
-  };
-  std::unordered_map<std::string, Root> roots_;
+  size_t Rank(const std::string& path) const {
+    size_t slash = path.find('/');
+    std::string_view root(path.data(), slash == std::string::npos ? path.size() : slash);
+    for (size_t i = 0; i < roots_.size(); ++i) {
+      if (roots_[i].name == root) return i;
+    }
+    return roots_.size();
+  }
+  static bool Before(size_t ra, const std::string& a, size_t rb, const std::string& b) {
+    if (ra != rb) return ra < rb;
+    return CompareTreePaths(a, b) < 0;
+  }
+  void Advance() {
+    for (;;) {
+      auto more = cursor_->Next(cur_);
+      if (!more.ok()) return Drop(more.status());
+      if (!*more) {
+        cursor_.reset();
+        return;
+      }
+      cur_rank_ = Rank(cur_.path);
+      if (cur_rank_ < roots_.size()) return;
+    }
+  }
+  void Drop(const Status& st) {
+    LogWarn("parent tree unreadable, reading the remaining files: " + st.message());
+    cursor_.reset();
+  }
+
+  const std::vector<TreeRoot>& roots_;
+  std::unique_ptr<TreeCursor> cursor_;
+  FileNode cur_;
+  size_t cur_rank_ = 0;
 };
+
+bool SameFile(const FileNode& a, const FileNode& b) {
+  return b.type == FileNode::Type::kFile && a.size == b.size && a.mtime_ns == b.mtime_ns && a.inode == b.inode;
+}
 
 }  // namespace
 
@@ -146,123 +105,161 @@ std::string FileBackupResult::FirstError() const {
 
 FileBackupResult BackupFiles(Repository& repo, BlobSaver& saver, const std::string& component,
                              const FileBackupOptions& opt, Progress& progress) {
-  auto t0 = std::chrono::steady_clock::now();
   std::vector<std::string> problems;
-  auto walked = WalkRoots(opt.roots, opt.excludes, problems);
-  if (!walked.ok()) {
+  auto walk = FsWalk::Open(opt.roots, opt.excludes, problems);
+  if (!walk.ok()) {
     FileBackupResult res;
-    res.report = {{"type", component}, {"success", false}, {"error", walked.status().message()}};
+    res.report = {{"type", component}, {"success", false}, {"error", walk.status().message()}};
     return res;
   }
-  FileBackupResult res =
-      BackupWalkedFiles(repo, saver, component, opt, std::move(*walked), std::move(problems), progress);
-  res.report["duration_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return res;
+  return BackupSource(repo, saver, component, **walk, opt, problems, progress);
 }
 
-FileBackupResult BackupWalkedFiles(Repository& repo, BlobSaver& saver, const std::string& component,
-                                   const FileBackupOptions& opt, Tree tree, std::vector<std::string> problems,
-                                   Progress& progress) {
+FileBackupResult BackupSource(Repository& repo, BlobSaver& saver, const std::string& component, WalkSource& source,
+                              const FileBackupOptions& opt, std::vector<std::string>& problems, Progress& progress) {
   auto t0 = std::chrono::steady_clock::now();
   FileBackupResult res;
   res.report = {{"type", component}};
+  ParentMatcher parent(repo, opt.parent, source.roots());
+  TreeWriter writer(repo, saver, source.roots());
 
-  // Incremental: reuse the parent's content for files whose size, mtime and inode are unchanged.
-  std::unordered_map<std::string, const FileNode*> parent;
-  if (opt.parent) {
-    for (const auto& n : opt.parent->nodes) {
-      if (n.type == FileNode::Type::kFile) parent.emplace(n.path, &n);
-    }
-  }
-  std::vector<size_t> to_read;
-  uint64_t files = 0, unchanged = 0;
-  for (size_t i = 0; i < tree.nodes.size(); ++i) {
-    FileNode& n = tree.nodes[i];
-    if (n.type != FileNode::Type::kFile) continue;
-    ++files;
-    auto it = parent.find(n.path);
-    if (it != parent.end() && it->second->size == n.size && it->second->mtime_ns == n.mtime_ns &&
-        it->second->inode == n.inode) {
-      bool all_present = true;
-      for (const auto& id : it->second->content) all_present &= repo.index().contains(id);
-      if (all_present) {
-        n.content = it->second->content;
-        ++unchanged;
-        continue;
-      }
-    }
-    to_read.push_back(i);
-  }
-  progress.files_total += files;
-  progress.files_done += unchanged;
-  for (size_t i : to_read) progress.bytes_total += tree.nodes[i].size;
+  // The window: entries in walk order, stored from the front as soon as their reads are done.
+  // Only this thread touches the deque; workers reach their item through a stable pointer.
+  std::deque<Item> window;
+  size_t held_dirs = 0;
+  std::mutex mu;
+  std::condition_variable jobs_cv, done_cv;
+  std::deque<Item*> jobs;
+  bool no_more_jobs = false;
+  std::vector<std::string> read_problems, errors;
 
-  // Root i's nodes start with its name; map back to the absolute source path (for messages).
-  std::unordered_map<std::string, std::string> root_path;
-  for (const auto& r : tree.roots) root_path[r.name] = r.path;
-  auto abs_path = [&](const std::string& rel) {
-    size_t slash = rel.find('/');
-    return root_path[rel.substr(0, slash)] + rel.substr(slash);
-  };
-  ReadDirs dirs(tree);
-
-  std::atomic<size_t> next{0};
-  std::mutex err_mu;
-  std::vector<std::string> errors;
-  std::vector<uint8_t> failed(tree.nodes.size(), 0);
   auto worker = [&] {
-    ReadDirs::Cache cache;
     for (;;) {
-      size_t k = next++;
-      if (k >= to_read.size()) return;
-      FileNode& n = tree.nodes[to_read[k]];
-      std::string abs = abs_path(n.path), name, changed;
-      auto dir = dirs.Parent(n.path, name, cache);
-      Status st = dir.status();
-      if (st.ok()) {
-        st = ArchiveFile(repo, saver, *dir, name, abs, n, progress, changed);
-      } else if (st.code() != Code::kNotFound) {
-        changed = st.message();  // a directory on its path is now a symlink or not a directory
-        st = Status::Ok();
+      Item* it;
+      {
+        std::unique_lock<std::mutex> lk(mu);
+        jobs_cv.wait(lk, [&] { return no_more_jobs || !jobs.empty(); });
+        if (jobs.empty()) return;
+        it = jobs.front();
+        jobs.pop_front();
+      }
+      FileNode& n = it->node;
+      std::string changed, abs = source.AbsPath(it->dir.get(), n);
+      Status st;
+      auto read = source.OpenFile(it->dir.get(), n, changed);
+      if (!read.ok()) {
+        st = read.status();
+      } else if (changed.empty()) {
+        ChunkStream stream(repo.chunker(), std::move(*read), n.size);
+        n.content.clear();
+        for (;;) {
+          std::span<const uint8_t> chunk;
+          st = stream.Next(chunk);
+          if (!st.ok() || chunk.empty()) break;
+          auto id = saver.Save(BlobType::kData, chunk.data(), chunk.size());
+          if (!id.ok()) {
+            st = id.status();
+            break;
+          }
+          n.content.push_back(*id);
+          progress.bytes_done += chunk.size();
+        }
+        n.size = stream.bytes_read();
       }
       progress.files_done++;
-      if (!st.ok() || !changed.empty()) {
-        std::lock_guard<std::mutex> g(err_mu);
-        failed[to_read[k]] = 1;
-        // A file removed or changed since the walk is not an error: it is simply not in this backup.
-        if (!changed.empty()) {
-          problems.push_back(abs + ": changed during the backup (" + changed + "); skipped, not read");
-        } else if (st.code() == Code::kNotFound) {
-          problems.push_back(abs + ": removed during the backup");
-        } else {
-          errors.push_back(st.message());
-        }
+      bool failed = !st.ok() || !changed.empty();
+      std::lock_guard<std::mutex> g(mu);
+      // A file removed or changed since the walk is not an error: it is simply not in this backup.
+      if (!changed.empty()) {
+        read_problems.push_back(abs + ": changed during the backup (" + changed + "); skipped, not read");
+      } else if (st.code() == Code::kNotFound) {
+        read_problems.push_back(abs + ": removed during the backup");
+      } else if (!st.ok()) {
+        errors.push_back(st.message());
       }
+      it->state.store(failed ? Item::kDropped : Item::kReady, std::memory_order_release);
+      done_cv.notify_all();
     }
   };
   std::vector<std::thread> pool;
-  int nworkers = std::max(1, std::min<int>(opt.workers, static_cast<int>(to_read.size())));
-  for (int i = 0; i < nworkers; ++i) pool.emplace_back(worker);
+  for (int i = 0; i < std::max(1, opt.workers); ++i) pool.emplace_back(worker);
+
+  uint64_t files = 0, unchanged = 0, stored_files = 0, stored_bytes = 0;
+  Status tree_status;
+  // Stores the finished entries at the front, waiting for reads while the window is over its
+  // bounds (or, with `all`, until it is empty).
+  auto drain = [&](bool all) {
+    while (!window.empty()) {
+      Item& front = window.front();
+      if (front.state.load(std::memory_order_acquire) == Item::kPending) {
+        if (!all && window.size() < opt.window && held_dirs < kMaxHeldDirs) return;
+        std::unique_lock<std::mutex> lk(mu);
+        done_cv.wait(lk, [&] { return front.state.load(std::memory_order_acquire) != Item::kPending; });
+      }
+      if (front.state.load(std::memory_order_acquire) == Item::kReady) {
+        if (front.node.type == FileNode::Type::kFile) {
+          ++stored_files;
+          stored_bytes += front.node.size;
+        }
+        if (tree_status.ok()) tree_status = writer.Add(front.node);
+      }
+      held_dirs -= front.new_dir;
+      window.pop_front();
+    }
+  };
+
+  Status walk_status;
+  const WalkDir* last_dir = nullptr;
+  for (;;) {
+    FileNode node;
+    std::shared_ptr<const WalkDir> dir;
+    auto more = source.Next(node, dir);
+    if (!more.ok()) walk_status = more.status();
+    if (!more.ok() || !*more) break;
+    Item& it = window.emplace_back();
+    it.node = std::move(node);
+    if (it.node.type == FileNode::Type::kFile) {
+      ++files;
+      progress.files_total++;
+      const FileNode* p = parent.Find(it.node);
+      bool reuse = p && SameFile(it.node, *p);
+      for (size_t i = 0; reuse && i < p->content.size(); ++i) reuse = repo.index().contains(p->content[i]);
+      if (reuse) {
+        it.node.content = p->content;
+        ++unchanged;
+        progress.files_done++;
+      } else {
+        progress.bytes_total += it.node.size;
+        it.new_dir = dir.get() != last_dir;
+        held_dirs += it.new_dir;
+        last_dir = dir.get();
+        it.dir = std::move(dir);
+        it.state.store(Item::kPending, std::memory_order_relaxed);
+        {
+          std::lock_guard<std::mutex> g(mu);
+          jobs.push_back(&it);
+        }
+        jobs_cv.notify_one();
+      }
+    }
+    drain(false);
+  }
+  {
+    std::lock_guard<std::mutex> g(mu);
+    no_more_jobs = true;
+  }
+  jobs_cv.notify_all();
+  drain(true);
   for (auto& t : pool) t.join();
-
-  if (!errors.empty() || std::count(failed.begin(), failed.end(), 1)) {
-    Tree kept;
-    kept.roots = tree.roots;
-    for (size_t i = 0; i < tree.nodes.size(); ++i) {
-      if (!failed[i]) kept.nodes.push_back(std::move(tree.nodes[i]));
-    }
-    tree = std::move(kept);
+  if (!walk_status.ok()) {
+    res.report["success"] = false;
+    res.report["error"] = walk_status.message();
+    return res;
   }
-  auto tree_ids = SaveTree(repo, saver, tree);
+  auto tree_ids = tree_status.ok() ? writer.Finish() : StatusOr<std::vector<Id>>(tree_status);
   if (!tree_ids.ok()) errors.push_back(tree_ids.status().message());
+  problems.insert(problems.end(), read_problems.begin(), read_problems.end());
 
-  uint64_t stored_files = 0, stored_bytes = 0;
-  for (const auto& n : tree.nodes) {
-    if (n.type == FileNode::Type::kFile) {
-      ++stored_files;
-      stored_bytes += n.size;
-    }
-  }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   res.success = errors.empty();
   res.report["size_bytes"] = stored_bytes;
@@ -274,7 +271,7 @@ FileBackupResult BackupWalkedFiles(Repository& repo, BlobSaver& saver, const std
   if (!errors.empty()) res.report["errors"] = errors;
   if (!problems.empty()) res.report["warnings"] = problems;
   json roots = json::array();
-  for (const auto& r : tree.roots) roots.push_back({{"name", r.name}, {"path", r.path}});
+  for (const auto& r : source.roots()) roots.push_back({{"name", r.name}, {"path", r.path}});
   res.entry = {{"kind", "files"}, {"roots", roots}, {"files", stored_files}, {"size_bytes", stored_bytes}};
   json ids = json::array();
   if (tree_ids.ok()) {

@@ -1,6 +1,7 @@
-// Backs up directories as one tree (the file components' roots, Redis's AOF directory): walks
-// the roots, reuses unchanged files of the parent tree without reading them, chunks and stores
-// the rest with a pool of workers, and stores the resulting tree. Returns the snapshot entry.
+// Backs up directories as one tree (the file components' roots, Redis's AOF directory), streaming:
+// the walk, the comparison with the parent's tree, the reads by a pool of workers and the stored
+// tree all advance together through a bounded window of entries, so memory does not grow with the
+// number of files. Unchanged files of the parent tree are reused without being read.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -13,11 +14,17 @@
 
 namespace stb {
 
+class WalkSource;
+
 struct FileBackupOptions {
   std::vector<TreeRoot> roots;
   std::vector<std::string> excludes;
-  const Tree* parent = nullptr;  // incremental: files with the same size, mtime and inode are reused
+  // Incremental: the parent's snapshot entry; its files with the same path, size, mtime and inode
+  // are reused. An unreadable parent tree only costs reading the files again (a warning is logged).
+  const nlohmann::json* parent = nullptr;
   int workers = 2;
+  // Entries walked but not yet stored, at most (the memory bound); tests make it small.
+  size_t window = 4096;
 };
 
 struct FileBackupResult {
@@ -28,15 +35,15 @@ struct FileBackupResult {
   std::string FirstError() const;
 };
 
+// Walks opt.roots (FsWalk) and backs them up.
 FileBackupResult BackupFiles(Repository& repo, BlobSaver& saver, const std::string& component,
                              const FileBackupOptions& opt, Progress& progress);
 
-// The second stage of BackupFiles, after WalkRoots (tests change the files in between): reads
-// each file relative to its directory's descriptor (no symlink followed beneath a root) and
-// checks it against the walk's type, device and inode before reading. One that changed type is
-// skipped with a warning naming it, never read. problems: the walk's warnings.
-FileBackupResult BackupWalkedFiles(Repository& repo, BlobSaver& saver, const std::string& component,
-                                   const FileBackupOptions& opt, Tree tree, std::vector<std::string> problems,
-                                   Progress& progress);
+// Backs up what a source yields (opt.roots and opt.excludes are the source's business). Each file
+// is read through the source, checked against what the walk saw before a byte is read: one that
+// changed type is skipped with a warning naming it, never read. problems: the source's list of
+// skipped entries, reported as warnings.
+FileBackupResult BackupSource(Repository& repo, BlobSaver& saver, const std::string& component, WalkSource& source,
+                              const FileBackupOptions& opt, std::vector<std::string>& problems, Progress& progress);
 
 }  // namespace stb

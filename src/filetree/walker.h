@@ -1,16 +1,20 @@
-// Walks a set of roots (a file component's, Redis's AOF directory) into a Tree (content not yet read), applying exclude
-// patterns; unreadable entries are reported as problems rather than failing the walk.
+// Where a file backup's entries come from, one at a time in tree order: the file system beneath a
+// set of roots (FsWalk) or a generated tree that exists nowhere on disk (bench/synthetic_source).
 //
 // A root is an operator-configured path and is opened as given (a deploy symlink such as
 // /opt/game/current is followed). Beneath it the walk is relative to directory descriptors and
 // never follows a symlink: each subdirectory is opened with O_NOFOLLOW|O_DIRECTORY from its
-// parent, so one swapped for a symlink mid-walk is skipped, not entered. Nodes carry the device
-// and inode the walk saw, which the reads check.
+// parent, so one swapped for a symlink mid-walk is skipped, not entered. Files are read through
+// the descriptor of the directory the walk listed them in (kept open while any of its files is
+// queued), so a directory renamed or swapped for a symlink after the listing is never read through.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "chunker/fastcdc.h"
+#include "core/file_util.h"
 #include "repository/tree.h"
 
 namespace stb {
@@ -21,8 +25,65 @@ bool IsExcluded(const std::vector<std::string>& patterns, const std::string& nam
 // Root names are the paths' basenames, made unique ("config", "config-2").
 std::vector<TreeRoot> NameRoots(const std::vector<std::string>& paths);
 
-// Missing roots are errors; problems gets "path: reason" for entries that were skipped.
-StatusOr<Tree> WalkRoots(const std::vector<TreeRoot>& roots, const std::vector<std::string>& excludes,
-                         std::vector<std::string>& problems);
+// A directory the walk listed, shared by the entries read from it.
+struct WalkDir {
+  Fd fd;
+  std::string abs;  // its source path, for messages
+};
+
+class WalkSource {
+ public:
+  virtual ~WalkSource() = default;
+  virtual const std::vector<TreeRoot>& roots() const = 0;
+  // The next entry in tree order (content empty), and the directory it is in (null for a root);
+  // false after the last. Entries skipped (unreadable, not a file, directory or symlink) are
+  // reported to the problems list the source was made with.
+  virtual StatusOr<bool> Next(FileNode& node, std::shared_ptr<const WalkDir>& dir) = 0;
+  // Opens a regular file Next returned, for one of several workers at once. When it is no longer
+  // the file walked (now a FIFO, a symlink, on another device), sets `changed` and returns an empty
+  // function: nothing is read. A file replaced by rename is read, node taking its new metadata.
+  virtual StatusOr<ReadFn> OpenFile(const WalkDir* dir, FileNode& node, std::string& changed) = 0;
+  // The source path of a node (for messages).
+  virtual std::string AbsPath(const WalkDir* dir, const FileNode& node) const = 0;
+};
+
+// The file system beneath the roots, depth first with siblings sorted: one listing per level of
+// depth is held, never the whole tree.
+class FsWalk final : public WalkSource {
+ public:
+  // Opens every root first: a missing root fails before anything is walked. A root that exists
+  // but cannot be listed is recorded as an empty directory, with a problem.
+  static StatusOr<std::unique_ptr<FsWalk>> Open(const std::vector<TreeRoot>& roots,
+                                                const std::vector<std::string>& excludes,
+                                                std::vector<std::string>& problems);
+
+  const std::vector<TreeRoot>& roots() const override { return roots_; }
+  StatusOr<bool> Next(FileNode& node, std::shared_ptr<const WalkDir>& dir) override;
+  StatusOr<ReadFn> OpenFile(const WalkDir* dir, FileNode& node, std::string& changed) override;
+  std::string AbsPath(const WalkDir* dir, const FileNode& node) const override;
+
+ private:
+  struct Frame {
+    std::shared_ptr<WalkDir> dir;
+    std::string rel;          // "<root name>/a/b"
+    std::string rel_in_root;  // "a/b", for exclude patterns
+    std::vector<std::string> names;
+    size_t next = 0;
+  };
+  struct OpenRoot {
+    Fd fd;  // invalid: exists but cannot be listed
+    FileNode top;
+  };
+  FsWalk(std::vector<TreeRoot> roots, std::vector<std::string> excludes, std::vector<std::string>& problems)
+      : roots_(std::move(roots)), excludes_(std::move(excludes)), problems_(problems) {}
+  void Push(std::shared_ptr<WalkDir> dir, std::string rel, std::string rel_in_root);
+
+  std::vector<TreeRoot> roots_;
+  std::vector<std::string> excludes_;
+  std::vector<std::string>& problems_;
+  std::vector<OpenRoot> open_;
+  size_t next_root_ = 0;
+  std::vector<Frame> stack_;
+};
 
 }  // namespace stb

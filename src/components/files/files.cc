@@ -28,16 +28,7 @@ class FilesComponent : public Component {
     opt.roots = NameRoots(src.paths);
     opt.excludes = src.excludes;
     opt.workers = ctx.settings.EffectiveWorkers();
-    std::optional<Tree> parent_tree;
-    if (ctx.parent_entry) {
-      auto t = LoadTree(ctx.repo, *ctx.parent_entry);
-      if (t.ok()) {
-        parent_tree = std::move(*t);
-        opt.parent = &*parent_tree;
-      } else {
-        LogWarn(name_ + ": parent tree unreadable, reading every file: " + t.status().message());
-      }
-    }
+    opt.parent = ctx.parent_entry;
     FileBackupResult r = BackupFiles(ctx.repo, ctx.saver, name_, opt, ctx.progress);
     if (!r.success && r.report.contains("error")) {
       r.report["error"] = r.report["error"].get<std::string>() + " (check " + variable_ + ")";
