@@ -41,8 +41,9 @@ void BlobIndex::Builder::Add(const Id& id, const BlobLocation& loc) {
 BlobIndex BlobIndex::Builder::Build() && {
   // Stable, so among copies of one id the one added first comes first and unique() keeps it.
   std::stable_sort(records_.begin(), records_.end(), IdLess);
+  // No shrink_to_fit: it would copy every record once more at the peak, while the capacity past
+  // the last record (a Reserve, or a doubling) was never written and takes no memory.
   records_.erase(std::unique(records_.begin(), records_.end(), IdEqual), records_.end());
-  records_.shrink_to_fit();
   BlobIndex out;
   out.packs_ = std::move(packs_);
   out.pack_of_ = std::move(pack_of_);

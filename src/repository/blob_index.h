@@ -2,6 +2,7 @@
 // (an unordered_map of whole BlobLocations cost ~130; at millions of small files that was most of RSS).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -45,6 +46,8 @@ class BlobIndex {
    public:
     void Add(const Id& id, const BlobLocation& loc);
     void Reserve(size_t n) { records_.reserve(n); }
+    size_t size() const { return records_.size(); }
+    void Truncate(size_t n) { records_.resize(std::min(n, records_.size())); }  // drops what came after
     BlobIndex Build() &&;
 
    private:

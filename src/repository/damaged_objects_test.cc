@@ -65,6 +65,30 @@ TEST(DamagedObjects, IndexNumbersAreChecked) {
   }
 }
 
+// The streaming parser LoadIndex uses: members in any order, unknown members ignored, and
+// everything else an error, never a partial success.
+TEST(DamagedObjects, IndexTextIsParsedStrictly) {
+  std::string id(64, 'b'), pack(64, 'c');
+  auto count = [](const std::string& text) -> int {
+    int n = 0;
+    Status st = Repository::ParseIndexText(text, [&](const Id&, const BlobLocation&) { ++n; });
+    return st.ok() ? n : -1;
+  };
+  std::string entry = "[\"" + id + "\",1,0,100,60]";
+  EXPECT_EQ(count("{\"packs\":[{\"blobs\":[" + entry + "," + entry + "],\"id\":\"" + pack + "\"}],\"version\":1}"), 2);
+  EXPECT_EQ(count("{\"x\":{\"y\":[1,{}]},\"packs\":[{\"id\":\"" + pack + "\",\"z\":[[]],\"blobs\":[" + entry + "]}]}"), 1);
+  for (const std::string& bad : {
+           std::string("{}"), std::string("[]"), std::string("{\"packs\":{}}"),
+           "{\"packs\":[{\"blobs\":[" + entry + "]}]}",                          // no pack id
+           "{\"packs\":[{\"id\":\"" + pack + "\"}]}",                           // no blobs
+           "{\"packs\":[{\"id\":\"" + pack + "\",\"blobs\":[[\"" + id + "\",1,0,27,60]]}]}",  // shorter than a seal
+           "{\"packs\":[{\"id\":\"" + pack + "\",\"blobs\":[[\"" + id + "\",1,0,100]]}]}",
+           "{\"packs\":[{\"id\":\"" + pack + "\",\"blobs\":[" + entry + "]}]} x",  // trailing bytes
+           "{\"packs\":[{\"id\":\"zz\",\"blobs\":[" + entry + "]}]}"}) {
+    EXPECT_EQ(count(bad), -1) << bad;
+  }
+}
+
 // A sealed snapshot whose backup_id is not a string used to throw json::type_error out of the
 // listing (std::terminate: exit 134); a string time_unix likewise from the sort.
 TEST(DamagedObjects, SnapshotOfTheWrongShapeIsAProblemNotAnException) {

@@ -360,7 +360,7 @@ Bytes Repository::SealJson(std::string_view kind, const json& doc) const {
   return out;
 }
 
-StatusOr<json> Repository::OpenJson(const Bytes& sealed, std::string_view kind) const {
+StatusOr<Bytes> Repository::OpenText(const Bytes& sealed, std::string_view kind) const {
   Bytes plain;
   RETURN_IF_ERROR(
       aead_->Open(sealed.data(), sealed.size(), reinterpret_cast<const uint8_t*>(kind.data()), kind.size(), plain));
@@ -370,10 +370,16 @@ StatusOr<json> Repository::OpenJson(const Bytes& sealed, std::string_view kind) 
     if (plain.size() < 5) return Corrupt("truncated object");
     RETURN_IF_ERROR(Decompress(plain.data() + 5, plain.size() - 5, GetU32(plain.data() + 1), text));
   } else if (plain[0] == 0) {
-    text.assign(plain.begin() + 1, plain.end());
+    plain.erase(plain.begin());
+    text = std::move(plain);
   } else {
     return Corrupt("unknown object encoding");
   }
+  return text;
+}
+
+StatusOr<json> Repository::OpenJson(const Bytes& sealed, std::string_view kind) const {
+  ASSIGN_OR_RETURN(Bytes text, OpenText(sealed, kind));
   try {
     return json::parse(AsString(text));
   } catch (const std::exception& e) {
@@ -406,47 +412,28 @@ json Repository::IndexToJson(const std::vector<std::pair<Id, BlobLocation>>& blo
   return out;
 }
 
-StatusOr<std::vector<std::pair<Id, BlobLocation>>> Repository::ParseIndex(const json& doc) {
-  std::vector<std::pair<Id, BlobLocation>> out;
-  try {
-    for (const auto& p : doc.at("packs")) {
-      auto pack = Id::FromHex(p.at("id").get<std::string>());
-      if (!pack) throw std::runtime_error("bad pack id");
-      for (const auto& b : p.at("blobs")) {
-        auto id = Id::FromHex(b.at(0).get<std::string>());
-        if (!id) throw std::runtime_error("bad blob id");
-        auto field = [&](size_t i) {
-          auto n = JsonUint(b.at(i), UINT32_MAX, "index entry field " + std::to_string(i));
-          if (!n.ok()) throw std::runtime_error(n.status().message());
-          return static_cast<uint32_t>(*n);
-        };
-        const uint32_t type = field(1);
-        if (type > static_cast<uint32_t>(BlobType::kTree)) throw std::runtime_error("unknown blob type");
-        BlobLocation loc{*pack, field(2), field(3), field(4), static_cast<BlobType>(type)};
-        if (loc.length < kSealOverhead) throw std::runtime_error("blob length too small");
-        out.emplace_back(*id, loc);
-      }
-    }
-  } catch (const std::exception& e) {
-    return Corrupt(e.what());
-  }
-  return out;
-}
-
 Status Repository::LoadIndex(std::vector<std::string>* problems) {
   index_.clear();
   ASSIGN_OR_RETURN(auto objs, storage_->List("index/"));
   BlobIndex::Builder built;  // keeps the first copy of an id, in listing order (design.md §8)
+  // Reserved from the objects' sizes (an entry takes well over 24 sealed bytes, compressed): the
+  // records are never copied to grow, and pages reserved beyond the last record are never touched.
+  uint64_t sealed_bytes = 0;
+  for (const auto& o : objs) sealed_bytes += o.size;
+  built.Reserve(static_cast<size_t>(std::min<uint64_t>(sealed_bytes / 24, uint64_t{1} << 32)));
   for (const auto& o : objs) {
-    auto doc = LoadObject(o.name, kKindIndex);
-    Status st = doc.status();
-    if (st.ok()) {
-      auto blobs = ParseIndex(*doc);
-      if (blobs.ok()) {
-        for (const auto& [id, loc] : *blobs) built.Add(id, loc);
-      } else {
-        st = blobs.status().Context(o.name);
-      }
+    Status st;
+    size_t mark = built.size();
+    auto sealed = storage_->Get(o.name);
+    auto text = sealed.ok() ? OpenText(*sealed, kKindIndex) : StatusOr<Bytes>(sealed.status());
+    if (text.ok()) {
+      st = ParseIndexText(AsString(*text), [&](const Id& id, const BlobLocation& loc) { built.Add(id, loc); });
+    } else {
+      st = text.status();
+    }
+    if (!st.ok()) {
+      built.Truncate(mark);  // nothing of a damaged object joins the index
+      st = st.Context(o.name + " in " + storage_->Describe());
     }
     if (!st.ok()) {
       if (!problems) return st;

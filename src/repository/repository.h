@@ -2,6 +2,7 @@
 // sealed JSON objects, index, blobs). The only code that knows the format; see doc/design.md.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -38,6 +39,8 @@ struct KeyInfo {
   bool current = false;  // the key that opened this repository
 };
 
+using IndexSink = std::function<void(const Id& id, const BlobLocation& loc)>;
+
 class Repository {
  public:
   // Creates config (create-only, first: of two racing inits exactly one wins it, and the loser
@@ -71,6 +74,8 @@ class Repository {
   StatusOr<nlohmann::json> LoadObject(const std::string& name, std::string_view kind);
   Bytes SealJson(std::string_view kind, const nlohmann::json& doc) const;
   StatusOr<nlohmann::json> OpenJson(const Bytes& sealed, std::string_view kind) const;
+  // The JSON text of a sealed object, unparsed (for parsers that stream it).
+  StatusOr<Bytes> OpenText(const Bytes& sealed, std::string_view kind) const;
 
   // Loads every index/ object. Damaged ones are named in problems (and skipped) when given,
   // otherwise they fail the call.
@@ -79,6 +84,9 @@ class Repository {
   static nlohmann::json IndexToJson(const std::vector<std::pair<Id, BlobLocation>>& blobs);
   // The entries of one index object, duplicates included (prune needs every copy).
   static StatusOr<std::vector<std::pair<Id, BlobLocation>>> ParseIndex(const nlohmann::json& doc);
+  // The same from the object's JSON text, entry by entry into sink, without building a document
+  // (src/repository/index_parse.cc). On an error, entries already passed to sink stay passed.
+  static Status ParseIndexText(std::string_view text, const IndexSink& sink);
 
   // Decrypts, decompresses and verifies (HMAC of the plaintext == id) one sealed blob.
   Status DecodeBlob(const Id& id, const BlobLocation& loc, const uint8_t* sealed, Bytes& out, Bytes& scratch) const;
