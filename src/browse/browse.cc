@@ -116,11 +116,6 @@ json WithTime(const json& entry, const json& snapshot_doc) {
 
 }  // namespace
 
-Status VisitComponentEntries(Repository& repo, const std::string& component, const json& entry,
-                             const EntryVisitor& visit) {
-  return VisitComponent(repo, component, entry, visit).status();
-}
-
 Status VisitSnapshotEntries(Repository& repo, const json& snapshot_doc, const std::string& only_component,
                             const EntryVisitor& visit) {
   if (!snapshot_doc.contains("components") || !snapshot_doc["components"].is_object()) return Status::Ok();

@@ -34,10 +34,8 @@ struct BackupEntry {
 // Called with each entry in turn; returns false to stop early.
 using EntryVisitor = std::function<StatusOr<bool>(const BackupEntry&)>;
 
-// The entries of one component of a snapshot document, parents before children, in stored order.
-Status VisitComponentEntries(Repository& repo, const std::string& component, const nlohmann::json& component_entry,
-                             const EntryVisitor& visit);
-// The entries of every component of a snapshot document (or of the one named), in backup order.
+// The entries of every component of a snapshot document (or of the one named), in backup order
+// (each component's as stored: parents before children).
 Status VisitSnapshotEntries(Repository& repo, const nlohmann::json& snapshot_doc, const std::string& only_component,
                             const EntryVisitor& visit);
 
