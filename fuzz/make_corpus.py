@@ -142,6 +142,11 @@ tree += bytes([1]) + varint(5) + s("/a.json") + varint(0o644) + varint(0) + vari
 tree += bytes([2]) + varint(6) + s("link") + varint(0o777) + varint(0) + varint(0) + varint(2) + s("a.json")
 seed("tree", "small", bytes(tree))
 seed("tree", "empty", b"STBT\x01\x00\x00")
+# Version 2 (since issue 17): no node count, the nodes end with 0xFF.
+tree2 = bytearray(b"STBT\x02") + tree[5:]
+tree2 = tree2.replace(varint(1) + s("saves") + s("/srv/saves") + varint(3), varint(1) + s("saves") + s("/srv/saves"), 1) + b"\xff"
+seed("tree", "small-v2", bytes(tree2))
+seed("tree", "empty-v2", b"STBT\x02\x00\xff")
 
 # Repository objects as this program writes them.
 seed("index", "one_pack", json.dumps({"version": 1, "packs": [{"id": H, "blobs": [[H, 0, 0, 100, 60], ["cd" * 32, 1, 100, 200, 150]]}]}))

@@ -1,9 +1,12 @@
 // What a backup holds, without restoring it: its entries (tree nodes of the file components, one
 // file for a stream component), lookups by path and glob, the changes between two backups, one
-// entry's verified content, and a component as a plain tar archive (libarchive).
+// entry's verified content, and a component as a plain tar archive (libarchive). Entries are read
+// one at a time (trees through a TreeCursor): nothing holds all of a backup's entries (issue 17).
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
@@ -28,12 +31,25 @@ struct BackupEntry {
   std::vector<Id> content;  // content blobs, in order
 };
 
-// The entries of one component of a snapshot document, parents before children.
-StatusOr<std::vector<BackupEntry>> ComponentEntries(Repository& repo, const std::string& component,
-                                                    const nlohmann::json& component_entry);
-// The entries of every component of a snapshot document (or of the one named), in backup order.
-StatusOr<std::vector<BackupEntry>> SnapshotEntries(Repository& repo, const nlohmann::json& snapshot_doc,
-                                                   const std::string& only_component = "");
+// Called with each entry in turn; returns false to stop early.
+using EntryVisitor = std::function<StatusOr<bool>(const BackupEntry&)>;
+
+// The entries of every component of a snapshot document (or of the one named), in backup order
+// (each component's as stored: parents before children).
+Status VisitSnapshotEntries(Repository& repo, const nlohmann::json& snapshot_doc, const std::string& only_component,
+                            const EntryVisitor& visit);
+
+// Entries pulled one at a time.
+class EntryStream {
+ public:
+  virtual ~EntryStream() = default;
+  // The next entry into e; false after the last one.
+  virtual StatusOr<bool> Next(BackupEntry& e) = 0;
+};
+// A snapshot's entries in tree order of their paths (CompareTreePaths): components by name, each
+// one's top names (tree roots, stream files) by name, each root's nodes as stored. A tree whose
+// roots are not stored in name order is read once per root.
+std::unique_ptr<EntryStream> TreeOrderEntries(Repository& repo, const nlohmann::json& snapshot_doc);
 
 // True for the entry at prefix and those below it ("player_saves/saves/00"); "" matches all.
 bool IsUnder(const std::string& path, const std::string& prefix);
@@ -42,15 +58,16 @@ struct EntryChange {
   char kind;  // '+' added, '-' removed, 'M' content changed, 'T' type changed, 'm' metadata only
   std::string path;
 };
-// What changed from `before` to `after`, sorted by path.
-std::vector<EntryChange> DiffEntries(const std::vector<BackupEntry>& before, const std::vector<BackupEntry>& after);
+// What changed from `before` to `after`, in tree order: a merge of the two streams, each of which
+// must be in tree order (one that is not is an error, never a wrong diff).
+Status DiffStreams(EntryStream& before, EntryStream& after, const std::function<Status(const EntryChange&)>& emit);
 
 // Writes a file entry's content to fd, blob by blob, each verified by its id.
 Status WriteContent(Repository& repo, const BackupEntry& e, int fd);
 
-// A tar archive of the entries below prefix (their paths made relative to it), compressed with
-// format "tar.gz" or "tar.zst", streamed to fd.
-Status ExportArchive(Repository& repo, const std::vector<BackupEntry>& entries, const std::string& prefix,
+// A tar archive of the snapshot's entries below prefix (their paths made relative to it; prefix
+// starts with a component name), compressed with format "tar.gz" or "tar.zst", streamed to fd.
+Status ExportArchive(Repository& repo, const nlohmann::json& snapshot_doc, const std::string& prefix,
                      const std::string& format, int fd);
 
 std::string EntryTypeName(FileNode::Type t);

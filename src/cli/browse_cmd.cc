@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
+#include <utility>
 
 #include "browse/browse.h"
 #include "cli/commands.h"
@@ -64,11 +67,31 @@ void PrintEntry(const BackupEntry& e, const std::string& prefix = "") {
               e.type == FileNode::Type::kSymlink ? " -> " : "", e.target.c_str());
 }
 
-StatusOr<std::vector<BackupEntry>> EntriesOf(Repository& repo, const std::string& backup_id, const std::string& path,
-                                             std::string* resolved_id = nullptr) {
+// A JSON array printed element by element, as PrintJson would print it whole: `ls --json` of a
+// million files holds one entry at a time.
+class JsonArrayPrinter {
+ public:
+  void Add(const json& j) {
+    std::string s = j.dump(2, ' ', false, json::error_handler_t::replace);
+    std::string out = std::exchange(first_, false) ? "[\n  " : ",\n  ";
+    for (char c : s) {
+      out += c;
+      if (c == '\n') out += "  ";
+    }
+    std::fputs(out.c_str(), stdout);
+  }
+  void Finish() { std::puts(first_ ? "[]" : "\n]"); }
+
+ private:
+  bool first_ = true;
+};
+
+// The entries of a backup (of the component path starts with), one at a time.
+Status VisitEntriesOf(Repository& repo, const std::string& backup_id, const std::string& path,
+                      const EntryVisitor& visit, std::string* resolved_id = nullptr) {
   ASSIGN_OR_RETURN(SnapshotRef snap, FindSnapshot(repo, backup_id));
   if (resolved_id) *resolved_id = snap.backup_id;
-  return SnapshotEntries(repo, snap.doc, path.empty() ? "" : ComponentOf(path));
+  return VisitSnapshotEntries(repo, snap.doc, path.empty() ? "" : ComponentOf(path), visit);
 }
 
 }  // namespace
@@ -76,21 +99,21 @@ StatusOr<std::vector<BackupEntry>> EntriesOf(Repository& repo, const std::string
 int RunLs(const Settings& s, const BrowseArgs& a) {
   auto o = OpenForReading(s, a.location);
   if (!o.ok()) return Fail(o.status());
-  auto entries = EntriesOf(*o->repo, a.backup_id, a.path);
-  if (!entries.ok()) return Fail(entries.status());
-  json list = json::array();
+  JsonArrayPrinter list;
   size_t n = 0;
-  for (const auto& e : *entries) {
-    if (!IsUnder(e.path, a.path)) continue;
+  Status st = VisitEntriesOf(*o->repo, a.backup_id, a.path, [&](const BackupEntry& e) -> StatusOr<bool> {
+    if (!IsUnder(e.path, a.path)) return true;
     ++n;
     if (a.json) {
-      list.push_back(EntryJson(e));
+      list.Add(EntryJson(e));
     } else {
       PrintEntry(e);
     }
-  }
+    return true;
+  });
+  if (!st.ok()) return Fail(st);
   if (n == 0 && !a.path.empty()) return Fail(NotFound("backup " + a.backup_id + " has nothing at '" + a.path + "'"));
-  if (a.json) PrintJson(list);
+  if (a.json) list.Finish();
   return 0;
 }
 
@@ -99,71 +122,81 @@ int RunFind(const Settings& s, const BrowseArgs& a) {
   if (!o.ok()) return Fail(o.status());
   auto snaps = ListSnapshots(*o->repo, nullptr);
   if (!snaps.ok()) return Fail(snaps.status());
-  json found = json::array();
+  JsonArrayPrinter found;
   for (const auto& snap : *snaps) {
-    auto entries = SnapshotEntries(*o->repo, snap.doc);
-    if (!entries.ok()) return Fail(entries.status().Context("backup " + snap.backup_id));
-    for (const auto& e : *entries) {
-      if (!GlobMatches(a.pattern, e.path)) continue;
+    Status st = VisitSnapshotEntries(*o->repo, snap.doc, "", [&](const BackupEntry& e) -> StatusOr<bool> {
+      if (!GlobMatches(a.pattern, e.path)) return true;
       if (a.json) {
         json j = EntryJson(e);
         j["backup_id"] = snap.backup_id;
-        found.push_back(j);
+        found.Add(j);
       } else {
         PrintEntry(e, snap.backup_id + "  ");
       }
-    }
+      return true;
+    });
+    if (!st.ok()) return Fail(st.Context("backup " + snap.backup_id));
   }
-  if (a.json) PrintJson(found);
+  if (a.json) found.Finish();
   return 0;
 }
 
 int RunDump(const Settings& s, const BrowseArgs& a) {
   auto o = OpenForReading(s, a.location);
   if (!o.ok()) return Fail(o.status());
-  auto entries = EntriesOf(*o->repo, a.backup_id, a.path);
-  if (!entries.ok()) return Fail(entries.status());
-  for (const auto& e : *entries) {
-    if (e.path != a.path) continue;
-    if (e.type == FileNode::Type::kDir) {
-      return Fail(InvalidArgument(a.path + " is a directory: use `export " + a.backup_id + " " + a.path + "`"));
-    }
-    std::fflush(stdout);
-    Status st = WriteContent(*o->repo, e, STDOUT_FILENO);
-    return st.ok() ? 0 : Fail(st);
+  std::optional<BackupEntry> hit;
+  Status st = VisitEntriesOf(*o->repo, a.backup_id, a.path, [&](const BackupEntry& e) -> StatusOr<bool> {
+    if (e.path != a.path) return true;
+    hit = e;
+    return false;
+  });
+  if (!st.ok()) return Fail(st);
+  if (!hit) {
+    return Fail(NotFound("backup " + a.backup_id + " has no file '" + a.path + "' (list it with `ls " + a.backup_id +
+                         " " + ComponentOf(a.path) + "`)"));
   }
-  return Fail(NotFound("backup " + a.backup_id + " has no file '" + a.path + "' (list it with `ls " + a.backup_id +
-                       " " + ComponentOf(a.path) + "`)"));
+  if (hit->type == FileNode::Type::kDir) {
+    return Fail(InvalidArgument(a.path + " is a directory: use `export " + a.backup_id + " " + a.path + "`"));
+  }
+  std::fflush(stdout);
+  st = WriteContent(*o->repo, *hit, STDOUT_FILENO);
+  return st.ok() ? 0 : Fail(st);
 }
 
 int RunDiff(const Settings& s, const BrowseArgs& a) {
   auto o = OpenForReading(s, a.location);
   if (!o.ok()) return Fail(o.status());
-  std::string id1, id2;
-  auto before = EntriesOf(*o->repo, a.backup_id, "", &id1);
+  auto before = FindSnapshot(*o->repo, a.backup_id);
   if (!before.ok()) return Fail(before.status());
-  auto after = EntriesOf(*o->repo, a.backup_id2, "", &id2);
+  auto after = FindSnapshot(*o->repo, a.backup_id2);
   if (!after.ok()) return Fail(after.status());
-  auto changes = DiffEntries(*before, *after);
+  auto from = TreeOrderEntries(*o->repo, before->doc);
+  auto to = TreeOrderEntries(*o->repo, after->doc);
+  // The text form streams, in tree order; the JSON form holds the changed paths (not the entries)
+  // to group them.
+  json r = {{"from", before->backup_id},        {"to", after->backup_id},    {"added", json::array()},
+            {"removed", json::array()},         {"modified", json::array()}, {"type_changed", json::array()},
+            {"metadata_changed", json::array()}};
+  Status st = DiffStreams(*from, *to, [&](const EntryChange& c) {
+    if (!a.json) {
+      std::printf("%c %s\n", c.kind, c.path.c_str());
+      return Status::Ok();
+    }
+    const char* key = c.kind == '+'   ? "added"
+                      : c.kind == '-' ? "removed"
+                      : c.kind == 'M' ? "modified"
+                      : c.kind == 'T' ? "type_changed"
+                                      : "metadata_changed";
+    r[key].push_back(c.path);
+    return Status::Ok();
+  });
+  if (!st.ok()) return Fail(st);
   if (a.json) {
-    json r = {{"from", id1},
-              {"to", id2},
-              {"added", json::array()},
-              {"removed", json::array()},
-              {"modified", json::array()},
-              {"type_changed", json::array()},
-              {"metadata_changed", json::array()}};
-    for (const auto& c : changes) {
-      const char* key = c.kind == '+'   ? "added"
-                        : c.kind == '-' ? "removed"
-                        : c.kind == 'M' ? "modified"
-                        : c.kind == 'T' ? "type_changed"
-                                        : "metadata_changed";
-      r[key].push_back(c.path);
+    // Each list by byte order, as before the diff streamed (the text form is in tree order).
+    for (const char* key : {"added", "removed", "modified", "type_changed", "metadata_changed"}) {
+      std::sort(r[key].begin(), r[key].end());
     }
     PrintJson(r);
-  } else {
-    for (const auto& c : changes) std::printf("%c %s\n", c.kind, c.path.c_str());
   }
   return 0;
 }
@@ -175,8 +208,8 @@ int RunExport(const Settings& s, const BrowseArgs& a) {
   }
   auto o = OpenForReading(s, a.location);
   if (!o.ok()) return Fail(o.status());
-  auto entries = EntriesOf(*o->repo, a.backup_id, a.path);
-  if (!entries.ok()) return Fail(entries.status());
+  auto snap = FindSnapshot(*o->repo, a.backup_id);
+  if (!snap.ok()) return Fail(snap.status());
   std::string tmp;
   Fd out;
   if (!a.output.empty()) {
@@ -185,7 +218,7 @@ int RunExport(const Settings& s, const BrowseArgs& a) {
     if (!out.valid()) return Fail(ErrnoStatus("creating " + tmp, errno));
     fd = out.get();
   }
-  Status st = ExportArchive(*o->repo, *entries, a.path, a.format, fd);
+  Status st = ExportArchive(*o->repo, snap->doc, a.path, a.format, fd);
   if (st.ok() && out.valid() && ::fsync(fd) != 0) st = ErrnoStatus("fsync " + tmp, errno);
   if (st.ok() && out.valid() && ::rename(tmp.c_str(), a.output.c_str()) != 0) {
     st = ErrnoStatus("renaming into " + a.output, errno);

@@ -27,12 +27,20 @@ void VisitIdList(const json& list, const std::string& prefix, const std::string&
 void VisitTreeBlobs(Repository& repo, const json& entry, const std::string& prefix, const std::string& comp,
                     const std::string& what, const BlobVisitor& visit, std::vector<std::string>& errors) {
   VisitIdList(entry.contains("tree") ? entry["tree"] : json(), prefix, comp, what, visit, errors);
-  auto tree = LoadTree(repo, entry);
-  if (!tree.ok()) {
-    errors.push_back(prefix + comp + ": " + tree.status().message());
+  // Node by node: a component of millions of files is never held whole (issue 17).
+  auto cursor = TreeCursor::Open(repo, entry);
+  if (!cursor.ok()) {
+    errors.push_back(prefix + comp + ": " + cursor.status().message());
     return;
   }
-  for (const auto& n : tree->nodes) {
+  FileNode n;
+  for (;;) {
+    auto more = (*cursor)->Next(n);
+    if (!more.ok()) {
+      errors.push_back(prefix + comp + ": " + more.status().message());
+      return;
+    }
+    if (!*more) return;
     for (const auto& id : n.content) visit(id, comp, n.path);
   }
 }
