@@ -114,7 +114,7 @@ void BlobSaver::WriterLoop() {
 Status BlobSaver::SaveIndexLocked() {
   packs_since_index_ = 0;
   if (new_index_.empty()) return Status::Ok();
-  RETURN_IF_ERROR(repo_.SaveObject("index", kKindIndex, Repository::IndexToJson(new_index_)).status());
+  RETURN_IF_ERROR(repo_.SaveObjectText("index", kKindIndex, Repository::IndexToText(new_index_)).status());
   new_index_.clear();
   return Status::Ok();
 }

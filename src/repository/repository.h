@@ -72,7 +72,9 @@ class Repository {
   // Sealed JSON objects stored as folder/<sha256 of the sealed bytes>; returns the name.
   StatusOr<std::string> SaveObject(const std::string& folder, std::string_view kind, const nlohmann::json& doc);
   StatusOr<nlohmann::json> LoadObject(const std::string& name, std::string_view kind);
+  StatusOr<std::string> SaveObjectText(const std::string& folder, std::string_view kind, std::string_view json_text);
   Bytes SealJson(std::string_view kind, const nlohmann::json& doc) const;
+  Bytes SealText(std::string_view kind, std::string_view json_text) const;
   StatusOr<nlohmann::json> OpenJson(const Bytes& sealed, std::string_view kind) const;
   // The JSON text of a sealed object, unparsed (for parsers that stream it).
   StatusOr<Bytes> OpenText(const Bytes& sealed, std::string_view kind) const;
@@ -82,6 +84,7 @@ class Repository {
   Status LoadIndex(std::vector<std::string>* problems = nullptr);
   const BlobIndex& index() const { return index_; }
   static nlohmann::json IndexToJson(const std::vector<std::pair<Id, BlobLocation>>& blobs);
+  static std::string IndexToText(const std::vector<std::pair<Id, BlobLocation>>& blobs);
   // The entries of one index object, duplicates included (prune needs every copy).
   static StatusOr<std::vector<std::pair<Id, BlobLocation>>> ParseIndex(const nlohmann::json& doc);
   // The same from the object's JSON text, entry by entry into sink, without building a document
@@ -101,6 +104,7 @@ class Repository {
  private:
   Repository() = default;
   Status SelectMaster(const KeySource& key);
+  StatusOr<std::string> SaveSealed(const std::string& folder, const Bytes& sealed);
   std::shared_ptr<Storage> storage_;
   RepoConfig config_;
   std::string key_id_;
