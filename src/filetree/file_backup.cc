@@ -112,7 +112,13 @@ FileBackupResult BackupFiles(Repository& repo, BlobSaver& saver, const std::stri
     res.report = {{"type", component}, {"success", false}, {"error", walk.status().message()}};
     return res;
   }
-  return BackupSource(repo, saver, component, **walk, opt, problems, progress);
+  FileBackupResult res;
+  {
+    PrefetchWalk ahead(**walk);
+    res = BackupSource(repo, saver, component, ahead, opt, problems, progress);
+  }
+  // The walk's problems are complete once its thread has ended (BackupSource read to the end).
+  return res;
 }
 
 FileBackupResult BackupSource(Repository& repo, BlobSaver& saver, const std::string& component, WalkSource& source,

@@ -251,4 +251,57 @@ std::string FsWalk::AbsPath(const WalkDir* dir, const FileNode& node) const {
   return node.path;
 }
 
+PrefetchWalk::PrefetchWalk(WalkSource& inner, size_t max_entries, size_t max_dirs)
+    : inner_(inner), max_entries_(max_entries), max_dirs_(max_dirs) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+PrefetchWalk::~PrefetchWalk() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void PrefetchWalk::Run() {
+  const WalkDir* last = nullptr;
+  for (;;) {
+    Entry e;
+    auto more = inner_.Next(e.node, e.dir);
+    std::unique_lock<std::mutex> lk(mu_);
+    if (!more.ok() || !*more) {
+      if (!more.ok()) status_ = more.status();
+      done_ = true;
+      cv_.notify_all();
+      return;
+    }
+    e.new_dir = e.dir && e.dir.get() != last;
+    if (e.dir) last = e.dir.get();
+    cv_.wait(lk, [&] { return stop_ || (queue_.size() < max_entries_ && dirs_ < max_dirs_); });
+    if (stop_) return;
+    dirs_ += e.new_dir;
+    queue_.push_back(std::move(e));
+    if (queue_.size() == 1) cv_.notify_all();
+  }
+}
+
+StatusOr<bool> PrefetchWalk::Next(FileNode& node, std::shared_ptr<const WalkDir>& dir) {
+  std::unique_lock<std::mutex> lk(mu_);
+  cv_.wait(lk, [&] { return done_ || !queue_.empty(); });
+  if (queue_.empty()) {
+    if (!status_.ok()) return status_;
+    return false;
+  }
+  Entry& e = queue_.front();
+  node = std::move(e.node);
+  dir = std::move(e.dir);
+  dirs_ -= e.new_dir;
+  bool was_full = queue_.size() >= max_entries_ || dirs_ + e.new_dir >= max_dirs_;
+  queue_.pop_front();
+  if (was_full) cv_.notify_all();
+  return true;
+}
+
 }  // namespace stb

@@ -9,8 +9,12 @@
 // queued), so a directory renamed or swapped for a symlink after the listing is never read through.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "chunker/fastcdc.h"
@@ -84,6 +88,39 @@ class FsWalk final : public WalkSource {
   std::vector<OpenRoot> open_;
   size_t next_root_ = 0;
   std::vector<Frame> stack_;
+};
+
+// Runs another source's walk on its own thread, ahead of the caller, so the walk's system calls
+// (a statx per entry) overlap with comparing and encoding what it already found. Bounded: at most
+// max_entries entries and max_dirs directories wait in the queue. The inner source's problems
+// list may be read once Next has returned false (the thread has ended).
+class PrefetchWalk final : public WalkSource {
+ public:
+  explicit PrefetchWalk(WalkSource& inner, size_t max_entries = 4096, size_t max_dirs = 128);
+  ~PrefetchWalk() override;
+  const std::vector<TreeRoot>& roots() const override { return inner_.roots(); }
+  StatusOr<bool> Next(FileNode& node, std::shared_ptr<const WalkDir>& dir) override;
+  StatusOr<ReadFn> OpenFile(const WalkDir* dir, FileNode& node, std::string& changed) override {
+    return inner_.OpenFile(dir, node, changed);
+  }
+  std::string AbsPath(const WalkDir* dir, const FileNode& node) const override { return inner_.AbsPath(dir, node); }
+
+ private:
+  struct Entry {
+    FileNode node;
+    std::shared_ptr<const WalkDir> dir;
+    bool new_dir = false;
+  };
+  void Run();
+  WalkSource& inner_;
+  const size_t max_entries_, max_dirs_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Entry> queue_;
+  size_t dirs_ = 0;
+  bool done_ = false, stop_ = false;
+  Status status_;
+  std::thread thread_;
 };
 
 }  // namespace stb

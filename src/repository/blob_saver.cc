@@ -13,6 +13,9 @@ constexpr size_t kMaxQueuedPacks = 2;
 // An index object is written after this many packs, so the work of a backup that is killed is
 // found (and not stored again) by the next one; the snapshot still comes only at the end.
 constexpr size_t kPacksPerIndex = 16;
+// Or after this many entries: packs of small files hold ~16,000 blobs each, and the entries waiting
+// (80 bytes each) and their text were most of a full backup's peak at a million files.
+constexpr size_t kEntriesPerIndex = 65536;
 }  // namespace
 
 BlobSaver::BlobSaver(Repository& repo, int compression_level) : repo_(repo), level_(compression_level) {
@@ -104,7 +107,7 @@ void BlobSaver::WriterLoop() {
     for (const auto& e : f.pack->entries()) {
       new_index_.push_back({e.id, BlobLocation{f.id, e.offset, e.length, e.raw_length, e.type}});
     }
-    if (++packs_since_index_ >= kPacksPerIndex) {
+    if (++packs_since_index_ >= kPacksPerIndex || new_index_.size() >= kEntriesPerIndex) {
       Status ist = SaveIndexLocked();
       if (!ist.ok() && error_.ok()) error_ = ist;
     }

@@ -194,6 +194,8 @@ StatusOr<Tree> ParseTree(const Bytes& data) {
 
 TreeWriter::TreeWriter(Repository& repo, BlobSaver& saver, const std::vector<TreeRoot>& roots)
     : repo_(repo), saver_(saver) {
+  // Never grown by doubling: a cut happens at max_size, so this holds the window and one node.
+  buf_.reserve(repo.chunker().params().max_size + (1u << 20));
   PutHeader(buf_, roots);
 }
 
