@@ -265,7 +265,7 @@ fi
   fi
   if [ "$DO_SYNTH" = 1 ]; then
     echo
-    for s in full nochange; do
+    for s in full nochange $([ "$SYNTH_CHECK" = 1 ] && echo check); do
       big=${RSS[synthetic-$SYNTH_N.$s]} small=${RSS[synthetic-$SYNTH_BASE.$s]}
       ratio=$(awk "BEGIN { printf \"%.2f\", $big / $small }")
       verdict "$big <= 2 * $small" "synthetic $s: peak RSS at $SYNTH_N entries $((big / 1024)) MB <= 2x the $((small / 1024)) MB at $SYNTH_BASE (ratio $ratio)"
