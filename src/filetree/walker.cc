@@ -179,8 +179,9 @@ StatusOr<bool> FsWalk::Next(FileNode& node, std::shared_ptr<const WalkDir>& dir)
       if (!sub.valid()) {
         int err = errno;
         if (err == ENOENT || err == ELOOP || err == ENOTDIR) {  // no longer the directory that was listed
-          problems_.push_back(abs + (err == ENOENT ? ": removed during the backup"
-                                                   : ": changed during the backup (no longer a directory); skipped, not read"));
+          problems_.push_back(abs + (err == ENOENT
+                                         ? ": removed during the backup"
+                                         : ": changed during the backup (no longer a directory); skipped, not read"));
           continue;
         }
         problems_.push_back(abs + ": " + std::strerror(err));  // kept as an empty directory
@@ -207,7 +208,8 @@ StatusOr<ReadFn> FsWalk::OpenFile(const WalkDir* dir, FileNode& node, std::strin
   std::string name = node.path.substr(node.path.rfind('/') + 1);
   int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;  // O_NONBLOCK: a FIFO's open never waits
   auto fd = std::make_shared<Fd>(::openat(dir->fd.get(), name.c_str(), flags | O_NOATIME));
-  if (!fd->valid() && errno == EPERM) *fd = Fd(::openat(dir->fd.get(), name.c_str(), flags));  // O_NOATIME needs ownership
+  if (!fd->valid() && errno == EPERM)
+    *fd = Fd(::openat(dir->fd.get(), name.c_str(), flags));  // O_NOATIME needs ownership
   if (!fd->valid()) {
     if (errno == ELOOP) {
       changed = "now a symlink";

@@ -143,10 +143,11 @@ size_t BlobIndex::memory_bytes() const {
          pack_of_.bucket_count() * sizeof(void*);
 }
 
-BlobIndex::const_iterator::value_type BlobIndex::const_iterator::operator*() const {
-  const size_t n = index_->main_.size();
-  const Record& r = pos_ < n ? index_->main_[pos_] : index_->fresh_[pos_ - n];
-  return {r.id, index_->Resolve(r)};
+std::pair<Id, BlobLocation> BlobIndex::EntryAt(size_t pos) const {
+  const Record& r = pos < main_.size() ? main_[pos] : fresh_[pos - main_.size()];
+  return {r.id, Resolve(r)};
 }
+
+BlobIndex::const_iterator::value_type BlobIndex::const_iterator::operator*() const { return index_->EntryAt(pos_); }
 
 }  // namespace stb

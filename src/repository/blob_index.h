@@ -98,6 +98,8 @@ class BlobIndex {
   // Order: unspecified (callers must not depend on it).
   const_iterator begin() const { return {this, 0}; }
   const_iterator end() const { return {this, size()}; }
+  // The entry begin() reaches after pos steps (pos < size()), so callers can keep 4-byte positions.
+  std::pair<Id, BlobLocation> EntryAt(size_t pos) const;
 
   // Heap bytes held (capacities, not sizes): for tests and memory reports.
   size_t memory_bytes() const;

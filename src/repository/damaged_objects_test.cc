@@ -76,15 +76,16 @@ TEST(DamagedObjects, IndexTextIsParsedStrictly) {
   };
   std::string entry = "[\"" + id + "\",1,0,100,60]";
   EXPECT_EQ(count("{\"packs\":[{\"blobs\":[" + entry + "," + entry + "],\"id\":\"" + pack + "\"}],\"version\":1}"), 2);
-  EXPECT_EQ(count("{\"x\":{\"y\":[1,{}]},\"packs\":[{\"id\":\"" + pack + "\",\"z\":[[]],\"blobs\":[" + entry + "]}]}"), 1);
-  for (const std::string& bad : {
-           std::string("{}"), std::string("[]"), std::string("{\"packs\":{}}"),
-           "{\"packs\":[{\"blobs\":[" + entry + "]}]}",                          // no pack id
-           "{\"packs\":[{\"id\":\"" + pack + "\"}]}",                           // no blobs
-           "{\"packs\":[{\"id\":\"" + pack + "\",\"blobs\":[[\"" + id + "\",1,0,27,60]]}]}",  // shorter than a seal
-           "{\"packs\":[{\"id\":\"" + pack + "\",\"blobs\":[[\"" + id + "\",1,0,100]]}]}",
-           "{\"packs\":[{\"id\":\"" + pack + "\",\"blobs\":[" + entry + "]}]} x",  // trailing bytes
-           "{\"packs\":[{\"id\":\"zz\",\"blobs\":[" + entry + "]}]}"}) {
+  EXPECT_EQ(count("{\"x\":{\"y\":[1,{}]},\"packs\":[{\"id\":\"" + pack + "\",\"z\":[[]],\"blobs\":[" + entry + "]}]}"),
+            1);
+  for (const std::string& bad :
+       {std::string("{}"), std::string("[]"), std::string("{\"packs\":{}}"),
+        "{\"packs\":[{\"blobs\":[" + entry + "]}]}",                                       // no pack id
+        "{\"packs\":[{\"id\":\"" + pack + "\"}]}",                                         // no blobs
+        "{\"packs\":[{\"id\":\"" + pack + "\",\"blobs\":[[\"" + id + "\",1,0,27,60]]}]}",  // shorter than a seal
+        "{\"packs\":[{\"id\":\"" + pack + "\",\"blobs\":[[\"" + id + "\",1,0,100]]}]}",
+        "{\"packs\":[{\"id\":\"" + pack + "\",\"blobs\":[" + entry + "]}]} x",  // trailing bytes
+        "{\"packs\":[{\"id\":\"zz\",\"blobs\":[" + entry + "]}]}"}) {
     EXPECT_EQ(count(bad), -1) << bad;
   }
 }

@@ -119,12 +119,18 @@ class IndexSax final : public nlohmann::json_sax<json> {
   }
   std::string Expected() const {
     switch (Top()) {
-      case In::kTop: return "index is not an object";
-      case In::kRoot: return "packs is not an array";
-      case In::kPacks: return "pack is not an object";
-      case In::kPack: return key_ == "id" ? "bad pack id" : "blobs is not an array";
-      case In::kBlobs: return "index entry is not an array";
-      case In::kBlob: return field_ == 0 ? "bad blob id" : "index entry field " + std::to_string(field_) + " is not a number";
+      case In::kTop:
+        return "index is not an object";
+      case In::kRoot:
+        return "packs is not an array";
+      case In::kPacks:
+        return "pack is not an object";
+      case In::kPack:
+        return key_ == "id" ? "bad pack id" : "blobs is not an array";
+      case In::kBlobs:
+        return "index entry is not an array";
+      case In::kBlob:
+        return field_ == 0 ? "bad blob id" : "index entry field " + std::to_string(field_) + " is not a number";
     }
     return "bad index";
   }
@@ -212,7 +218,8 @@ Status Repository::ParseIndexText(std::string_view text, const IndexSink& sink) 
 
 StatusOr<std::vector<std::pair<Id, BlobLocation>>> Repository::ParseIndex(const json& doc) {
   std::vector<std::pair<Id, BlobLocation>> out;
-  RETURN_IF_ERROR(ParseIndexText(doc.dump(), [&](const Id& id, const BlobLocation& loc) { out.emplace_back(id, loc); }));
+  RETURN_IF_ERROR(
+      ParseIndexText(doc.dump(), [&](const Id& id, const BlobLocation& loc) { out.emplace_back(id, loc); }));
   return out;
 }
 

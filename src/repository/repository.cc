@@ -424,7 +424,8 @@ std::string Repository::IndexToText(const std::vector<std::pair<Id, BlobLocation
   for (size_t i = 0; i < order.size(); ++i) {
     const BlobLocation& loc = blobs[order[i]].second;
     bool first_of_pack = i == 0 || blobs[order[i - 1]].second.pack != loc.pack;
-    if (first_of_pack) out += i == 0 ? "{\"blobs\":[" : "],\"id\":\"" + blobs[order[i - 1]].second.pack.Hex() + "\"},{\"blobs\":[";
+    if (first_of_pack)
+      out += i == 0 ? "{\"blobs\":[" : "],\"id\":\"" + blobs[order[i - 1]].second.pack.Hex() + "\"},{\"blobs\":[";
     if (!first_of_pack) out += ',';
     out += "[\"" + blobs[order[i]].first.Hex() + "\"," + std::to_string(static_cast<int>(loc.type)) + "," +
            std::to_string(loc.offset) + "," + std::to_string(loc.length) + "," + std::to_string(loc.raw_length) + "]";
