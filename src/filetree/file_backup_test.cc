@@ -196,5 +196,63 @@ TEST_F(BackupSwap, RootSwappedAfterTheWalkIsReadFromTheRootWalked) {
   EXPECT_EQ(x->size, 4u) << report.dump();  // the root walked, never /etc
 }
 
+// The streaming pipeline with a window far smaller than the tree, two roots out of byte order and
+// names that sort differently as bytes and as paths ("a.b" after "a/..." in tree order): the stored
+// tree is the walk, in tree order, and an incremental backup reuses every unchanged file.
+TEST_F(BackupSwap, SmallWindowKeepsTreeOrderAndReusesEveryUnchangedFile) {
+  std::string other = base_ + "/alpha";
+  for (int i = 0; i < 40; ++i) {
+    Write(saves_ + "/a/f" + std::to_string(i), "saves " + std::to_string(i));
+    Write(other + "/a.b/g" + std::to_string(i), "alpha " + std::to_string(i));
+  }
+  Write(saves_ + "/a.b", "file beside the directory a");
+  Write(other + "/a/x", "x");
+  FileBackupOptions opt;
+  opt.roots = {{"zeta", saves_}, {"alpha", other}};  // configuration order, not byte order
+  opt.window = 3;
+  auto run = [&](const nlohmann::json* parent) {
+    Watchdog dog(20);
+    BlobSaver saver(*repo_, 1);
+    Progress p;
+    opt.parent = parent;
+    FileBackupResult r = BackupFiles(*repo_, saver, "player_saves", opt, p);
+    EXPECT_TRUE(saver.Finish().ok());
+    EXPECT_TRUE(repo_->LoadIndex().ok());
+    EXPECT_TRUE(r.success) << r.report.dump();
+    return r;
+  };
+  FileBackupResult full = run(nullptr);
+  EXPECT_EQ(full.report["file_count"].get<int>(), 83);
+  EXPECT_EQ(full.report["unchanged_files"].get<int>(), 0);
+  auto tree = LoadTree(*repo_, full.entry);
+  ASSERT_TRUE(tree.ok());
+  ASSERT_EQ(tree->nodes.size(), 83u + 5u);  // and the directories zeta, zeta/a, alpha, alpha/a, alpha/a.b
+  EXPECT_EQ(tree->nodes[0].path, "zeta");
+  for (size_t i = 1; i < tree->nodes.size(); ++i) {
+    const std::string &a = tree->nodes[i - 1].path, &b = tree->nodes[i].path;
+    bool same_root = a.substr(0, a.find('/')) == b.substr(0, b.find('/'));
+    if (same_root) {
+      EXPECT_LT(CompareTreePaths(a, b), 0) << a << " then " << b;
+    }
+  }
+  const FileNode* ab = Find(*tree, "zeta/a.b");
+  ASSERT_NE(ab, nullptr);
+  EXPECT_EQ(ab->size, 27u);
+
+  Write(saves_ + "/a/f7", "changed content");
+  FileBackupResult incr = run(&full.entry);
+  EXPECT_EQ(incr.report["file_count"].get<int>(), 83);
+  EXPECT_EQ(incr.report["unchanged_files"].get<int>(), 82) << incr.report.dump();
+  auto again = LoadTree(*repo_, incr.entry);
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->nodes.size(), tree->nodes.size());
+  for (size_t i = 0; i < tree->nodes.size(); ++i) {
+    EXPECT_EQ(again->nodes[i].path, tree->nodes[i].path);
+    if (again->nodes[i].path != "zeta/a/f7") {
+      EXPECT_EQ(again->nodes[i].content, tree->nodes[i].content);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace stb
