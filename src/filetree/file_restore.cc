@@ -10,8 +10,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <deque>
-#include <memory>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -53,7 +53,7 @@ size_t RaiseNoFileLimit() {
 // One directory the restore writes into, open from its node until the walk has left it and its
 // last file is written.
 struct DirState {
-  std::string tree_path;     // its node's path ("saves/a"; the root name for a root)
+  std::string tree_path;  // its node's path ("saves/a"; the root name for a root)
   Fd fd;
   int parent = -1;           // the parent's descriptor (kept open longer than this one)
   std::string name;          // final name in the parent
@@ -169,8 +169,8 @@ StatusOr<Fd> OpenDestinationParent(const std::string& anchor_opt, std::string pa
 // One file of a window, from its node until it is written.
 struct Item {
   FileNode node;
-  size_t index = 0;         // its position in the source (temporary names, FileRestoreResult::crc32c)
-  DirState* dir = nullptr;  // its directory, alive until the window is done
+  size_t index = 0;                   // its position in the source (temporary names, FileRestoreResult::crc32c)
+  DirState* dir = nullptr;            // its directory, alive until the window is done
   std::atomic<int64_t> remaining{0};  // blobs not yet handled
   std::atomic<uint64_t> written{0};   // bytes written
   std::atomic<bool> failed{false};
@@ -670,7 +670,8 @@ struct Restorer {
       std::vector<PlannedBlob> v;
       v.reserve(blobs.size());
       for (auto& [id, pb] : blobs) v.push_back(std::move(pb));
-      std::sort(v.begin(), v.end(), [](const PlannedBlob& a, const PlannedBlob& b) { return a.loc.offset < b.loc.offset; });
+      std::sort(v.begin(), v.end(),
+                [](const PlannedBlob& a, const PlannedBlob& b) { return a.loc.offset < b.loc.offset; });
       const size_t p = w.packs.size();
       for (size_t i = 0; i < v.size();) {
         size_t j = i + 1;
@@ -890,13 +891,25 @@ FileRestoreResult RestoreFiles(Repository& repo, const std::vector<TreeRoot>& tr
 }
 
 FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRestoreOptions& opt, Progress& progress) {
+  // A tree built in memory may list parents first in another order (a hand-made one, an old
+  // backup's): it is restored in tree order, and the checksums reported by its own positions.
+  std::vector<size_t> order(tree.nodes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto before = [&](size_t a, size_t b) { return CompareTreePaths(tree.nodes[a].path, tree.nodes[b].path) < 0; };
+  if (!std::is_sorted(order.begin(), order.end(), before)) std::stable_sort(order.begin(), order.end(), before);
   size_t i = 0;
   NodeSource next = [&](FileNode& n) -> StatusOr<bool> {
-    if (i >= tree.nodes.size()) return false;
-    n = tree.nodes[i++];
+    if (i >= order.size()) return false;
+    n = tree.nodes[order[i++]];
     return true;
   };
-  return RestoreFiles(repo, tree.roots, next, opt, progress);
+  FileRestoreResult res = RestoreFiles(repo, tree.roots, next, opt, progress);
+  if (opt.crc32c) {
+    std::vector<uint32_t> by_node(tree.nodes.size());
+    for (size_t k = 0; k < res.crc32c.size() && k < order.size(); ++k) by_node[order[k]] = res.crc32c[k];
+    res.crc32c = std::move(by_node);
+  }
+  return res;
 }
 
 }  // namespace stb

@@ -1,8 +1,9 @@
 // Restores one file component from its tree into target directories, never writing outside
 // them: the tree is streamed (nodes pulled in tree order, each path validated as it arrives), and
-// directories are opened beneath the target without following symlinks. A directory the restore creates is staged (made under a temporary name,
-// renamed into place when complete) and files in it are created in place; files in existing
-// directories are written to a temporary name and renamed. Content is verified against the blob
+// directories are opened beneath the target without following symlinks. A directory the
+// restore creates is staged (made under a temporary name, renamed into place when complete) and
+// files in it are created in place; files in existing directories are written to a temporary
+// name and renamed. Content is verified against the blob
 // ids on the way (HMAC of every chunk).
 //
 // What is trusted: a destination's parent path (or the `anchor` it lies beneath) is configured by
@@ -73,7 +74,8 @@ struct FileRestoreResult {
 // together), as TreeCursor::Next does.
 FileRestoreResult RestoreFiles(Repository& repo, const std::vector<TreeRoot>& roots, const NodeSource& next,
                                const FileRestoreOptions& opt, Progress& progress);
-// A whole tree already in memory (small ones: PostgreSQL, Redis's AOF directory, tests).
+// A whole tree already in memory (small ones: PostgreSQL, Redis's AOF directory): its nodes need
+// only list parents first, they are restored in tree order.
 FileRestoreResult RestoreFiles(Repository& repo, const Tree& tree, const FileRestoreOptions& opt, Progress& progress);
 
 }  // namespace stb

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "core/crc32c.h"
 #include "filetree/file_backup.h"
 #include "repository/blob_saver.h"
 
@@ -56,16 +57,19 @@ class RestoreSafety : public ::testing::Test {
     EXPECT_TRUE(repo_->LoadIndex().ok());
     nlohmann::json entry = {{"tree", nlohmann::json::array()}};
     for (const auto& i : *ids) entry["tree"].push_back(i.Hex());
-    auto loaded = LoadTree(*repo_, entry);
-    EXPECT_TRUE(loaded.ok());
+    // Streamed from the repository as `restore` does.
+    auto cursor = TreeCursor::Open(*repo_, entry);
+    EXPECT_TRUE(cursor.ok());
+    auto loaded = &**cursor;
     FileRestoreOptions opt;
     opt.anchor = anchor;
     opt.before_finish = before_finish_;
     opt.max_open_dirs = max_open_dirs_;
     if (window_files_ != 0) opt.window_files = window_files_;
-    for (const auto& r : loaded->roots) opt.destinations[r.name] = target_ + under + "/" + r.name;
+    for (const auto& r : loaded->roots()) opt.destinations[r.name] = target_ + under + "/" + r.name;
     Progress p;
-    return RestoreFiles(*repo_, *loaded, opt, p);
+    return RestoreFiles(
+        *repo_, loaded->roots(), [&](FileNode& n) { return loaded->Next(n); }, opt, p);
   }
 
   static FileNode Dir(const std::string& p) {
@@ -454,6 +458,34 @@ TEST_F(RestoreSafety, OutOfOrderTreeStopsTheRestore) {
       << r.report.dump();
   EXPECT_FALSE(fs::exists(target_ + "/saves"));  // the staged root never renamed into place
   EXPECT_FALSE(fs::exists(target_ + "/saves/a/y"));
+}
+
+// A whole tree in memory need only list parents first: it is restored in tree order, and the
+// checksums come back by its own node positions.
+TEST_F(RestoreSafety, WholeTreeInParentsFirstOrderRestores) {
+  BlobSaver saver(*repo_, 1);
+  Bytes a = ToBytes("aaa"), b = ToBytes("bb");
+  Id ia = *saver.Save(BlobType::kData, a.data(), a.size()), ib = *saver.Save(BlobType::kData, b.data(), b.size());
+  ASSERT_TRUE(saver.Finish().ok());
+  ASSERT_TRUE(repo_->LoadIndex().ok());
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"), Dir("saves/z"), File("saves/z/a"), File("saves/b")};
+  t.nodes[2].content = {ia};
+  t.nodes[2].size = 3;
+  t.nodes[3].content = {ib};
+  t.nodes[3].size = 2;
+  FileRestoreOptions opt;
+  opt.crc32c = true;
+  opt.destinations["saves"] = target_ + "/saves";
+  Progress p;
+  auto r = RestoreFiles(*repo_, t, opt, p);
+  ASSERT_TRUE(r.success) << r.report.dump();
+  EXPECT_EQ(Read(target_ + "/saves/z/a"), "aaa");
+  EXPECT_EQ(Read(target_ + "/saves/b"), "bb");
+  ASSERT_EQ(r.crc32c.size(), 4u);
+  EXPECT_EQ(r.crc32c[2], Crc32c(0, a.data(), a.size()));
+  EXPECT_EQ(r.crc32c[3], Crc32c(0, b.data(), b.size()));
 }
 
 // A node beneath a root the tree does not declare is refused like any unsafe path.

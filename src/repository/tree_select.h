@@ -30,8 +30,8 @@ class NodeSelector {
 
  private:
   struct Held {
-    FileNode node;  // a directory of the current path
-    bool passed;    // already passed on
+    FileNode node;            // a directory of the current path
+    bool passed;              // already passed on
     bool included, excluded;  // it or a directory above it matches an include / exclude glob
   };
   void Take(FileNode& n);
