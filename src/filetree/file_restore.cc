@@ -31,6 +31,7 @@ constexpr uint64_t kMaxGap = 1u << 20;       // read through gaps smaller than t
 constexpr size_t kMaxHeldFiles = 256;        // files of several blobs kept open between blobs
 constexpr size_t kSpareFds = 128;            // descriptors left for packs, files and the rest
 constexpr size_t kMaxWindowBlobs = 65536;    // blob uses per window (besides window_files)
+constexpr size_t kWindowsInFlight = 2;       // windows the workers write at once
 constexpr size_t kShownErrors = 20;          // errors kept for the report; the rest are counted
 
 struct timespec MtimeSpec(int64_t ns) {
@@ -223,7 +224,7 @@ struct Restorer {
   std::string cur_root, prev_path;
   std::set<std::string> roots_seen;
   std::unique_ptr<Window> cur = std::make_unique<Window>();  // being read from the tree
-  std::unique_ptr<Window> inflight;                          // being written
+  std::deque<std::unique_ptr<Window>> inflight;              // being written, oldest first
   int64_t completed = 0;                                     // windows [0, completed) are written
   // Files of several blobs: the descriptor made by the first blob, kept for later ones (at most
   // kMaxHeldFiles), and the inode, so a reopen checks it still writes the file it created.
@@ -580,8 +581,11 @@ struct Restorer {
     if (d->failed) return;
     d->up->last_window = std::max(d->up->last_window, d->last_window);
     if (d->last_window < completed) return FinishDir(*d);
-    Window& w = inflight && inflight->seq == d->last_window ? *inflight : *cur;
-    w.finish.push_back(std::move(d));
+    Window* w = cur.get();
+    for (auto& f : inflight) {
+      if (f->seq == d->last_window) w = f.get();
+    }
+    w->finish.push_back(std::move(d));
   }
 
   // Owner, mode and times of a directory through its descriptor, after everything in it is
@@ -717,9 +721,10 @@ struct Restorer {
     }
   }
 
-  // Hands the window read so far to the workers, after the one they were writing is done.
+  // Hands the window read so far to the workers. Two windows may be written at once, so the
+  // workers of one start while the last reads of the one before finish: no pause between them.
   void Dispatch() {
-    if (inflight) Join(false);
+    while (inflight.size() >= kWindowsInFlight) Join(false);
     Window& w = *cur;
     Plan(w);
     const size_t work = w.spans.size() + w.empty.size();
@@ -735,17 +740,20 @@ struct Restorer {
         }
       });
     }
-    inflight = std::move(cur);
+    const int64_t seq = cur->seq;
+    inflight.push_back(std::move(cur));
     cur = std::make_unique<Window>();
-    cur->seq = inflight->seq + 1;
+    cur->seq = seq + 1;
   }
 
-  // Waits for the window being written, then finishes the directories waiting for it.
+  // Waits for the oldest window being written, then finishes the directories waiting for it.
   void Join(bool last) {
-    for (auto& t : inflight->pool) t.join();
-    completed = inflight->seq + 1;
+    std::unique_ptr<Window> done = std::move(inflight.front());
+    inflight.pop_front();
+    for (auto& t : done->pool) t.join();
+    completed = done->seq + 1;
     if (opt.crc32c) {
-      for (const Item& it : inflight->items) {
+      for (const Item& it : done->items) {
         if (crc.size() <= it.index) crc.resize(it.index + 1);
         crc[it.index] = it.crc;
       }
@@ -754,15 +762,14 @@ struct Restorer {
     if (last && opt.sync) {
       for (const auto& r : roots) (void)::syncfs(r->fd.get());
     }
-    for (auto& d : inflight->finish) FinishDir(*d);
-    inflight.reset();
+    for (auto& d : done->finish) FinishDir(*d);
   }
 
   // The walk is over: the last window written, every directory finished, roots last.
   void End() {
     while (!stack.empty()) Leave();
     Dispatch();
-    Join(true);
+    while (!inflight.empty()) Join(inflight.size() == 1);
     for (auto& r : roots) FinishDir(*r);
   }
 
@@ -771,7 +778,7 @@ struct Restorer {
   // workers are not written, and the directories still open are not renamed into place (a
   // staged one still empty is removed).
   void Abort() {
-    if (inflight) Join(false);
+    while (!inflight.empty()) Join(false);
     auto drop = [&](DirState& d) {
       if (d.staged.empty()) return;
       Fd scratch;
