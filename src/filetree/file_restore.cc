@@ -773,8 +773,8 @@ struct Restorer {
     for (auto& r : roots) FinishDir(*r);
   }
 
-  // The restore stops (unsafe or out-of-order tree, unreadable tree): the window being written
-  // is completed and the directories it finishes are finished; files not yet handed to the
+  // The restore stops (unsafe or out-of-order tree, unreadable tree): the windows being written
+  // are completed and the directories they finish are finished; files not yet handed to the
   // workers are not written, and the directories still open are not renamed into place (a
   // staged one still empty is removed).
   void Abort() {

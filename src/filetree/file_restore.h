@@ -17,8 +17,8 @@
 // restore should be is an error naming the path, and nothing is written through it.
 //
 // Memory does not grow with the number of files: what is held is the directories open along the
-// current path, at most two windows of files (one being written by the workers, the next being
-// read from the tree), and the directories left whose files are still in flight. A directory gets
+// current path, at most three windows of files (two being written by the workers, the next
+// being read from the tree), and the directories left whose files are still in flight. A directory gets
 // its owner, mode and times when the walk has left it and its last file is written (tree order is
 // depth first, so that is a stack), and a staged one is renamed into place then. A node that is
 // unsafe (absolute, "..", an unknown root) or out of tree order stops the restore with an error
