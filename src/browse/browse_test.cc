@@ -61,6 +61,29 @@ TEST(Browse, SelectNodesTakesWholeFoldersAndExcludes) {
   EXPECT_EQ(Paths(t), (std::vector<std::string>{"saves", "saves/04", "saves/04/player_4.json"}));
 }
 
+// Streamed: a directory is passed on only when something wanted beneath it arrives, and the
+// selector reads no further ahead than that node.
+TEST(Browse, NodeSelectorHoldsDirectoriesUntilSomethingBelowIsWanted) {
+  Tree tree = SampleTree();
+  size_t read = 0;
+  NodeSelector sel(
+      [&](FileNode& n) -> StatusOr<bool> {
+        if (read >= tree.nodes.size()) return false;
+        n = tree.nodes[read++];
+        return true;
+      },
+      "player_saves", {"player_3.json"}, {});
+  std::vector<std::pair<std::string, size_t>> got;  // each node passed on, and how many were read by then
+  for (FileNode n;;) {
+    auto more = sel.Next(n);
+    ASSERT_TRUE(more.ok());
+    if (!*more) break;
+    got.emplace_back(n.path, read);
+  }
+  EXPECT_EQ(
+      got, (std::vector<std::pair<std::string, size_t>>{{"saves", 3}, {"saves/03", 3}, {"saves/03/player_3.json", 3}}));
+}
+
 // Entries from a list, as a tree cursor would give them.
 class ListStream final : public EntryStream {
  public:

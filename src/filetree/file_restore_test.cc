@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "core/crc32c.h"
 #include "filetree/file_backup.h"
 #include "repository/blob_saver.h"
 
@@ -31,7 +32,8 @@ class RestoreSafety : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(base_); }
 
-  // Stores tree and content through the repository, loads it back and restores it.
+  // Stores tree and content through the repository, loads it back and restores it. Trees are
+  // given in tree order (CompareTreePaths), as the restore requires.
   // With `blobs` > 1, each file is that many blobs ("pwned", "0", "1", ...).
   FileRestoreResult RoundTrip(Tree tree, const std::string& anchor = "", const std::string& under = "",
                               size_t blobs = 1) {
@@ -55,15 +57,19 @@ class RestoreSafety : public ::testing::Test {
     EXPECT_TRUE(repo_->LoadIndex().ok());
     nlohmann::json entry = {{"tree", nlohmann::json::array()}};
     for (const auto& i : *ids) entry["tree"].push_back(i.Hex());
-    auto loaded = LoadTree(*repo_, entry);
-    EXPECT_TRUE(loaded.ok());
+    // Streamed from the repository as `restore` does.
+    auto cursor = TreeCursor::Open(*repo_, entry);
+    EXPECT_TRUE(cursor.ok());
+    auto loaded = &**cursor;
     FileRestoreOptions opt;
     opt.anchor = anchor;
     opt.before_finish = before_finish_;
     opt.max_open_dirs = max_open_dirs_;
-    for (const auto& r : loaded->roots) opt.destinations[r.name] = target_ + under + "/" + r.name;
+    if (window_files_ != 0) opt.window_files = window_files_;
+    for (const auto& r : loaded->roots()) opt.destinations[r.name] = target_ + under + "/" + r.name;
     Progress p;
-    return RestoreFiles(*repo_, *loaded, opt, p);
+    return RestoreFiles(
+        *repo_, loaded->roots(), [&](FileNode& n) { return loaded->Next(n); }, opt, p);
   }
 
   static FileNode Dir(const std::string& p) {
@@ -99,6 +105,7 @@ class RestoreSafety : public ::testing::Test {
 
   std::function<void()> before_finish_;
   size_t max_open_dirs_ = 0;
+  size_t window_files_ = 0;
   std::string base_, target_;
   std::shared_ptr<Storage> storage_;
   std::unique_ptr<Repository> repo_;
@@ -225,8 +232,8 @@ TEST_F(RestoreSafety, StagedDirectoryIsRenamedIntoPlace) {
   fs::create_directories(target_ + "/saves");
   Tree t;
   t.roots = {{"saves", "/src/saves"}};
-  t.nodes = {Dir("saves"), Dir("saves/new"), Dir("saves/new/deeper"), File("saves/new/deeper/a.json"),
-             File("saves/new/b.json")};
+  t.nodes = {Dir("saves"), Dir("saves/new"), File("saves/new/b.json"), Dir("saves/new/deeper"),
+             File("saves/new/deeper/a.json")};
   t.nodes[1].mode = 0750;
   t.nodes[1].mtime_ns = 1700000000123456789;
   // Every file is written, yet the final name is absent: the tree sits in one staged directory.
@@ -356,12 +363,12 @@ TEST_F(RestoreSafety, DirectoriesBeyondTheOpenLimitAreReopened) {
   t.roots = {{"saves", "/src/saves"}};
   t.nodes = {Dir("saves"),
              Dir("saves/new"),
+             File("saves/new/b.json"),
              Dir("saves/new/deeper"),
              File("saves/new/deeper/a.json"),
-             File("saves/new/b.json"),
              Dir("saves/old"),
              File("saves/old/c.json")};
-  t.nodes[2].mode = 0701;
+  t.nodes[3].mode = 0701;  // saves/new/deeper
   auto r = RoundTrip(t, "", "", 3);
   ASSERT_TRUE(r.success) << r.report.dump();
   EXPECT_EQ(Read(target_ + "/saves/new/deeper/a.json"), "pwned12");
@@ -380,7 +387,7 @@ TEST_F(RestoreSafety, FilesInASetgidDirectoryGetTheirOwnGroup) {
   ASSERT_EQ(::chmod((target_ + "/saves").c_str(), 02775), 0);
   Tree t;
   t.roots = {{"saves", "/src/saves"}};
-  t.nodes = {Dir("saves"), Dir("saves/new"), File("saves/new/a.json"), File("saves/b.json")};
+  t.nodes = {Dir("saves"), File("saves/b.json"), Dir("saves/new"), File("saves/new/a.json")};
   for (auto& n : t.nodes) n.gid = getegid();
   auto r = RoundTrip(t);
   ASSERT_TRUE(r.success) << r.report.dump();
@@ -389,6 +396,108 @@ TEST_F(RestoreSafety, FilesInASetgidDirectoryGetTheirOwnGroup) {
     ASSERT_EQ(::stat((target_ + f).c_str(), &st), 0);
     EXPECT_EQ(st.st_gid, getegid()) << f;
   }
+}
+
+// A tree many times the window: files are written window by window while the tree is read, and
+// every file and directory arrives with its content, mode and time, the staged directory renamed
+// into place complete and the existing one written through temporaries.
+TEST_F(RestoreSafety, TreeLargerThanTheWindowArrivesWhole) {
+  fs::create_directories(target_ + "/saves/old");
+  window_files_ = 3;
+  max_open_dirs_ = 4;
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes.push_back(Dir("saves"));
+  t.nodes[0].mode = 0750;
+  int64_t mtime = 1600000000000000000;
+  auto add = [&](FileNode n, uint32_t mode) {
+    n.mode = mode;
+    n.mtime_ns = (mtime += 1000000007);
+    t.nodes.push_back(n);
+  };
+  for (int d = 0; d < 6; ++d) {
+    std::string dir = "saves/d" + std::to_string(d);
+    add(Dir(dir), 0700 + d);
+    for (int s = 0; s < 2; ++s) {
+      std::string sub = dir + "/s" + std::to_string(s);
+      add(Dir(sub), 0750);
+      for (int f = 0; f < 5; ++f) add(File(sub + "/f" + std::to_string(f)), f == 0 ? 0600 : 0644);
+    }
+    add(Dir(dir + "/t-empty"), 0711);  // after s0/s1 in tree order, and with nothing in it
+    for (int f = 0; f < 4; ++f) add(File(dir + "/z" + std::to_string(f)), 0640);
+  }
+  add(Dir("saves/old"), 0755);
+  for (int f = 0; f < 7; ++f) add(File("saves/old/o" + std::to_string(f)), 0644);
+  auto r = RoundTrip(t, "", "", 2);
+  ASSERT_TRUE(r.success) << r.report.dump();
+  EXPECT_EQ(r.report["files"], 6 * 14 + 7);
+  EXPECT_EQ(r.report["verified_files"], 6 * 14 + 7);
+  for (const auto& n : t.nodes) {
+    const std::string path = target_ + "/" + n.path;
+    struct stat st;
+    ASSERT_EQ(::lstat(path.c_str(), &st), 0) << path;
+    EXPECT_EQ(st.st_mode & 07777, n.mode) << path;
+    if (n.path == "saves") continue;  // the root: its time is the one set last, checked below
+    EXPECT_EQ(int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, n.mtime_ns) << path;
+    if (n.type == FileNode::Type::kFile) {
+      EXPECT_EQ(Read(path), "pwned1") << path;
+    }
+  }
+  EXPECT_TRUE(Leftovers(target_).empty());
+}
+
+// Nodes out of tree order stop the restore with an error naming the node; nothing of the window
+// not yet written is written, and nothing lands outside the target.
+TEST_F(RestoreSafety, OutOfOrderTreeStopsTheRestore) {
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"), Dir("saves/b"), File("saves/b/x"), Dir("saves/a"), File("saves/a/y")};
+  auto r = RoundTrip(t);
+  EXPECT_FALSE(r.success);
+  EXPECT_NE(r.report["error"].get<std::string>().find("out of order at 'saves/a'"), std::string::npos)
+      << r.report.dump();
+  EXPECT_FALSE(fs::exists(target_ + "/saves"));  // the staged root never renamed into place
+  EXPECT_FALSE(fs::exists(target_ + "/saves/a/y"));
+}
+
+// A whole tree in memory need only list parents first: it is restored in tree order, and the
+// checksums come back by its own node positions.
+TEST_F(RestoreSafety, WholeTreeInParentsFirstOrderRestores) {
+  BlobSaver saver(*repo_, 1);
+  Bytes a = ToBytes("aaa"), b = ToBytes("bb");
+  Id ia = *saver.Save(BlobType::kData, a.data(), a.size()), ib = *saver.Save(BlobType::kData, b.data(), b.size());
+  ASSERT_TRUE(saver.Finish().ok());
+  ASSERT_TRUE(repo_->LoadIndex().ok());
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"), Dir("saves/z"), File("saves/z/a"), File("saves/b")};
+  t.nodes[2].content = {ia};
+  t.nodes[2].size = 3;
+  t.nodes[3].content = {ib};
+  t.nodes[3].size = 2;
+  FileRestoreOptions opt;
+  opt.crc32c = true;
+  opt.destinations["saves"] = target_ + "/saves";
+  Progress p;
+  auto r = RestoreFiles(*repo_, t, opt, p);
+  ASSERT_TRUE(r.success) << r.report.dump();
+  EXPECT_EQ(Read(target_ + "/saves/z/a"), "aaa");
+  EXPECT_EQ(Read(target_ + "/saves/b"), "bb");
+  ASSERT_EQ(r.crc32c.size(), 4u);
+  EXPECT_EQ(r.crc32c[2], Crc32c(0, a.data(), a.size()));
+  EXPECT_EQ(r.crc32c[3], Crc32c(0, b.data(), b.size()));
+}
+
+// A node beneath a root the tree does not declare is refused like any unsafe path.
+TEST_F(RestoreSafety, NodeOutsideEveryRootIsRefused) {
+  Tree t;
+  t.roots = {{"saves", "/src/saves"}};
+  t.nodes = {Dir("saves"), File("saves/ok"), Dir("other"), File("other/evil")};
+  auto r = RoundTrip(t);
+  EXPECT_FALSE(r.success);
+  EXPECT_NE(r.report["error"].get<std::string>().find("unsafe path 'other'"), std::string::npos) << r.report.dump();
+  EXPECT_FALSE(fs::exists(target_ + "/other"));
+  EXPECT_FALSE(fs::exists(target_ + "/saves/ok"));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // and read node by node (TreeWriter, TreeCursor) so no whole tree of a large component is held.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -68,6 +69,10 @@ class TreeWriter {
   std::string prev_;
   std::vector<Id> ids_;
 };
+
+// A pull source of nodes in tree order: fills `node` and returns true, false after the last one
+// (TreeCursor::Next, a selection of its nodes).
+using NodeSource = std::function<StatusOr<bool>(FileNode& node)>;
 
 // Reads a stored tree node by node, fetching its blobs as it goes (and a few ahead): it holds two
 // tree blobs and one node at most. Reads both encodings (version 1 counted its nodes up front,

@@ -39,22 +39,30 @@ class FilesComponent : public Component {
     return b;
   }
 
+  // The tree is streamed (TreeCursor, through the selection when there is one): memory does not
+  // grow with the number of files.
   ComponentReport Restore(const json& entry, RestoreContext& ctx) override {
-    auto tree = LoadTree(ctx.repo, entry);
-    if (!tree.ok()) return ComponentReport::FromJson({{"success", false}, {"error", tree.status().message()}});
+    auto cursor = TreeCursor::Open(ctx.repo, entry);
+    if (!cursor.ok()) return ComponentReport::FromJson({{"success", false}, {"error", cursor.status().message()}});
+    TreeCursor& c = **cursor;
+    const std::vector<TreeRoot> roots = c.roots();
     const RestoreOptions& o = ctx.options;
-    if (!o.includes.empty() || !o.excludes.empty()) *tree = SelectNodes(*tree, name_, o.includes, o.excludes);
+    NodeSource next = [&c](FileNode& n) { return c.Next(n); };
+    if (!o.includes.empty() || !o.excludes.empty()) {
+      auto sel = std::make_shared<NodeSelector>(std::move(next), name_, o.includes, o.excludes);
+      next = [sel](FileNode& n) { return sel->Next(n); };
+    }
     FileRestoreOptions opt;
     // Restoring many small files waits on file-system metadata more than on the CPU.
     opt.workers = ctx.settings.workers > 0 ? ctx.settings.workers : 2 * ctx.settings.EffectiveWorkers();
     opt.sync = o.sync;
     if (!o.target.empty()) {
       opt.anchor = o.target;  // trusted; <component>/<root> beneath it are never followed
-      for (const auto& root : tree->roots) opt.destinations[root.name] = o.target + "/" + name_ + "/" + root.name;
+      for (const auto& root : roots) opt.destinations[root.name] = o.target + "/" + name_ + "/" + root.name;
     }
-    json r = RestoreFiles(ctx.repo, *tree, opt, ctx.progress).report;
+    json r = RestoreFiles(ctx.repo, roots, next, opt, ctx.progress).report;
     json dests = json::array();
-    for (const auto& root : tree->roots) {
+    for (const auto& root : roots) {
       dests.push_back(opt.destinations.count(root.name) ? opt.destinations[root.name] : root.path);
     }
     r["restored_to"] = dests;
