@@ -68,14 +68,11 @@ StatusOr<json> Prune(Repository& repo, const PruneOptions& opt, Progress& progre
   ASSIGN_OR_RETURN(auto index_objects, repo.storage().List("index/"));
   std::vector<std::pair<Id, BlobLocation>> all;
   for (const auto& o : index_objects) {
-    auto doc = repo.LoadObject(o.name, kKindIndex);
-    auto entries =
-        doc.ok() ? Repository::ParseIndex(*doc) : StatusOr<std::vector<std::pair<Id, BlobLocation>>>(doc.status());
-    if (!entries.ok()) {
-      return Corrupt("prune refuses to run: index " + o.name + " is unreadable (" + entries.status().message() +
+    Status st = repo.ReadIndexObject(o.name, [&](const Id& id, const BlobLocation& loc) { all.emplace_back(id, loc); });
+    if (!st.ok()) {
+      return Corrupt("prune refuses to run: index " + o.name + " is unreadable (" + st.message() +
                      "); run `check` and repair it first");
     }
-    all.insert(all.end(), entries->begin(), entries->end());
   }
   RETURN_IF_ERROR(repo.LoadIndex());
 

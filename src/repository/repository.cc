@@ -439,6 +439,13 @@ json Repository::IndexToJson(const std::vector<std::pair<Id, BlobLocation>>& blo
   return json::parse(IndexToText(blobs));
 }
 
+Status Repository::ReadIndexObject(const std::string& name, const IndexSink& sink) {
+  auto sealed = storage_->Get(name);
+  auto text = sealed.ok() ? OpenText(*sealed, kKindIndex) : StatusOr<Bytes>(sealed.status());
+  Status st = text.ok() ? ParseIndexText(AsString(*text), sink) : text.status();
+  return st.ok() ? st : st.Context(name + " in " + storage_->Describe());
+}
+
 Status Repository::LoadIndex(std::vector<std::string>* problems) {
   index_.clear();
   ASSIGN_OR_RETURN(auto objs, storage_->List("index/"));
@@ -449,20 +456,10 @@ Status Repository::LoadIndex(std::vector<std::string>* problems) {
   for (const auto& o : objs) sealed_bytes += o.size;
   built.Reserve(static_cast<size_t>(std::min<uint64_t>(sealed_bytes / 24, uint64_t{1} << 32)));
   for (const auto& o : objs) {
-    Status st;
     size_t mark = built.size();
-    auto sealed = storage_->Get(o.name);
-    auto text = sealed.ok() ? OpenText(*sealed, kKindIndex) : StatusOr<Bytes>(sealed.status());
-    if (text.ok()) {
-      st = ParseIndexText(AsString(*text), [&](const Id& id, const BlobLocation& loc) { built.Add(id, loc); });
-    } else {
-      st = text.status();
-    }
+    Status st = ReadIndexObject(o.name, [&](const Id& id, const BlobLocation& loc) { built.Add(id, loc); });
     if (!st.ok()) {
       built.Truncate(mark);  // nothing of a damaged object joins the index
-      st = st.Context(o.name + " in " + storage_->Describe());
-    }
-    if (!st.ok()) {
       if (!problems) return st;
       problems->push_back(st.message());
     }

@@ -90,6 +90,8 @@ class Repository {
   // The same from the object's JSON text, entry by entry into sink, without building a document
   // (src/repository/index_parse.cc). On an error, entries already passed to sink stay passed.
   static Status ParseIndexText(std::string_view text, const IndexSink& sink);
+  // Reads one index/ object and parses it into sink; errors name the object and the location.
+  Status ReadIndexObject(const std::string& name, const IndexSink& sink);
 
   // Decrypts, decompresses and verifies (HMAC of the plaintext == id) one sealed blob.
   Status DecodeBlob(const Id& id, const BlobLocation& loc, const uint8_t* sealed, Bytes& out, Bytes& scratch) const;
