@@ -9,6 +9,20 @@
 # Every ceph tool gets the private config: --conf here and CEPH_CONF for anything they spawn.
 _rgw_ceph() { CEPH_CONF="$1/ceph.conf" ceph --conf "$1/ceph.conf" --connect-timeout 10 "${@:2}"; }
 
+# _rgw_ceph_retry DIR SECONDS ARGS...: a command the monitor may refuse while it is still forming
+# its first quorum (seen as "EPERM: problem getting command descriptions from mon" a second after
+# start). Only idempotent commands go through here; the last attempt's stderr is shown.
+_rgw_ceph_retry() {
+  local dir=$1 secs=$2 i out
+  shift 2
+  for ((i = 0; i < secs * 5; i++)); do
+    out=$(_rgw_ceph "$dir" "$@" 2>"$dir/log/ceph-cli.err") && { printf '%s' "$out"; return 0; }
+    sleep 0.2
+  done
+  cat "$dir/log/ceph-cli.err" >&2
+  return 1
+}
+
 # On failure: what the daemons said last.
 _rgw_logs() {
   local f
@@ -98,17 +112,19 @@ EOF
       monmaptool --create --fsid "$fsid" --add a "v1:127.0.0.1:$mon_port" "$dir/monmap" >/dev/null &&
       ceph-mon --conf "$conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/keyring" >"$dir/log/mon-mkfs.err" 2>&1 &&
       ceph-mon --conf "$conf" -i a &&
-      _rgw_wait_pid_file "$dir/run/mon.a.pid" 10
+      _rgw_wait_pid_file "$dir/run/mon.a.pid" 10 &&
+      _rgw_ceph_retry "$dir" 30 mon stat >/dev/null
   } || {
     echo "radosgw.sh: the ceph monitor did not start" >&2
     cat "$dir/log/mon-mkfs.err" >&2 2>/dev/null
     _rgw_logs "$dir"
     return 1
   }
-  osd_id=$(_rgw_ceph "$dir" osd new "$osd_uuid") &&
+  # "osd new" with the same uuid returns the same id, so a retried one creates nothing twice.
+  osd_id=$(_rgw_ceph_retry "$dir" 30 osd new "$osd_uuid") &&
     ceph-osd --conf "$conf" -i "$osd_id" --mkfs --osd-uuid "$osd_uuid" >/dev/null 2>"$dir/log/osd-mkfs.err" &&
     ceph-osd --conf "$conf" -i "$osd_id" 2>>"$dir/log/osd.err" &&
-    _rgw_ceph "$dir" osd crush add "osd.$osd_id" 1 root=default host=localhost >/dev/null 2>&1 || {
+    _rgw_ceph_retry "$dir" 30 osd crush add "osd.$osd_id" 1 root=default host=localhost >/dev/null || {
     echo "radosgw.sh: the OSD did not start" >&2
     cat "$dir/log/osd-mkfs.err" >&2 2>/dev/null
     _rgw_logs "$dir"
