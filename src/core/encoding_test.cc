@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
+#include "core/bytes.h"
+
 namespace stb {
 namespace {
 
@@ -47,6 +51,50 @@ TEST(Encoding, HexRoundTripsAndRejectsGarbage) {
   EXPECT_EQ(*back, Bytes(raw, raw + 3));
   EXPECT_FALSE(FromHex("abc").has_value());
   EXPECT_FALSE(FromHex("zz").has_value());
+}
+
+// Id compares a word at a time: it must order exactly as the bytes do (memcmp), including ids that
+// differ only in a late byte or in the high bit of a byte.
+TEST(Encoding, IdOrdersAsItsBytes) {
+  std::mt19937_64 rng(7);
+  auto random_id = [&] {
+    Id id;
+    for (auto& b : id.b) b = static_cast<uint8_t>(rng());
+    return id;
+  };
+  auto sign = [](int c) { return (c > 0) - (c < 0); };
+  for (int i = 0; i < 20000; ++i) {
+    Id a = random_id(), b = a;
+    size_t at = rng() % 32;
+    b.b[at] = static_cast<uint8_t>(rng());
+    if (i % 3 == 0) b = random_id();
+    int want = sign(std::memcmp(a.b.data(), b.b.data(), 32));
+    auto got = a <=> b;
+    EXPECT_EQ(want < 0, got < 0);
+    EXPECT_EQ(want == 0, got == 0);
+    EXPECT_EQ(want == 0, a == b);
+  }
+  Id lo, hi;
+  hi.b[31] = 0x80;
+  EXPECT_LT(lo, hi);
+  hi.b[31] = 0;
+  hi.b[0] = 0x01;
+  lo.b[1] = 0xff;
+  EXPECT_LT(lo, hi);
+}
+
+TEST(Encoding, IdFromHexDecodesOnlySixtyFourHexDigits) {
+  std::string hex(64, '0');
+  hex[0] = 'A';
+  hex[63] = 'f';
+  auto id = Id::FromHex(hex);
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(id->b[0], 0xa0);
+  EXPECT_EQ(id->b[31], 0x0f);
+  EXPECT_EQ(id->Hex(), "a0" + std::string(60, '0') + "0f");
+  EXPECT_FALSE(Id::FromHex(hex.substr(1)).has_value());
+  hex[40] = 'g';
+  EXPECT_FALSE(Id::FromHex(hex).has_value());
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -97,6 +98,90 @@ StatusOr<std::vector<std::string>> ListNames(int fd) {
 
 }  // namespace
 
+// Runs lstat over a chunk of names on every thread of the pool, the caller's included. Threads
+// claim names one at a time from a shared counter, so a slow name (a cold inode) holds up only one.
+class StatPool {
+ public:
+  explicit StatPool(size_t helpers) {
+    for (size_t i = 0; i < helpers; ++i) threads_.emplace_back([this] { Help(); });
+  }
+  ~StatPool() {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  void Run(int dfd, const std::string* names, FsWalkPre* out, size_t n) {
+    // Waking a helper costs more than a few lstats: small chunks stay on this thread.
+    if (threads_.empty() || n < kMinParallel) {
+      for (size_t i = 0; i < n; ++i) StatOne(dfd, names[i], out[i]);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      dfd_ = dfd;
+      names_ = names;
+      out_ = out;
+      n_ = n;
+      next_.store(0, std::memory_order_relaxed);
+      busy_ = threads_.size();
+      ++generation_;
+    }
+    cv_.notify_all();
+    Claim();
+    std::unique_lock<std::mutex> lk(mu_);
+    done_cv_.wait(lk, [&] { return busy_ == 0; });
+  }
+
+ private:
+  static constexpr size_t kMinParallel = 32;
+  static void StatOne(int dfd, const std::string& name, FsWalkPre& p) {
+    if (p.excluded) return;
+    p.err = ::fstatat(dfd, name.c_str(), &p.st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
+  }
+  void Claim() {
+    for (size_t i; (i = next_.fetch_add(1, std::memory_order_relaxed)) < n_;) StatOne(dfd_, names_[i], out_[i]);
+  }
+  void Help() {
+    uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+      }
+      Claim();
+      std::lock_guard<std::mutex> g(mu_);
+      if (--busy_ == 0) done_cv_.notify_one();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+  size_t busy_ = 0;
+  int dfd_ = -1;
+  const std::string* names_ = nullptr;
+  FsWalkPre* out_ = nullptr;
+  size_t n_ = 0;
+  std::atomic<size_t> next_{0};
+  std::vector<std::thread> threads_;
+};
+
+FsWalk::FsWalk(std::vector<TreeRoot> roots, std::vector<std::string> excludes, std::vector<std::string>& problems)
+    : roots_(std::move(roots)), excludes_(std::move(excludes)), problems_(problems) {
+  // The walk's own thread plus helpers, up to four in all: statx scales with cores until the
+  // directory's dentries are shared by all of them.
+  size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  stat_pool_ = std::make_unique<StatPool>(threads - 1);
+}
+
+FsWalk::~FsWalk() = default;
+
 StatusOr<std::unique_ptr<FsWalk>> FsWalk::Open(const std::vector<TreeRoot>& roots,
                                                const std::vector<std::string>& excludes,
                                                std::vector<std::string>& problems) {
@@ -128,6 +213,22 @@ void FsWalk::Push(std::shared_ptr<WalkDir> dir, std::string rel, std::string rel
   stack_.push_back({std::move(dir), std::move(rel), std::move(rel_in_root), std::move(*names), 0});
 }
 
+void FsWalk::Prestat(Frame& f) {
+  // A chunk, not the whole listing: a directory of a million names would otherwise hold 150 MB of
+  // stat results, and every level of the walk keeps its chunk while a subdirectory is walked.
+  constexpr size_t kChunk = 256;
+  size_t n = std::min(kChunk, f.names.size() - f.next);
+  f.pre_begin = f.next;
+  f.pre.assign(n, FsWalkPre{});
+  if (!excludes_.empty()) {
+    for (size_t i = 0; i < n; ++i) {
+      const std::string& name = f.names[f.next + i];
+      f.pre[i].excluded = IsExcluded(excludes_, name, f.rel_in_root.empty() ? name : f.rel_in_root + "/" + name);
+    }
+  }
+  stat_pool_->Run(f.dir->fd.get(), f.names.data() + f.next, f.pre.data(), n);
+}
+
 StatusOr<bool> FsWalk::Next(FileNode& node, std::shared_ptr<const WalkDir>& dir) {
   for (;;) {
     if (stack_.empty()) {
@@ -148,15 +249,16 @@ StatusOr<bool> FsWalk::Next(FileNode& node, std::shared_ptr<const WalkDir>& dir)
       stack_.pop_back();
       continue;
     }
+    if (f.next == f.pre_begin + f.pre.size()) Prestat(f);
+    const FsWalkPre& p = f.pre[f.next - f.pre_begin];
     const std::string& name = f.names[f.next++];
-    std::string rel_in_root = f.rel_in_root.empty() ? name : f.rel_in_root + "/" + name;
-    if (IsExcluded(excludes_, name, rel_in_root)) continue;
+    if (p.excluded) continue;
     int dfd = f.dir->fd.get();
-    struct stat st;
-    if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno != ENOENT) problems_.push_back(f.dir->abs + "/" + name + ": " + std::strerror(errno));
+    if (p.err != 0) {
+      if (p.err != ENOENT) problems_.push_back(f.dir->abs + "/" + name + ": " + std::strerror(p.err));
       continue;  // ENOENT: removed while we walked
     }
+    const struct stat& st = p.st;
     if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
       problems_.push_back(f.dir->abs + "/" + name + ": skipped (not a file, directory or symlink)");
       continue;
@@ -191,6 +293,7 @@ StatusOr<bool> FsWalk::Next(FileNode& node, std::shared_ptr<const WalkDir>& dir)
         d->fd = std::move(sub);
         d->abs = std::move(abs);
         std::string rel = n.path;
+        std::string rel_in_root = f.rel_in_root.empty() ? name : f.rel_in_root + "/" + name;
         Push(std::move(d), std::move(rel), std::move(rel_in_root));  // f is invalid from here
         node = std::move(n);
         return true;
@@ -267,42 +370,63 @@ PrefetchWalk::~PrefetchWalk() {
   thread_.join();
 }
 
+// Entries cross in batches: one lock and at most one wake-up per batch, not per entry (a walk of
+// a million files otherwise spends more time handing entries over than finding them).
 void PrefetchWalk::Run() {
   const WalkDir* last = nullptr;
+  Batch batch;
   for (;;) {
     Entry e;
     auto more = inner_.Next(e.node, e.dir);
+    bool end = !more.ok() || !*more;
+    if (!end) {
+      e.new_dir = e.dir && e.dir.get() != last;
+      if (e.dir) last = e.dir.get();
+      batch.dirs += e.new_dir;
+      batch.entries.push_back(std::move(e));
+      if (batch.entries.size() < kBatchEntries && batch.dirs < kBatchDirs) continue;
+    }
     std::unique_lock<std::mutex> lk(mu_);
-    if (!more.ok() || !*more) {
+    if (!batch.entries.empty()) {
+      producer_waiting_ = true;
+      cv_.wait(lk, [&] { return stop_ || (queued_entries_ < max_entries_ && queued_dirs_ < max_dirs_); });
+      producer_waiting_ = false;
+      if (stop_) return;
+      queued_entries_ += batch.entries.size();
+      queued_dirs_ += batch.dirs;
+      queue_.push_back(std::move(batch));
+      batch = Batch();
+    }
+    if (end) {
       if (!more.ok()) status_ = more.status();
       done_ = true;
-      cv_.notify_all();
-      return;
     }
-    e.new_dir = e.dir && e.dir.get() != last;
-    if (e.dir) last = e.dir.get();
-    cv_.wait(lk, [&] { return stop_ || (queue_.size() < max_entries_ && dirs_ < max_dirs_); });
-    if (stop_) return;
-    dirs_ += e.new_dir;
-    queue_.push_back(std::move(e));
-    if (queue_.size() == 1) cv_.notify_all();
+    if (consumer_waiting_) cv_.notify_all();
+    if (end) return;
   }
 }
 
 StatusOr<bool> PrefetchWalk::Next(FileNode& node, std::shared_ptr<const WalkDir>& dir) {
-  std::unique_lock<std::mutex> lk(mu_);
-  cv_.wait(lk, [&] { return done_ || !queue_.empty(); });
-  if (queue_.empty()) {
-    if (!status_.ok()) return status_;
-    return false;
+  if (pos_ == current_.entries.size()) {
+    current_ = Batch();  // releases the directories of the batch handed out
+    pos_ = 0;
+    std::unique_lock<std::mutex> lk(mu_);
+    consumer_waiting_ = true;
+    cv_.wait(lk, [&] { return done_ || !queue_.empty(); });
+    consumer_waiting_ = false;
+    if (queue_.empty()) {
+      if (!status_.ok()) return status_;
+      return false;
+    }
+    current_ = std::move(queue_.front());
+    queue_.pop_front();
+    queued_entries_ -= current_.entries.size();
+    queued_dirs_ -= current_.dirs;
+    if (producer_waiting_) cv_.notify_all();
   }
-  Entry& e = queue_.front();
+  Entry& e = current_.entries[pos_++];
   node = std::move(e.node);
   dir = std::move(e.dir);
-  dirs_ -= e.new_dir;
-  bool was_full = queue_.size() >= max_entries_ || dirs_ + e.new_dir >= max_dirs_;
-  queue_.pop_front();
-  if (was_full) cv_.notify_all();
   return true;
 }
 

@@ -9,6 +9,8 @@
 // queued), so a directory renamed or swapped for a symlink after the listing is never read through.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -51,10 +53,20 @@ class WalkSource {
   virtual std::string AbsPath(const WalkDir* dir, const FileNode& node) const = 0;
 };
 
+// One listed name's lstat, taken ahead of the walk (FsWalk's stat pool).
+struct FsWalkPre {
+  struct stat st;
+  int err = 0;
+  bool excluded = false;
+};
+class StatPool;
+
 // The file system beneath the roots, depth first with siblings sorted: one listing per level of
-// depth is held, never the whole tree.
+// depth is held, never the whole tree. Names are lstat'ed ahead of the walk, a chunk of a listing
+// at a time, on a few threads: a walk of small unchanged files is mostly that system call.
 class FsWalk final : public WalkSource {
  public:
+  ~FsWalk() override;
   // Opens every root first: a missing root fails before anything is walked. A root that exists
   // but cannot be listed is recorded as an empty directory, with a problem.
   static StatusOr<std::unique_ptr<FsWalk>> Open(const std::vector<TreeRoot>& roots,
@@ -73,27 +85,30 @@ class FsWalk final : public WalkSource {
     std::string rel_in_root;  // "a/b", for exclude patterns
     std::vector<std::string> names;
     size_t next = 0;
+    std::vector<FsWalkPre> pre;  // names[pre_begin, pre_begin + pre.size()), statted
+    size_t pre_begin = 0;
   };
   struct OpenRoot {
     Fd fd;  // invalid: exists but cannot be listed
     FileNode top;
   };
-  FsWalk(std::vector<TreeRoot> roots, std::vector<std::string> excludes, std::vector<std::string>& problems)
-      : roots_(std::move(roots)), excludes_(std::move(excludes)), problems_(problems) {}
+  FsWalk(std::vector<TreeRoot> roots, std::vector<std::string> excludes, std::vector<std::string>& problems);
   void Push(std::shared_ptr<WalkDir> dir, std::string rel, std::string rel_in_root);
+  void Prestat(Frame& f);
 
   std::vector<TreeRoot> roots_;
   std::vector<std::string> excludes_;
   std::vector<std::string>& problems_;
   std::vector<OpenRoot> open_;
   size_t next_root_ = 0;
+  std::unique_ptr<StatPool> stat_pool_;
   std::vector<Frame> stack_;
 };
 
 // Runs another source's walk on its own thread, ahead of the caller, so the walk's system calls
 // (a statx per entry) overlap with comparing and encoding what it already found. Bounded: at most
-// max_entries entries and max_dirs directories wait in the queue. The inner source's problems
-// list may be read once Next has returned false (the thread has ended).
+// max_entries entries and max_dirs directories wait in the queue, plus one batch on each side.
+// The inner source's problems list may be read once Next has returned false (the thread has ended).
 class PrefetchWalk final : public WalkSource {
  public:
   explicit PrefetchWalk(WalkSource& inner, size_t max_entries = 4096, size_t max_dirs = 128);
@@ -111,15 +126,23 @@ class PrefetchWalk final : public WalkSource {
     std::shared_ptr<const WalkDir> dir;
     bool new_dir = false;
   };
+  struct Batch {
+    std::vector<Entry> entries;
+    size_t dirs = 0;  // directories first seen in this batch
+  };
+  static constexpr size_t kBatchEntries = 256, kBatchDirs = 16;
   void Run();
   WalkSource& inner_;
   const size_t max_entries_, max_dirs_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Entry> queue_;
-  size_t dirs_ = 0;
+  std::deque<Batch> queue_;
+  size_t queued_entries_ = 0, queued_dirs_ = 0;
+  bool producer_waiting_ = false, consumer_waiting_ = false;
   bool done_ = false, stop_ = false;
   Status status_;
+  Batch current_;  // the consumer's batch, handed out from pos_
+  size_t pos_ = 0;
   std::thread thread_;
 };
 

@@ -47,7 +47,6 @@ class BlobIndex {
     void Add(const Id& id, const BlobLocation& loc);
     void Reserve(size_t n) { records_.reserve(n); }
     size_t size() const { return records_.size(); }
-    void Truncate(size_t n) { records_.resize(std::min(n, records_.size())); }  // drops what came after
     BlobIndex Build() &&;
 
    private:

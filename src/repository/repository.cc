@@ -3,10 +3,14 @@
 #include <sodium.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "compress/zstd_codec.h"
 #include "core/file_util.h"
@@ -455,15 +459,46 @@ Status Repository::LoadIndex(std::vector<std::string>* problems) {
   uint64_t sealed_bytes = 0;
   for (const auto& o : objs) sealed_bytes += o.size;
   built.Reserve(static_cast<size_t>(std::min<uint64_t>(sealed_bytes / 24, uint64_t{1} << 32)));
-  for (const auto& o : objs) {
-    size_t mark = built.size();
-    Status st = ReadIndexObject(o.name, [&](const Id& id, const BlobLocation& loc) { built.Add(id, loc); });
-    if (!st.ok()) {
-      built.Truncate(mark);  // nothing of a damaged object joins the index
-      if (!problems) return st;
-      problems->push_back(st.message());
+
+  // Objects are fetched, opened and parsed on a few threads (parsing is most of a large index's
+  // load time, and every backup waits for it); each joins the builder whole and in listing order,
+  // so the first copy of an id still wins and nothing of a damaged object joins.
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t next_take = 0, next_join = 0;
+  Status failed;
+  auto work = [&] {
+    std::vector<std::pair<Id, BlobLocation>> part;
+    for (;;) {
+      size_t i;
+      {
+        std::lock_guard<std::mutex> g(mu);
+        if (!failed.ok() || next_take == objs.size()) return;
+        i = next_take++;
+      }
+      part.clear();
+      Status st =
+          ReadIndexObject(objs[i].name, [&](const Id& id, const BlobLocation& loc) { part.emplace_back(id, loc); });
+      std::unique_lock<std::mutex> lk(mu);
+      cv.wait(lk, [&] { return next_join == i || !failed.ok(); });
+      if (!failed.ok()) return;
+      if (st.ok()) {
+        for (const auto& [id, loc] : part) built.Add(id, loc);
+      } else if (problems) {
+        problems->push_back(st.message());
+      } else {
+        failed = st;
+      }
+      ++next_join;
+      cv.notify_all();
     }
-  }
+  };
+  size_t threads = std::min<size_t>(objs.size(), std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  RETURN_IF_ERROR(failed);
   index_ = std::move(built).Build();
   return Status::Ok();
 }

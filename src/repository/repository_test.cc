@@ -88,6 +88,43 @@ TEST_F(RepoTest, DuplicateBlobKeepsTheCopyOfTheFirstListedIndex) {
   EXPECT_EQ(repo_->index().at(blob).pack, want.pack);
 }
 
+// Index objects are loaded on several threads but join in listing order: with many objects, a
+// blob in several of them keeps the first listed copy, and a damaged object adds nothing (a problem
+// when problems are collected, the load's error otherwise).
+TEST_F(RepoTest, ParallelIndexLoadJoinsObjectsInListingOrder) {
+  Id shared;
+  shared.b.fill(0x42);
+  std::vector<std::pair<std::string, Id>> objs;  // name, pack id
+  for (int i = 0; i < 24; ++i) {
+    Id pack, own;
+    pack.b.fill(static_cast<uint8_t>(i + 1));
+    own.b.fill(static_cast<uint8_t>(0x80 + i));
+    BlobLocation loc{pack, 0, 100, 80, BlobType::kData};
+    auto name = repo_->SaveObject("index", kKindIndex, Repository::IndexToJson({{shared, loc}, {own, loc}}));
+    ASSERT_TRUE(name.ok());
+    objs.push_back({*name, pack});
+  }
+  std::sort(objs.begin(), objs.end());  // mem storage lists in name order
+  const auto& damaged = objs[1];
+  Bytes body = *storage_->Get(damaged.first);
+  body[body.size() / 2] ^= 1;
+  ASSERT_TRUE(storage_->Put(damaged.first, body).ok());
+
+  std::vector<std::string> problems;
+  ASSERT_TRUE(repo_->LoadIndex(&problems).ok());
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find(damaged.first), std::string::npos) << problems[0];
+  EXPECT_EQ(repo_->index().size(), 1u + 23u);
+  EXPECT_EQ(repo_->index().at(shared).pack, objs[0].second);
+  for (int i = 0; i < 24; ++i) {
+    Id own;
+    own.b.fill(static_cast<uint8_t>(0x80 + i));
+    bool in_damaged = damaged.second.b[0] == i + 1;
+    EXPECT_EQ(repo_->index().contains(own), !in_damaged) << i;
+  }
+  EXPECT_FALSE(repo_->LoadIndex().ok());
+}
+
 TEST_F(RepoTest, NothingInObjectNamesOrBytesRevealsContent) {
   std::string secret = "PLAYER-SECRET-INVENTORY-1234567890";
   Bytes data(secret.begin(), secret.end());
