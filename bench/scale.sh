@@ -18,9 +18,10 @@
 #   SYNTH_N=10000000 SYNTH_BASE=SYNTH_N/10 SYNTH_BODIES=4096 SYNTH_CHECK=1
 #   BIN=path/to/spacetime-backup (default: a release build; synthetic_backup is built beside it)
 #   STRACE=1 (restore again under strace -c)
-# Needs about 9 GB free per million files (pristine copy, work copy, restore, repository); the
-# synthetic part needs no files and little disk. What it writes under $BENCH_DATA/scale-work is
-# removed on exit, the pristine copy is kept for the next run.
+# Needs about 36 GB free per million files (the pristine copy, and per tool and for two-hosts a work
+# copy, a restore and a repository: nothing is deleted before the last restore, see settle below);
+# the synthetic part needs no files and little disk. What it writes under $BENCH_DATA/scale-work
+# is removed on exit, the pristine copy is kept for the next run.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -46,26 +47,43 @@ bench_binary
 NEED_FILES=$(( ${#TOOLS[@]} > 0 || DO_TWO ))
 mkdir -p "$BENCH_DATA"
 if [ "$NEED_FILES" = 1 ]; then
-  need_kb=$(( (N / 1000) * 9 * 1024 ))
+  need_kb=$(( (N / 1000) * 36 * 1024 ))
   free_kb=$(df -Pk "$BENCH_DATA" | awk 'NR==2 {print $4}')
   [ "$free_kb" -ge "$need_kb" ] ||
     { echo "scale.sh: needs ~$((need_kb / 1048576)) GB free in $BENCH_DATA, has $((free_kb / 1048576)) GB" >&2; exit 2; }
 fi
 
+# ext4 without a journal (the root file system of the machines this was measured on) skips, when it
+# allocates an inode, every inode freed in the last 60 s (360 s while the inode's table block is
+# dirty), stepping past them one at a time: a restore started minutes after a million files were
+# deleted spent 3x the system time creating its files, whichever tool ran it. So nothing is deleted
+# between the first copy of the data and the last restore, and a run first waits out the deletions
+# of the run before it (their time is kept in $STAMP).
+STAMP=$BENCH_DATA/.scale-deleted
+remove() { rm -rf "$@"; touch "$STAMP"; }
+settle() {
+  [ -f "$STAMP" ] || return 0
+  local age=$(($(date +%s) - $(stat -c %Y "$STAMP")))
+  if [ "$age" -lt 400 ]; then
+    echo "waiting $((400 - age)) s for the inodes freed $age s ago to age (see settle in bench/scale.sh)" >&2
+    sleep $((400 - age))
+  fi
+}
 PRISTINE=$BENCH_DATA/scale-n$N-p$PER_DIR-s$SEED
 if [ "$NEED_FILES" = 1 ] && [ ! -f "$PRISTINE.manifest" ]; then
-  rm -rf "$PRISTINE"
+  remove "$PRISTINE"
   echo "generating $N files into $PRISTINE" >&2
   python3 "$HERE/gen_small.py" generate --out "$PRISTINE" --n "$N" --per-dir "$PER_DIR" --seed "$SEED"
 fi
 W=$BENCH_DATA/scale-work
 RESULTS=${RESULTS:-$BENCH_DATA/results/scale-$(date +%Y%m%d-%H%M%S)}
-rm -rf "$W"; mkdir -p "$W" "$RESULTS"
-trap 'rm -rf "$W"' EXIT
-export DATA=$W/data REPO=$W/repo STATE=$W/state DEST=$W/restore BIN
-export BENCH_PASSWORD=scale-bench-password
+[ -e "$W" ] && remove "$W"
+mkdir -p "$W" "$RESULTS"
+trap 'remove "$W"' EXIT
+[ "$NEED_FILES" = 1 ] && settle
+export BIN BENCH_PASSWORD=scale-bench-password
 
-# The commands of each tool; the data always sits at $DATA so both see the same absolute paths.
+# The commands of each tool, on its own copy of the data at $DATA.
 setup_tool() {
   case $1 in
     spacetime-backup)
@@ -110,7 +128,8 @@ step() {  # tool step command...
 
 for tool in ${TOOLS[@]+"${TOOLS[@]}"}; do
   echo "== $tool" >&2
-  rm -rf "$DATA" "$REPO" "$STATE" "$DEST"; mkdir -p "$STATE" "$DEST"
+  export DATA=$W/$tool/data REPO=$W/$tool/repo STATE=$W/$tool/state DEST=$W/$tool/restore
+  mkdir -p "$STATE" "$DEST"
   cp -a "$PRISTINE" "$DATA"; cp "$PRISTINE.manifest" "$DATA.manifest"
   setup_tool "$tool"
   t_init >/dev/null
@@ -120,15 +139,17 @@ for tool in ${TOOLS[@]+"${TOOLS[@]}"}; do
   warm "$DATA" "$REPO"; step "$tool" incr t_incr
   warm "$REPO"; step "$tool" restore t_restore
   python3 "$HERE/gen_small.py" verify "$(t_restored)" "$DATA.manifest" >&2
-  if [ "${STRACE:-0}" = 1 ]; then
+  warm "$REPO"; step "$tool" check t_check
+done
+if [ "${STRACE:-0}" = 1 ]; then  # after every measured restore: this one deletes
+  for tool in ${TOOLS[@]+"${TOOLS[@]}"}; do
+    export DATA=$W/$tool/data REPO=$W/$tool/repo STATE=$W/$tool/state DEST=$W/$tool/restore
+    setup_tool "$tool"
     rm -rf "$DEST"; mkdir -p "$DEST"
     strace -f -c -o "$RESULTS/strace.$tool" -e trace=openat,close,renameat,renameat2,dup,fstat,newfstatat,statx \
       bash -c t_restore >/dev/null 2>&1
-  fi
-  rm -rf "$DEST"
-  warm "$REPO"; step "$tool" check t_check
-done
-rm -rf "$DATA" "$DATA.manifest" "$REPO" "$STATE" "$DEST"
+  done
+fi
 
 # spacetime-backup's settings for one repository under directory $1 (state, logs and key there too).
 stb_env() {
@@ -201,9 +222,7 @@ if [ "$DO_TWO" = 1 ]; then
     id_var=ID_$h files_var=files_$h
     step_two "restore $h" "${!files_var}" "$BIN" restore "${!id_var}" --target "$T/restore-$h" --no-progress
     python3 "$HERE/gen_small.py" verify "$T/restore-$h/player_saves/saves" "$T/$h.manifest" >&2
-    rm -rf "$T/restore-$h"
   done
-  rm -rf "$T"
 fi
 
 if [ "$DO_SYNTH" = 1 ]; then
@@ -231,7 +250,7 @@ if [ "$DO_SYNTH" = 1 ]; then
       read -r wall user sys rss <"$S/t"
       record "synthetic-$n" check "$wall" "$user" "$sys" "$rss" "$n" "$S/repo"
     fi
-    rm -rf "$S"
+    remove "$S"
   done
 fi
 
