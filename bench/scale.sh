@@ -60,7 +60,12 @@ fi
 # between the first copy of the data and the last restore, and a run first waits out the deletions
 # of the run before it (their time is kept in $STAMP).
 STAMP=$BENCH_DATA/.scale-deleted
-remove() { rm -rf "$@"; touch "$STAMP"; }
+remove() {  # rm -rf, remembering when something was deleted
+  local p gone=0
+  for p; do [ -e "$p" ] && gone=1; done
+  rm -rf "$@"
+  [ "$gone" = 0 ] || touch "$STAMP"
+}
 settle() {
   [ -f "$STAMP" ] || return 0
   local age=$(($(date +%s) - $(stat -c %Y "$STAMP")))
