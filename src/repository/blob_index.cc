@@ -1,6 +1,8 @@
 // The compact in-memory blob index (layout and duplicate rule: blob_index.h).
 #include "repository/blob_index.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -32,7 +34,24 @@ uint32_t InternPack(std::vector<Id>& packs, std::unordered_map<Id, uint32_t, IdH
   return it->second;
 }
 
+// Lookups land on random records of an array of tens of MB: in 4 KiB pages nearly every one is a
+// TLB miss as well as a cache miss. Huge pages, where the kernel offers them on request, leave the
+// cache miss. Only whole 2 MiB pages inside the buffer are advised; untouched ones stay unbacked.
+void AdviseHugePages(const void* p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // advice only
+#endif
+}
+
 }  // namespace
+
+void BlobIndex::Builder::Reserve(size_t n) {
+  records_.reserve(n);
+  AdviseHugePages(records_.data(), records_.capacity() * sizeof(Record));
+}
 
 void BlobIndex::Builder::Add(const Id& id, const BlobLocation& loc) {
   records_.push_back(MakeRecord(id, InternPack(packs_, pack_of_, loc.pack), loc));
@@ -123,7 +142,10 @@ void BlobIndex::MergeFresh() {
   size_t i = main_.size(), j = fresh_.size(), k = main_.size() + fresh_.size();
   // Grow by an eighth, not the vector's doubling: a backup adds few blobs to a large index, and
   // a doubled capacity would cost up to 48 idle bytes an entry. A merge is O(n) anyway.
-  if (main_.capacity() < k) main_.reserve(k + k / 8);
+  if (main_.capacity() < k) {
+    main_.reserve(k + k / 8);
+    AdviseHugePages(main_.data(), main_.capacity() * sizeof(Record));
+  }
   main_.resize(k);
   while (j > 0) {
     if (i > 0 && fresh_[j - 1].id < main_[i - 1].id) {

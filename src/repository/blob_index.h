@@ -45,7 +45,7 @@ class BlobIndex {
   class Builder {
    public:
     void Add(const Id& id, const BlobLocation& loc);
-    void Reserve(size_t n) { records_.reserve(n); }
+    void Reserve(size_t n);
     size_t size() const { return records_.size(); }
     BlobIndex Build() &&;
 
