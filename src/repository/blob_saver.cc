@@ -72,13 +72,15 @@ StatusOr<Id> BlobSaver::Save(BlobType type, const uint8_t* data, size_t n) {
     // The pack may hold part of this blob; it is never committed, and since other savers were told
     // their blobs in it are stored, the whole session fails.
     pack.reset();
-    ReleaseSlot();
+    ReleaseSlot(true);
     SetError(added.Context("writing pack"));
     return added;
   }
   if (pack->size() >= repo_.config().pack_size) {
-    ReleaseSlot();  // a new pack may open while this one waits for its commit
-    RETURN_IF_ERROR(Flush(std::move(pack)));
+    ReleaseSlot(false);  // a new pack may open while this one waits for its commit
+    Status flushed = Flush(std::move(pack));
+    Done();
+    RETURN_IF_ERROR(flushed);
   } else {
     ReturnPack(std::move(pack));
   }
@@ -99,14 +101,16 @@ StatusOr<std::unique_ptr<PackBuilder>> BlobSaver::TakePack() {
       std::unique_ptr<PackBuilder> pack = std::move(pool_[pick].pack);
       pool_[pick] = std::move(pool_.back());
       pool_.pop_back();
+      ++busy_;
       return pack;
     }
     ++open_packs_;
+    ++busy_;
   }
   // Opening the pending object (a file for a local location) happens outside the lock.
   auto out = repo_.storage().CreatePending();
   if (!out.ok()) {
-    ReleaseSlot();
+    ReleaseSlot(true);
     return out.status();
   }
   return std::make_unique<PackBuilder>(std::move(*out));
@@ -116,16 +120,26 @@ void BlobSaver::ReturnPack(std::unique_ptr<PackBuilder> pack) {
   {
     std::lock_guard<std::mutex> g(pool_mu_);
     pool_.push_back({std::move(pack), std::this_thread::get_id()});
+    --busy_;
   }
-  pool_cv_.notify_one();
+  pool_cv_.notify_all();  // a saver waiting for a pack, or Finish (no system call when none waits)
 }
 
-void BlobSaver::ReleaseSlot() {
+void BlobSaver::ReleaseSlot(bool done) {
   {
     std::lock_guard<std::mutex> g(pool_mu_);
     --open_packs_;
+    busy_ -= done;
   }
-  pool_cv_.notify_one();
+  pool_cv_.notify_all();
+}
+
+void BlobSaver::Done() {
+  {
+    std::lock_guard<std::mutex> g(pool_mu_);
+    --busy_;
+  }
+  pool_cv_.notify_all();
 }
 
 void BlobSaver::SetError(const Status& st) {
@@ -192,7 +206,9 @@ Status BlobSaver::Finish() {
   Status flushed;
   std::vector<OpenPack> open;
   {
-    std::lock_guard<std::mutex> g(pool_mu_);
+    // Saves still running (there should be none) finish first, as when one lock guarded the pack.
+    std::unique_lock<std::mutex> lk(pool_mu_);
+    pool_cv_.wait(lk, [&] { return busy_ == 0; });
     open.swap(pool_);
     open_packs_ -= open.size();
   }

@@ -48,7 +48,8 @@ class BlobSaver {
   };
   StatusOr<std::unique_ptr<PackBuilder>> TakePack();
   void ReturnPack(std::unique_ptr<PackBuilder> pack);
-  void ReleaseSlot();
+  void ReleaseSlot(bool done);  // a pack left the pool for good; done: its saver is finished with it
+  void Done();                  // a saver finished flushing the full pack it took
   Status Flush(std::unique_ptr<PackBuilder> pack);
   void SetError(const Status& st);
   void WriterLoop();
@@ -66,6 +67,7 @@ class BlobSaver {
   std::condition_variable pool_cv_;
   std::vector<OpenPack> pool_;  // open packs no saver is filling
   size_t open_packs_ = 0;       // in the pool or being filled
+  size_t busy_ = 0;             // packs being filled or flushed: Finish waits for them
 
   std::mutex q_mu_;
   std::condition_variable q_cv_;
