@@ -21,6 +21,11 @@ using json = nlohmann::json;
 namespace {
 
 constexpr size_t kMaxHeldDirs = 256;  // directories the window may keep open for queued reads
+// Files are handed to the workers in batches (a wake-up each was a context switch per small
+// file); a batch is also handed over whenever this thread is about to wait, and at the end.
+constexpr size_t kBatchJobs = 16;
+constexpr uint64_t kBatchBytes = 1 << 20;
+constexpr size_t kWaitAhead = 64;  // see drain
 
 // One walked entry between the walk and the stored tree.
 struct Item {
@@ -138,6 +143,11 @@ FileBackupResult BackupSource(Repository& repo, BlobSaver& saver, const std::str
   std::deque<Item*> jobs;
   bool no_more_jobs = false;
   std::vector<std::string> read_problems, errors;
+  // The item this thread waits for, set under mu before it waits: a worker wakes it only for that
+  // item. Its store and the worker's store of the item's state are seq_cst, so of the two checks
+  // that follow (this thread's of the state, the worker's of waiting_for) at least one sees the
+  // other's store and no wake-up is lost.
+  std::atomic<Item*> waiting_for{nullptr};
 
   auto worker = [&] {
     for (;;) {
@@ -174,21 +184,45 @@ FileBackupResult BackupSource(Repository& repo, BlobSaver& saver, const std::str
       }
       progress.files_done++;
       bool failed = !st.ok() || !changed.empty();
-      std::lock_guard<std::mutex> g(mu);
-      // A file removed or changed since the walk is not an error: it is simply not in this backup.
-      if (!changed.empty()) {
-        read_problems.push_back(abs + ": changed during the backup (" + changed + "); skipped, not read");
-      } else if (st.code() == Code::kNotFound) {
-        read_problems.push_back(abs + ": removed during the backup");
-      } else if (!st.ok()) {
-        errors.push_back(st.message());
+      if (failed) {
+        std::lock_guard<std::mutex> g(mu);
+        // A file removed or changed since the walk is not an error: it is simply not in this backup.
+        if (!changed.empty()) {
+          read_problems.push_back(abs + ": changed during the backup (" + changed + "); skipped, not read");
+        } else if (st.code() == Code::kNotFound) {
+          read_problems.push_back(abs + ": removed during the backup");
+        } else {
+          errors.push_back(st.message());
+        }
       }
-      it->state.store(failed ? Item::kDropped : Item::kReady, std::memory_order_release);
-      done_cv.notify_all();
+      it->state.store(failed ? Item::kDropped : Item::kReady, std::memory_order_seq_cst);
+      if (waiting_for.load(std::memory_order_seq_cst) == it) {
+        // Taking mu orders this after the waiter's check of the state: it is asleep or done.
+        { std::lock_guard<std::mutex> g(mu); }
+        done_cv.notify_one();
+      }
     }
   };
   std::vector<std::thread> pool;
   for (int i = 0; i < std::max(1, opt.workers); ++i) pool.emplace_back(worker);
+
+  // Jobs walked but not yet handed to the workers.
+  std::vector<Item*> batch;
+  uint64_t batch_bytes = 0;
+  auto hand_over = [&] {
+    if (batch.empty()) return;
+    {
+      std::lock_guard<std::mutex> g(mu);
+      jobs.insert(jobs.end(), batch.begin(), batch.end());
+    }
+    if (batch.size() == 1) {
+      jobs_cv.notify_one();
+    } else {
+      jobs_cv.notify_all();
+    }
+    batch.clear();
+    batch_bytes = 0;
+  };
 
   uint64_t files = 0, unchanged = 0, stored_files = 0, stored_bytes = 0;
   Status tree_status;
@@ -199,8 +233,22 @@ FileBackupResult BackupSource(Repository& repo, BlobSaver& saver, const std::str
       Item& front = window.front();
       if (front.state.load(std::memory_order_acquire) == Item::kPending) {
         if (!all && window.size() < opt.window && held_dirs < kMaxHeldDirs) return;
+        hand_over();  // the items waited for may be in the batch
+        // Waits for a pending item up to kWaitAhead entries on, not for the front alone: the workers
+        // take jobs in order, so once it is done most before it are too, and this thread sleeps once
+        // per stretch of files rather than once per file.
+        Item* target = &front;
+        for (size_t i = std::min(window.size(), kWaitAhead); i-- > 1;) {
+          if (window[i].state.load(std::memory_order_relaxed) == Item::kPending) {
+            target = &window[i];
+            break;
+          }
+        }
         std::unique_lock<std::mutex> lk(mu);
-        done_cv.wait(lk, [&] { return front.state.load(std::memory_order_acquire) != Item::kPending; });
+        waiting_for.store(target, std::memory_order_seq_cst);
+        done_cv.wait(lk, [&] { return target->state.load(std::memory_order_seq_cst) != Item::kPending; });
+        waiting_for.store(nullptr, std::memory_order_relaxed);
+        continue;  // the front may still be pending: look again
       }
       if (front.state.load(std::memory_order_acquire) == Item::kReady) {
         if (front.node.type == FileNode::Type::kFile) {
@@ -241,15 +289,14 @@ FileBackupResult BackupSource(Repository& repo, BlobSaver& saver, const std::str
         last_dir = dir.get();
         it.dir = std::move(dir);
         it.state.store(Item::kPending, std::memory_order_relaxed);
-        {
-          std::lock_guard<std::mutex> g(mu);
-          jobs.push_back(&it);
-        }
-        jobs_cv.notify_one();
+        batch.push_back(&it);
+        batch_bytes += it.node.size;
+        if (batch.size() >= kBatchJobs || batch_bytes >= kBatchBytes) hand_over();
       }
     }
     drain(false);
   }
+  hand_over();
   {
     std::lock_guard<std::mutex> g(mu);
     no_more_jobs = true;

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <tuple>
 
 #include "filetree/walker.h"
@@ -250,6 +251,54 @@ TEST_F(BackupSwap, SmallWindowKeepsTreeOrderAndReusesEveryUnchangedFile) {
     EXPECT_EQ(again->nodes[i].path, tree->nodes[i].path);
     if (again->nodes[i].path != "zeta/a/f7") {
       EXPECT_EQ(again->nodes[i].content, tree->nodes[i].content);
+    }
+  }
+}
+
+// Jobs go to the workers in batches and a worker wakes this thread only for the item it waits
+// for: with any window and any number of workers, every file is read and stored with its content,
+// whether the walk ends inside a batch, the window is smaller than a batch, or large files fill a
+// batch by bytes. A lost hand-over or wake-up is a hang, ended by the watchdog.
+TEST_F(BackupSwap, EveryFileIsStoredWhateverTheWindowAndWorkers) {
+  std::map<std::string, std::string> want;
+  for (int i = 0; i < 150; ++i) {
+    std::string name = "saves/m/f" + std::to_string(1000 + i);
+    std::string body = "file " + std::to_string(i) + std::string(static_cast<size_t>(i % 13) * 50, 'x');
+    if (i % 40 == 7) body += std::string(700 * 1024, static_cast<char>('a' + i % 26));  // batches by bytes
+    Write(saves_ + "/m/f" + std::to_string(1000 + i), body);
+    want[name] = body;
+  }
+  want["saves/ok.json"] = "{\"ok\": 1}";
+  for (size_t window : {size_t{1}, size_t{5}, size_t{17}, size_t{4096}}) {
+    for (int workers : {1, 3, 8}) {
+      SCOPED_TRACE("window " + std::to_string(window) + ", workers " + std::to_string(workers));
+      Watchdog dog(20);
+      FileBackupOptions opt;
+      opt.roots = {{"saves", saves_}};
+      opt.window = window;
+      opt.workers = workers;
+      BlobSaver saver(*repo_, 1);
+      Progress p;
+      FileBackupResult r = BackupFiles(*repo_, saver, "player_saves", opt, p);
+      ASSERT_TRUE(saver.Finish().ok());
+      ASSERT_TRUE(r.success) << r.report.dump();
+      EXPECT_EQ(r.report["file_count"].get<size_t>(), want.size());
+      ASSERT_TRUE(repo_->LoadIndex().ok());
+      auto tree = LoadTree(*repo_, r.entry);
+      ASSERT_TRUE(tree.ok());
+      size_t files = 0;
+      for (const auto& n : tree->nodes) {
+        if (n.type != FileNode::Type::kFile) continue;
+        ++files;
+        std::string got;
+        for (const auto& id : n.content) {
+          auto b = repo_->ReadBlob(id);
+          ASSERT_TRUE(b.ok()) << n.path;
+          got.append(b->begin(), b->end());
+        }
+        EXPECT_EQ(got, want[n.path]) << n.path;
+      }
+      EXPECT_EQ(files, want.size());
     }
   }
 }

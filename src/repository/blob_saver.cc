@@ -61,23 +61,103 @@ StatusOr<Id> BlobSaver::Save(BlobType type, const uint8_t* data, size_t n) {
   stats_.new_bytes += n;
   stats_.stored_bytes += sealed.size();
 
-  std::unique_lock<std::mutex> lk(pack_mu_);
-  if (!pack_) {
-    ASSIGN_OR_RETURN(auto out, repo_.storage().CreatePending());
-    pack_ = std::make_unique<PackBuilder>(std::move(out));
+  auto taken = TakePack();
+  if (!taken.ok()) {
+    SetError(taken.status());  // the blob is claimed but not stored: others reusing it must not succeed
+    return taken.status();
   }
-  RETURN_IF_ERROR(pack_->Add(id, type, sealed.data(), sealed.size(), static_cast<uint32_t>(n)));
-  if (pack_->size() >= repo_.config().pack_size) RETURN_IF_ERROR(FlushLocked(lk));
+  std::unique_ptr<PackBuilder> pack = std::move(*taken);
+  Status added = pack->Add(id, type, sealed.data(), sealed.size(), static_cast<uint32_t>(n));
+  if (!added.ok()) {
+    // The pack may hold part of this blob; it is never committed, and since other savers were told
+    // their blobs in it are stored, the whole session fails.
+    pack.reset();
+    ReleaseSlot(true);
+    SetError(added.Context("writing pack"));
+    return added;
+  }
+  if (pack->size() >= repo_.config().pack_size) {
+    ReleaseSlot(false);  // a new pack may open while this one waits for its commit
+    Status flushed = Flush(std::move(pack));
+    Done();
+    RETURN_IF_ERROR(flushed);
+  } else {
+    ReturnPack(std::move(pack));
+  }
   RETURN_IF_ERROR(FirstError());
   return id;
 }
 
-Status BlobSaver::FlushLocked(std::unique_lock<std::mutex>& pack_lock) {
+StatusOr<std::unique_ptr<PackBuilder>> BlobSaver::TakePack() {
+  {
+    std::unique_lock<std::mutex> lk(pool_mu_);
+    pool_cv_.wait(lk, [&] { return !pool_.empty() || open_packs_ < kMaxOpenPacks; });
+    if (!pool_.empty()) {
+      auto me = std::this_thread::get_id();
+      size_t pick = pool_.size() - 1;
+      for (size_t i = 0; i < pool_.size(); ++i) {
+        if (pool_[i].last_user == me) pick = i;
+      }
+      std::unique_ptr<PackBuilder> pack = std::move(pool_[pick].pack);
+      pool_[pick] = std::move(pool_.back());
+      pool_.pop_back();
+      ++busy_;
+      return pack;
+    }
+    ++open_packs_;
+    ++busy_;
+  }
+  // Opening the pending object (a file for a local location) happens outside the lock.
+  auto out = repo_.storage().CreatePending();
+  if (!out.ok()) {
+    ReleaseSlot(true);
+    return out.status();
+  }
+  return std::make_unique<PackBuilder>(std::move(*out));
+}
+
+void BlobSaver::ReturnPack(std::unique_ptr<PackBuilder> pack) {
+  {
+    std::lock_guard<std::mutex> g(pool_mu_);
+    pool_.push_back({std::move(pack), std::this_thread::get_id()});
+    --busy_;
+  }
+  pool_cv_.notify_all();  // a saver waiting for a pack, or Finish (no system call when none waits)
+}
+
+void BlobSaver::ReleaseSlot(bool done) {
+  {
+    std::lock_guard<std::mutex> g(pool_mu_);
+    --open_packs_;
+    busy_ -= done;
+  }
+  pool_cv_.notify_all();
+}
+
+void BlobSaver::Done() {
+  {
+    std::lock_guard<std::mutex> g(pool_mu_);
+    --busy_;
+  }
+  pool_cv_.notify_all();
+}
+
+void BlobSaver::SetError(const Status& st) {
+  std::lock_guard<std::mutex> g(q_mu_);
+  if (error_.ok()) error_ = st;
+  q_cv_.notify_all();
+}
+
+Status BlobSaver::Flush(std::unique_ptr<PackBuilder> pack) {
   Finished f;
-  f.pack = std::move(pack_);
+  f.pack = std::move(pack);
   auto id = f.pack->Finish(repo_.aead());
-  pack_lock.unlock();  // others fill the next pack while this one waits for its commit
-  if (!id.ok()) return id.status().Context("writing pack");
+  if (!id.ok()) {
+    // As for a failed Add: the blobs other savers put in this pack are lost, so the session fails.
+    Status st = id.status().Context("writing pack");
+    SetError(st);
+    return st;
+  }
   f.id = *id;
   std::unique_lock<std::mutex> q(q_mu_);
   q_cv_.wait(q, [&] { return queue_.size() < kMaxQueuedPacks || !error_.ok(); });
@@ -124,10 +204,18 @@ Status BlobSaver::SaveIndexLocked() {
 
 Status BlobSaver::Finish() {
   Status flushed;
+  std::vector<OpenPack> open;
   {
-    std::unique_lock<std::mutex> lk(pack_mu_);
-    if (pack_ && !pack_->empty()) flushed = FlushLocked(lk);
-    pack_.reset();
+    // Saves still running (there should be none) finish first, as when one lock guarded the pack.
+    std::unique_lock<std::mutex> lk(pool_mu_);
+    pool_cv_.wait(lk, [&] { return busy_ == 0; });
+    open.swap(pool_);
+    open_packs_ -= open.size();
+  }
+  for (auto& p : open) {
+    if (p.pack->empty()) continue;
+    flushed = Flush(std::move(p.pack));
+    if (!flushed.ok()) break;
   }
   {
     std::lock_guard<std::mutex> g(q_mu_);

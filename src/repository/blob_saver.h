@@ -1,6 +1,7 @@
 // Stores blobs for a backup: dedups against the index and this session, compresses, encrypts,
 // streams packs to the location and commits them from a background thread; writes an index
-// object every few packs and at the end. Thread-safe: the archiver's workers call Save concurrently.
+// object every few packs and at the end. Thread-safe: the archiver's workers call Save concurrently,
+// each filling its own open pack (up to kMaxOpenPacks), so no lock is held while a blob is written.
 #pragma once
 
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include "repository/pack.h"
 #include "repository/repository.h"
@@ -37,7 +39,19 @@ class BlobSaver {
     Id id;
     std::unique_ptr<PackBuilder> pack;
   };
-  Status FlushLocked(std::unique_lock<std::mutex>& pack_lock);
+  // Up to this many packs are open at once: one per concurrent Save, so savers do not wait for each
+  // other; the bound keeps memory in check on locations that buffer a pending object in memory.
+  static constexpr size_t kMaxOpenPacks = 4;
+  struct OpenPack {
+    std::unique_ptr<PackBuilder> pack;
+    std::thread::id last_user;  // a saver gets its own pack back, so a file's blobs stay together
+  };
+  StatusOr<std::unique_ptr<PackBuilder>> TakePack();
+  void ReturnPack(std::unique_ptr<PackBuilder> pack);
+  void ReleaseSlot(bool done);  // a pack left the pool for good; done: its saver is finished with it
+  void Done();                  // a saver finished flushing the full pack it took
+  Status Flush(std::unique_ptr<PackBuilder> pack);
+  void SetError(const Status& st);
   void WriterLoop();
   Status FirstError();
   Status SaveIndexLocked();  // q_mu_ held (or the writer stopped): index of the packs committed so far
@@ -49,8 +63,11 @@ class BlobSaver {
   std::mutex claim_mu_;  // blobs claimed by this session (being stored or stored)
   std::unordered_set<Id, IdHash> claimed_;
 
-  std::mutex pack_mu_;
-  std::unique_ptr<PackBuilder> pack_;
+  std::mutex pool_mu_;  // held only to take or give back a pack, never while one is written
+  std::condition_variable pool_cv_;
+  std::vector<OpenPack> pool_;  // open packs no saver is filling
+  size_t open_packs_ = 0;       // in the pool or being filled
+  size_t busy_ = 0;             // packs being filled or flushed: Finish waits for them
 
   std::mutex q_mu_;
   std::condition_variable q_cv_;

@@ -17,21 +17,39 @@ namespace stb {
 namespace {
 
 // A file in the repository directory under a temporary name, renamed into place on commit.
+// Appends are gathered in a buffer and written in large pieces: a pack of small files is tens of
+// thousands of blobs, and a write() each was most of a backup's system time. A failed write makes
+// the object unusable: every later Append and Commit returns that error.
 class LocalPending final : public PendingObject {
  public:
+  static constexpr size_t kBufferSize = 1 << 20;
+
   LocalPending(std::string root, std::string tmp, Fd fd, std::function<Status(const std::string&)> ensure_dir)
       : root_(std::move(root)), tmp_(std::move(tmp)), fd_(std::move(fd)), ensure_dir_(std::move(ensure_dir)) {}
   ~LocalPending() override {
     if (!committed_) ::unlink(tmp_.c_str());
   }
   Status Append(const uint8_t* data, size_t n) override {
-    RETURN_IF_ERROR(WriteFull(fd_.get(), data, n, tmp_));
+    RETURN_IF_ERROR(error_);
+    if (buf_.size() + n > kBufferSize) {
+      RETURN_IF_ERROR(FlushBuffer());
+      if (n >= kBufferSize) {  // too large to gather: straight through
+        error_ = WriteFull(fd_.get(), data, n, tmp_);
+        RETURN_IF_ERROR(error_);
+        size_ += n;
+        return Status::Ok();
+      }
+    }
+    if (buf_.capacity() == 0) buf_.reserve(kBufferSize);
+    buf_.insert(buf_.end(), data, data + n);
     size_ += n;
     return Status::Ok();
   }
   uint64_t size() const override { return size_; }
   Status Commit(const std::string& name) override {
     RETURN_IF_ERROR(CheckObjectName(name));
+    RETURN_IF_ERROR(FlushBuffer());
+    Bytes().swap(buf_);  // the buffer is not needed while the object waits for its fsync
     std::string path = root_ + "/" + name;
     if (::fsync(fd_.get()) != 0) return ErrnoStatus("fsync " + tmp_, errno);
     if (::close(fd_.release()) != 0) return ErrnoStatus("closing " + tmp_, errno);
@@ -42,9 +60,19 @@ class LocalPending final : public PendingObject {
   }
 
  private:
+  Status FlushBuffer() {
+    RETURN_IF_ERROR(error_);
+    if (buf_.empty()) return Status::Ok();
+    error_ = WriteFull(fd_.get(), buf_.data(), buf_.size(), tmp_);
+    buf_.clear();
+    return error_;
+  }
+
   std::string root_, tmp_;
   Fd fd_;
   std::function<Status(const std::string&)> ensure_dir_;
+  Bytes buf_;
+  Status error_;
   uint64_t size_ = 0;
   bool committed_ = false;
 };
