@@ -99,7 +99,9 @@ StatusOr<std::vector<std::string>> ListNames(int fd) {
 }  // namespace
 
 // Runs lstat over a chunk of names on every thread of the pool, the caller's included. Threads
-// claim names one at a time from a shared counter, so a slow name (a cold inode) holds up only one.
+// claim names one at a time, so a slow name (a cold inode) holds up only one thread. The caller
+// waits for the names to be done, never for a helper to wake: on a busy machine a helper may get a
+// core only after the caller has done the whole chunk, and then it finds nothing left to claim.
 class StatPool {
  public:
   explicit StatPool(size_t helpers) {
@@ -119,56 +121,72 @@ class StatPool {
       for (size_t i = 0; i < n; ++i) StatOne(dfd, names[i], out[i]);
       return;
     }
+    Job job{dfd, names, out, static_cast<uint32_t>(n)};
+    uint32_t gen;
     {
       std::lock_guard<std::mutex> g(mu_);
-      dfd_ = dfd;
-      names_ = names;
-      out_ = out;
-      n_ = n;
-      next_.store(0, std::memory_order_relaxed);
-      busy_ = threads_.size();
-      ++generation_;
+      job_ = job;
+      gen = ++generation_;
+      done_.store(0, std::memory_order_relaxed);
+      cursor_.store(uint64_t{gen} << 32, std::memory_order_release);
     }
     cv_.notify_all();
-    Claim();
+    Claim(gen, job);
     std::unique_lock<std::mutex> lk(mu_);
-    done_cv_.wait(lk, [&] { return busy_ == 0; });
+    done_cv_.wait(lk, [&] { return done_.load(std::memory_order_acquire) == job.n; });
   }
 
  private:
+  struct Job {
+    int dfd = -1;
+    const std::string* names = nullptr;
+    FsWalkPre* out = nullptr;
+    uint32_t n = 0;
+  };
   static constexpr size_t kMinParallel = 32;
   static void StatOne(int dfd, const std::string& name, FsWalkPre& p) {
     if (p.excluded) return;
     p.err = ::fstatat(dfd, name.c_str(), &p.st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
   }
-  void Claim() {
-    for (size_t i; (i = next_.fetch_add(1, std::memory_order_relaxed)) < n_;) StatOne(dfd_, names_[i], out_[i]);
+  // The cursor is generation << 32 | next index: a helper still holding an older chunk's job
+  // fails the generation check and touches nothing, and while a claimed name is not done the
+  // caller does not return, so the job's buffers outlive every claim on them.
+  void Claim(uint32_t gen, const Job& job) {
+    uint64_t v = cursor_.load(std::memory_order_acquire);
+    for (;;) {
+      if (static_cast<uint32_t>(v >> 32) != gen || static_cast<uint32_t>(v) >= job.n) return;
+      if (!cursor_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel)) continue;
+      uint32_t i = static_cast<uint32_t>(v);
+      StatOne(job.dfd, job.names[i], job.out[i]);
+      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == job.n) {
+        { std::lock_guard<std::mutex> g(mu_); }  // the caller is asleep or has yet to check
+        done_cv_.notify_one();
+      }
+      v = cursor_.load(std::memory_order_acquire);
+    }
   }
   void Help() {
-    uint64_t seen = 0;
+    uint32_t seen = 0;
     for (;;) {
+      Job job;
       {
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
         if (stop_) return;
         seen = generation_;
+        job = job_;
       }
-      Claim();
-      std::lock_guard<std::mutex> g(mu_);
-      if (--busy_ == 0) done_cv_.notify_one();
+      Claim(seen, job);
     }
   }
 
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
-  uint64_t generation_ = 0;
+  uint32_t generation_ = 0;
   bool stop_ = false;
-  size_t busy_ = 0;
-  int dfd_ = -1;
-  const std::string* names_ = nullptr;
-  FsWalkPre* out_ = nullptr;
-  size_t n_ = 0;
-  std::atomic<size_t> next_{0};
+  Job job_;
+  std::atomic<uint64_t> cursor_{0};
+  std::atomic<uint32_t> done_{0};
   std::vector<std::thread> threads_;
 };
 
