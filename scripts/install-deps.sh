@@ -10,7 +10,7 @@ set -euo pipefail
 build=(
   build-essential cmake ninja-build ccache pkg-config git
   libssl-dev libzstd-dev libcurl4-openssl-dev libsqlite3-dev libsodium-dev libcpp-httplib-dev
-  nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libpq-dev libarchive-dev
+  nlohmann-json3-dev libsimdjson-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libpq-dev libarchive-dev
   libgtest-dev libgmock-dev
 )
 runtime=(postgresql postgresql-client redis-server redis-tools zstd python3 python-is-python3 openssl)

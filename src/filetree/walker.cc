@@ -115,25 +115,35 @@ class StatPool {
     cv_.notify_all();
     for (auto& t : threads_) t.join();
   }
-  void Run(int dfd, const std::string* names, FsWalkPre* out, size_t n) {
+  // Starts lstat over n names on the helpers and returns at once; Finish() completes it. One batch
+  // is in flight at a time: Start finishes the previous one first.
+  void Start(int dfd, const std::string* names, FsWalkPre* out, size_t n) {
+    Finish();
     // Waking a helper costs more than a few lstats: small chunks stay on this thread.
     if (threads_.empty() || n < kMinParallel) {
       for (size_t i = 0; i < n; ++i) StatOne(dfd, names[i], out[i]);
       return;
     }
-    Job job{dfd, names, out, static_cast<uint32_t>(n)};
-    uint32_t gen;
     {
       std::lock_guard<std::mutex> g(mu_);
-      job_ = job;
-      gen = ++generation_;
+      job_ = Job{dfd, names, out, static_cast<uint32_t>(n)};
+      running_ = ++generation_;
       done_.store(0, std::memory_order_relaxed);
-      cursor_.store(uint64_t{gen} << 32, std::memory_order_release);
+      cursor_.store(uint64_t{running_} << 32, std::memory_order_release);
     }
     cv_.notify_all();
-    Claim(gen, job);
+  }
+  // Claims what the helpers have not, then waits for the batch in flight (if any) to be done.
+  void Finish() {
+    if (running_ == 0) return;
+    Claim(running_, job_);
     std::unique_lock<std::mutex> lk(mu_);
-    done_cv_.wait(lk, [&] { return done_.load(std::memory_order_acquire) == job.n; });
+    done_cv_.wait(lk, [&] { return done_.load(std::memory_order_acquire) == job_.n; });
+    running_ = 0;
+  }
+  void Run(int dfd, const std::string* names, FsWalkPre* out, size_t n) {
+    Start(dfd, names, out, n);
+    Finish();
   }
 
  private:
@@ -183,6 +193,7 @@ class StatPool {
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
   uint32_t generation_ = 0;
+  uint32_t running_ = 0;  // the generation in flight, 0 for none (the caller's thread only)
   bool stop_ = false;
   Job job_;
   std::atomic<uint64_t> cursor_{0};
@@ -198,7 +209,8 @@ FsWalk::FsWalk(std::vector<TreeRoot> roots, std::vector<std::string> excludes, s
   stat_pool_ = std::make_unique<StatPool>(threads - 1);
 }
 
-FsWalk::~FsWalk() = default;
+// A batch still in flight writes into a frame's buffers: it ends before they go.
+FsWalk::~FsWalk() { stat_pool_->Finish(); }
 
 StatusOr<std::unique_ptr<FsWalk>> FsWalk::Open(const std::vector<TreeRoot>& roots,
                                                const std::vector<std::string>& excludes,
@@ -232,19 +244,38 @@ void FsWalk::Push(std::shared_ptr<WalkDir> dir, std::string rel, std::string rel
 }
 
 void FsWalk::Prestat(Frame& f) {
+  const size_t begin = f.pre_begin + f.pre.size();
+  if (!f.ahead.empty() && f.ahead_begin == begin) {
+    stat_pool_->Finish();  // the helpers may still be on it, or a subdirectory's chunk finished it
+    f.pre.swap(f.ahead);
+    f.ahead.clear();
+  } else {
+    FillChunk(f, begin, f.pre);
+    stat_pool_->Run(f.dir->fd.get(), f.names.data() + begin, f.pre.data(), f.pre.size());
+  }
+  f.pre_begin = begin;
+  // The next chunk is statted on the helpers while this thread turns this one into nodes (and
+  // lists subdirectories): otherwise the helpers sat idle for all but the lstats themselves.
+  const size_t after = begin + f.pre.size();
+  if (after < f.names.size()) {
+    FillChunk(f, after, f.ahead);
+    f.ahead_begin = after;
+    stat_pool_->Start(f.dir->fd.get(), f.names.data() + after, f.ahead.data(), f.ahead.size());
+  }
+}
+
+void FsWalk::FillChunk(const Frame& f, size_t begin, std::vector<FsWalkPre>& out) const {
   // A chunk, not the whole listing: a directory of a million names would otherwise hold 150 MB of
-  // stat results, and every level of the walk keeps its chunk while a subdirectory is walked.
+  // stat results, and every level of the walk keeps its chunks while a subdirectory is walked.
   constexpr size_t kChunk = 256;
-  size_t n = std::min(kChunk, f.names.size() - f.next);
-  f.pre_begin = f.next;
-  f.pre.assign(n, FsWalkPre{});
+  const size_t n = std::min(kChunk, f.names.size() - begin);
+  out.assign(n, FsWalkPre{});
   if (!excludes_.empty()) {
     for (size_t i = 0; i < n; ++i) {
-      const std::string& name = f.names[f.next + i];
-      f.pre[i].excluded = IsExcluded(excludes_, name, f.rel_in_root.empty() ? name : f.rel_in_root + "/" + name);
+      const std::string& name = f.names[begin + i];
+      out[i].excluded = IsExcluded(excludes_, name, f.rel_in_root.empty() ? name : f.rel_in_root + "/" + name);
     }
   }
-  stat_pool_->Run(f.dir->fd.get(), f.names.data() + f.next, f.pre.data(), n);
 }
 
 StatusOr<bool> FsWalk::Next(FileNode& node, std::shared_ptr<const WalkDir>& dir) {
@@ -267,7 +298,7 @@ StatusOr<bool> FsWalk::Next(FileNode& node, std::shared_ptr<const WalkDir>& dir)
       stack_.pop_back();
       continue;
     }
-    if (f.next == f.pre_begin + f.pre.size()) Prestat(f);
+    if (f.next == f.pre_begin + f.pre.size()) Prestat(f);  // also starts the chunk after it
     const FsWalkPre& p = f.pre[f.next - f.pre_begin];
     const std::string& name = f.names[f.next++];
     if (p.excluded) continue;

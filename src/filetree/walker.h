@@ -87,6 +87,8 @@ class FsWalk final : public WalkSource {
     size_t next = 0;
     std::vector<FsWalkPre> pre;  // names[pre_begin, pre_begin + pre.size()), statted
     size_t pre_begin = 0;
+    std::vector<FsWalkPre> ahead;  // the chunk after pre, handed to the stat pool (may be in flight)
+    size_t ahead_begin = 0;
   };
   struct OpenRoot {
     Fd fd;  // invalid: exists but cannot be listed
@@ -95,6 +97,7 @@ class FsWalk final : public WalkSource {
   FsWalk(std::vector<TreeRoot> roots, std::vector<std::string> excludes, std::vector<std::string>& problems);
   void Push(std::shared_ptr<WalkDir> dir, std::string rel, std::string rel_in_root);
   void Prestat(Frame& f);
+  void FillChunk(const Frame& f, size_t begin, std::vector<FsWalkPre>& out) const;
 
   std::vector<TreeRoot> roots_;
   std::vector<std::string> excludes_;
