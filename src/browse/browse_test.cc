@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "repository/blob_saver.h"
+#include "test_key.h"
 
 namespace stb {
 namespace {
@@ -155,10 +156,7 @@ class StoredSnapshot : public ::testing::Test {
  protected:
   void SetUp() override {
     storage_ = NewMemStorage();
-    KeySource k;
-    k.kind = KeySource::Kind::kKeyFile;
-    k.path = "browse-test-key";
-    k.secret = Bytes(32, 3);
+    KeySource k = TestKey(3, "browse-test-key");
     ASSERT_TRUE(Repository::Init(*storage_, k).ok());
     repo_ = std::move(Repository::Open(storage_, k).value());
   }

@@ -2,20 +2,36 @@
 
 #include <openssl/evp.h>
 
+#include <array>
 #include <cctype>
 
 namespace stb {
 
 namespace {
 
-int HexVal(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+constexpr auto kHexValue = [] {
+  std::array<int8_t, 256> t{};
+  t.fill(-1);
+  for (int c = 0; c < 10; ++c) t['0' + c] = static_cast<int8_t>(c);
+  for (int c = 0; c < 6; ++c) t['a' + c] = t['A' + c] = static_cast<int8_t>(10 + c);
+  return t;
+}();
+
+// Decodes 2n hex digits into n bytes through the table, without a branch a digit (index loading
+// decodes one id a blob); false if any is not a hex digit.
+bool DecodeHex(std::string_view hex, uint8_t* out) {
+  int bad = 0;
+  for (size_t i = 0; i < hex.size() / 2; ++i) {
+    int hi = kHexValue[static_cast<uint8_t>(hex[2 * i])], lo = kHexValue[static_cast<uint8_t>(hex[2 * i + 1])];
+    bad |= hi | lo;
+    out[i] = static_cast<uint8_t>((hi & 15) << 4 | (lo & 15));
+  }
+  return bad >= 0;
 }
 
 }  // namespace
+
+int HexDigit(char c) { return kHexValue[static_cast<uint8_t>(c)]; }
 
 std::string ToHex(const uint8_t* data, size_t n) {
   static const char* kDigits = "0123456789abcdef";
@@ -30,12 +46,14 @@ std::string ToHex(const uint8_t* data, size_t n) {
 std::optional<Bytes> FromHex(std::string_view hex) {
   if (hex.size() % 2) return std::nullopt;
   Bytes out(hex.size() / 2);
-  for (size_t i = 0; i < out.size(); ++i) {
-    int hi = HexVal(hex[2 * i]), lo = HexVal(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
+  if (!DecodeHex(hex, out.data())) return std::nullopt;
   return out;
+}
+
+std::optional<Id> Id::FromHex(std::string_view hex) {
+  Id id;
+  if (hex.size() != 2 * id.b.size() || !DecodeHex(hex, id.b.data())) return std::nullopt;
+  return id;
 }
 
 std::string Base64Encode(const uint8_t* data, size_t n) {

@@ -11,6 +11,9 @@
 
 namespace stb {
 
+// The value of one hex digit (either case), or -1 if c is not one.
+int HexDigit(char c);
+
 // Base64, standard alphabet and padded (keys, signatures, Azure block ids). Decoding ignores
 // whitespace and fails on a wrong length or a character outside the alphabet.
 std::string Base64Encode(const uint8_t* data, size_t n);

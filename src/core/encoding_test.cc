@@ -55,6 +55,14 @@ TEST(Encoding, HexRoundTripsAndRejectsGarbage) {
 
 // Id compares a word at a time: it must order exactly as the bytes do (memcmp), including ids that
 // differ only in a late byte or in the high bit of a byte.
+TEST(Encoding, HexDigitIsTheValueOfEitherCaseAndMinusOneOtherwise) {
+  EXPECT_EQ(HexDigit('0'), 0);
+  EXPECT_EQ(HexDigit('9'), 9);
+  EXPECT_EQ(HexDigit('a'), 10);
+  EXPECT_EQ(HexDigit('F'), 15);
+  for (char c : std::string("gG/:@`\0 \xff", 9)) EXPECT_EQ(HexDigit(c), -1) << int(c);
+}
+
 TEST(Encoding, IdOrdersAsItsBytes) {
   std::mt19937_64 rng(7);
   auto random_id = [&] {

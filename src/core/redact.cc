@@ -4,6 +4,8 @@
 #include <array>
 #include <cctype>
 
+#include "core/encoding.h"
+
 namespace stb {
 
 namespace {
@@ -85,13 +87,6 @@ void ForEachQueryParam(const std::string& query, Fn fn) {
   }
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::string RedactUri(const std::string& uri) {
@@ -127,8 +122,8 @@ std::vector<std::string> UriSecretValues(const std::string& uri) {
     if (!secret || eq == std::string::npos) return;
     std::string v = kv.substr(eq + 1), decoded;
     for (size_t i = 0; i < v.size(); ++i) {
-      int hi = v[i] == '%' && i + 2 < v.size() ? HexValue(v[i + 1]) : -1;
-      int lo = hi >= 0 ? HexValue(v[i + 2]) : -1;
+      int hi = v[i] == '%' && i + 2 < v.size() ? HexDigit(v[i + 1]) : -1;
+      int lo = hi >= 0 ? HexDigit(v[i + 2]) : -1;
       if (lo >= 0) {
         decoded += static_cast<char>(hi * 16 + lo);
         i += 2;

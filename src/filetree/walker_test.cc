@@ -25,6 +25,12 @@ class Walk : public ::testing::Test {
     // prefetch batch (256 entries, 16 new directories).
     Make("big", 700);
     Make("big/inner", 40);
+    // Subdirectories met while big's next chunk is still being statted on the pool: in its first
+    // chunk, and in its second (f0300d sorts between f0300 and f0301; big enough to have a chunk
+    // ahead of its own), and an excluded name inside a chunk taken ahead.
+    Make("big/a-sub", 40);
+    Make("big/f0300d", 300);
+    Write("big/f0400.tmp", 1);
     Make("small", 3);
     for (int d = 0; d < 40; ++d) Make("many/d" + std::to_string(d), 2);
     Make("empty", 0);

@@ -2,6 +2,7 @@
 // blob saved by any thread is stored and indexed once Finish returns, on a local directory (the
 // buffered pending files) and in memory, and that a pack that failed mid-write fails the session.
 #include "repository/blob_saver.h"
+#include "test_key.h"
 
 #include <gtest/gtest.h>
 
@@ -13,14 +14,6 @@
 
 namespace stb {
 namespace {
-
-KeySource Key() {
-  KeySource k;
-  k.kind = KeySource::Kind::kKeyFile;
-  k.path = "test-key";
-  k.secret = Bytes(32, 9);
-  return k;
-}
 
 // Blob i of thread t: distinct, incompressible, of varying size; every 7th is shared by all threads.
 Bytes BlobFor(int t, int i) {
@@ -46,8 +39,8 @@ class BlobSaverConcurrency : public ::testing::TestWithParam<bool> {
     }
     RepoConfig cfg;
     cfg.pack_size = 1 << 20;  // the smallest allowed: many packs fill and rotate while threads save
-    ASSERT_TRUE(Repository::Init(*storage_, Key(), cfg).ok());
-    repo_ = std::move(Repository::Open(storage_, Key()).value());
+    ASSERT_TRUE(Repository::Init(*storage_, TestKey(9), cfg).ok());
+    repo_ = std::move(Repository::Open(storage_, TestKey(9)).value());
   }
   void TearDown() override {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
@@ -85,7 +78,7 @@ TEST_P(BlobSaverConcurrency, EveryBlobOfEveryThreadIsIndexedAfterFinish) {
   uint64_t shared = (kBlobs + 6) / 7;
   EXPECT_EQ(saver.stats().new_blobs, shared + uint64_t(kThreads) * (kBlobs - shared));
 
-  auto reopened = Repository::Open(storage_, Key());
+  auto reopened = Repository::Open(storage_, TestKey(9));
   ASSERT_TRUE(reopened.ok());
   auto& repo = **reopened;
   ASSERT_TRUE(repo.LoadIndex().ok());
@@ -164,9 +157,9 @@ class AppendFailStorage final : public Storage {
 // part of a blob and must never be committed).
 TEST(BlobSaverErrors, AFailedAppendFailsFinishAndLaterSaves) {
   auto mem = std::shared_ptr<Storage>(NewMemStorage());
-  ASSERT_TRUE(Repository::Init(*mem, Key()).ok());
+  ASSERT_TRUE(Repository::Init(*mem, TestKey(9)).ok());
   auto failing = std::make_shared<AppendFailStorage>(mem, 50000);
-  auto repo = Repository::Open(failing, Key());
+  auto repo = Repository::Open(failing, TestKey(9));
   ASSERT_TRUE(repo.ok());
   BlobSaver saver(**repo, 0);
   std::atomic<int> failed{0};

@@ -7,28 +7,21 @@
 #include "repository/format.h"
 #include "repository/repository.h"
 #include "repository/snapshots.h"
+#include "test_key.h"
 
 namespace stb {
 namespace {
 
 using nlohmann::json;
 
-KeySource Key() {
-  KeySource k;
-  k.kind = KeySource::Kind::kKeyFile;
-  k.path = "test-key";
-  k.secret = Bytes(32, 7);
-  return k;
-}
-
 // A fresh repository whose config is replaced by `edit` applied to the real one.
 StatusOr<std::unique_ptr<Repository>> OpenWithConfig(const std::function<void(json&)>& edit) {
   std::shared_ptr<Storage> s = NewMemStorage();
-  EXPECT_TRUE(Repository::Init(*s, Key()).ok());
+  EXPECT_TRUE(Repository::Init(*s, TestKey(7)).ok());
   json c = json::parse(AsString(s->Get("config").value()));
   edit(c);
   EXPECT_TRUE(s->Put("config", ToBytes(c.dump())).ok());
-  return Repository::Open(s, Key());
+  return Repository::Open(s, TestKey(7));
 }
 
 // A non-hex id used to reach *FromHex(id) on an empty optional (undefined behaviour).
@@ -94,8 +87,8 @@ TEST(DamagedObjects, IndexTextIsParsedStrictly) {
 // listing (std::terminate: exit 134); a string time_unix likewise from the sort.
 TEST(DamagedObjects, SnapshotOfTheWrongShapeIsAProblemNotAnException) {
   std::shared_ptr<Storage> s = NewMemStorage();
-  ASSERT_TRUE(Repository::Init(*s, Key()).ok());
-  auto repo = Repository::Open(s, Key());
+  ASSERT_TRUE(Repository::Init(*s, TestKey(7)).ok());
+  auto repo = Repository::Open(s, TestKey(7));
   ASSERT_TRUE(repo.ok());
   ASSERT_TRUE((*repo)->SaveObject("snapshots", kKindSnapshot, json{{"backup_id", 42}}).ok());
   ASSERT_TRUE((*repo)->SaveObject("snapshots", kKindSnapshot, json::array()).ok());

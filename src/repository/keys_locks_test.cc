@@ -14,19 +14,14 @@
 #include "repository/lock.h"
 #include "repository/repository.h"
 #include "repository/snapshots.h"
+#include "test_key.h"
 
 namespace stb {
 namespace {
 
 using json = nlohmann::json;
 
-KeySource Key(uint8_t fill) {
-  KeySource k;
-  k.kind = KeySource::Kind::kKeyFile;
-  k.path = "test-key-" + std::to_string(fill);
-  k.secret = Bytes(32, fill);
-  return k;
-}
+KeySource Key(uint8_t fill) { return TestKey(fill, "test-key-" + std::to_string(fill)); }
 
 size_t Count(Storage& s, const std::string& prefix) { return s.List(prefix)->size(); }
 

@@ -10,17 +10,10 @@
 #include "repository/blob_saver.h"
 #include "repository/lock.h"
 #include "repository/pack.h"
+#include "test_key.h"
 
 namespace stb {
 namespace {
-
-KeySource TestKey(uint8_t fill) {
-  KeySource k;
-  k.kind = KeySource::Kind::kKeyFile;
-  k.path = "test-key";
-  k.secret = Bytes(32, fill);
-  return k;
-}
 
 class RepoTest : public ::testing::Test {
  protected:

@@ -5,6 +5,7 @@
 #include "repository/lock.h"
 #include "repository/snapshots.h"
 #include "storage/storage.h"
+#include "test_key.h"
 
 namespace stb {
 namespace {
@@ -48,10 +49,7 @@ TEST(Snapshot, UnknownFieldsSurviveAndABackupIdIsRequired) {
 
 TEST(Snapshot, WrittenAndFoundAgain) {
   std::shared_ptr<Storage> storage = NewMemStorage();
-  KeySource key;
-  key.kind = KeySource::Kind::kKeyFile;
-  key.path = "test-key";
-  key.secret = Bytes(32, 0x17);
+  KeySource key = TestKey(0x17);
   ASSERT_TRUE(Repository::Init(*storage, key).ok());
   auto repo = Repository::Open(storage, key);
   ASSERT_TRUE(repo.ok());

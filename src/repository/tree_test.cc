@@ -8,6 +8,7 @@
 
 #include "repository/blob_saver.h"
 #include "repository/repository.h"
+#include "test_key.h"
 
 namespace stb {
 namespace {
@@ -210,10 +211,7 @@ class StoredTree : public ::testing::Test {
  protected:
   void SetUp() override {
     storage_ = NewMemStorage();
-    KeySource k;
-    k.kind = KeySource::Kind::kKeyFile;
-    k.path = "tree-test-key";
-    k.secret = Bytes(32, 9);
+    KeySource k = TestKey(9, "tree-test-key");
     RepoConfig cfg;
     cfg.chunker = {.min_size = 4 << 10, .avg_size = 8 << 10, .max_size = 16 << 10};
     ASSERT_TRUE(Repository::Init(*storage_, k, cfg).ok());

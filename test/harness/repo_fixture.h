@@ -13,16 +13,11 @@
 #include "repository/blob_saver.h"
 #include "repository/lock.h"
 #include "repository/snapshots.h"
+#include "test_key.h"
 
 namespace stb {
 
-inline KeySource FixtureKey() {
-  KeySource k;
-  k.kind = KeySource::Kind::kKeyFile;
-  k.path = "fixture-key";
-  k.secret = Bytes(32, 0x5a);
-  return k;
-}
+inline KeySource FixtureKey() { return TestKey(0x5a, "fixture-key"); }
 
 // A new repository in memory under FixtureKey(), opened.
 inline std::unique_ptr<Repository> NewMemRepository(std::shared_ptr<Storage>& storage) {
