@@ -151,6 +151,9 @@ seed("tree", "empty-v2", b"STBT\x02\x00\xff")
 # Repository objects as this program writes them.
 seed("index", "one_pack", json.dumps({"version": 1, "packs": [{"id": H, "blobs": [[H, 0, 0, 100, 60], ["cd" * 32, 1, 100, 200, 150]]}]}))
 seed("index", "empty", '{"version":1,"packs":[]}')
+# Repeated members (a document parser keeps the last copy; the streaming parser must refuse them).
+seed("index", "repeated_members",
+     '{"packs":[],"packs":[{"id":"%s","blobs":[["%s",1,0,100,60]],"blobs":[],"id":"%s"}]}' % (H, "cd" * 32, H))
 seed("repo_config", "default", json.dumps({"version": 1, "id": "ef" * 32,
                                             "chunker": {"min_size": 262144, "avg_size": 1048576, "max_size": 8388608},
                                             "pack_size": 16777216, "created": "2026-11-28T07:00:00Z"}, indent=2))

@@ -78,7 +78,14 @@ TEST(DamagedObjects, IndexTextIsParsedStrictly) {
         "{\"packs\":[{\"id\":\"" + pack + "\",\"blobs\":[[\"" + id + "\",1,0,27,60]]}]}",  // shorter than a seal
         "{\"packs\":[{\"id\":\"" + pack + "\",\"blobs\":[[\"" + id + "\",1,0,100]]}]}",
         "{\"packs\":[{\"id\":\"" + pack + "\",\"blobs\":[" + entry + "]}]} x",  // trailing bytes
-        "{\"packs\":[{\"id\":\"zz\",\"blobs\":[" + entry + "]}]}"}) {
+        "{\"packs\":[{\"id\":\"zz\",\"blobs\":[" + entry + "]}]}",
+        // a repeated member (a document parser would keep only the last copy)
+        "{\"packs\":[],\"packs\":[{\"id\":\"" + pack + "\",\"blobs\":[" + entry + "]}]}",
+        "{\"packs\":[{\"id\":\"" + pack + "\",\"blobs\":[" + entry + "],\"blobs\":[]}]}",
+        "{\"packs\":[{\"id\":\"" + pack + "\",\"id\":\"" + pack + "\",\"blobs\":[" + entry + "]}]}",
+        // an id written with an escape, and a number where an id belongs
+        "{\"packs\":[{\"id\":\"\\u0063" + pack.substr(1) + "\",\"blobs\":[" + entry + "]}]}",
+        "{\"packs\":[{\"id\":\"" + pack + "\",\"blobs\":[[7,1,0,100,60]]}]}"}) {
     EXPECT_EQ(count(bad), -1) << bad;
   }
 }

@@ -84,7 +84,8 @@ Status ParseEntry(od::array entry, Entry& out) {
 }
 
 // {"id": hex, "blobs": [entries]} in any order (the id may come last, so entries wait in pending);
-// other members are ignored.
+// other members are ignored. A repeated member is an error: a document parser keeps only the last
+// copy, and prune must read an object exactly as LoadIndex does.
 Status ParsePack(od::object pack, std::vector<Entry>& pending, const IndexSink& sink) {
   std::optional<Id> pack_id;
   bool have_blobs = false;
@@ -94,10 +95,12 @@ Status ParsePack(od::object pack, std::vector<Entry>& pending, const IndexSink& 
     od::value value;
     if (auto e = NextMember(std::move(r), key, value)) return Bad(e, "bad pack");
     if (key == "id") {
+      if (pack_id) return Corrupt("pack with two ids");
       pack_id = HexId(value);
       if (!pack_id) return Corrupt("bad pack id");
     } else if (key == "blobs") {
       od::array blobs;
+      if (have_blobs) return Corrupt("pack with two blob lists");
       if (auto e = value.get_array().get(blobs)) return Bad(e, "blobs is not an array");
       have_blobs = true;
       for (auto br : blobs) {
@@ -136,6 +139,7 @@ Status Repository::ParseIndexText(std::string_view text, const IndexSink& sink) 
     od::value value;
     if (auto e = NextMember(std::move(r), key, value)) return Bad(e, "bad index");
     if (key != "packs") continue;  // other members are allowed and ignored
+    if (have_packs) return Corrupt("index with two pack lists");
     od::array packs;
     if (auto e = value.get_array().get(packs)) return Bad(e, "packs is not an array");
     have_packs = true;
