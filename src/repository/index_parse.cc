@@ -123,13 +123,11 @@ Status ParsePack(od::object pack, std::vector<Entry>& pending, const IndexSink& 
   return Status::Ok();
 }
 
-}  // namespace
-
-Status Repository::ParseIndexText(std::string_view text, const IndexSink& sink) {
-  simdjson::padded_string padded(text);  // simdjson reads up to SIMDJSON_PADDING bytes past the end
+// simdjson reads up to SIMDJSON_PADDING bytes past the end of the text.
+Status Parse(simdjson::padded_string_view text, const IndexSink& sink) {
   od::parser parser;
   od::document doc;
-  if (auto e = parser.iterate(padded).get(doc)) return Bad(e, "bad index");
+  if (auto e = parser.iterate(text).get(doc)) return Bad(e, "bad index");
   od::object root;
   if (auto e = doc.get_object().get(root)) return Bad(e, "index is not an object");
   bool have_packs = false;
@@ -155,6 +153,33 @@ Status Repository::ParseIndexText(std::string_view text, const IndexSink& sink) 
   if (doc.current_location().get(rest) == simdjson::SUCCESS) return Corrupt("bad JSON: bytes after the index");
   if (!have_packs) return Corrupt("index without packs");
   return Status::Ok();
+}
+
+}  // namespace
+
+Status Repository::ParseIndexText(std::string_view text, const IndexSink& sink) {
+  simdjson::padded_string padded(text);
+  return Parse(padded, sink);
+}
+
+Status Repository::ReadIndexObject(const std::string& name, const IndexSink& sink) {
+  Status st;
+  {
+    auto sealed = storage_->Get(name);
+    auto text = sealed.ok() ? OpenText(*sealed, kKindIndex) : StatusOr<Bytes>(sealed.status());
+    if (sealed.ok()) Bytes().swap(*sealed);  // not held while the text is parsed (one object a thread)
+    if (text.ok()) {
+      // Zeroed padding in the text's own buffer (OpenText leaves room for it): a padded copy cost
+      // the object's size again on every parsing thread.
+      static_assert(simdjson::SIMDJSON_PADDING <= kTextSlack);
+      const size_t n = text->size();
+      text->resize(n + simdjson::SIMDJSON_PADDING, 0);
+      st = Parse(simdjson::padded_string_view(reinterpret_cast<const char*>(text->data()), n, text->size()), sink);
+    } else {
+      st = text.status();
+    }
+  }
+  return st.ok() ? st : st.Context(name + " in " + storage_->Describe());
 }
 
 StatusOr<std::vector<std::pair<Id, BlobLocation>>> Repository::ParseIndex(const nlohmann::json& doc) {

@@ -375,7 +375,9 @@ StatusOr<Bytes> Repository::OpenText(const Bytes& sealed, std::string_view kind)
   Bytes text;
   if (plain[0] == 1) {
     if (plain.size() < 5) return Corrupt("truncated object");
-    RETURN_IF_ERROR(Decompress(plain.data() + 5, plain.size() - 5, GetU32(plain.data() + 1), text));
+    uint32_t raw_size = GetU32(plain.data() + 1);
+    text.reserve(size_t{raw_size} + kTextSlack);  // the index parser pads the text in place, not in a copy
+    RETURN_IF_ERROR(Decompress(plain.data() + 5, plain.size() - 5, raw_size, text));
   } else if (plain[0] == 0) {
     plain.erase(plain.begin());
     text = std::move(plain);
@@ -441,13 +443,6 @@ std::string Repository::IndexToText(const std::vector<std::pair<Id, BlobLocation
 
 json Repository::IndexToJson(const std::vector<std::pair<Id, BlobLocation>>& blobs) {
   return json::parse(IndexToText(blobs));
-}
-
-Status Repository::ReadIndexObject(const std::string& name, const IndexSink& sink) {
-  auto sealed = storage_->Get(name);
-  auto text = sealed.ok() ? OpenText(*sealed, kKindIndex) : StatusOr<Bytes>(sealed.status());
-  Status st = text.ok() ? ParseIndexText(AsString(*text), sink) : text.status();
-  return st.ok() ? st : st.Context(name + " in " + storage_->Describe());
 }
 
 Status Repository::LoadIndex(std::vector<std::string>* problems) {

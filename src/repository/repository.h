@@ -76,7 +76,9 @@ class Repository {
   Bytes SealJson(std::string_view kind, const nlohmann::json& doc) const;
   Bytes SealText(std::string_view kind, std::string_view json_text) const;
   StatusOr<nlohmann::json> OpenJson(const Bytes& sealed, std::string_view kind) const;
-  // The JSON text of a sealed object, unparsed (for parsers that stream it).
+  // The JSON text of a sealed object, unparsed (for parsers that stream it). A decompressed text
+  // has room for kTextSlack more bytes, so a parser that needs padding adds it without a copy.
+  static constexpr size_t kTextSlack = 64;
   StatusOr<Bytes> OpenText(const Bytes& sealed, std::string_view kind) const;
 
   // Loads every index/ object. Damaged ones are named in problems (and skipped) when given,
