@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -56,11 +57,12 @@ struct Member {
   int type;  // AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFIFO
   std::string content, link;
   std::string hardlink;
+  int64_t mtime = 1700000000;
 };
 
 std::string MakeTar(const std::vector<Member>& members) {
   struct archive* a = archive_write_new();
-  archive_write_set_format_ustar(a);
+  archive_write_set_format_pax_restricted(a);  // ustar, with a pax header only where ustar cannot say it
   archive_write_set_bytes_in_last_block(a, 1);
   std::vector<char> buf(1 << 20);
   size_t used = 0;
@@ -71,7 +73,7 @@ std::string MakeTar(const std::vector<Member>& members) {
     archive_entry_set_filetype(e, m.type);
     archive_entry_set_perm(e, 0600);
     archive_entry_set_uid(e, 26);
-    archive_entry_set_mtime(e, 1700000000, 0);
+    archive_entry_set_mtime(e, static_cast<time_t>(m.mtime), 0);
     archive_entry_set_size(e, m.type == AE_IFREG && m.hardlink.empty() ? m.content.size() : 0);
     if (!m.link.empty()) archive_entry_set_symlink(e, m.link.c_str());
     if (!m.hardlink.empty()) archive_entry_set_hardlink(e, m.hardlink.c_str());
@@ -160,6 +162,19 @@ TEST(TarStream, RefusesUnsafePathsHardLinksAndOtherTypes) {
   bad({{"/abs", AE_IFREG, "x"}}, "unsafe member path");
   bad({{"a", AE_IFREG, "x"}, {"b", AE_IFREG, "", "", "a"}}, "'b' is a hard link");
   bad({{"fifo", AE_IFIFO}}, "'fifo' has an unsupported type");
+}
+
+// A header's mtime in nanoseconds overflowed 64 bits (the fuzz target found it: undefined behaviour).
+TEST(TarStream, ModificationTimeOutOfRangeIsAnError) {
+  for (int64_t t : {std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(), int64_t{1} << 40}) {
+    auto all = ReadAll(MakeTar({{.path = "f", .type = AE_IFREG, .content = "x", .mtime = t}}), 512);
+    ASSERT_FALSE(all.ok()) << t;
+    EXPECT_NE(all.status().message().find("'f' has a modification time out of range"), std::string::npos)
+        << all.status().message();
+  }
+  auto ok = ReadAll(MakeTar({{.path = "f", .type = AE_IFREG, .content = "x", .mtime = -1}}), 512);
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ((*ok)[0].first.mtime_ns, -1000000000);
 }
 
 TEST(TarStream, TruncatedIsAnError) {

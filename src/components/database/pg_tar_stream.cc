@@ -80,7 +80,12 @@ StatusOr<std::optional<TarMember>> TarStreamReader::Next() {
   m.mode = static_cast<uint32_t>(archive_entry_perm(e)) & 07777;
   m.uid = static_cast<uint32_t>(archive_entry_uid(e));
   m.gid = static_cast<uint32_t>(archive_entry_gid(e));
-  m.mtime_ns = static_cast<int64_t>(archive_entry_mtime(e)) * 1000000000 + archive_entry_mtime_nsec(e);
+  // Checked: a tar header can carry any 64-bit mtime (and a pax header any nanoseconds).
+  const int64_t sec = archive_entry_mtime(e), nsec = archive_entry_mtime_nsec(e);
+  if (nsec < 0 || nsec >= 1000000000 || __builtin_mul_overflow(sec, int64_t{1000000000}, &m.mtime_ns) ||
+      __builtin_add_overflow(m.mtime_ns, nsec, &m.mtime_ns)) {
+    return Corrupt("base backup tar: '" + m.path + "' has a modification time out of range");
+  }
   if (m.type == TarMember::Type::kFile) {
     if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0) {
       return Corrupt("base backup tar: '" + m.path + "' has no size");
